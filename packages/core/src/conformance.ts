@@ -1,0 +1,184 @@
+// The conformance kit: every adapter's own test suite calls
+// describeAdapterConformance(...) so a contributor knows when an adapter is
+// correct. Results are checked with raw SQL probes, never through the adapter.
+import type { Client } from 'pg';
+import type { Adapter } from './adapter';
+import { connect, withClient } from './connection';
+import { dropOwnedDatabase, ensureDatabase } from './databases';
+import { databaseUrl, newRunId } from './naming';
+import { resetDatabase } from './reset';
+import { startRun } from './run';
+import { testServerUrl } from './testing/server';
+import { openWorkerSession } from './worker-session';
+
+declare const describe: (name: string, fn: () => void) => void;
+declare const it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+declare const afterAll: (fn: () => Promise<void>) => void;
+declare const expect: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface ConformanceOptions {
+  /** A fresh adapter over the project's real inputs. */
+  adapter: () => Adapter;
+  /** The same adapter over inputs with one migration (or schema file) changed. */
+  changedAdapter: () => Adapter;
+  /** "schema.table" names the migrated schema must contain. */
+  expectedTables: string[];
+  /** Writes at least one row into the migrated database, using identity/serial columns. */
+  insertRows: (client: Client) => Promise<void>;
+}
+
+const TIMEOUT_MS = 120_000;
+
+/** Row counts of every table but the system ones, straight from the catalog. */
+export async function tableRowCounts(client: Client): Promise<Map<string, number>> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+  );
+  const counts = new Map<string, number>();
+  for (const { name } of rows) {
+    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+    counts.set(name, Number(result.rows[0]!.n));
+  }
+  return counts;
+}
+
+function bookkeepingMatcher(adapter: Adapter): (qualified: string) => boolean {
+  const names = adapter.bookkeepingTables ?? [];
+  return (qualified) => {
+    const [schema, table] = qualified.split('.').map((part) => part.replace(/^"|"$/g, ''));
+    return names.includes(`${schema}.${table}`) || names.includes(table!);
+  };
+}
+
+export function describeAdapterConformance(name: string, options: ConformanceOptions): void {
+  describe(`${name} adapter conformance`, () => {
+    const runId = newRunId();
+    const created: string[] = [];
+    const admin = () => connect(databaseUrl(testServerUrl(), 'postgres'), { source: 'PGWORK_TEST_SERVER_URL' });
+
+    async function migratedDatabase(adapter: Adapter): Promise<string> {
+      const database = `conformance_${runId}_${created.length}`;
+      created.push(database);
+      const client = await admin();
+      try {
+        await ensureDatabase(client, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
+      } finally {
+        await client.end();
+      }
+      const url = databaseUrl(testServerUrl(), database);
+      await withClient(url, {}, (target) => adapter.migrate({ url, database, client: target }));
+      return database;
+    }
+
+    afterAll(async () => {
+      const client = await admin();
+      try {
+        for (const database of created) await dropOwnedDatabase(client, database);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('gives the same fingerprint for the same inputs', async () => {
+      const first = await options.adapter().fingerprint();
+      const second = await options.adapter().fingerprint();
+      expect(typeof first).toBe('string');
+      expect(first.length).toBeGreaterThan(0);
+      expect(second).toBe(first);
+    });
+
+    it('gives a different fingerprint when a migration changes', async () => {
+      expect(await options.changedAdapter().fingerprint()).not.toBe(await options.adapter().fingerprint());
+    });
+
+    it('migrates an empty database to a schema a raw probe can see, and closes its connections', async () => {
+      const database = await migratedDatabase(options.adapter());
+      const client = await admin();
+      try {
+        const sessions = await client.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
+        expect(sessions.rows).toEqual([]);
+      } finally {
+        await client.end();
+      }
+      await withClient(databaseUrl(testServerUrl(), database), {}, async (target) => {
+        const { rows } = await target.query<{ name: string }>(
+          `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
+        );
+        const tables = rows.map((row) => row.name);
+        for (const table of options.expectedTables) expect(tables).toContain(table);
+      });
+    }, TIMEOUT_MS);
+
+    it('resets: application tables empty, identities restarted, bookkeeping rows kept', async () => {
+      const adapter = options.adapter();
+      const database = await migratedDatabase(adapter);
+      const url = databaseUrl(testServerUrl(), database);
+      const isBookkeeping = bookkeepingMatcher(adapter);
+      await withClient(url, {}, async (client) => {
+        await options.insertRows(client);
+        const before = await tableRowCounts(client);
+        expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
+        if (adapter.reset) await adapter.reset({ url, database, client });
+        else await resetDatabase(client, { bookkeepingTables: adapter.bookkeepingTables });
+        const after = await tableRowCounts(client);
+        for (const [table, count] of after) {
+          expect([table, count]).toEqual([table, isBookkeeping(table) ? before.get(table) : 0]);
+        }
+        const sequences = await client.query<{ name: string; table: string; last: string | null }>(
+          `SELECT format('%I.%I', sn.nspname, s.relname) AS name, format('%I.%I', tn.nspname, t.relname) AS table, ps.last_value AS last
+           FROM pg_class s
+           JOIN pg_namespace sn ON sn.oid = s.relnamespace
+           JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+           JOIN pg_class t ON t.oid = d.refobjid
+           JOIN pg_namespace tn ON tn.oid = t.relnamespace
+           JOIN pg_sequences ps ON ps.schemaname = sn.nspname AND ps.sequencename = s.relname
+           WHERE s.relkind = 'S'`,
+        );
+        for (const sequence of sequences.rows) {
+          if (!isBookkeeping(sequence.table)) expect([sequence.name, sequence.last]).toEqual([sequence.name, null]);
+        }
+      });
+    }, TIMEOUT_MS);
+
+    it('builds the template once and serves a worker from it', async () => {
+      let migrations = 0;
+      const real = options.adapter();
+      const counting: Adapter = { ...real, name: real.name, fingerprint: () => real.fingerprint(), migrate: (target) => (migrations++, real.migrate(target)) };
+      if (real.reset) counting.reset = (target) => real.reset!(target);
+      const config = {
+        adapter: counting,
+        rootDir: process.cwd(),
+        baseName: `conf_${runId}`,
+        env: ['DATABASE_URL'],
+        server: { url: testServerUrl(), source: 'PGWORK_TEST_SERVER_URL' },
+        maintenanceDatabase: 'postgres',
+        rebuild: true,
+      };
+      const first = await startRun(config);
+      await first.finish();
+      const second = await startRun({ ...config, rebuild: false });
+      try {
+        expect(second.summary.templateBuilt).toBe(false);
+        expect(migrations).toBe(1);
+        const session = await openWorkerSession(second.state, 1);
+        try {
+          const { rows } = await withClient(session.url, {}, (client) =>
+            client.query<{ name: string }>(`SELECT table_schema || '.' || table_name AS name FROM information_schema.tables`),
+          );
+          for (const table of options.expectedTables) expect(rows.map((row) => row.name)).toContain(table);
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await second.finish();
+        const client = await admin();
+        try {
+          await dropOwnedDatabase(client, second.state.template);
+        } finally {
+          await client.end();
+        }
+      }
+    }, TIMEOUT_MS);
+  });
+}

@@ -1,0 +1,84 @@
+import { Client } from 'pg';
+import { PgworkError, describeDatabaseError, maskUrl, sqlState } from './errors';
+import { databaseOfUrl } from './naming';
+
+/** Every connection pgwork opens carries this application_name, so its sessions can be told apart. */
+export const APPLICATION_NAME = 'pgwork';
+
+export interface ConnectOptions {
+  /** Where the URL came from, named in errors so the user knows what to fix (e.g. "PGWORK_DATABASE_URL"). */
+  source?: string;
+  applicationName?: string;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
+
+/** A connected pg Client, or a PgworkError that names the fix. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
+  const client = new Client({
+    connectionString: url,
+    application_name: options.applicationName ?? APPLICATION_NAME,
+    connectionTimeoutMillis: 15_000,
+  });
+  // A server that goes away mid-run emits 'error' on idle clients; without a listener Node would crash.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw connectionError(error, url, options.source ?? 'the database URL');
+  }
+}
+
+export function connectionError(error: unknown, url: string, source: string): PgworkError {
+  const code = sqlState(error) ?? (error as { code?: string } | undefined)?.code;
+  const shown = maskUrl(url);
+  const message = error instanceof Error && error.message ? error.message : String(error);
+  if ((code && UNREACHABLE.has(code)) || /timeout expired|Connection terminated/i.test(message)) {
+    return new PgworkError(
+      'SERVER_UNREACHABLE',
+      `cannot reach Postgres at ${shown} (${code ?? message}); start that server or fix ${source}, or unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres.`,
+      { cause: error },
+    );
+  }
+  if (code === '28P01' || code === '28000') {
+    const user = safeUser(url);
+    return new PgworkError(
+      'AUTH_FAILED',
+      `Postgres at ${shown} rejected user ${JSON.stringify(user)}: ${describeDatabaseError(error)}; fix the user or password in ${source}.`,
+      { cause: error },
+    );
+  }
+  if (code === '3D000') {
+    return new PgworkError(
+      'DATABASE_ERROR',
+      `database ${JSON.stringify(databaseOfUrl(url) ?? '')} does not exist at ${shown}; create it or point ${source} at one that exists.`,
+      { cause: error },
+    );
+  }
+  return new PgworkError('DATABASE_ERROR', `cannot connect to ${shown}: ${describeDatabaseError(error)}`, { cause: error });
+}
+
+function safeUser(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username) || '(default)';
+  } catch {
+    return '(unknown)';
+  }
+}
+
+export async function withClient<T>(url: string, options: ConnectOptions, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(url, options);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The server's major version, e.g. 15 or 18. */
+export async function serverMajorVersion(client: Client): Promise<number> {
+  const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  return Math.floor(Number(rows[0]!.v) / 10000);
+}

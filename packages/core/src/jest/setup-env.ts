@@ -1,0 +1,5 @@
+// Jest setupFiles: runs in each test file's sandbox before any app module is
+// imported, so an app that reads DATABASE_URL at import sees its worker's database.
+import { applyWorkerEnvironment } from '../worker-session';
+
+applyWorkerEnvironment(process.env);

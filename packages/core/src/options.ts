@@ -1,0 +1,101 @@
+import { isAdapterReference, type AdapterReference } from './adapter';
+import { PgworkError } from './errors';
+import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from './naming';
+
+/** What a user writes in withPgwork(config, options). Plain JSON: Jest passes it between processes. */
+export interface PgworkOptions {
+  /** The adapter's config helper result, e.g. rawPg({ migrations: 'migrations' }). */
+  adapter: AdapterReference;
+  /** Prefix of every database pgwork creates. Default "pgwork". */
+  baseName?: string;
+  /** Environment variables rewritten to the worker's database URL in each worker. Default ["DATABASE_URL"]. */
+  env?: string[];
+  /**
+   * The server to use. Default: PGWORK_DATABASE_URL, else DATABASE_URL, else an
+   * embedded Postgres started for the run. "embedded" forces the embedded server.
+   * PGWORK_DATABASE_URL, when set, wins over this option.
+   */
+  databaseUrl?: string;
+  /** Database pgwork connects to for CREATE/DROP DATABASE. Default "postgres". */
+  maintenanceDatabase?: string;
+}
+
+export interface ServerChoice {
+  /** undefined: start the embedded server. */
+  readonly url: string | undefined;
+  /** Where the choice came from, named in errors. */
+  readonly source: string;
+}
+
+export interface ResolvedOptions {
+  readonly adapter: AdapterReference;
+  readonly baseName: string;
+  readonly env: readonly string[];
+  readonly server: ServerChoice;
+  readonly maintenanceDatabase: string;
+  readonly disable: boolean;
+  readonly keep: boolean;
+  readonly rebuild: boolean;
+}
+
+const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase'];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (typeof raw !== 'object' || raw === null) {
+    throw new PgworkError('INVALID_OPTION', 'no pgwork options found; wrap your Jest config with withPgwork(config, { adapter: ... }) or set globals.pgwork.');
+  }
+  const options = raw as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
+      throw new PgworkError('INVALID_OPTION', `unknown option ${JSON.stringify(key)}; the options are ${KNOWN_OPTIONS.join(', ')}.`);
+    }
+  }
+  if (!isAdapterReference(options.adapter)) {
+    throw new PgworkError('INVALID_OPTION', 'the adapter option is missing; pass an adapter helper\'s result, e.g. adapter: rawPg({ migrations: "migrations" }).');
+  }
+  const envNames = options.env ?? ['DATABASE_URL'];
+  if (!Array.isArray(envNames) || envNames.length === 0 || !envNames.every((name) => typeof name === 'string' && ENV_NAME.test(name))) {
+    throw new PgworkError('INVALID_OPTION', `env must be a non-empty list of environment variable names, e.g. ["DATABASE_URL"] (got ${JSON.stringify(envNames)}).`);
+  }
+  const maintenanceDatabase = options.maintenanceDatabase ?? 'postgres';
+  if (typeof maintenanceDatabase !== 'string' || maintenanceDatabase === '' || /^template[01]$/.test(maintenanceDatabase)) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `maintenanceDatabase ${JSON.stringify(maintenanceDatabase)} cannot be used: name an existing database other than template0/template1, such as "postgres".`,
+    );
+  }
+  return Object.freeze({
+    adapter: options.adapter,
+    baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
+    env: Object.freeze([...(envNames as string[])]),
+    server: chooseServer(options.databaseUrl, env),
+    maintenanceDatabase,
+    disable: flag(env, 'PGWORK_DISABLE'),
+    keep: flag(env, 'PGWORK_KEEP'),
+    rebuild: flag(env, 'PGWORK_REBUILD'),
+  });
+}
+
+function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
+  const candidates: Array<[unknown, string]> = [
+    [env.PGWORK_DATABASE_URL, 'PGWORK_DATABASE_URL'],
+    [option, 'the databaseUrl option'],
+    [env.DATABASE_URL, 'DATABASE_URL'],
+  ];
+  for (const [value, source] of candidates) {
+    if (value === undefined || value === '') continue;
+    if (typeof value !== 'string') throw new PgworkError('INVALID_OPTION', `${source} must be a string URL.`);
+    if (value === 'embedded') return Object.freeze({ url: undefined, source });
+    parseDatabaseUrl(value, source);
+    return Object.freeze({ url: value, source });
+  }
+  return Object.freeze({ url: undefined, source: 'the embedded server' });
+}
+
+export function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name];
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new PgworkError('INVALID_OPTION', `${name}=${JSON.stringify(value)} is not understood; set it to 1 or 0.`);
+}

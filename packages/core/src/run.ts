@@ -1,0 +1,191 @@
+import type { Client } from 'pg';
+import type { Adapter, AdapterReference } from './adapter';
+import { connect } from './connection';
+import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases } from './databases';
+import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
+import { PgworkError } from './errors';
+import { isLockHeld, lock, unlock } from './locks';
+import { databaseOfUrl, databaseUrl, newRunId, sharedDatabaseName, templateDatabaseName } from './naming';
+import { ensureTemplate, templateFingerprint } from './template';
+
+/** The environment variable that carries a run's state from globalSetup to the workers. */
+export const RUN_STATE_VARIABLE = 'PGWORK_RUN';
+
+/** Everything a worker needs, as JSON in the environment: string work only, no lookups. */
+export interface RunState {
+  readonly version: 1;
+  readonly runId: string;
+  readonly serverUrl: string;
+  readonly source: string;
+  readonly maintenanceDatabase: string;
+  readonly baseName: string;
+  readonly template: string;
+  readonly env: readonly string[];
+  /** Set when isolation is off (PGWORK_DISABLE=1): every worker uses this one database. */
+  readonly shared?: string;
+  /** Databases a worker must never become: the URL's own database and the maintenance database. */
+  readonly protectedDatabases: readonly string[];
+  readonly bookkeepingTables: readonly string[];
+  /** Present when the adapter has its own reset, so workers can load it. */
+  readonly adapter?: AdapterReference;
+  readonly rootDir: string;
+}
+
+export interface RunConfig {
+  adapter: Adapter;
+  /** Recorded in the state when the adapter has its own reset, so workers can load it. */
+  adapterReference?: AdapterReference;
+  rootDir: string;
+  baseName: string;
+  env: readonly string[];
+  server: { url: string | undefined; source: string };
+  maintenanceDatabase: string;
+  disable?: boolean;
+  keep?: boolean;
+  rebuild?: boolean;
+}
+
+export interface RunSummary {
+  runId: string;
+  template: string;
+  templateBuilt: boolean;
+  migrateMs: number;
+  embedded: boolean;
+  serverVersion: string;
+  reclaimed: string[];
+}
+
+export interface Run {
+  readonly state: RunState;
+  readonly summary: RunSummary;
+  /** Drops this run's databases (unless keep), releases its lease, stops the embedded server. */
+  finish(): Promise<{ dropped: string[] }>;
+}
+
+/**
+ * Everything globalSetup does: find or start the server, take this run's lease,
+ * reclaim what dead runs left, and make sure the template exists.
+ */
+export async function startRun(config: RunConfig): Promise<Run> {
+  let embedded: EmbeddedServer | undefined;
+  let admin: Client | undefined;
+  try {
+    if (config.server.url === undefined) embedded = await startEmbeddedPostgres();
+    const serverUrl = config.server.url ?? embedded!.url;
+    const source = config.server.source;
+    const runId = newRunId();
+    admin = await connect(databaseUrl(serverUrl, config.maintenanceDatabase), { source, applicationName: `pgwork run ${runId}` });
+    await assertCanCreateDatabases(admin);
+    // The lease: held as long as this run's connection lives, so a killed run frees it at once.
+    await lock(admin, `run:${runId}`);
+    const reclaimed = await reclaimDeadRuns(admin, runId);
+
+    const fingerprint = await templateFingerprint(config.adapter);
+    const template = await ensureTemplate({
+      admin,
+      serverUrl,
+      source,
+      name: templateDatabaseName(config.baseName, fingerprint),
+      fingerprint,
+      runId,
+      adapter: config.adapter,
+      rebuild: config.rebuild ?? false,
+    });
+    const protectedDatabases = [databaseOfUrl(serverUrl), config.maintenanceDatabase].filter((name): name is string => !!name);
+    let shared: string | undefined;
+    if (config.disable) {
+      shared = sharedDatabaseName(config.baseName, runId);
+      await ensureDatabase(admin, shared, { template: template.name, marker: { kind: 'shared', run: runId, template: template.name, created: new Date().toISOString() } });
+    }
+    const { rows } = await admin.query<{ version: string }>(`SELECT current_setting('server_version') AS version`);
+    const state: RunState = Object.freeze({
+      version: 1,
+      runId,
+      serverUrl,
+      source,
+      maintenanceDatabase: config.maintenanceDatabase,
+      baseName: config.baseName,
+      template: template.name,
+      env: config.env,
+      shared,
+      protectedDatabases,
+      bookkeepingTables: [...(config.adapter.bookkeepingTables ?? [])],
+      adapter: config.adapter.reset ? config.adapterReference : undefined,
+      rootDir: config.rootDir,
+    });
+    const summary: RunSummary = {
+      runId,
+      template: template.name,
+      templateBuilt: template.built,
+      migrateMs: template.migrateMs,
+      embedded: embedded !== undefined,
+      serverVersion: rows[0]!.version,
+      reclaimed,
+    };
+    const lease = admin;
+    return {
+      state,
+      summary,
+      finish: () => finishRun(lease, state, config.keep ?? false, embedded),
+    };
+  } catch (error) {
+    await admin?.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function finishRun(admin: Client, state: RunState, keep: boolean, embedded: EmbeddedServer | undefined): Promise<{ dropped: string[] }> {
+  const dropped: string[] = [];
+  try {
+    if (!keep) {
+      for (const database of await listOwnedDatabases(admin)) {
+        if (database.marker.kind === 'template' || database.marker.run !== state.runId) continue;
+        if (await dropOwnedDatabase(admin, database.name, (marker) => marker.run === state.runId && marker.kind !== 'template')) {
+          dropped.push(database.name);
+        }
+      }
+    }
+    await unlock(admin, `run:${state.runId}`).catch(() => undefined);
+  } finally {
+    await admin.end().catch(() => undefined);
+    await embedded?.stop();
+  }
+  return { dropped };
+}
+
+async function assertCanCreateDatabases(admin: Client): Promise<void> {
+  const { rows } = await admin.query<{ user: string; allowed: boolean }>(
+    `SELECT current_user AS user, (rolcreatedb OR rolsuper) AS allowed FROM pg_roles WHERE rolname = current_user`,
+  );
+  const row = rows[0];
+  if (row && !row.allowed) {
+    throw new PgworkError(
+      'NO_CREATEDB',
+      `role ${JSON.stringify(row.user)} cannot create databases; run ALTER ROLE ${JSON.stringify(row.user)} CREATEDB as a superuser, or connect as a role that has CREATEDB.`,
+    );
+  }
+}
+
+/**
+ * Drops worker and shared databases of runs that are gone (their lease lock is
+ * free: the process ended or was killed), and templates whose build died
+ * midway. Never anything of a run that is still alive, never anything unmarked.
+ */
+export async function reclaimDeadRuns(admin: Client, ownRunId: string): Promise<string[]> {
+  const reclaimed: string[] = [];
+  const liveness = new Map<string, boolean>();
+  const isAlive = async (runId: string) => {
+    if (!liveness.has(runId)) liveness.set(runId, runId === ownRunId || (await isLockHeld(admin, `run:${runId}`)));
+    return liveness.get(runId)!;
+  };
+  for (const database of await listOwnedDatabases(admin)) {
+    const { marker } = database;
+    const abandoned = marker.kind !== 'template' || marker.state === 'building';
+    if (!abandoned || (await isAlive(marker.run))) continue;
+    // A template mid-build is protected by its builder's lease and template lock; re-check under the name lock.
+    const accept = (current: typeof marker) => current.run === marker.run && (current.kind !== 'template' || current.state === 'building');
+    if (await dropOwnedDatabase(admin, database.name, accept)) reclaimed.push(database.name);
+  }
+  return reclaimed;
+}

@@ -1,0 +1,3 @@
+import { startTestServer } from './server';
+
+export default startTestServer;

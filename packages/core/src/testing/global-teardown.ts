@@ -1,0 +1,3 @@
+import { stopTestServer } from './server';
+
+export default stopTestServer;

@@ -1,0 +1,109 @@
+import type { Client } from 'pg';
+import { loadAdapter, type Adapter } from './adapter';
+import { connect, withClient } from './connection';
+import { ensureDatabase, notOwnedError, parseMarker } from './databases';
+import { PgworkError, sqlState } from './errors';
+import { databaseUrl, workerDatabaseName } from './naming';
+import { resetDatabase } from './reset';
+import { RUN_STATE_VARIABLE, type RunState } from './run';
+import { resolveWorkerId } from './worker';
+
+export function readRunState(env: NodeJS.ProcessEnv = process.env): RunState {
+  const raw = env[RUN_STATE_VARIABLE];
+  if (!raw) {
+    throw new PgworkError(
+      'NO_RUN',
+      `${RUN_STATE_VARIABLE} is not set, so pgwork's globalSetup did not run; wrap your Jest config with withPgwork(...) or add @pgwork/core/jest/global-setup as globalSetup.`,
+    );
+  }
+  const state = JSON.parse(raw) as RunState;
+  if (state.version !== 1) {
+    throw new PgworkError('NO_RUN', `${RUN_STATE_VARIABLE} was written by another pgwork version; use one version of @pgwork/* packages throughout.`);
+  }
+  return state;
+}
+
+/** The database this worker uses: its own, or the shared one when isolation is off. */
+export function workerDatabase(state: RunState, workerId: number = resolveWorkerId()): { name: string; url: string } {
+  const name = state.shared ?? workerDatabaseName(state.baseName, state.runId, workerId);
+  if (state.protectedDatabases.includes(name)) {
+    throw new PgworkError('INVALID_NAME', `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`);
+  }
+  return { name, url: databaseUrl(state.serverUrl, name) };
+}
+
+/**
+ * The part of the worker lifecycle that must be synchronous and run before any
+ * app module is imported: point every configured variable at this worker's database.
+ */
+export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): string {
+  const state = readRunState(env);
+  const { url } = workerDatabase(state, resolveWorkerId(env));
+  for (const name of state.env) env[name] = url;
+  return url;
+}
+
+export interface WorkerSession {
+  readonly database: string;
+  readonly url: string;
+  /** Whether this session cloned the database (false: it already existed in this run). */
+  readonly created: boolean;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Ensures the worker's database exists (cloned from the run's template; many
+ * workers may race, exactly one clone per name) and opens the connection that
+ * resets it. Idempotent: a second call in the same run reuses the database.
+ */
+export async function openWorkerSession(state: RunState, workerId: number = resolveWorkerId()): Promise<WorkerSession> {
+  const { name, url } = workerDatabase(state, workerId);
+  let created = false;
+  let client: Client;
+  try {
+    client = await connect(url, { source: state.source });
+  } catch (error) {
+    if (sqlState((error as Error).cause) !== '3D000') throw error;
+    const admin = databaseUrl(state.serverUrl, state.maintenanceDatabase);
+    const outcome = await withClient(admin, { source: state.source }, (adminClient) =>
+      ensureDatabase(adminClient, name, {
+        template: state.template,
+        marker: { kind: 'worker', run: state.runId, template: state.template, created: new Date().toISOString() },
+      }),
+    );
+    created = outcome === 'created';
+    client = await connect(url, { source: state.source });
+  }
+  try {
+    await assertOwnedByRun(client, state);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  let adapter: Adapter | undefined;
+  return {
+    database: name,
+    url,
+    created,
+    async reset() {
+      if (state.adapter) {
+        adapter ??= loadAdapter(state.adapter, { rootDir: state.rootDir });
+        await adapter.reset!({ url, database: name, client });
+      } else {
+        await resetDatabase(client, { bookkeepingTables: state.bookkeepingTables });
+      }
+    },
+    async close() {
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+async function assertOwnedByRun(client: Client, state: RunState): Promise<void> {
+  const { rows } = await client.query<{ name: string; comment: string | null }>(
+    `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
+  );
+  const marker = parseMarker(rows[0]?.comment);
+  if (!marker || marker.run !== state.runId || marker.kind === 'template') throw notOwnedError(rows[0]?.name ?? '?');
+}

@@ -1,0 +1,68 @@
+import type { Client } from 'pg';
+import type { Adapter } from '../src/adapter';
+import { connect } from '../src/connection';
+import { databaseUrl, newRunId } from '../src/naming';
+import { testServerUrl } from '../src/testing/server';
+import type { RunConfig } from '../src/run';
+
+export const serverUrl = () => testServerUrl();
+
+export function adminClient(): Promise<Client> {
+  return connect(databaseUrl(serverUrl(), 'postgres'));
+}
+
+export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await adminClient();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A base name no other test uses, so parallel test files never meet. */
+export const uniqueBase = (prefix = 't') => `${prefix}_${newRunId()}`;
+
+export async function databaseExists(name: string): Promise<boolean> {
+  return withAdmin(async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+}
+
+export interface SqlAdapter extends Adapter {
+  migrations: number;
+}
+
+/** An adapter that runs one SQL string; counts its migrations. */
+export function sqlAdapter(sql: string, extra: Partial<Adapter> = {}): SqlAdapter {
+  const adapter: SqlAdapter = {
+    name: 'sql',
+    migrations: 0,
+    fingerprint: () => require('../src/fingerprint').hashParts([sql]),
+    async migrate(target) {
+      adapter.migrations++;
+      await target.client.query(sql);
+    },
+    ...extra,
+  };
+  return adapter;
+}
+
+export function runConfig(adapter: Adapter, baseName: string, overrides: Partial<RunConfig> = {}): RunConfig {
+  return {
+    adapter,
+    rootDir: __dirname,
+    baseName,
+    env: ['DATABASE_URL'],
+    server: { url: serverUrl(), source: 'PGWORK_TEST_SERVER_URL' },
+    maintenanceDatabase: 'postgres',
+    ...overrides,
+  };
+}
+
+export async function rows<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = await connect(url);
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
