@@ -5,6 +5,7 @@ import type { Client } from 'pg';
 import type { Adapter } from './adapter';
 import { connect, withClient } from './connection';
 import { dropOwnedDatabase, ensureDatabase } from './databases';
+import { lock } from './locks';
 import { databaseUrl, newRunId } from './naming';
 import { resetDatabase } from './reset';
 import { startRun } from './run';
@@ -13,6 +14,7 @@ import { openWorkerSession } from './worker-session';
 
 declare const describe: (name: string, fn: () => void) => void;
 declare const it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+declare const beforeAll: (fn: () => Promise<void>) => void;
 declare const afterAll: (fn: () => Promise<void>) => void;
 declare const expect: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -56,29 +58,30 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
     const runId = newRunId();
     const created: string[] = [];
     const admin = () => connect(databaseUrl(testServerUrl(), 'postgres'), { source: 'PGWORK_TEST_SERVER_URL' });
+    // Holds this kit's run lease, so a run starting elsewhere on the server never reclaims its databases.
+    let lease: Client;
+
+    beforeAll(async () => {
+      lease = await admin();
+      await lock(lease, `run:${runId}`);
+    });
+
+    afterAll(async () => {
+      try {
+        for (const database of created) await dropOwnedDatabase(lease, database);
+      } finally {
+        await lease.end();
+      }
+    });
 
     async function migratedDatabase(adapter: Adapter): Promise<string> {
       const database = `conformance_${runId}_${created.length}`;
       created.push(database);
-      const client = await admin();
-      try {
-        await ensureDatabase(client, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
-      } finally {
-        await client.end();
-      }
+      await ensureDatabase(lease, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
       const url = databaseUrl(testServerUrl(), database);
       await withClient(url, {}, (target) => adapter.migrate({ url, database, client: target }));
       return database;
     }
-
-    afterAll(async () => {
-      const client = await admin();
-      try {
-        for (const database of created) await dropOwnedDatabase(client, database);
-      } finally {
-        await client.end();
-      }
-    });
 
     it('gives the same fingerprint for the same inputs', async () => {
       const first = await options.adapter().fingerprint();
@@ -94,13 +97,8 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
 
     it('migrates an empty database to a schema a raw probe can see, and closes its connections', async () => {
       const database = await migratedDatabase(options.adapter());
-      const client = await admin();
-      try {
-        const sessions = await client.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
-        expect(sessions.rows).toEqual([]);
-      } finally {
-        await client.end();
-      }
+      const sessions = await lease.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
+      expect(sessions.rows).toEqual([]);
       await withClient(databaseUrl(testServerUrl(), database), {}, async (target) => {
         const { rows } = await target.query<{ name: string }>(
           `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
@@ -172,12 +170,7 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
         }
       } finally {
         await second.finish();
-        const client = await admin();
-        try {
-          await dropOwnedDatabase(client, second.state.template);
-        } finally {
-          await client.end();
-        }
+        await dropOwnedDatabase(lease, second.state.template);
       }
     }, TIMEOUT_MS);
   });

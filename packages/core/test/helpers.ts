@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import type { Adapter } from '../src/adapter';
 import { connect } from '../src/connection';
+import { lock } from '../src/locks';
 import { databaseUrl, newRunId } from '../src/naming';
 import { testServerUrl } from '../src/testing/server';
 import type { RunConfig } from '../src/run';
@@ -65,4 +66,15 @@ export async function rows<T = Record<string, unknown>>(url: string, sql: string
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A run id with a live lease, for tests that create marked databases by hand:
+ * without it, a run starting in a parallel test file would rightly reclaim them.
+ */
+export async function liveRun(): Promise<{ runId: string; release: () => Promise<void> }> {
+  const runId = newRunId();
+  const holder = await adminClient();
+  await lock(holder, `run:${runId}`);
+  return { runId, release: () => holder.end() };
 }

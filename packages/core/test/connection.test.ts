@@ -1,0 +1,51 @@
+import { createServer } from 'node:net';
+import { PgworkError } from '../src/errors';
+import { connect } from '../src/connection';
+import { databaseUrl } from '../src/naming';
+import { serverUrl } from './helpers';
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function failure(url: string): Promise<PgworkError> {
+  const error = await connect(url, { source: 'PGWORK_DATABASE_URL' }).then(
+    async (client) => {
+      await client.end();
+      throw new Error('expected the connection to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PgworkError);
+  expect((error as Error).message).not.toContain('\n');
+  return error as PgworkError;
+}
+
+describe('connection errors name the fix', () => {
+  it('server unreachable: masked URL and the embedded default', async () => {
+    const error = await failure(`postgres://me:topsecret@127.0.0.1:${await closedPort()}/postgres`);
+    expect(error.code).toBe('SERVER_UNREACHABLE');
+    expect(error.message).toContain('me:***@127.0.0.1');
+    expect(error.message).not.toContain('topsecret');
+    expect(error.message).toMatch(/unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres/);
+  });
+
+  it('authentication failed: names the user and the variable to fix', async () => {
+    const url = new URL(databaseUrl(serverUrl(), 'postgres'));
+    url.password = 'wrong-password';
+    const error = await failure(url.toString());
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.message).toMatch(/rejected user "postgres".*fix the user or password in PGWORK_DATABASE_URL/);
+    expect(error.message).not.toContain('wrong-password');
+  });
+
+  it('missing database: names it', async () => {
+    const error = await failure(databaseUrl(serverUrl(), 'no_such_database_here'));
+    expect(error.message).toMatch(/database "no_such_database_here" does not exist/);
+  });
+});

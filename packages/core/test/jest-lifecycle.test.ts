@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describeDatabase, dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
+import { serverUrl, uniqueBase, withAdmin } from './helpers';
+
+const JEST = require.resolve('jest/bin/jest');
+const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
+
+interface Outcome {
+  status: number | null;
+  output: string;
+  databases: string[];
+}
+
+function runFixture(env: Record<string, string | undefined>): Outcome {
+  const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
+  const out = join(work, 'databases.txt');
+  writeFileSync(out, '');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
+  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD']) {
+    if (!(name in env)) delete childEnv[name];
+  }
+  const result = spawnSync(process.execPath, [JEST, '--config', CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'], {
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const databases = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  rmSync(work, { recursive: true, force: true });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases };
+}
+
+async function cleanUp(baseName: string) {
+  await withAdmin(async (admin) => {
+    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
+  });
+}
+
+describe('the Jest lifecycle, end to end', () => {
+  it('gives each worker its own database, reuses the template across runs, and leaves nothing behind', async () => {
+    const baseName = uniqueBase('life');
+    const countFile = join(mkdtempSync(join(tmpdir(), 'pgwork-count-')), 'count');
+    writeFileSync(countFile, '');
+    const env = { PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_COUNT_FILE: countFile };
+    try {
+      const first = runFixture(env);
+      expect(first.output).toMatch(/Tests:\s+8 passed, 8 total/);
+      expect(first.status).toBe(0);
+      expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} on Postgres .*built in \d+ ms \(fixture-sql\)/);
+      const workers = new Set(first.databases);
+      expect(workers.size).toBe(2);
+      for (const name of workers) expect(name).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));
+      for (const name of workers) expect(await withAdmin((admin) => describeDatabase(admin, name))).toBeUndefined();
+
+      const second = runFixture(env);
+      expect(second.status).toBe(0);
+      expect(second.output).toMatch(/template .* reused \(fixture-sql\)/);
+      expect(readFileSync(countFile, 'utf8')).toBe('m');
+      const left = await withAdmin((admin) => listOwnedDatabases(admin));
+      expect(left.filter((db) => db.name.startsWith(`${baseName}_`)).map((db) => db.marker.kind)).toEqual(['template']);
+    } finally {
+      rmSync(dirname(countFile), { recursive: true, force: true });
+      await cleanUp(baseName);
+    }
+  });
+
+  it('routes every worker to one shared database with PGWORK_DISABLE=1', async () => {
+    const baseName = uniqueBase('off');
+    try {
+      const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, PGWORK_DISABLE: '1' });
+      expect(run.output).toMatch(/PGWORK_DISABLE=1: all workers share one database/);
+      expect(new Set(run.databases).size).toBe(1);
+      expect(run.databases[0]).toMatch(/_shared$/);
+    } finally {
+      await cleanUp(baseName);
+    }
+  });
+
+  it('fails the run with one line naming the adapter and the Postgres error when migration fails', async () => {
+    const baseName = uniqueBase('fail');
+    const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_SQL: 'CREATE TABLE items (id int REFERENCES missing(id))' });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/pgwork: adapter fixture-sql could not migrate the template \w+: relation "missing" does not exist \(SQLSTATE 42P01\)/);
+    expect(run.output).not.toMatch(/at .*template\.js/);
+    expect(run.databases).toEqual([]);
+    const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
+    expect(left.rows).toEqual([]);
+  });
+
+  it('starts the embedded server when no server is configured, and removes it afterwards', () => {
+    const temp = mkdtempSync(join(tmpdir(), 'pgwork-embedded-'));
+    chmodSync(temp, 0o755); // as root, the server runs as another user that must reach it
+    try {
+      const run = runFixture({ TMPDIR: temp, FIXTURE_BASE_NAME: uniqueBase('emb') });
+      expect(run.output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres \d+/);
+      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
+      expect(run.status).toBe(0);
+      expect(new Set(run.databases).size).toBe(2);
+      expect(readdirSync(temp).filter((entry) => entry.startsWith('pgwork-') && !entry.startsWith('pgwork-fixture-'))).toEqual([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import { escapeIdentifier } from 'pg';
+import { connect } from '../src/connection';
+import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases } from '../src/databases';
+import { PgworkError } from '../src/errors';
+import { lock } from '../src/locks';
+import { databaseUrl, newRunId } from '../src/naming';
+import { reclaimDeadRuns, startRun } from '../src/run';
+import { openWorkerSession } from '../src/worker-session';
+import { databaseExists, rows, runConfig, serverUrl, sqlAdapter, uniqueBase, withAdmin } from './helpers';
+
+const SCHEMA = `
+  CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL);
+  CREATE TABLE schema_log (id serial PRIMARY KEY, note text);
+  INSERT INTO schema_log (note) VALUES ('v1');`;
+
+async function dropTemplates(baseName: string) {
+  await withAdmin(async (admin) => {
+    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
+  });
+}
+
+describe('templates keyed by fingerprint', () => {
+  it('builds the template once, reuses it on the next run, and rebuilds on a new fingerprint or rebuild', async () => {
+    const baseName = uniqueBase('reuse');
+    const adapter = sqlAdapter(SCHEMA);
+    try {
+      const first = await startRun(runConfig(adapter, baseName));
+      await first.finish();
+      const second = await startRun(runConfig(adapter, baseName));
+      await second.finish();
+      expect(adapter.migrations).toBe(1);
+      expect(first.summary.templateBuilt).toBe(true);
+      expect(second.summary.templateBuilt).toBe(false);
+      expect(second.state.template).toBe(first.state.template);
+
+      const rebuilt = await startRun(runConfig(adapter, baseName, { rebuild: true }));
+      await rebuilt.finish();
+      expect(adapter.migrations).toBe(2);
+      expect(rebuilt.state.template).toBe(first.state.template);
+
+      const changed = sqlAdapter(`${SCHEMA} CREATE TABLE extra (id int);`);
+      const third = await startRun(runConfig(changed, baseName));
+      await third.finish();
+      expect(changed.migrations).toBe(1);
+      expect(third.state.template).not.toBe(first.state.template);
+
+      const sealed = await withAdmin((admin) =>
+        admin.query('SELECT datistemplate, datallowconn FROM pg_database WHERE datname = $1', [third.state.template]),
+      );
+      expect(sealed.rows).toEqual([{ datistemplate: true, datallowconn: false }]);
+    } finally {
+      await dropTemplates(baseName);
+    }
+  });
+
+  it('builds a template once when two runs start at the same time', async () => {
+    const baseName = uniqueBase('concurrent');
+    const adapter = sqlAdapter(`${SCHEMA} SELECT pg_sleep(0.3);`);
+    try {
+      const runs = await Promise.all([startRun(runConfig(adapter, baseName)), startRun(runConfig(adapter, baseName))]);
+      expect(adapter.migrations).toBe(1);
+      expect(runs[0].state.template).toBe(runs[1].state.template);
+      expect(runs[0].state.runId).not.toBe(runs[1].state.runId);
+      await Promise.all(runs.map((run) => run.finish()));
+    } finally {
+      await dropTemplates(baseName);
+    }
+  });
+
+  it('leaves no template behind when a migration fails, and names the adapter and the Postgres error', async () => {
+    const baseName = uniqueBase('broken');
+    const adapter = sqlAdapter('CREATE TABLE ok (id int); CREATE TABLE broken (id int REFERENCES nowhere(id));');
+    const error = await startRun(runConfig(adapter, baseName)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PgworkError);
+    expect((error as PgworkError).code).toBe('MIGRATION_FAILED');
+    expect((error as Error).message).toContain(`adapter sql could not migrate the template ${baseName}_tpl_`);
+    expect((error as Error).message).toMatch(/relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
+    const left = await withAdmin((admin) => admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${baseName}%`]));
+    expect(left.rows).toEqual([]);
+    // The next run with a fixed migration builds a fresh template and works.
+    const fixed = sqlAdapter('CREATE TABLE ok (id int);');
+    const run = await startRun(runConfig(fixed, baseName));
+    await run.finish();
+    expect(fixed.migrations).toBe(1);
+    await dropTemplates(baseName);
+  });
+});
+
+describe('a run and its workers', () => {
+  it('clones one database per worker, resets it, and drops only its own at the end', async () => {
+    const baseName = uniqueBase('workers');
+    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName));
+    const other = await startRun(runConfig(sqlAdapter(SCHEMA), baseName));
+    try {
+      const sessions = await Promise.all([1, 2].map((worker) => openWorkerSession(run.state, worker)));
+      const otherSession = await openWorkerSession(other.state, 1);
+      expect(sessions.map((s) => s.created)).toEqual([true, true]);
+      expect(new Set([...sessions, otherSession].map((s) => s.database)).size).toBe(3);
+
+      await rows(sessions[0]!.url, `INSERT INTO urls (slug) VALUES ('a'), ('b')`);
+      await rows(otherSession.url, `INSERT INTO urls (slug) VALUES ('kept')`);
+      await sessions[0]!.reset();
+      expect(await rows(sessions[0]!.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);
+      expect(await rows(sessions[0]!.url, `INSERT INTO urls (slug) VALUES ('c') RETURNING id`)).toEqual([{ id: 1 }]);
+      expect(await rows(otherSession.url, 'SELECT slug FROM urls')).toEqual([{ slug: 'kept' }]);
+
+      // Opening again in the same run reuses the database.
+      const again = await openWorkerSession(run.state, 1);
+      expect(again.created).toBe(false);
+      expect(await rows(again.url, 'SELECT slug FROM urls')).toEqual([{ slug: 'c' }]);
+      await Promise.all([...sessions, again, otherSession].map((s) => s.close()));
+
+      const { dropped } = await run.finish();
+      expect(dropped.sort()).toEqual(sessions.map((s) => s.database).sort());
+      expect(await databaseExists(otherSession.database)).toBe(true);
+    } finally {
+      await other.finish();
+      await dropTemplates(baseName);
+    }
+  });
+
+  it('shares one database between workers when isolation is off', async () => {
+    const baseName = uniqueBase('shared');
+    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { disable: true }));
+    try {
+      const [a, b] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
+      expect(a!.database).toBe(b!.database);
+      expect(a!.database).toBe(run.state.shared);
+      await Promise.all([a!.close(), b!.close()]);
+    } finally {
+      await run.finish();
+      await dropTemplates(baseName);
+    }
+    expect(await databaseExists(run.state.shared!)).toBe(false);
+  });
+
+  it('keeps its databases with keep, and a later run reclaims them once the run is gone', async () => {
+    const baseName = uniqueBase('keep');
+    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { keep: true }));
+    const session = await openWorkerSession(run.state, 1);
+    await session.close();
+    await run.finish();
+    expect(await databaseExists(session.database)).toBe(true);
+    const next = await startRun(runConfig(sqlAdapter(SCHEMA), baseName));
+    try {
+      expect(next.summary.reclaimed).toContain(session.database);
+      expect(await databaseExists(session.database)).toBe(false);
+    } finally {
+      await next.finish();
+      await dropTemplates(baseName);
+    }
+  });
+});
+
+describe('reclaiming dead runs', () => {
+  it('drops databases of runs whose lease is free, never those of a live run or unmarked ones', async () => {
+    const dead = newRunId();
+    const alive = newRunId();
+    const base = uniqueBase('reclaim');
+    const names = { dead: `${base}_${dead}_w1`, alive: `${base}_${alive}_w1`, decoy: `${base}_${newRunId()}_w1`, building: `${base}_tpl_0123456789abcdef` };
+    const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
+    await lock(holder, `run:${alive}`);
+    try {
+      await withAdmin(async (admin) => {
+        const created = new Date().toISOString();
+        await ensureDatabase(admin, names.dead, { marker: { kind: 'worker', run: dead, created } });
+        await ensureDatabase(admin, names.alive, { marker: { kind: 'worker', run: alive, created } });
+        await ensureDatabase(admin, names.building, { marker: { kind: 'template', run: dead, state: 'building', created } });
+        await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
+        const reclaimed = await reclaimDeadRuns(admin, newRunId());
+        expect(reclaimed).toEqual(expect.arrayContaining([names.dead, names.building]));
+        expect(reclaimed).not.toContain(names.alive);
+        expect(reclaimed).not.toContain(names.decoy);
+      });
+      expect(await databaseExists(names.dead)).toBe(false);
+      expect(await databaseExists(names.building)).toBe(false);
+      expect(await databaseExists(names.alive)).toBe(true);
+      expect(await databaseExists(names.decoy)).toBe(true);
+    } finally {
+      await holder.end();
+      await withAdmin(async (admin) => {
+        await dropOwnedDatabase(admin, names.alive);
+        await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(names.decoy)}`);
+      });
+    }
+  });
+});
