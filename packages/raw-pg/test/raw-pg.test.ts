@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PgworkError, databaseUrl, dropOwnedDatabase, ensureDatabase, lock, newRunId, withClient, type Adapter } from '@pgwork/core';
+import { describeAdapterConformance } from '@pgwork/core/conformance';
+import { testServerUrl } from '@pgwork/core/testing';
+import { createAdapter, migrationFiles, rawPg } from '../src';
+
+const fixtures = join(__dirname, 'fixtures');
+const adapterFor = (migrations: string): Adapter => createAdapter({ migrations }, { rootDir: fixtures });
+
+describeAdapterConformance('raw-pg', {
+  adapter: () => adapterFor('migrations'),
+  changedAdapter: () => adapterFor('changed'),
+  expectedTables: ['public.urls', 'public.clicks'],
+  async insertRows(client) {
+    await client.query(`INSERT INTO urls (slug, target) VALUES ('a', 'https://a'), ('b', 'https://b')`);
+    await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
+  },
+});
+
+describe('raw-pg specifics', () => {
+  const runId = newRunId();
+  let scratch: string;
+
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'raw-pg-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** Runs work against a fresh empty database, dropped afterwards. */
+  async function onEmptyDatabase(work: (url: string, database: string) => Promise<void>) {
+    const database = `rawpg_${newRunId()}`;
+    await withClient(databaseUrl(testServerUrl(), 'postgres'), {}, async (client) => {
+      await lock(client, `run:${runId}`);
+      await ensureDatabase(client, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
+      try {
+        await work(databaseUrl(testServerUrl(), database), database);
+      } finally {
+        await dropOwnedDatabase(client, database);
+      }
+    });
+  }
+
+  it('orders files naturally and ignores other files', () => {
+    writeFileSync(join(scratch, '10_c.sql'), '');
+    writeFileSync(join(scratch, '2_b.sql'), '');
+    writeFileSync(join(scratch, '1_a.sql'), '');
+    writeFileSync(join(scratch, 'README.md'), '');
+    expect(migrationFiles(scratch)).toEqual(['1_a.sql', '2_b.sql', '10_c.sql']);
+  });
+
+  it('records each file and never applies one twice', async () => {
+    await onEmptyDatabase(async (url, database) => {
+      const adapter = adapterFor('migrations');
+      await withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
+      await withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
+      const applied = await withClient(url, {}, (client) => client.query('SELECT name FROM pgwork_migrations ORDER BY applied_at, name'));
+      expect(applied.rows.map((row) => row.name).sort()).toEqual(['10_stats.sql', '1_urls.sql', '2_clicks.sql']);
+    });
+  });
+
+  it('names the failing file, the line, and quotes Postgres, and keeps earlier files applied', async () => {
+    const dir = mkdtempSync(join(scratch, 'bad-'));
+    writeFileSync(join(dir, '1_ok.sql'), 'CREATE TABLE ok (id int);');
+    writeFileSync(join(dir, '2_bad.sql'), 'CREATE TABLE fine (id int);\nCREATE TABLE broken (id int,, name text);\n');
+    await onEmptyDatabase(async (url, database) => {
+      const adapter = createAdapter({ migrations: dir }, { rootDir: '/' });
+      const error = await withClient(url, {}, (client) => adapter.migrate({ url, database, client })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PgworkError);
+      expect((error as Error).message).toMatch(/^pgwork: migration 2_bad\.sql failed at line 2, column 29: syntax error at or near "," \(SQLSTATE 42601\)/);
+      const tables = await withClient(url, {}, (client) => client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`));
+      expect(tables.rows.map((row) => row.tablename)).toEqual(['ok', 'pgwork_migrations']);
+    });
+  });
+
+  it('reports a missing migrations directory with the option to fix', () => {
+    const adapter = createAdapter({ migrations: 'nowhere' }, { rootDir: scratch });
+    expect(() => adapter.fingerprint()).toThrow(/rawPg\(\{ migrations \}\) points at .*nowhere, which is not a directory/);
+  });
+
+  it('gives a config helper that Jest can pass between processes', () => {
+    const reference = rawPg({ migrations: 'db/migrations' });
+    expect(JSON.parse(JSON.stringify(reference))).toEqual({ module: require.resolve('../src/index.ts'), options: { migrations: 'db/migrations' } });
+  });
+});
