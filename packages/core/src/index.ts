@@ -40,6 +40,6 @@ export { resetDatabase, applicationTables, type ResetOptions, type ApplicationTa
 export { ensureTemplate, templateFingerprint, CORE_VERSION } from './template';
 export { startEmbeddedPostgres, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
 export { resolveOptions, type PgworkOptions, type ResolvedOptions } from './options';
-export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunState, type RunSummary } from './run';
+export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunResult, type RunState, type RunSummary } from './run';
 export { openWorkerSession, readRunState, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
 export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { Adapter, AdapterReference } from './adapter';
 import { connect } from './connection';
-import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases } from './databases';
+import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases, type DatabaseMarker } from './databases';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { PgworkError } from './errors';
 import { isLockHeld, lock, unlock } from './locks';
@@ -55,11 +55,18 @@ export interface RunSummary {
   reclaimed: string[];
 }
 
+export interface RunResult {
+  /** This run's worker (or shared) databases: one per worker that ran a test file. */
+  databases: string[];
+  /** false when kept (PGWORK_KEEP=1). */
+  dropped: boolean;
+}
+
 export interface Run {
   readonly state: RunState;
   readonly summary: RunSummary;
   /** Drops this run's databases (unless keep), releases its lease, stops the embedded server. */
-  finish(): Promise<{ dropped: string[] }>;
+  finish(): Promise<RunResult>;
 }
 
 /**
@@ -135,23 +142,21 @@ export async function startRun(config: RunConfig): Promise<Run> {
   }
 }
 
-async function finishRun(admin: Client, state: RunState, keep: boolean, embedded: EmbeddedServer | undefined): Promise<{ dropped: string[] }> {
-  const dropped: string[] = [];
+async function finishRun(admin: Client, state: RunState, keep: boolean, embedded: EmbeddedServer | undefined): Promise<RunResult> {
+  const databases: string[] = [];
   try {
-    if (!keep) {
-      for (const database of await listOwnedDatabases(admin)) {
-        if (database.marker.kind === 'template' || database.marker.run !== state.runId) continue;
-        if (await dropOwnedDatabase(admin, database.name, (marker) => marker.run === state.runId && marker.kind !== 'template')) {
-          dropped.push(database.name);
-        }
-      }
+    const ownedByRun = (marker: DatabaseMarker) => marker.run === state.runId && marker.kind !== 'template';
+    for (const database of await listOwnedDatabases(admin)) {
+      if (!ownedByRun(database.marker)) continue;
+      databases.push(database.name);
+      if (!keep) await dropOwnedDatabase(admin, database.name, ownedByRun);
     }
     await unlock(admin, `run:${state.runId}`).catch(() => undefined);
   } finally {
     await admin.end().catch(() => undefined);
     await embedded?.stop();
   }
-  return { dropped };
+  return { databases, dropped: !keep };
 }
 
 async function assertCanCreateDatabases(admin: Client): Promise<void> {

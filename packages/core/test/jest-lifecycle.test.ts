@@ -43,7 +43,8 @@ describe('the Jest lifecycle, end to end', () => {
     const baseName = uniqueBase('life');
     const countFile = join(mkdtempSync(join(tmpdir(), 'pgwork-count-')), 'count');
     writeFileSync(countFile, '');
-    const env = { PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_COUNT_FILE: countFile };
+    const report = join(dirname(countFile), 'report.json');
+    const env = { PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_COUNT_FILE: countFile, PGWORK_REPORT: report };
     try {
       const first = runFixture(env);
       expect(first.output).toMatch(/Tests:\s+8 passed, 8 total/);
@@ -53,6 +54,10 @@ describe('the Jest lifecycle, end to end', () => {
       expect(workers.size).toBe(2);
       for (const name of workers) expect(name).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));
       for (const name of workers) expect(await withAdmin((admin) => describeDatabase(admin, name))).toBeUndefined();
+      expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} used 2 database\(s\), now dropped/);
+      const summary = JSON.parse(readFileSync(report, 'utf8'));
+      expect(summary).toMatchObject({ templateBuilt: true, embedded: false, dropped: true, shared: null });
+      expect([...summary.databases].sort()).toEqual([...workers].sort());
 
       const second = runFixture(env);
       expect(second.status).toBe(0);

@@ -110,8 +110,10 @@ describe('a run and its workers', () => {
       expect(await rows(again.url, 'SELECT slug FROM urls')).toEqual([{ slug: 'c' }]);
       await Promise.all([...sessions, again, otherSession].map((s) => s.close()));
 
-      const { dropped } = await run.finish();
-      expect(dropped.sort()).toEqual(sessions.map((s) => s.database).sort());
+      const result = await run.finish();
+      expect(result.dropped).toBe(true);
+      expect(result.databases.sort()).toEqual(sessions.map((s) => s.database).sort());
+      for (const session of sessions) expect(await databaseExists(session.database)).toBe(false);
       expect(await databaseExists(otherSession.database)).toBe(true);
     } finally {
       await other.finish();

@@ -1,0 +1,41 @@
+/** A row of `urls` as every example's app returns it. */
+export interface Url {
+  id: number;
+  slug: string;
+  target: string;
+  createdAt: Date;
+}
+
+/**
+ * What each example implements with its own ORM, over the same two tables:
+ * `urls` (identity id, unique slug, target, created_at) and `clicks`
+ * (identity id, url_id referencing urls ON DELETE CASCADE, clicked_at).
+ */
+export interface UrlShortenerApp {
+  createUrl(slug: string, target: string): Promise<Url>;
+  /** Every url, ordered by id. */
+  listUrls(): Promise<Url[]>;
+  countUrls(): Promise<number>;
+  findUrl(slug: string): Promise<Url | null>;
+  deleteUrl(id: number): Promise<void>;
+  recordClick(urlId: number): Promise<void>;
+  countClicks(urlId: number): Promise<number>;
+  /**
+   * One application-level transaction: insert the url, then `clicks` clicks.
+   * With `fail`, throw after the inserts so the transaction rolls back.
+   */
+  createUrlWithClicks(slug: string, target: string, clicks: number, fail?: boolean): Promise<Url>;
+  /** Close the app's pool or connection. */
+  close(): Promise<void>;
+}
+
+/** The module name an example's Jest config maps to its app (see suiteConfig). */
+export const APP_MODULE = 'pgwork-suite-app';
+
+/** The example's app, loaded when a test file imports it: after setupFiles pointed DATABASE_URL at the worker. */
+export function suiteApp(): UrlShortenerApp {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(APP_MODULE) as { app?: UrlShortenerApp };
+  if (!loaded.app) throw new Error(`${APP_MODULE} must export const app: UrlShortenerApp`);
+  return loaded.app;
+}

@@ -1,0 +1,56 @@
+import { Client } from 'pg';
+
+/**
+ * Independent raw SQL on the database the app uses, so assertions check what is
+ * really stored, not what the app or its ORM reads back.
+ */
+export class Probe {
+  private constructor(private readonly client: Client) {}
+
+  static async open(url = process.env.DATABASE_URL): Promise<Probe> {
+    if (!url) throw new Error('DATABASE_URL is not set');
+    const client = new Client({ connectionString: url, application_name: 'pgwork-suite-probe' });
+    await client.connect();
+    return new Probe(client);
+  }
+
+  async count(table: 'urls' | 'clicks', where = 'true'): Promise<number> {
+    const { rows } = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`);
+    return Number(rows[0]!.n);
+  }
+
+  async slugs(): Promise<string[]> {
+    const { rows } = await this.client.query<{ slug: string }>('SELECT slug FROM urls ORDER BY id');
+    return rows.map((row) => row.slug);
+  }
+
+  async ids(): Promise<number[]> {
+    const { rows } = await this.client.query<{ id: number }>('SELECT id FROM urls ORDER BY id');
+    return rows.map((row) => Number(row.id));
+  }
+
+  async close(): Promise<void> {
+    await this.client.end();
+  }
+}
+
+/** Per-file wiring: the app and a probe, both closed after the file. */
+export function useSuite() {
+  // Required lazily so setupFiles has already pointed DATABASE_URL at this worker's database.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const app = (require('./app') as typeof import('./app')).suiteApp();
+  const context = { app, probe: undefined as unknown as Probe };
+  beforeAll(async () => {
+    context.probe = await Probe.open();
+  });
+  afterAll(async () => {
+    await context.probe?.close();
+    await app.close();
+  });
+  return context;
+}
+
+export const slugs = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+
+/** Lets other workers' statements interleave with this test's, as real test work would. */
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

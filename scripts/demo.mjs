@@ -1,0 +1,42 @@
+// `pnpm demo`: each example's suite at 4 workers with pgwork, then the same
+// suite unisolated (PGWORK_DISABLE=1: one shared database, still truncated
+// before each test), side by side. Exits non-zero if an isolated run fails.
+import { discoverExamples, runExample } from './examples.mjs';
+
+const examples = discoverExamples();
+const only = process.argv.slice(2);
+const chosen = only.length ? examples.filter((e) => only.some((name) => e.short.includes(name))) : examples;
+let broken = 0;
+
+const pad = (text, width) => String(text).padEnd(width);
+function row(label, a, b) {
+  console.log(`  ${pad(label, 16)} ${pad(a, 34)} ${b}`);
+}
+
+for (const example of chosen) {
+  process.stderr.write(`\n${example.short}: running the suite isolated...`);
+  const isolated = await runExample(example);
+  process.stderr.write(' and unisolated...\n');
+  const shared = await runExample(example, { PGWORK_DISABLE: '1' });
+
+  console.log(`\n${example.short}`);
+  row('', 'isolated (pgwork)', 'unisolated (PGWORK_DISABLE=1)');
+  const workers = (run) => (run.pgwork ? (run.pgwork.shared ? '1 shared database for all workers' : `${run.pgwork.databases.length} (one database each)`) : '?');
+  row('workers', workers(isolated), workers(shared));
+  const template = (run) => (run.pgwork ? `template ${run.pgwork.templateBuilt ? `built (${Math.round(run.pgwork.migrateMs)} ms)` : 'reused'}` : 'no report');
+  row('databases', `${isolated.pgwork?.databases.length ?? '?'} cloned, ${template(isolated)}`, `1 cloned, ${template(shared)}`);
+  row('tests', `${isolated.passed} passed, ${isolated.failed} failed`, `${shared.passed} passed, ${shared.failed} failed`);
+  row('wall time', `${isolated.seconds.toFixed(1)} s`, `${shared.seconds.toFixed(1)} s`);
+  row('contamination', isolated.failed ? 'FAILURES (see below)' : 'none', shared.failed ? `${shared.failed} tests saw other workers' rows` : 'none seen this time (rerun: it is a race)');
+  for (const failure of shared.failures.slice(0, 4)) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
+  if (shared.failures.length > 4) console.log(`    ... and ${shared.failures.length - 4} more`);
+
+  if (isolated.status !== 0 || isolated.failed > 0 || isolated.total === 0) {
+    broken++;
+    console.log(`\n  The isolated run failed:`);
+    for (const failure of isolated.failures) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
+    if (!isolated.failures.length) console.log(isolated.output.split('\n').slice(-30).map((line) => `    ${line}`).join('\n'));
+  }
+}
+if (!chosen.length) console.log('No examples found under examples/.');
+process.exitCode = broken ? 1 : 0;
