@@ -1,0 +1,226 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  PgworkError,
+  adapterHelper,
+  describeDatabaseError,
+  hashDirectory,
+  hashParts,
+  listFiles,
+  requireDirectory,
+  type Adapter,
+  type AdapterContext,
+  type MigrationTarget,
+} from '@pgwork/core';
+
+export interface PrismaOptions {
+  /**
+   * "in-process" (default): apply prisma/migrations/*\/migration.sql directly and record them in
+   * _prisma_migrations exactly as `prisma migrate deploy` does; no CLI, no engine binary.
+   * "cli": run the project's own `prisma migrate deploy` against the template.
+   */
+  mode?: 'in-process' | 'cli';
+  /** prisma.config.ts to read paths from. Default: the one Prisma finds in Jest's rootDir. */
+  config?: string;
+  /** Schema file or folder; overrides the config. Default "prisma/schema.prisma". */
+  schema?: string;
+  /** Migrations folder; overrides the config. Default "prisma/migrations". */
+  migrations?: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION: string = require('../package.json').version;
+export const MIGRATIONS_TABLE = '_prisma_migrations';
+
+/** For the Jest config: `withPgwork(config, { adapter: prisma() })`. */
+export const prisma = adapterHelper<PrismaOptions | undefined>(__filename);
+
+interface ResolvedPaths {
+  schema: string;
+  migrations: string;
+  config?: string;
+}
+
+/** Where the Prisma CLI lives for this project, or undefined when it is not installed. */
+function prismaPackage(rootDir: string): { dir: string; version: string } | undefined {
+  try {
+    const manifest = require.resolve('prisma/package.json', { paths: [rootDir] });
+    return { dir: dirname(manifest), version: JSON.parse(readFileSync(manifest, 'utf8')).version };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Paths from the options, else from prisma.config.ts (loaded with Prisma's own
+ * loader, so TypeScript configs work), else Prisma's defaults.
+ */
+async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<ResolvedPaths> {
+  const fromRoot = (path: string) => resolve(rootDir, path);
+  let fromConfig: { schema?: string; migrations?: { path?: string } } = {};
+  let configFile = options.config ? fromRoot(options.config) : undefined;
+  const pkg = prismaPackage(rootDir);
+  if ((!options.schema || !options.migrations) && pkg && (configFile || existsSync(join(rootDir, 'prisma.config.ts')))) {
+    const loaded = await readPrismaConfig(pkg.dir, rootDir, configFile);
+    fromConfig = loaded.config;
+    configFile = loaded.file;
+  }
+  return {
+    schema: options.schema ? fromRoot(options.schema) : (fromConfig.schema ?? fromRoot('prisma/schema.prisma')),
+    migrations: options.migrations ? fromRoot(options.migrations) : (fromConfig.migrations?.path ?? fromRoot('prisma/migrations')),
+    config: configFile,
+  };
+}
+
+// Prisma's own loader (TypeScript configs, env()), run in a child process: it needs
+// real dynamic import(), which a Jest sandbox does not offer, and must not touch our env.
+const LOAD_CONFIG = `
+const [dir, root, file] = process.argv.slice(1);
+const { loadConfigFromFile } = require('node:module').createRequire(dir + '/package.json')('@prisma/config');
+loadConfigFromFile({ configFile: file || undefined, configRoot: root }).then((r) => {
+  const error = r.error && ((r.error.error && r.error.error.message) || r.error._tag);
+  process.stdout.write(JSON.stringify({ error, file: r.resolvedPath, schema: r.config && r.config.schema, migrations: r.config && r.config.migrations }));
+});`;
+
+async function readPrismaConfig(prismaDir: string, rootDir: string, configFile: string | undefined) {
+  // The config usually reads env('DATABASE_URL'), which need not be set where pgwork runs.
+  const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
+  const output = await new Promise<string>((done, fail) => {
+    const child = spawn(process.execPath, ['-e', LOAD_CONFIG, prismaDir, rootDir, configFile ?? ''], { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', fail);
+    child.on('close', () => done(out || JSON.stringify({ error: err.trim().split('\n').pop() || 'no output' })));
+  });
+  const result = JSON.parse(output) as { error?: string; file?: string; schema?: string; migrations?: { path?: string } };
+  if (result.error) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `cannot read the Prisma config ${configFile ?? join(rootDir, 'prisma.config.ts')}: ${result.error}; fix it or pass prisma({ schema, migrations }).`,
+    );
+  }
+  return { config: { schema: result.schema, migrations: result.migrations }, file: result.file ?? configFile };
+}
+
+function schemaFiles(schema: string): { dir: string; files: string[] } {
+  if (existsSync(schema) && statSync(schema).isDirectory()) return { dir: schema, files: listFiles(schema, (p) => p.endsWith('.prisma')) };
+  if (!existsSync(schema)) {
+    throw new PgworkError('INVALID_OPTION', `the Prisma schema ${schema} does not exist; fix prisma({ schema }) or the schema path in prisma.config.ts.`);
+  }
+  return { dir: dirname(schema), files: [schema.slice(dirname(schema).length + 1)] };
+}
+
+/** Migration folders in the order `prisma migrate deploy` applies them. */
+export function migrationDirectories(migrations: string): string[] {
+  requireDirectory(migrations, 'prisma({ migrations })');
+  const lock = join(migrations, 'migration_lock.toml');
+  if (existsSync(lock)) {
+    const provider = /provider\s*=\s*"([^"]+)"/.exec(readFileSync(lock, 'utf8'))?.[1];
+    if (provider && provider !== 'postgresql') {
+      throw new PgworkError('INVALID_OPTION', `${lock} says provider "${provider}"; pgwork needs "postgresql" migrations.`);
+    }
+  }
+  const dirs = listFiles(migrations, (p) => /^[^/]+\/migration\.sql$/.test(p)).map((p) => p.split('/')[0]!);
+  if (dirs.length === 0) {
+    throw new PgworkError('INVALID_OPTION', `no migrations in ${migrations}; create one with \`prisma migrate dev\`, or point prisma({ migrations }) at your folder.`);
+  }
+  return dirs.sort();
+}
+
+export function createAdapter(options: PrismaOptions = {}, context: AdapterContext): Adapter {
+  const mode = options.mode ?? 'in-process';
+  if (mode !== 'in-process' && mode !== 'cli') {
+    throw new PgworkError('INVALID_OPTION', `prisma({ mode: ${JSON.stringify(mode)} }) is not a mode; use "in-process" or "cli".`);
+  }
+  let paths: Promise<ResolvedPaths> | undefined;
+  const resolved = () => (paths ??= resolvePaths(options, context.rootDir));
+  return {
+    name: 'prisma',
+    bookkeepingTables: [MIGRATIONS_TABLE],
+    async fingerprint() {
+      const { schema, migrations } = await resolved();
+      const prismaVersion = prismaPackage(context.rootDir)?.version ?? 'not installed';
+      const schemaSource = schemaFiles(schema);
+      migrationDirectories(migrations);
+      return hashParts(['prisma', VERSION, prismaVersion, mode, hashParts(schemaSource.files.map((f) => readFileSync(join(schemaSource.dir, f)))), hashDirectory(migrations)]);
+    },
+    async migrate(target) {
+      const { migrations, config } = await resolved();
+      if (mode === 'cli') await migrateWithCli(target, context.rootDir, config);
+      else await applyMigrations(target, migrations);
+    },
+  };
+}
+
+/**
+ * What `prisma migrate deploy` does on Postgres, without the engine: create
+ * _prisma_migrations, and per migration record the start, run migration.sql as
+ * one simple-protocol script (one implicit transaction, as Prisma runs it), then
+ * record finished_at and applied_steps_count = 1. The checksum is the SHA-256
+ * of migration.sql, so `prisma migrate status` agrees.
+ */
+export async function applyMigrations({ client }: MigrationTarget, migrations: string): Promise<void> {
+  const names = migrationDirectories(migrations);
+  await client.query(`CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (
+    "id" VARCHAR(36) NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "finished_at" TIMESTAMPTZ,
+    "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" TIMESTAMPTZ,
+    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT "_prisma_migrations_pkey" PRIMARY KEY ("id")
+  )`);
+  const done = await client.query<{ migration_name: string }>(
+    `SELECT migration_name FROM "${MIGRATIONS_TABLE}" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+  );
+  const applied = new Set(done.rows.map((row) => row.migration_name));
+  for (const name of names) {
+    if (applied.has(name)) continue;
+    const script = readFileSync(join(migrations, name, 'migration.sql'));
+    const id = randomUUID();
+    await client.query(`INSERT INTO "${MIGRATIONS_TABLE}" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`, [
+      id,
+      createHash('sha256').update(script).digest('hex'),
+      name,
+    ]);
+    try {
+      await client.query(script.toString('utf8'));
+    } catch (error) {
+      await client.query(`UPDATE "${MIGRATIONS_TABLE}" SET logs = $2 WHERE id = $1`, [id, describeDatabaseError(error)]).catch(() => undefined);
+      throw new PgworkError('MIGRATION_FAILED', `migration ${name} (${join(migrations, name)}) failed: ${describeDatabaseError(error)}`, { cause: error });
+    }
+    await client.query(`UPDATE "${MIGRATIONS_TABLE}" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`, [id]);
+  }
+}
+
+const ENGINE_TROUBLE = /schema[- ]engine|binaries\.prisma\.sh|fetch[^\n]*engine|engine[^\n]*(download|not found)|ENOTFOUND|EAI_AGAIN/i;
+
+/** Runs the project's own `prisma migrate deploy` with DATABASE_URL aimed at the target. */
+export async function migrateWithCli(target: MigrationTarget, rootDir: string, config: string | undefined): Promise<void> {
+  const pkg = prismaPackage(rootDir);
+  if (!pkg) throw new PgworkError('INVALID_OPTION', `prisma({ mode: "cli" }) needs the prisma package in ${rootDir}; install it (pnpm add -D prisma) or use mode "in-process".`);
+  const cli = join(pkg.dir, 'build', 'index.js');
+  const args = [cli, 'migrate', 'deploy', ...(config ? ['--config', config] : [])];
+  const env = { ...process.env, DATABASE_URL: target.url, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' };
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, output }));
+  });
+  if (code === 0) return;
+  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const detail = lines.find((line) => /error|failed|P\d{4}/i.test(line)) ?? lines.pop() ?? `exit code ${code}`;
+  if (ENGINE_TROUBLE.test(output)) {
+    throw new PgworkError('MIGRATION_FAILED', `the Prisma CLI could not start its schema engine (${detail}); use prisma({ mode: "in-process" }), which needs no engine binary.`);
+  }
+  throw new PgworkError('MIGRATION_FAILED', `prisma migrate deploy failed (exit code ${code}): ${detail}`);
+}
