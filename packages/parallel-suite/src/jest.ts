@@ -3,6 +3,21 @@ import { APP_MODULE } from './app';
 
 export const TESTS_DIR = join(__dirname, 'tests');
 
+/**
+ * How the examples' TypeScript is compiled under Jest: transpile only (no type
+ * check per worker), CommonJS so dynamic import() becomes require() (Jest's
+ * sandbox has no import() without --experimental-vm-modules; Prisma's client
+ * uses it), and decorators with metadata for TypeORM entities.
+ */
+const TRANSPILE_OPTIONS = {
+  isolatedModules: true,
+  module: 'commonjs',
+  target: 'es2022',
+  esModuleInterop: true,
+  experimentalDecorators: true,
+  emitDecoratorMetadata: true,
+};
+
 export interface SuiteConfigOptions {
   /** The example's directory (use __dirname). */
   rootDir: string;
@@ -23,7 +38,7 @@ export function suiteConfig(options: SuiteConfigOptions) {
     roots: [TESTS_DIR],
     testMatch: ['**/*.test.js'],
     moduleNameMapper: { [`^${APP_MODULE}$`]: resolve(options.rootDir, options.app) },
-    transform: { '^.+\\.ts$': 'ts-jest' },
+    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: TRANSPILE_OPTIONS }] },
     maxWorkers: options.maxWorkers ?? 4,
     // Jest runs a few fast files in band after the first run; a memory limit makes it always use workers.
     workerIdleMemoryLimit: '1GB',
