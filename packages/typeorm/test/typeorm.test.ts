@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { PgworkError, databaseUrl, dropOwnedDatabase, ensureDatabase, lock, newRunId, withClient, type Adapter, type RunState } from '@pgwork/core';
+import { describeAdapterConformance } from '@pgwork/core/conformance';
+import { testServerUrl } from '@pgwork/core/testing';
+import { createAdapter, typeorm, workerDataSourceOptions, type TypeormOptions } from '../src';
+
+const app = join(__dirname, 'fixtures/app');
+const adapterFor = (options: Partial<TypeormOptions> = {}): Adapter => createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir: app });
+
+describeAdapterConformance('typeorm (synchronize)', {
+  adapter: () => adapterFor(),
+  changedAdapter: () => adapterFor({ dataSource: 'src/data-source-changed.ts' }),
+  expectedTables: ['public.urls', 'public.clicks'],
+  async insertRows(client) {
+    await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
+    await client.query(`INSERT INTO clicks ("urlId") VALUES (1), (2)`);
+  },
+});
+
+describeAdapterConformance('typeorm (migrations)', {
+  adapter: () => adapterFor({ dataSource: 'src/data-source-migrations.ts' }),
+  changedAdapter: () => adapterFor({ dataSource: 'src/data-source-migrations.ts', migrate: 'synchronize' }),
+  expectedTables: ['public.urls', 'public.clicks', 'public.schema_history'],
+  async insertRows(client) {
+    await client.query(`INSERT INTO urls (slug) VALUES ('a')`);
+  },
+});
+
+describe('typeorm specifics', () => {
+  const runId = newRunId();
+  async function onEmptyDatabase(work: (url: string, database: string) => Promise<void>) {
+    const database = `typeorm_${newRunId()}`;
+    await withClient(databaseUrl(testServerUrl(), 'postgres'), {}, async (admin) => {
+      await lock(admin, `run:${runId}`);
+      await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
+      try {
+        await work(databaseUrl(testServerUrl(), database), database);
+      } finally {
+        await dropOwnedDatabase(admin, database);
+      }
+    });
+  }
+  const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
+
+  it('runs the declared migrations and keeps their table out of reset', async () => {
+    const adapter = adapterFor({ dataSource: 'src/data-source-migrations.ts' });
+    await adapter.fingerprint();
+    expect(adapter.bookkeepingTables).toEqual(['schema_history', 'typeorm_metadata']);
+    await onEmptyDatabase(async (url, database) => {
+      await migrate(adapter, url, database);
+      const { rows } = await withClient(url, {}, (client) => client.query('SELECT name FROM schema_history'));
+      expect(rows).toEqual([{ name: 'Init1700000000000' }]);
+    });
+  });
+
+  it('rebuild reset: drops and re-synchronizes the schema from the entities', async () => {
+    const adapter = adapterFor({ reset: 'rebuild' });
+    await onEmptyDatabase(async (url, database) => {
+      await migrate(adapter, url, database);
+      await withClient(url, {}, async (client) => {
+        await client.query(`INSERT INTO urls (slug) VALUES ('x'), ('y'); CREATE TABLE stray (id int)`);
+        await adapter.reset!({ url, database, client });
+        const urls = await client.query('SELECT count(*)::int AS n FROM urls');
+        expect(urls.rows).toEqual([{ n: 0 }]);
+        expect((await client.query(`SELECT to_regclass('stray') AS t`)).rows).toEqual([{ t: null }]);
+        expect((await client.query(`INSERT INTO urls (slug) VALUES ('z') RETURNING id`)).rows).toEqual([{ id: 1 }]);
+      });
+    });
+  });
+
+  it('explains a DataSource module that fails to load, and a non-Postgres DataSource', async () => {
+    const broken = await adapterFor({ dataSource: 'src/data-source-broken.ts' }).fingerprint().catch((e: unknown) => e);
+    expect(broken).toBeInstanceOf(PgworkError);
+    expect((broken as Error).message).toMatch(/cannot load the DataSource from src\/data-source-broken\.ts: the configuration service is not ready/);
+    await expect(adapterFor({ dataSource: 'src/data-source-mysql.ts' }).fingerprint()).rejects.toThrow(/is type "mysql"; pgwork needs "postgres"/);
+    expect(() => createAdapter({} as TypeormOptions, { rootDir: app })).toThrow(/typeorm\(\{ dataSource \}\) needs the path/);
+    expect(() => adapterFor({ migrate: 'push' as never })).toThrow(/must be "synchronize" or "migrations"/);
+  });
+
+  it('aims DataSource options at the worker database only under pgwork', () => {
+    const options = { type: 'postgres', host: 'db', port: 5432, database: 'app_dev', entities: [] };
+    expect(workerDataSourceOptions(options, {})).toBe(options);
+    const state = { version: 1, runId: 'abcd1234', serverUrl: 'postgres://u:p@127.0.0.1:5/postgres', baseName: 'app', protectedDatabases: [] } as unknown as RunState;
+    const aimed = workerDataSourceOptions(options, { PGWORK_RUN: JSON.stringify(state), JEST_WORKER_ID: '3' });
+    expect(aimed).toMatchObject({ type: 'postgres', url: 'postgres://u:p@127.0.0.1:5/app_abcd1234_w3', host: undefined, database: undefined, synchronize: false });
+  });
+
+  it('gives a serialisable config helper', () => {
+    expect(JSON.parse(JSON.stringify(typeorm({ dataSource: 'src/ds.ts' })))).toEqual({ module: require.resolve('../src/index.ts'), options: { dataSource: 'src/ds.ts' } });
+  });
+});
