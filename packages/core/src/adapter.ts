@@ -51,8 +51,8 @@ export interface AdapterReference {
  * Each adapter package exports `createAdapter` and a config helper built with
  * this: `export const rawPg = adapterHelper(__filename)`.
  */
-export function adapterHelper<Options>(moduleFile: string): (options: Options) => AdapterReference {
-  return (options: Options) => Object.freeze({ module: moduleFile, options: structuredClone(options) });
+export function adapterHelper<Options>(moduleFile: string): (...options: undefined extends Options ? [options?: Options] : [options: Options]) => AdapterReference {
+  return (...[options]) => Object.freeze({ module: moduleFile, options: structuredClone(options ?? {}) });
 }
 
 export function isAdapterReference(value: unknown): value is AdapterReference {

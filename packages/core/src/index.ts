@@ -43,3 +43,4 @@ export { resolveOptions, type PgworkOptions, type ResolvedOptions } from './opti
 export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunResult, type RunState, type RunSummary } from './run';
 export { openWorkerSession, readRunState, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
 export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';
+export { runProcess, typescriptLoaderArgs, childAnswer, CHILD_ANSWER, type ProcessResult } from './process';

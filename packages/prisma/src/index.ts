@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  CHILD_ANSWER,
   PgworkError,
   adapterHelper,
+  childAnswer,
+  runProcess,
   describeDatabaseError,
   hashDirectory,
   hashParts,
@@ -81,22 +83,15 @@ const [dir, root, file] = process.argv.slice(1);
 const { loadConfigFromFile } = require('node:module').createRequire(dir + '/package.json')('@prisma/config');
 loadConfigFromFile({ configFile: file || undefined, configRoot: root }).then((r) => {
   const error = r.error && ((r.error.error && r.error.error.message) || r.error._tag);
-  process.stdout.write(JSON.stringify({ error, file: r.resolvedPath, schema: r.config && r.config.schema, migrations: r.config && r.config.migrations }));
+  process.stdout.write(\`\\n${CHILD_ANSWER}\` + JSON.stringify({ error, file: r.resolvedPath, schema: r.config && r.config.schema, migrations: r.config && r.config.migrations }) + '\\n');
 });`;
 
 async function readPrismaConfig(prismaDir: string, rootDir: string, configFile: string | undefined) {
   // The config usually reads env('DATABASE_URL'), which need not be set where pgwork runs.
   const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const output = await new Promise<string>((done, fail) => {
-    const child = spawn(process.execPath, ['-e', LOAD_CONFIG, prismaDir, rootDir, configFile ?? ''], { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', fail);
-    child.on('close', () => done(out || JSON.stringify({ error: err.trim().split('\n').pop() || 'no output' })));
-  });
-  const result = JSON.parse(output) as { error?: string; file?: string; schema?: string; migrations?: { path?: string } };
+  const result: { error?: string; file?: string; schema?: string; migrations?: { path?: string } } = childAnswer(
+    await runProcess(process.execPath, ['-e', LOAD_CONFIG, prismaDir, rootDir, configFile ?? ''], { cwd: rootDir, env }),
+  );
   if (result.error) {
     throw new PgworkError(
       'INVALID_OPTION',
@@ -208,14 +203,7 @@ export async function migrateWithCli(target: MigrationTarget, rootDir: string, c
   const cli = join(pkg.dir, 'build', 'index.js');
   const args = [cli, 'migrate', 'deploy', ...(config ? ['--config', config] : [])];
   const env = { ...process.env, DATABASE_URL: target.url, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' };
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, output }));
-  });
+  const { code, output } = await runProcess(process.execPath, args, { cwd: rootDir, env });
   if (code === 0) return;
   const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
   const detail = lines.find((line) => /error|failed|P\d{4}/i.test(line)) ?? lines.pop() ?? `exit code ${code}`;

@@ -23,7 +23,7 @@ const VERSION: string = require('../package.json').version;
 export const MIGRATIONS_TABLE = 'pgwork_migrations';
 
 /** For the Jest config: `withPgwork(config, { adapter: rawPg({ migrations: 'migrations' }) })`. */
-export const rawPg = adapterHelper<RawPgOptions>(__filename);
+export const rawPg = adapterHelper<RawPgOptions | undefined>(__filename);
 
 const byNaturalName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 

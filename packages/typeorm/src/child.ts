@@ -4,6 +4,7 @@
 // Prints one JSON line on stdout.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
+import { CHILD_ANSWER } from '@pgwork/core';
 import { loadDataSource, retarget, type DataSourceLike } from './load';
 
 interface Request {
@@ -54,7 +55,7 @@ async function main() {
 }
 
 function emit(value: unknown) {
-  process.stdout.write(`\n@@pgwork ${JSON.stringify(value)}\n`);
+  process.stdout.write(`\n${CHILD_ANSWER}${JSON.stringify(value)}\n`);
 }
 
 main().catch((error: Error & { query?: string }) => {

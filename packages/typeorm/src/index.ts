@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   PgworkError,
   adapterHelper,
+  childAnswer,
+  runProcess,
+  typescriptLoaderArgs,
   hashParts,
   readRunState,
   resolveWorkerId,
@@ -31,21 +33,6 @@ const VERSION: string = require('../package.json').version;
 /** For the Jest config: `withPgwork(config, { adapter: typeorm({ dataSource: 'src/data-source.ts' }) })`. */
 export const typeorm = adapterHelper<TypeormOptions>(__filename);
 
-/** Loaders that can require the project's TypeScript, in order of preference (ts-node emits decorator metadata). */
-const TS_LOADERS = ['ts-node/register/transpile-only', '@swc-node/register', 'esbuild-register', 'tsx/cjs'];
-
-function loaderFor(modulePath: string, rootDir: string): string[] {
-  if (!/\.[cm]?tsx?$/.test(modulePath)) return [];
-  for (const loader of TS_LOADERS) {
-    try {
-      return ['-r', require.resolve(loader, { paths: [rootDir] })];
-    } catch {
-      // try the next
-    }
-  }
-  throw new PgworkError('INVALID_OPTION', `${modulePath} is TypeScript and no loader was found in ${rootDir}; install ts-node (pnpm add -D ts-node) or point typeorm({ dataSource }) at compiled JavaScript.`);
-}
-
 interface Inspection {
   files: string[];
   typeormVersion: string;
@@ -60,24 +47,19 @@ interface Inspection {
 
 async function runChild<T>(action: 'inspect' | 'synchronize' | 'migrations', options: TypeormOptions, rootDir: string, url?: string): Promise<T> {
   const module = resolve(rootDir, options.dataSource);
-  const args = [...loaderFor(module, rootDir), require.resolve('./child'), JSON.stringify({ action, module, exportName: options.export, rootDir, url })];
+  const args = [
+    ...typescriptLoaderArgs(module, [rootDir], 'typeorm({ dataSource })'),
+    require.resolve('./child'),
+    JSON.stringify({ action, module, exportName: options.export, rootDir, url }),
+  ];
   // The user's module may build its DataSource from DATABASE_URL at import.
   const env = { ...process.env, DATABASE_URL: url ?? process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const { output, code } = await new Promise<{ output: string; code: number | null }>((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ output, code }));
-  });
-  const line = output.split('\n').find((l) => l.startsWith('@@pgwork '));
-  const result = line ? JSON.parse(line.slice('@@pgwork '.length)) : { error: output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit code ${code}` };
-  if (result.error) {
+  const result = childAnswer<T & { error?: string; query?: string }>(await runProcess(process.execPath, args, { cwd: rootDir, env }));
+  if ('error' in result && result.error) {
     if (action === 'inspect') {
       throw new PgworkError('ADAPTER_FAILED', `cannot load the DataSource from ${options.dataSource}: ${result.error}; fix typeorm({ dataSource }) or the module.`);
     }
-    const query = result.query ? ` (while running: ${String(result.query).slice(0, 200)})` : '';
+    const query = 'query' in result && result.query ? ` (while running: ${String(result.query).slice(0, 200)})` : '';
     throw new PgworkError('MIGRATION_FAILED', `TypeORM ${action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize'} failed: ${result.error}${query}`);
   }
   return result as T;

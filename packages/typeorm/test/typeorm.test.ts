@@ -69,7 +69,7 @@ describe('typeorm specifics', () => {
   });
 
   it('explains a DataSource module that fails to load, and a non-Postgres DataSource', async () => {
-    const broken = await adapterFor({ dataSource: 'src/data-source-broken.ts' }).fingerprint().catch((e: unknown) => e);
+    const broken = await Promise.resolve(adapterFor({ dataSource: 'src/data-source-broken.ts' }).fingerprint()).catch((e: unknown) => e);
     expect(broken).toBeInstanceOf(PgworkError);
     expect((broken as Error).message).toMatch(/cannot load the DataSource from src\/data-source-broken\.ts: the configuration service is not ready/);
     await expect(adapterFor({ dataSource: 'src/data-source-mysql.ts' }).fingerprint()).rejects.toThrow(/is type "mysql"; pgwork needs "postgres"/);

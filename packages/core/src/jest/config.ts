@@ -9,6 +9,7 @@ export interface JestConfigLike {
   setupFilesAfterEnv?: string[];
   globals?: Record<string, unknown>;
   projects?: unknown;
+  [option: string]: unknown;
 }
 
 export const entryPoints = Object.freeze({
