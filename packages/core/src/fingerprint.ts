@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PgworkError } from './errors';
 
 /**
@@ -59,4 +59,43 @@ export function requireDirectory(path: string, option: string): string {
     throw new PgworkError('INVALID_OPTION', `${option} points at ${path}, which is not a directory; create it or fix the ${option} option.`);
   }
   return path;
+}
+
+/**
+ * Files matching glob patterns (`*`, `?`, `**`), as absolute sorted paths. A
+ * pattern without wildcards names a file, or a directory whose files all count.
+ * Enough for the schema globs ORM configs use; no braces or character classes.
+ */
+export function globFiles(baseDir: string, patterns: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const pattern of patterns) {
+    const absolute = (isAbsolute(pattern) ? pattern : resolve(baseDir, pattern)).split(sep).join('/');
+    const wildcard = absolute.search(/[*?]/);
+    if (wildcard === -1) {
+      let isDirectory = false;
+      try {
+        isDirectory = statSync(absolute).isDirectory();
+      } catch {
+        continue;
+      }
+      if (isDirectory) for (const file of listFiles(absolute)) found.add(join(absolute, file));
+      else found.add(absolute);
+      continue;
+    }
+    const root = absolute.slice(0, absolute.lastIndexOf('/', wildcard));
+    const rest = absolute.slice(root.length + 1);
+    const source = rest
+      .split(/(\*\*\/|\*|\?)/)
+      .map((part) => (part === '**/' ? '(?:.*/)?' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    const matcher = new RegExp(`^${source}$`);
+    let files: string[] = [];
+    try {
+      files = listFiles(root, (file) => matcher.test(file));
+    } catch {
+      continue;
+    }
+    for (const file of files) found.add(join(root, file));
+  }
+  return [...found].sort();
 }

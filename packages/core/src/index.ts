@@ -25,7 +25,7 @@ export {
   type DatabaseInfo,
 } from './databases';
 export { lock, unlock, withLock, isLockHeld } from './locks';
-export { hashParts, hashFiles, hashDirectory, listFiles, requireDirectory } from './fingerprint';
+export { hashParts, hashFiles, hashDirectory, listFiles, requireDirectory, globFiles } from './fingerprint';
 export {
   adapterHelper,
   loadAdapter,
@@ -44,3 +44,4 @@ export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig
 export { openWorkerSession, readRunState, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
 export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';
 export { runProcess, typescriptLoaderArgs, childAnswer, CHILD_ANSWER, type ProcessResult } from './process';
+export { installedPackage, type InstalledPackage } from './packages';

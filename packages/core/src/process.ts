@@ -36,11 +36,13 @@ const TYPESCRIPT_LOADERS = ['ts-node/register/transpile-only', '@swc-node/regist
 
 /**
  * Node arguments to require `modulePath`: none for JavaScript, else `-r <loader>`
- * with the first loader found from `searchFrom` (the project, then any extra places).
+ * with the first loader found from `searchFrom` (the project, then any extra
+ * places). `preferred` loaders are tried first: an ORM's CLI that loads the
+ * file itself with one should be matched.
  */
-export function typescriptLoaderArgs(modulePath: string, searchFrom: readonly string[], option: string): string[] {
+export function typescriptLoaderArgs(modulePath: string, searchFrom: readonly string[], option: string, preferred: readonly string[] = []): string[] {
   if (!/\.[cm]?tsx?$/.test(modulePath)) return [];
-  for (const loader of TYPESCRIPT_LOADERS) {
+  for (const loader of [...preferred, ...TYPESCRIPT_LOADERS]) {
     try {
       return ['-r', require.resolve(loader, { paths: [...searchFrom] })];
     } catch {

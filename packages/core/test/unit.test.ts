@@ -182,3 +182,31 @@ describe('withPgwork', () => {
     expect(() => withPgwork({}, { adapter, baseName: 'no-dashes' })).toThrow(/not a valid base name/);
   });
 });
+
+describe('globFiles', () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { globFiles } = require('../src/fingerprint') as typeof import('../src/fingerprint');
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pgwork-glob-'));
+    for (const file of ['schema/a.ts', 'schema/b.ts', 'schema/nested/c.ts', 'schema/readme.md', 'one.ts', 'x.y.ts', 'xzy.ts']) {
+      mkdirSync(join(dir, file, '..'), { recursive: true });
+      writeFileSync(join(dir, file), file);
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const rel = (files: string[]) => files.map((file) => file.slice(dir.length + 1));
+
+  it('matches *, ** and ? and treats dots literally', () => {
+    expect(rel(globFiles(dir, ['schema/*.ts']))).toEqual(['schema/a.ts', 'schema/b.ts']);
+    expect(rel(globFiles(dir, ['schema/**/*.ts']))).toEqual(['schema/a.ts', 'schema/b.ts', 'schema/nested/c.ts']);
+    expect(rel(globFiles(dir, ['x.y.ts']))).toEqual(['x.y.ts']);
+    expect(rel(globFiles(dir, ['x?y.ts']))).toEqual(['x.y.ts', 'xzy.ts']);
+  });
+
+  it('takes plain files and whole directories, skips what does not exist, and de-duplicates', () => {
+    expect(rel(globFiles(dir, ['./one.ts', 'schema/nested', 'missing.ts', 'missing/*.ts', 'one.ts']))).toEqual(['one.ts', 'schema/nested/c.ts']);
+  });
+});

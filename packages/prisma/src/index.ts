@@ -6,6 +6,7 @@ import {
   PgworkError,
   adapterHelper,
   childAnswer,
+  installedPackage,
   runProcess,
   describeDatabaseError,
   hashDirectory,
@@ -45,15 +46,7 @@ interface ResolvedPaths {
   config?: string;
 }
 
-/** Where the Prisma CLI lives for this project, or undefined when it is not installed. */
-function prismaPackage(rootDir: string): { dir: string; version: string } | undefined {
-  try {
-    const manifest = require.resolve('prisma/package.json', { paths: [rootDir] });
-    return { dir: dirname(manifest), version: JSON.parse(readFileSync(manifest, 'utf8')).version };
-  } catch {
-    return undefined;
-  }
-}
+const prismaPackage = (rootDir: string) => installedPackage('prisma', rootDir);
 
 /**
  * Paths from the options, else from prisma.config.ts (loaded with Prisma's own

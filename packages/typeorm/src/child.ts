@@ -2,9 +2,8 @@
 // module (TypeScript through the project's own loader), so entity classes,
 // decorators and TypeORM's metadata never leak into Jest's processes.
 // Prints one JSON line on stdout.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
-import { CHILD_ANSWER } from '@pgwork/core';
+import { resolve, sep } from 'node:path';
+import { CHILD_ANSWER, installedPackage } from '@pgwork/core';
 import { loadDataSource, retarget, type DataSourceLike } from './load';
 
 interface Request {
@@ -19,8 +18,8 @@ async function main() {
   const request = JSON.parse(process.argv[2]!) as Request;
   const dataSource = loadDataSource(request.module, request.exportName);
   if (request.action === 'inspect') {
-    // TypeORM's exports map hides package.json; its entry point sits at the package root.
-    const typeormDir = dirname(require.resolve('typeorm', { paths: [request.rootDir] }));
+    const typeormPackage = installedPackage('typeorm', request.rootDir)!;
+    const typeormDir = typeormPackage.dir;
     // Requiring the globbed entity/migration files puts them in require.cache too.
     const { importClassesFromDirectories } = require(resolve(typeormDir, 'util/DirectoryExportedClassesLoader.js'));
     const options = dataSource.options;
@@ -32,7 +31,7 @@ async function main() {
     const migrations = (options.migrations as unknown[] | undefined) ?? [];
     emit({
       files,
-      typeormVersion: JSON.parse(readFileSync(resolve(typeormDir, 'package.json'), 'utf8')).version,
+      typeormVersion: typeormPackage.version,
       type: options.type,
       schema: options.schema ?? null,
       entityPrefix: options.entityPrefix ?? null,

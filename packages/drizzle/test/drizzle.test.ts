@@ -1,0 +1,108 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PgworkError, databaseUrl, dropOwnedDatabase, ensureDatabase, lock, newRunId, withClient, type Adapter } from '@pgwork/core';
+import { describeAdapterConformance } from '@pgwork/core/conformance';
+import { testServerUrl } from '@pgwork/core/testing';
+import { createAdapter, drizzle, type DrizzleOptions } from '../src';
+
+const app = join(__dirname, 'fixtures/app');
+const adapterFor = (options: DrizzleOptions = {}, rootDir = app): Adapter => createAdapter(options, { rootDir });
+const rows = {
+  async insertRows(client: import('pg').Client) {
+    await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
+    await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
+  },
+};
+
+describeAdapterConformance('drizzle (push)', {
+  adapter: () => adapterFor(),
+  changedAdapter: () => adapterFor({ config: 'drizzle.changed.config.ts' }),
+  expectedTables: ['public.urls', 'public.clicks'],
+  ...rows,
+});
+
+describeAdapterConformance('drizzle (migrations)', {
+  adapter: () => adapterFor({ mode: 'migrations' }),
+  changedAdapter: () => adapterFor({ mode: 'migrations', migrations: 'drizzle-other' }),
+  expectedTables: ['public.urls', 'public.clicks', 'drizzle.__drizzle_migrations'],
+  ...rows,
+});
+
+describe('drizzle specifics', () => {
+  const runId = newRunId();
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'pgwork-drizzle-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  async function onEmptyDatabase(work: (url: string, database: string) => Promise<void>) {
+    const database = `drizzle_${newRunId()}`;
+    await withClient(databaseUrl(testServerUrl(), 'postgres'), {}, async (admin) => {
+      await lock(admin, `run:${runId}`);
+      await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
+      try {
+        await work(databaseUrl(testServerUrl(), database), database);
+      } finally {
+        await dropOwnedDatabase(admin, database);
+      }
+    });
+  }
+  const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
+  const columns = (url: string) =>
+    withClient(url, {}, async (client) =>
+      (await client.query(`SELECT table_name || '.' || column_name || ':' || is_identity AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1`)).rows.map((r) => r.c),
+    );
+
+  it('push and the migrations folder build the same tables', async () => {
+    let pushed: string[] = [];
+    let migrated: string[] = [];
+    await onEmptyDatabase(async (url, database) => {
+      await migrate(adapterFor(), url, database);
+      pushed = await columns(url);
+    });
+    await onEmptyDatabase(async (url, database) => {
+      const adapter = adapterFor({ mode: 'migrations' });
+      await adapter.fingerprint();
+      expect(adapter.bookkeepingTables).toEqual(['drizzle.__drizzle_migrations']);
+      await migrate(adapter, url, database);
+      migrated = await columns(url);
+    });
+    expect(pushed).toEqual(['clicks.id:YES', 'clicks.url_id:NO', 'urls.id:YES', 'urls.slug:NO']);
+    expect(migrated).toEqual(pushed);
+  });
+
+  it('quotes Postgres when a migration of the folder fails', async () => {
+    const project = join(scratch, 'broken');
+    cpSync(app, project, { recursive: true });
+    writeFileSync(join(project, 'drizzle/0000_init.sql'), 'CREATE TABLE "urls" ("id" integer REFERENCES "nowhere"("id"));');
+    symlinkModules(project);
+    await onEmptyDatabase(async (url, database) => {
+      const error = await migrate(adapterFor({ mode: 'migrations' }, project), url, database).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PgworkError);
+      expect((error as Error).message).toMatch(/drizzle-orm's migrator failed on .*drizzle: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
+    });
+  });
+
+  it('explains a missing config, a non-Postgres dialect and a schema that matches nothing', async () => {
+    await expect(adapterFor({ config: 'missing.config.ts' }).fingerprint()).rejects.toThrow(/the drizzle config .*missing\.config\.ts does not exist; create it or set drizzle\(\{ config \}\)/);
+    const project = join(scratch, 'odd');
+    cpSync(app, project, { recursive: true });
+    symlinkModules(project);
+    writeFileSync(join(project, 'sqlite.config.ts'), `export default { dialect: 'sqlite', schema: './src/schema.ts' };\n`);
+    await expect(adapterFor({ config: 'sqlite.config.ts' }, project).fingerprint()).rejects.toThrow(/has dialect "sqlite"; pgwork needs "postgresql"/);
+    writeFileSync(join(project, 'empty.config.ts'), `export default { dialect: 'postgresql', schema: './nothing/*.ts' };\n`);
+    await expect(adapterFor({ config: 'empty.config.ts' }, project).fingerprint()).rejects.toThrow(/matches no file; fix schema in the drizzle config/);
+    expect(() => adapterFor({ mode: 'generate' as never })).toThrow(/is not a mode; use "push" or "migrations"/);
+  });
+
+  it('gives a serialisable config helper', () => {
+    expect(JSON.parse(JSON.stringify(drizzle({ mode: 'migrations' })))).toEqual({ module: require.resolve('../src/index.ts'), options: { mode: 'migrations' } });
+  });
+});
+
+/** A copied project resolves drizzle-orm and drizzle-kit like the original. */
+function symlinkModules(project: string) {
+  require('node:fs').symlinkSync(join(__dirname, '..', 'node_modules'), join(project, 'node_modules'));
+}
