@@ -1,0 +1,8 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { Pool } from 'pg';
+import * as schema from './schema';
+
+// Built from DATABASE_URL at import, as real apps do; under pgwork each Jest worker sees its own database here.
+if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set');
+export const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 5 });
+export const db = drizzle({ client: pool, schema });
