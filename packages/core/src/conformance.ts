@@ -3,19 +3,16 @@
 // correct. Results are checked with raw SQL probes, never through the adapter.
 import type { Client } from 'pg';
 import type { Adapter } from './adapter';
-import { connect, withClient } from './connection';
-import { dropOwnedDatabase, ensureDatabase } from './databases';
-import { lock } from './locks';
-import { databaseUrl, newRunId } from './naming';
+import { withClient } from './connection';
+import { dropOwnedDatabase } from './databases';
+import { newRunId } from './naming';
 import { resetDatabase } from './reset';
 import { startRun } from './run';
-import { testServerUrl } from './testing/server';
+import { testAdminClient, testServerUrl, withScratchDatabase } from './testing/server';
 import { openWorkerSession } from './worker-session';
 
 declare const describe: (name: string, fn: () => void) => void;
 declare const it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
-declare const beforeAll: (fn: () => Promise<void>) => void;
-declare const afterAll: (fn: () => Promise<void>) => void;
 declare const expect: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface ConformanceOptions {
@@ -56,32 +53,12 @@ function bookkeepingMatcher(adapter: Adapter): (qualified: string) => boolean {
 export function describeAdapterConformance(name: string, options: ConformanceOptions): void {
   describe(`${name} adapter conformance`, () => {
     const runId = newRunId();
-    const created: string[] = [];
-    const admin = () => connect(databaseUrl(testServerUrl(), 'postgres'), { source: 'PGWORK_TEST_SERVER_URL' });
-    // Holds this kit's run lease, so a run starting elsewhere on the server never reclaims its databases.
-    let lease: Client;
-
-    beforeAll(async () => {
-      lease = await admin();
-      await lock(lease, `run:${runId}`);
-    });
-
-    afterAll(async () => {
-      try {
-        for (const database of created) await dropOwnedDatabase(lease, database);
-      } finally {
-        await lease.end();
-      }
-    });
-
-    async function migratedDatabase(adapter: Adapter): Promise<string> {
-      const database = `conformance_${runId}_${created.length}`;
-      created.push(database);
-      await ensureDatabase(lease, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
-      const url = databaseUrl(testServerUrl(), database);
-      await withClient(url, {}, (target) => adapter.migrate({ url, database, client: target }));
-      return database;
-    }
+    /** Runs work on a scratch database the adapter has migrated. */
+    const onMigratedDatabase = (adapter: Adapter, work: (url: string, database: string) => Promise<void>) =>
+      withScratchDatabase(async (url, database) => {
+        await withClient(url, {}, (target) => adapter.migrate({ url, database, client: target }));
+        await work(url, database);
+      });
 
     it('gives the same fingerprint for the same inputs', async () => {
       const first = await options.adapter().fingerprint();
@@ -96,24 +73,28 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
     });
 
     it('migrates an empty database to a schema a raw probe can see, and closes its connections', async () => {
-      const database = await migratedDatabase(options.adapter());
-      const sessions = await lease.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
-      expect(sessions.rows).toEqual([]);
-      await withClient(databaseUrl(testServerUrl(), database), {}, async (target) => {
+      await onMigratedDatabase(options.adapter(), async (url, database) => {
+        const admin = await testAdminClient();
+        try {
+          const sessions = await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
+          expect(sessions.rows).toEqual([]);
+        } finally {
+          await admin.end();
+        }
+        await withClient(url, {}, async (target) => {
         const { rows } = await target.query<{ name: string }>(
           `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
         );
-        const tables = rows.map((row) => row.name);
-        for (const table of options.expectedTables) expect(tables).toContain(table);
+          const tables = rows.map((row) => row.name);
+          for (const table of options.expectedTables) expect(tables).toContain(table);
+        });
       });
     }, TIMEOUT_MS);
 
     it('resets: application tables empty, identities restarted, bookkeeping rows kept', async () => {
       const adapter = options.adapter();
-      const database = await migratedDatabase(adapter);
-      const url = databaseUrl(testServerUrl(), database);
       const isBookkeeping = bookkeepingMatcher(adapter);
-      await withClient(url, {}, async (client) => {
+      await onMigratedDatabase(adapter, (url, database) => withClient(url, {}, async (client) => {
         await options.insertRows(client);
         const before = await tableRowCounts(client);
         expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
@@ -136,7 +117,7 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
         for (const sequence of sequences.rows) {
           if (!isBookkeeping(sequence.table)) expect([sequence.name, sequence.last]).toEqual([sequence.name, null]);
         }
-      });
+      }));
     }, TIMEOUT_MS);
 
     it('builds the template once and serves a worker from it', async () => {
@@ -170,7 +151,8 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
         }
       } finally {
         await second.finish();
-        await dropOwnedDatabase(lease, second.state.template);
+        const admin = await testAdminClient();
+        await dropOwnedDatabase(admin, second.state.template).finally(() => admin.end());
       }
     }, TIMEOUT_MS);
   });

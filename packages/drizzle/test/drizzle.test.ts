@@ -1,9 +1,9 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, databaseUrl, dropOwnedDatabase, ensureDatabase, lock, newRunId, withClient, type Adapter } from '@pgwork/core';
+import { PgworkError, withClient, type Adapter } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { testServerUrl } from '@pgwork/core/testing';
+import { withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, drizzle, type DrizzleOptions } from '../src';
 
 const app = join(__dirname, 'fixtures/app');
@@ -30,25 +30,12 @@ describeAdapterConformance('drizzle (migrations)', {
 });
 
 describe('drizzle specifics', () => {
-  const runId = newRunId();
   let scratch: string;
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'pgwork-drizzle-'));
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  async function onEmptyDatabase(work: (url: string, database: string) => Promise<void>) {
-    const database = `drizzle_${newRunId()}`;
-    await withClient(databaseUrl(testServerUrl(), 'postgres'), {}, async (admin) => {
-      await lock(admin, `run:${runId}`);
-      await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
-      try {
-        await work(databaseUrl(testServerUrl(), database), database);
-      } finally {
-        await dropOwnedDatabase(admin, database);
-      }
-    });
-  }
   const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
   const columns = (url: string) =>
     withClient(url, {}, async (client) =>
@@ -58,11 +45,11 @@ describe('drizzle specifics', () => {
   it('push and the migrations folder build the same tables', async () => {
     let pushed: string[] = [];
     let migrated: string[] = [];
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       await migrate(adapterFor(), url, database);
       pushed = await columns(url);
     });
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       const adapter = adapterFor({ mode: 'migrations' });
       await adapter.fingerprint();
       expect(adapter.bookkeepingTables).toEqual(['drizzle.__drizzle_migrations']);
@@ -78,7 +65,7 @@ describe('drizzle specifics', () => {
     cpSync(app, project, { recursive: true });
     writeFileSync(join(project, 'drizzle/0000_init.sql'), 'CREATE TABLE "urls" ("id" integer REFERENCES "nowhere"("id"));');
     symlinkModules(project);
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       const error = await migrate(adapterFor({ mode: 'migrations' }, project), url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(/drizzle-orm's migrator failed on .*drizzle: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, databaseUrl, dropOwnedDatabase, ensureDatabase, lock, newRunId, withClient, type Adapter } from '@pgwork/core';
+import { PgworkError, withClient, type Adapter } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { testServerUrl } from '@pgwork/core/testing';
+import { withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, migrationDirectories, prisma, type PrismaOptions } from '../src';
 
 const app = join(__dirname, 'fixtures/app');
@@ -22,30 +22,17 @@ describeAdapterConformance('prisma', {
 });
 
 describe('prisma specifics', () => {
-  const runId = newRunId();
   let scratch: string;
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'pgwork-prisma-'));
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  async function onEmptyDatabase(work: (url: string, database: string) => Promise<void>) {
-    const database = `prisma_${newRunId()}`;
-    await withClient(databaseUrl(testServerUrl(), 'postgres'), {}, async (admin) => {
-      await lock(admin, `run:${runId}`);
-      await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
-      try {
-        await work(databaseUrl(testServerUrl(), database), database);
-      } finally {
-        await dropOwnedDatabase(admin, database);
-      }
-    });
-  }
 
   const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
 
   it('writes the _prisma_migrations rows prisma migrate deploy writes', async () => {
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       await migrate(adapterFor(), url, database);
       await migrate(adapterFor(), url, database); // applied migrations are skipped
       const { rows } = await withClient(url, {}, (client) =>
@@ -67,7 +54,7 @@ describe('prisma specifics', () => {
     cpSync(join(app, 'prisma/migrations'), migrations, { recursive: true });
     cpSync(join(app, 'prisma/migrations/20260101000000_init'), join(migrations, '20260103000000_bad'), { recursive: true });
     writeFileSync(join(migrations, '20260103000000_bad/migration.sql'), 'CREATE TABLE half (id int);\nALTER TABLE "nowhere" ADD COLUMN x int;\n');
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       const error = await migrate(adapterFor({ migrations }), url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(/migration 20260103000000_bad \(.*broken\/20260103000000_bad\) failed: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
@@ -83,7 +70,7 @@ describe('prisma specifics', () => {
     writeFileSync(join(project, 'prisma.config.ts'), `export default { schema: 'db/schema.prisma', migrations: { path: 'db/history' } };\n`);
     // Resolve the prisma package (and its config loader) from this package, as a project would.
     symlinkSync(join(__dirname, '..', 'node_modules'), join(project, 'node_modules'));
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       await migrate(adapterFor({}, project), url, database);
       const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations`));
       expect(rows).toEqual([{ n: 2 }]);
@@ -144,7 +131,7 @@ describe('prisma specifics', () => {
     });
 
     it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', async () => {
-      await onEmptyDatabase(async (url, database) => {
+      await withScratchDatabase(async (url, database) => {
         const outcome = await migrate(adapterFor({ mode: 'cli' }), url, database).then(
           () => 'applied',
           (error: Error) => error.message,

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, databaseUrl, dropOwnedDatabase, ensureDatabase, lock, newRunId, withClient, type Adapter } from '@pgwork/core';
+import { PgworkError, withClient, type Adapter } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { testServerUrl } from '@pgwork/core/testing';
+import { withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, migrationFiles, rawPg } from '../src';
 
 const fixtures = join(__dirname, 'fixtures');
@@ -20,7 +20,6 @@ describeAdapterConformance('raw-pg', {
 });
 
 describe('raw-pg specifics', () => {
-  const runId = newRunId();
   let scratch: string;
 
   beforeAll(() => {
@@ -28,19 +27,6 @@ describe('raw-pg specifics', () => {
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  /** Runs work against a fresh empty database, dropped afterwards. */
-  async function onEmptyDatabase(work: (url: string, database: string) => Promise<void>) {
-    const database = `rawpg_${newRunId()}`;
-    await withClient(databaseUrl(testServerUrl(), 'postgres'), {}, async (client) => {
-      await lock(client, `run:${runId}`);
-      await ensureDatabase(client, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
-      try {
-        await work(databaseUrl(testServerUrl(), database), database);
-      } finally {
-        await dropOwnedDatabase(client, database);
-      }
-    });
-  }
 
   it('orders files naturally and ignores other files', () => {
     writeFileSync(join(scratch, '10_c.sql'), '');
@@ -51,7 +37,7 @@ describe('raw-pg specifics', () => {
   });
 
   it('records each file and never applies one twice', async () => {
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       const adapter = adapterFor('migrations');
       await withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
       await withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
@@ -64,7 +50,7 @@ describe('raw-pg specifics', () => {
     const dir = mkdtempSync(join(scratch, 'bad-'));
     writeFileSync(join(dir, '1_ok.sql'), 'CREATE TABLE ok (id int);');
     writeFileSync(join(dir, '2_bad.sql'), 'CREATE TABLE fine (id int);\nCREATE TABLE broken (id int,, name text);\n');
-    await onEmptyDatabase(async (url, database) => {
+    await withScratchDatabase(async (url, database) => {
       const adapter = createAdapter({ migrations: dir }, { rootDir: '/' });
       const error = await withClient(url, {}, (client) => adapter.migrate({ url, database, client })).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);

@@ -1,7 +1,12 @@
-// Jest globalSetup/globalTeardown for pgwork's own test suites (core and the
-// adapters): one real Postgres per test run, the embedded one unless
-// PGWORK_DATABASE_URL names a server. Tests read PGWORK_TEST_SERVER_URL.
+// Test support for pgwork's own suites (core and the adapters): one real
+// Postgres per Jest run, the embedded one unless PGWORK_DATABASE_URL names a
+// server, and scratch databases on it. Tests read PGWORK_TEST_SERVER_URL.
+import type { Client } from 'pg';
+import { connect } from '../connection';
+import { dropOwnedDatabase, ensureDatabase } from '../databases';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../embedded';
+import { lock } from '../locks';
+import { databaseUrl, newRunId } from '../naming';
 
 export const TEST_SERVER_VARIABLE = 'PGWORK_TEST_SERVER_URL';
 const SERVER = Symbol.for('pgwork.testServer');
@@ -28,4 +33,43 @@ export function testServerUrl(): string {
   const url = process.env[TEST_SERVER_VARIABLE];
   if (!url) throw new Error(`${TEST_SERVER_VARIABLE} is not set: add @pgwork/core/testing/global-setup as the Jest globalSetup.`);
   return url;
+}
+
+/** A connection to the test server's maintenance database. */
+export function testAdminClient(): Promise<Client> {
+  return connect(databaseUrl(testServerUrl(), 'postgres'), { source: TEST_SERVER_VARIABLE });
+}
+
+/**
+ * Runs `work` on a fresh, empty, pgwork-marked database and drops it afterwards.
+ * The database belongs to a run whose lease is held meanwhile, so a run starting
+ * in a parallel test file never reclaims it.
+ */
+export async function withScratchDatabase<T>(work: (url: string, database: string) => Promise<T>): Promise<T> {
+  const runId = newRunId();
+  const database = `scratch_${runId}`;
+  const admin = await testAdminClient();
+  try {
+    await lock(admin, `run:${runId}`);
+    await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
+    try {
+      return await work(databaseUrl(testServerUrl(), database), database);
+    } finally {
+      await dropOwnedDatabase(admin, database);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The Jest config of an adapter package's own tests. */
+export function adapterTestJestConfig() {
+  return {
+    testEnvironment: 'node',
+    roots: ['<rootDir>/test'],
+    transform: { '^.+\\.ts$': 'ts-jest' },
+    globalSetup: require.resolve('./global-setup'),
+    globalTeardown: require.resolve('./global-teardown'),
+    testTimeout: 120_000,
+  };
 }
