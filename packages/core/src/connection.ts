@@ -9,6 +9,8 @@ export interface ConnectOptions {
   /** Where the URL came from, named in errors so the user knows what to fix (e.g. "PGWORK_DATABASE_URL"). */
   source?: string;
   applicationName?: string;
+  /** Fail a statement that waits longer than this for a lock (Postgres' lock_timeout). */
+  lockTimeoutMs?: number;
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
@@ -19,6 +21,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     connectionString: url,
     application_name: options.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: 15_000,
+    lock_timeout: options.lockTimeoutMs,
   });
   // A server that goes away mid-run emits 'error' on idle clients; without a listener Node would crash.
   client.on('error', () => undefined);

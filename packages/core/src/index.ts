@@ -36,7 +36,7 @@ export {
   type AdapterReference,
   type MigrationTarget,
 } from './adapter';
-export { resetDatabase, applicationTables, type ResetOptions, type ApplicationTable } from './reset';
+export { Resetter, resetDatabase, applicationTables, DELETE_ROW_LIMIT, type ResetOptions, type ResetStrategy, type ApplicationTable } from './reset';
 export { ensureTemplate, templateFingerprint, CORE_VERSION } from './template';
 export { startEmbeddedPostgres, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
 export { resolveOptions, type PgworkOptions, type ResolvedOptions } from './options';

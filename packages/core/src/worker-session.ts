@@ -4,7 +4,7 @@ import { connect, withClient } from './connection';
 import { ensureDatabase, notOwnedError, parseMarker } from './databases';
 import { PgworkError, sqlState } from './errors';
 import { databaseUrl, workerDatabaseName } from './naming';
-import { resetDatabase } from './reset';
+import { Resetter } from './reset';
 import { RUN_STATE_VARIABLE, type RunState } from './run';
 import { resolveWorkerId } from './worker';
 
@@ -43,6 +43,9 @@ export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): st
   return url;
 }
 
+/** How long a reset waits for a lock an app connection holds before it says so. */
+const RESET_LOCK_TIMEOUT_MS = 15_000;
+
 export interface WorkerSession {
   readonly database: string;
   readonly url: string;
@@ -62,7 +65,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
   let created = false;
   let client: Client;
   try {
-    client = await connect(url, { source: state.source });
+    client = await connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
   } catch (error) {
     if (sqlState((error as Error).cause) !== '3D000') throw error;
     const admin = databaseUrl(state.serverUrl, state.maintenanceDatabase);
@@ -73,7 +76,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
       }),
     );
     created = outcome === 'created';
-    client = await connect(url, { source: state.source });
+    client = await connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
   }
   try {
     await assertOwnedByRun(client, state);
@@ -82,6 +85,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
     throw error;
   }
   let adapter: Adapter | undefined;
+  const resetter = new Resetter(client, { bookkeepingTables: state.bookkeepingTables });
   return {
     database: name,
     url,
@@ -91,7 +95,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
         adapter ??= loadAdapter(state.adapter, { rootDir: state.rootDir });
         await adapter.reset!({ url, database: name, client });
       } else {
-        await resetDatabase(client, { bookkeepingTables: state.bookkeepingTables });
+        await resetter.reset();
       }
     },
     async close() {
