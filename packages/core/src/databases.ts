@@ -79,6 +79,12 @@ export interface CreateDatabaseOptions {
   marker: DatabaseMarker;
   /** Clone this (sealed) template instead of creating an empty database. */
   template?: string;
+  /**
+   * Postgres 15+: FILE_COPY copies the files after a checkpoint, WAL_LOG (the
+   * default) copies block by block through the WAL. With fsync off, as on the
+   * embedded server, FILE_COPY measured about twice as fast.
+   */
+  strategy?: 'FILE_COPY' | 'WAL_LOG';
 }
 
 /**
@@ -95,8 +101,9 @@ export async function ensureDatabase(admin: Client, name: string, options: Creat
       return 'existed';
     }
     const template = options.template ? ` TEMPLATE ${escapeIdentifier(assertDatabaseName(options.template))}` : '';
+    const strategy = options.strategy ? ` STRATEGY ${options.strategy === 'FILE_COPY' ? 'FILE_COPY' : 'WAL_LOG'}` : '';
     try {
-      await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}${template}`);
+      await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}${template}${strategy}`);
     } catch (error) {
       // 42P04: a creator outside pgwork won the race; 23505: the catalog's unique index caught it.
       if (sqlState(error) === '42P04' || sqlState(error) === '23505') {

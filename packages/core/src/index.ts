@@ -36,9 +36,9 @@ export {
   type AdapterReference,
   type MigrationTarget,
 } from './adapter';
-export { Resetter, resetDatabase, applicationTables, DELETE_ROW_LIMIT, type ResetOptions, type ResetStrategy, type ApplicationTable } from './reset';
+export { Resetter, resetDatabase, applicationTables, qualifiedName, DELETE_ROW_LIMIT, type ResetOptions, type ResetStrategy, type ApplicationTable } from './reset';
 export { ensureTemplate, templateFingerprint, CORE_VERSION } from './template';
-export { startEmbeddedPostgres, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
+export { startEmbeddedPostgres, embeddedBaseDirectory, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
 export { resolveOptions, type PgworkOptions, type ResolvedOptions } from './options';
 export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunResult, type RunState, type RunSummary } from './run';
 export { openWorkerSession, readRunState, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';

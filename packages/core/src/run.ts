@@ -26,6 +26,8 @@ export interface RunState {
   /** Databases a worker must never become: the URL's own database and the maintenance database. */
   readonly protectedDatabases: readonly string[];
   readonly bookkeepingTables: readonly string[];
+  /** How workers clone the template: FILE_COPY on the embedded server (fsync off), else Postgres' default. */
+  readonly cloneStrategy?: 'FILE_COPY';
   /** Present when the adapter has its own reset, so workers can load it. */
   readonly adapter?: AdapterReference;
   readonly rootDir: string;
@@ -51,6 +53,8 @@ export interface RunSummary {
   templateBuilt: boolean;
   migrateMs: number;
   embedded: boolean;
+  /** The embedded cluster's directory, removed at the end of the run. */
+  embeddedDirectory?: string;
   serverVersion: string;
   reclaimed: string[];
 }
@@ -99,12 +103,16 @@ export async function startRun(config: RunConfig): Promise<Run> {
       rebuild: config.rebuild ?? false,
     });
     const protectedDatabases = [databaseOfUrl(serverUrl), config.maintenanceDatabase].filter((name): name is string => !!name);
+    const { rows } = await admin.query<{ version: string; number: string }>(
+      `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number`,
+    );
+    const cloneStrategy = embedded && Number(rows[0]!.number) >= 150000 ? ('FILE_COPY' as const) : undefined;
     let shared: string | undefined;
     if (config.disable) {
       shared = sharedDatabaseName(config.baseName, runId);
-      await ensureDatabase(admin, shared, { template: template.name, marker: { kind: 'shared', run: runId, template: template.name, created: new Date().toISOString() } });
+      const marker = { kind: 'shared' as const, run: runId, template: template.name, created: new Date().toISOString() };
+      await ensureDatabase(admin, shared, { template: template.name, strategy: cloneStrategy, marker });
     }
-    const { rows } = await admin.query<{ version: string }>(`SELECT current_setting('server_version') AS version`);
     const state: RunState = Object.freeze({
       version: 1,
       runId,
@@ -117,6 +125,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
       shared,
       protectedDatabases,
       bookkeepingTables: [...(config.adapter.bookkeepingTables ?? [])],
+      cloneStrategy,
       adapter: config.adapter.reset ? config.adapterReference : undefined,
       rootDir: config.rootDir,
     });
@@ -126,6 +135,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
       templateBuilt: template.built,
       migrateMs: template.migrateMs,
       embedded: embedded !== undefined,
+      embeddedDirectory: embedded?.directory,
       serverVersion: rows[0]!.version,
       reclaimed,
     };

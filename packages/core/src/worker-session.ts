@@ -72,6 +72,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
     const outcome = await withClient(admin, { source: state.source }, (adminClient) =>
       ensureDatabase(adminClient, name, {
         template: state.template,
+        strategy: state.cloneStrategy,
         marker: { kind: 'worker', run: state.runId, template: state.template, created: new Date().toISOString() },
       }),
     );

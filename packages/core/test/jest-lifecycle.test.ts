@@ -49,7 +49,7 @@ describe('the Jest lifecycle, end to end', () => {
       const first = runFixture(env);
       expect(first.output).toMatch(/Tests:\s+8 passed, 8 total/);
       expect(first.status).toBe(0);
-      expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} on Postgres .*built in \d+ ms \(fixture-sql\)/);
+      expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} on Postgres, version \d+.*built in \d+ ms \(fixture-sql\)/);
       const workers = new Set(first.databases);
       expect(workers.size).toBe(2);
       for (const name of workers) expect(name).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));
@@ -98,12 +98,14 @@ describe('the Jest lifecycle, end to end', () => {
     const temp = mkdtempSync(join(tmpdir(), 'pgwork-embedded-'));
     chmodSync(temp, 0o755); // as root, the server runs as another user that must reach it
     try {
-      const run = runFixture({ TMPDIR: temp, FIXTURE_BASE_NAME: uniqueBase('emb') });
-      expect(run.output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres \d+/);
+      const run = runFixture({ PGWORK_EMBEDDED_DIR: temp, FIXTURE_BASE_NAME: uniqueBase('emb') });
+      expect(run.output).toContain(`on embedded Postgres (in ${join(temp, 'pgwork-')}`);
       expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
       expect(run.status).toBe(0);
       expect(new Set(run.databases).size).toBe(2);
-      expect(readdirSync(temp).filter((entry) => entry.startsWith('pgwork-') && !entry.startsWith('pgwork-fixture-'))).toEqual([]);
+      expect(run.output).toMatch(/used 2 database\(s\), now dropped/);
+      // The cluster lived in PGWORK_EMBEDDED_DIR and is gone.
+      expect(readdirSync(temp)).toEqual([]);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }

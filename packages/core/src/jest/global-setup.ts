@@ -24,11 +24,11 @@ export default async function globalSetup(_globalConfig: unknown, projectConfig:
     process.env[RUN_STATE_VARIABLE] = JSON.stringify(run.state);
     (globalThis as Record<symbol, Run | undefined>)[ACTIVE_RUN] = run;
     const { summary } = run;
-    const where = summary.embedded ? 'embedded Postgres' : 'Postgres';
+    const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
     const template = summary.templateBuilt ? `built in ${Math.round(summary.migrateMs)} ms` : 'reused';
     const mode = options.disable ? '; PGWORK_DISABLE=1: all workers share one database' : '';
     const reclaimed = summary.reclaimed.length ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs` : '';
-    process.stderr.write(`\npgwork: run ${summary.runId} on ${where} ${summary.serverVersion}; template ${summary.template} ${template} (${adapter.name})${reclaimed}${mode}\n`);
+    process.stderr.write(`\npgwork: run ${summary.runId} on ${where}, version ${summary.serverVersion}; template ${summary.template} ${template} (${adapter.name})${reclaimed}${mode}\n`);
   } catch (error) {
     throw conciseError(error);
   }

@@ -35,9 +35,9 @@ export function testServerUrl(): string {
   return url;
 }
 
-/** A connection to the test server's maintenance database. */
-export function testAdminClient(): Promise<Client> {
-  return connect(databaseUrl(testServerUrl(), 'postgres'), { source: TEST_SERVER_VARIABLE });
+/** A connection to the (test) server's maintenance database. */
+export function testAdminClient(serverUrl = testServerUrl()): Promise<Client> {
+  return connect(databaseUrl(serverUrl, 'postgres'), { source: TEST_SERVER_VARIABLE });
 }
 
 /**
@@ -45,15 +45,15 @@ export function testAdminClient(): Promise<Client> {
  * The database belongs to a run whose lease is held meanwhile, so a run starting
  * in a parallel test file never reclaims it.
  */
-export async function withScratchDatabase<T>(work: (url: string, database: string) => Promise<T>): Promise<T> {
+export async function withScratchDatabase<T>(work: (url: string, database: string) => Promise<T>, serverUrl = testServerUrl()): Promise<T> {
   const runId = newRunId();
   const database = `scratch_${runId}`;
-  const admin = await testAdminClient();
+  const admin = await testAdminClient(serverUrl);
   try {
     await lock(admin, `run:${runId}`);
     await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
     try {
-      return await work(databaseUrl(testServerUrl(), database), database);
+      return await work(databaseUrl(serverUrl, database), database);
     } finally {
       await dropOwnedDatabase(admin, database);
     }

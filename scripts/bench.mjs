@@ -1,0 +1,296 @@
+// `pnpm bench`: pgwork against the ways teams do it today, side by side in one
+// run on one server. Every figure is a median (with min and max) over repeated
+// runs; ratios compare figures taken in this same run.
+//
+//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,suite,scaling]
+//
+// Uses the server in PGWORK_DATABASE_URL, else starts the embedded one.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { discoverExamples, ROOT, runExample } from './examples.mjs';
+import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
+import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
+
+const require = createRequire(import.meta.url);
+const CORE = join(ROOT, 'packages/core/dist/index.js');
+const core = require(CORE);
+const { withScratchDatabase } = require(join(ROOT, 'packages/core/dist/testing/server.js'));
+
+const args = process.argv.slice(2).filter((arg) => arg !== '--');
+const option = (name, fallback) => {
+  const index = args.indexOf(`--${name}`);
+  return index === -1 ? fallback : args[index + 1];
+};
+const json = args.includes('--json');
+const runs = Number(option('runs', 15));
+const suiteRuns = Number(option('suite-runs', 1));
+const only = new Set((option('only', 'setup,reset,suite,scaling') ?? '').split(','));
+for (const [name, value] of [['runs', runs], ['suite-runs', suiteRuns]]) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`bench: --${name} must be a positive integer (got ${option(name)}).`);
+    process.exit(2);
+  }
+}
+
+const given = process.env.PGWORK_DATABASE_URL;
+const embedded = given ? undefined : await core.startEmbeddedPostgres();
+const serverUrl = given ?? embedded.url;
+const results = { version: 1, machine: {}, setup: {}, reset: {}, suite: {}, scaling: {} };
+
+try {
+  const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
+  results.machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    postgres: (await admin.query(`SELECT current_setting('server_version') AS v`)).rows[0].v,
+    server: embedded ? 'embedded' : 'PGWORK_DATABASE_URL',
+    runs,
+    suiteRuns,
+  };
+  await admin.end();
+  const examples = discoverExamples();
+  if (only.has('reset')) await benchReset();
+  if (only.has('setup')) await benchSetup(examples);
+  if (only.has('scaling')) await benchScaling();
+  if (only.has('suite')) await benchSuites(examples);
+} finally {
+  progress('');
+  await embedded?.stop();
+}
+printTables();
+if (json) console.log(JSON.stringify(results));
+
+/** A config for startRun against the bench server. */
+function runConfig(adapter, rootDir, baseName, extra = {}) {
+  return {
+    adapter,
+    rootDir,
+    baseName,
+    env: ['DATABASE_URL'],
+    server: { url: serverUrl, source: 'bench' },
+    maintenanceDatabase: 'postgres',
+    ...extra,
+  };
+}
+
+/** An adapter over a synthetic schema of n tables. */
+function syntheticAdapter(tables) {
+  const ddl = syntheticSchema(tables);
+  return { name: 'synthetic', fingerprint: () => core.hashParts([ddl]), migrate: ({ client }) => client.query(ddl) };
+}
+
+async function benchReset() {
+  for (const tables of [5, 20, 100]) {
+    await withScratchDatabase(async (url) => {
+      const client = await core.connect(url);
+      try {
+        await client.query(syntheticSchema(tables));
+        const resetter = new core.Resetter(client);
+        const all = (await core.applicationTables(client)).map(core.qualifiedName).join(', ');
+        for (const dirty of [0, 2, 'all']) {
+          progress(`reset: ${tables} tables, ${dirty} dirty`);
+          const fill = dirty === 0 ? '' : dirtySql(tables, dirty);
+          const dirtyThen = async (measure) => {
+            if (fill) await client.query(fill);
+            return time(measure);
+          };
+          await resetter.reset();
+          const pgwork = await repeat(runs, () => dirtyThen(() => resetter.reset()));
+          const truncate = await repeat(runs, () => dirtyThen(() => client.query(`TRUNCATE ${all} RESTART IDENTITY`)));
+          // Transaction per test: BEGIN before the test, ROLLBACK after it.
+          const rollback = await repeat(runs, async () => {
+            const begin = await time(() => client.query('BEGIN'));
+            if (fill) await client.query(fill);
+            return begin + (await time(() => client.query('ROLLBACK')));
+          });
+          results.reset[`t${tables}_d${dirty}`] = { tables, dirty, pgwork, truncate, rollback, truncateOverPgwork: ratio(truncate.median, pgwork.median) };
+        }
+      } finally {
+        await client.end();
+      }
+    }, serverUrl);
+  }
+}
+
+/** Each example's adapter, as its Jest config names it (found by `jest --showConfig`). */
+function exampleAdapter(example) {
+  const jest = createRequire(join(example.dir, 'package.json')).resolve('jest/bin/jest');
+  const shown = JSON.parse(execFileSync(process.execPath, [jest, '--showConfig'], { cwd: example.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const project = shown.configs[0];
+  const reference = project.globals.pgwork.adapter;
+  return { reference, rootDir: project.rootDir, adapter: core.loadAdapter(reference, { rootDir: project.rootDir }) };
+}
+
+async function benchSetup(examples) {
+  const targets = examples.map((example) => ({ label: example.short.replace('examples/', ''), ...exampleAdapter(example) }));
+  targets.push({ label: 'synthetic-100', adapter: syntheticAdapter(100), rootDir: ROOT });
+  for (const target of targets) {
+    const baseName = `bench_${target.label.replace(/[^a-z0-9]/g, '_')}`;
+    const coldRuns = Math.max(3, Math.ceil(runs / 5));
+    progress(`setup: ${target.label}, cold`);
+    const cold = await repeat(coldRuns, async () => {
+      let run;
+      const elapsed = await time(async () => {
+        run = await core.startRun(runConfig(target.adapter, target.rootDir, baseName, { rebuild: true }));
+        const session = await core.openWorkerSession(run.state, 1);
+        await session.close();
+      });
+      await run.finish();
+      return elapsed;
+    });
+    progress(`setup: ${target.label}, warm`);
+    const run = await core.startRun(runConfig(target.adapter, target.rootDir, baseName));
+    let warm;
+    try {
+      warm = await repeat(runs, async (i) => {
+        let session;
+        const elapsed = await time(async () => {
+          session = await core.openWorkerSession(run.state, i + 1);
+        });
+        await session.close();
+        return elapsed;
+      });
+    } finally {
+      await run.finish();
+    }
+    progress(`setup: ${target.label}, hand-written`);
+    const handRuns = Math.max(3, Math.ceil(runs / 3));
+    const handwritten = target.label === 'typeorm' ? await typeormHandwritten(target, handRuns) : await handwrittenSetup(target, handRuns);
+    results.setup[target.label] = { cold, warm, handwritten, handwrittenOverWarm: ratio(handwritten.median, warm.median) };
+  }
+}
+
+/** CREATE DATABASE, then the adapter's own migrate on it: what a per-worker setup file does. */
+async function handwrittenSetup(target, count) {
+  const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
+  try {
+    return await repeat(count, async (i) => {
+      const database = `bench_hand_${core.newRunId()}_${i}`;
+      const url = core.databaseUrl(serverUrl, database);
+      const elapsed = await time(async () => {
+        await admin.query(`CREATE DATABASE ${database}`);
+        await core.withClient(url, {}, (client) => target.adapter.migrate({ url, database, client }));
+      });
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      return elapsed;
+    });
+  } finally {
+    await admin.end();
+  }
+}
+
+/** TypeORM's hand-written setup runs synchronize in-process, with the entities already loaded. */
+async function typeormHandwritten(target, count) {
+  const module = join(target.rootDir, target.reference.options.dataSource);
+  const loader = core.typescriptLoaderArgs(module, [target.rootDir], 'bench');
+  const script = join(ROOT, 'scripts/bench/typeorm-handwritten.cjs');
+  const output = await core.runProcess(process.execPath, [...loader, script, module, serverUrl, String(count), `bench_hand_${core.newRunId()}`], {
+    cwd: target.rootDir,
+    env: { ...process.env, DATABASE_URL: serverUrl, PGWORK_CORE: CORE },
+  });
+  const samples = core.childAnswer(output);
+  if (!Array.isArray(samples)) throw new Error(`typeorm hand-written setup failed: ${samples.error}`);
+  return summarise(samples);
+}
+
+async function benchScaling() {
+  const adapter = syntheticAdapter(100);
+  const run = await core.startRun(runConfig(adapter, ROOT, 'bench_scaling'));
+  try {
+    let nextWorker = 1;
+    for (const workers of [1, 2, 4, 8]) {
+      progress(`scaling: ${workers} workers at once`);
+      const perWorker = [];
+      const batch = await repeat(Math.max(3, Math.ceil(runs / 3)), async () => {
+        const ids = Array.from({ length: workers }, () => nextWorker++);
+        const sessions = [];
+        const elapsed = await time(() =>
+          Promise.all(
+            ids.map(async (id) => {
+              const started = performance.now();
+              sessions.push(await core.openWorkerSession(run.state, id));
+              perWorker.push(performance.now() - started);
+            }),
+          ),
+        );
+        await Promise.all(sessions.map((session) => session.close()));
+        return elapsed;
+      });
+      results.scaling[`w${workers}`] = { workers, perWorker: summarise(perWorker), batch };
+    }
+  } finally {
+    await run.finish();
+  }
+  results.scaling.resetByTables = Object.fromEntries(
+    Object.values(results.reset)
+      .filter((entry) => entry.dirty === 2)
+      .map((entry) => [`t${entry.tables}`, { pgwork: entry.pgwork.median, truncate: entry.truncate.median }]),
+  );
+}
+
+async function benchSuites(examples) {
+  const env = { PGWORK_DATABASE_URL: serverUrl };
+  for (const example of examples) {
+    const label = example.short.replace('examples/', '');
+    const modes = {
+      pgwork: { env: {}, args: [] },
+      unisolated: { env: { PGWORK_DISABLE: '1' }, args: [] },
+      serial: { env: { PGWORK_DISABLE: '1' }, args: ['--runInBand'] },
+    };
+    // One warm-up run builds the template, as it already exists on a developer's server.
+    progress(`suite: ${label}, warm-up`);
+    await runExample(example, env);
+    const entry = {};
+    for (const [mode, { env: extra, args: extraArgs }] of Object.entries(modes)) {
+      const seconds = [];
+      const failed = [];
+      for (let i = 0; i < suiteRuns; i++) {
+        progress(`suite: ${label}, ${mode} ${i + 1}/${suiteRuns}`);
+        const outcome = await runExample(example, { ...env, ...extra }, extraArgs);
+        seconds.push(outcome.seconds * 1000);
+        failed.push(outcome.failed);
+      }
+      entry[mode] = { ...summarise(seconds), failedTests: failed };
+    }
+    entry.overheadPct = Math.round((entry.pgwork.median / entry.unisolated.median - 1) * 1000) / 10;
+    entry.speedupOverSerial = ratio(entry.serial.median, entry.pgwork.median);
+    results.suite[label] = entry;
+  }
+}
+
+function printTables() {
+  const ms = (s) => (s ? `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}-${s.max.toFixed(1)})` : '-');
+  const line = (...cells) => console.log(cells.map((cell, i) => String(cell).padEnd(i === 0 ? 18 : 26)).join(''));
+  const m = results.machine;
+  console.log(`\npgwork bench: ${m.cores} cores (${m.cpu}), Node ${m.node}, PostgreSQL ${m.postgres} (${m.server}); medians (min-max) of ${m.runs} runs\n`);
+  if (Object.keys(results.setup).length) {
+    console.log('Per-worker setup');
+    line('adapter', 'cold (build template)', 'warm (clone template)', 'hand-written', 'hand-written / warm');
+    for (const [label, s] of Object.entries(results.setup)) line(label, ms(s.cold), ms(s.warm), ms(s.handwritten), `${s.handwrittenOverWarm}x`);
+    console.log('');
+  }
+  if (Object.keys(results.reset).length) {
+    console.log('Reset between tests');
+    line('schema', 'pgwork', 'TRUNCATE all', 'BEGIN/ROLLBACK', 'TRUNCATE / pgwork');
+    for (const r of Object.values(results.reset)) line(`${r.tables} tables, ${r.dirty} dirty`, ms(r.pgwork), ms(r.truncate), ms(r.rollback), `${r.truncateOverPgwork}x`);
+    console.log('');
+  }
+  if (results.scaling.w1) {
+    console.log('Scaling: workers cloning at once (100-table template)');
+    line('workers', 'per worker', 'whole batch');
+    for (const key of ['w1', 'w2', 'w4', 'w8']) line(results.scaling[key].workers, ms(results.scaling[key].perWorker), ms(results.scaling[key].batch));
+    console.log('');
+  }
+  if (Object.keys(results.suite).length) {
+    const sec = (s) => `${(s.median / 1000).toFixed(2)} s`;
+    console.log(`Whole suite (4 workers unless serial; medians of ${m.suiteRuns} run(s))`);
+    line('example', 'pgwork', 'unisolated (wrong)', 'serial, shared', 'overhead / speedup');
+    for (const [label, s] of Object.entries(results.suite)) {
+      line(label, `${sec(s.pgwork)}, ${s.pgwork.failedTests.join('/')} failed`, `${sec(s.unisolated)}, ${s.unisolated.failedTests.join('/')} failed`, `${sec(s.serial)}, ${s.serial.failedTests.join('/')} failed`, `${s.overheadPct}% / ${s.speedupOverSerial}x`);
+    }
+    console.log('');
+  }
+}
