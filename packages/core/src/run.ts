@@ -1,11 +1,11 @@
 import type { Client } from 'pg';
 import type { Adapter, AdapterReference } from './adapter';
-import { connect } from './connection';
+import { connect, withClient } from './connection';
 import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases, type DatabaseMarker } from './databases';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { PgworkError } from './errors';
 import { isLockHeld, lock, unlock } from './locks';
-import { databaseOfUrl, databaseUrl, newRunId, sharedDatabaseName, templateDatabaseName } from './naming';
+import { databaseOfUrl, databaseUrl, newRunId, sharedDatabaseName, templateDatabaseName, workerDatabaseName } from './naming';
 import { ensureTemplate, templateFingerprint } from './template';
 
 /** The environment variable that carries a run's state from globalSetup to the workers. */
@@ -45,6 +45,12 @@ export interface RunConfig {
   disable?: boolean;
   keep?: boolean;
   rebuild?: boolean;
+  /**
+   * Clone this many worker databases (workers 1..n) in the background right
+   * away, so they are ready by the time Jest's workers have started: a worker
+   * then only connects. Workers beyond n, or whose clone failed, clone on demand.
+   */
+  prewarm?: number;
 }
 
 export interface RunSummary {
@@ -140,16 +146,33 @@ export async function startRun(config: RunConfig): Promise<Run> {
       reclaimed,
     };
     const lease = admin;
+    const prewarming = config.disable ? Promise.resolve() : prewarm(state, config.prewarm ?? 0);
     return {
       state,
       summary,
-      finish: () => finishRun(lease, state, config.keep ?? false, embedded),
+      // Background clones finish before anything is dropped.
+      finish: () => prewarming.then(() => finishRun(lease, state, config.keep ?? false, embedded)),
     };
   } catch (error) {
     await admin?.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** Clones workers 1..count from the template, each on its own connection; failures are left to the workers. */
+async function prewarm(state: RunState, count: number): Promise<void> {
+  const admin = databaseUrl(state.serverUrl, state.maintenanceDatabase);
+  const clones = Array.from({ length: count }, (_, i) =>
+    withClient(admin, { source: state.source }, (client) =>
+      ensureDatabase(client, workerDatabaseName(state.baseName, state.runId, i + 1), {
+        template: state.template,
+        strategy: state.cloneStrategy,
+        marker: { kind: 'worker', run: state.runId, template: state.template, created: new Date().toISOString() },
+      }),
+    ),
+  );
+  await Promise.allSettled(clones);
 }
 
 async function finishRun(admin: Client, state: RunState, keep: boolean, embedded: EmbeddedServer | undefined): Promise<RunResult> {

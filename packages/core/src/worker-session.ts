@@ -62,12 +62,19 @@ export interface WorkerSession {
  */
 export async function openWorkerSession(state: RunState, workerId: number = resolveWorkerId()): Promise<WorkerSession> {
   const { name, url } = workerDatabase(state, workerId);
+  const open = () => connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
+  // Fast path: the database exists (prewarmed, or an earlier test file of this worker).
+  let client: Client | undefined = await open().catch((error: Error) => {
+    if (sqlState(error.cause) === '3D000') return undefined;
+    throw error;
+  });
+  if (client && !(await isOwnedByRun(client, state))) {
+    // Mid-creation (created, not yet marked) or not ours: decide under the name's lock.
+    await client.end().catch(() => undefined);
+    client = undefined;
+  }
   let created = false;
-  let client: Client;
-  try {
-    client = await connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
-  } catch (error) {
-    if (sqlState((error as Error).cause) !== '3D000') throw error;
+  if (!client) {
     const admin = databaseUrl(state.serverUrl, state.maintenanceDatabase);
     const outcome = await withClient(admin, { source: state.source }, (adminClient) =>
       ensureDatabase(adminClient, name, {
@@ -77,16 +84,15 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
       }),
     );
     created = outcome === 'created';
-    client = await connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
-  }
-  try {
-    await assertOwnedByRun(client, state);
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
+    client = await open();
+    if (!(await isOwnedByRun(client, state))) {
+      await client.end().catch(() => undefined);
+      throw notOwnedError(name);
+    }
   }
   let adapter: Adapter | undefined;
-  const resetter = new Resetter(client, { bookkeepingTables: state.bookkeepingTables });
+  const session = client;
+  const resetter = new Resetter(session, { bookkeepingTables: state.bookkeepingTables });
   return {
     database: name,
     url,
@@ -94,21 +100,21 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
     async reset() {
       if (state.adapter) {
         adapter ??= loadAdapter(state.adapter, { rootDir: state.rootDir });
-        await adapter.reset!({ url, database: name, client });
+        await adapter.reset!({ url, database: name, client: session });
       } else {
         await resetter.reset();
       }
     },
     async close() {
-      await client.end().catch(() => undefined);
+      await session.end().catch(() => undefined);
     },
   };
 }
 
-async function assertOwnedByRun(client: Client, state: RunState): Promise<void> {
-  const { rows } = await client.query<{ name: string; comment: string | null }>(
-    `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
+async function isOwnedByRun(client: Client, state: RunState): Promise<boolean> {
+  const { rows } = await client.query<{ comment: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
   );
   const marker = parseMarker(rows[0]?.comment);
-  if (!marker || marker.run !== state.runId || marker.kind === 'template') throw notOwnedError(rows[0]?.name ?? '?');
+  return !!marker && marker.run === state.runId && marker.kind !== 'template';
 }

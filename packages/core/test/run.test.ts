@@ -121,6 +121,26 @@ describe('a run and its workers', () => {
     }
   });
 
+  it('prewarms worker databases in the background; workers that arrive meanwhile get them', async () => {
+    const baseName = uniqueBase('prewarm');
+    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { prewarm: 3 }));
+    try {
+      // Arrive while the clones are still running: each worker waits for its own, none clones twice.
+      const sessions = await Promise.all([1, 2, 3].map((worker) => openWorkerSession(run.state, worker)));
+      expect(new Set(sessions.map((s) => s.database)).size).toBe(3);
+      const later = await openWorkerSession(run.state, 2);
+      expect(later.created).toBe(false);
+      for (const session of [...sessions, later]) {
+        expect(await rows(session.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);
+        await session.close();
+      }
+      const result = await run.finish();
+      expect(result.databases.sort()).toEqual(sessions.map((s) => s.database).sort());
+    } finally {
+      await dropTemplates(baseName);
+    }
+  });
+
   it('shares one database between workers when isolation is off', async () => {
     const baseName = uniqueBase('shared');
     const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { disable: true }));

@@ -6,6 +6,9 @@ import { RUN_STATE_VARIABLE, startRun, type Run } from '../run';
 /** Jest's globalSetup and globalTeardown run in the same process: the run is handed over here. */
 export const ACTIVE_RUN = Symbol.for('pgwork.activeRun');
 
+/** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
+const MAX_PREWARM = 16;
+
 interface ProjectConfigLike {
   rootDir: string;
   globals?: Record<string, unknown>;
@@ -15,12 +18,18 @@ interface ProjectConfigLike {
  * Jest globalSetup: start (or find) the server, build or reuse the template,
  * and publish the run to the workers through the environment.
  */
-export default async function globalSetup(_globalConfig: unknown, projectConfig: ProjectConfigLike): Promise<void> {
+interface GlobalConfigLike {
+  maxWorkers?: number;
+}
+
+export default async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: ProjectConfigLike): Promise<void> {
   try {
     const options = resolveOptions(projectConfig.globals?.pgwork);
     const context = { rootDir: projectConfig.rootDir };
     const adapter = loadAdapter(options.adapter, context);
-    const run = await startRun({ ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir });
+    // One database per worker Jest may start, cloned while the workers boot.
+    const prewarm = Math.max(1, Math.min(globalConfig?.maxWorkers ?? 1, MAX_PREWARM));
+    const run = await startRun({ ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, prewarm });
     process.env[RUN_STATE_VARIABLE] = JSON.stringify(run.state);
     (globalThis as Record<symbol, Run | undefined>)[ACTIVE_RUN] = run;
     const { summary } = run;
