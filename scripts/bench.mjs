@@ -2,9 +2,10 @@
 // run on one server. Every figure is a median (with min and max) over repeated
 // runs; ratios compare figures taken in this same run.
 //
-//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,suite,scaling]
+//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,suite,scaling] [--embedded-dir DIR]
 //
-// Uses the server in PGWORK_DATABASE_URL, else starts the embedded one.
+// Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
+// --embedded-dir when given: e.g. /tmp to measure on disk instead of RAM).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
@@ -34,6 +35,7 @@ for (const [name, value] of [['runs', runs], ['suite-runs', suiteRuns]]) {
   }
 }
 
+if (option('embedded-dir')) process.env.PGWORK_EMBEDDED_DIR = option('embedded-dir');
 const given = process.env.PGWORK_DATABASE_URL;
 const embedded = given ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = given ?? embedded.url;
@@ -46,7 +48,7 @@ try {
     cpu: cpus()[0]?.model ?? 'unknown',
     node: process.version,
     postgres: (await admin.query(`SELECT current_setting('server_version') AS v`)).rows[0].v,
-    server: embedded ? 'embedded' : 'PGWORK_DATABASE_URL',
+    server: embedded ? `embedded in ${embedded.directory.replace(/\/pgwork-[^/]+$/, '')}` : 'PGWORK_DATABASE_URL',
     runs,
     suiteRuns,
   };

@@ -45,3 +45,4 @@ export { openWorkerSession, readRunState, workerDatabase, applyWorkerEnvironment
 export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';
 export { runProcess, typescriptLoaderArgs, childAnswer, CHILD_ANSWER, type ProcessResult } from './process';
 export { installedPackage, type InstalledPackage } from './packages';
+export { loadSeed, type Seed } from './seed';

@@ -18,6 +18,10 @@ export interface PgworkOptions {
   databaseUrl?: string;
   /** Database pgwork connects to for CREATE/DROP DATABASE. Default "postgres". */
   maintenanceDatabase?: string;
+  /** Tables reset never empties: reference data ("schema.table", or "table" in any schema). */
+  keepTables?: string[];
+  /** Seed written once into the template after migrate: a .sql file or a module; relative to rootDir. */
+  seed?: string;
 }
 
 export interface ServerChoice {
@@ -33,12 +37,15 @@ export interface ResolvedOptions {
   readonly env: readonly string[];
   readonly server: ServerChoice;
   readonly maintenanceDatabase: string;
+  readonly keepTables: readonly string[];
+  readonly seed: string | undefined;
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
 }
 
-const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase'];
+const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed'];
+const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
@@ -65,12 +72,21 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
       `maintenanceDatabase ${JSON.stringify(maintenanceDatabase)} cannot be used: name an existing database other than template0/template1, such as "postgres".`,
     );
   }
+  const keepTables = options.keepTables ?? [];
+  if (!Array.isArray(keepTables) || !keepTables.every((name) => typeof name === 'string' && TABLE_NAME.test(name))) {
+    throw new PgworkError('INVALID_OPTION', `keepTables must be a list of table names, "table" or "schema.table" (got ${JSON.stringify(keepTables)}).`);
+  }
+  if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed === '')) {
+    throw new PgworkError('INVALID_OPTION', `seed must be the path of a .sql file or a module (got ${JSON.stringify(options.seed)}).`);
+  }
   return Object.freeze({
     adapter: options.adapter,
     baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
     env: Object.freeze([...(envNames as string[])]),
     server: chooseServer(options.databaseUrl, env),
     maintenanceDatabase,
+    keepTables: Object.freeze([...(keepTables as string[])]),
+    seed: options.seed as string | undefined,
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),

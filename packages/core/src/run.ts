@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { PgworkError } from './errors';
 import { isLockHeld, lock, unlock } from './locks';
 import { databaseOfUrl, databaseUrl, newRunId, sharedDatabaseName, templateDatabaseName, workerDatabaseName } from './naming';
+import { loadSeed } from './seed';
 import { ensureTemplate, templateFingerprint } from './template';
 
 /** The environment variable that carries a run's state from globalSetup to the workers. */
@@ -45,6 +46,10 @@ export interface RunConfig {
   disable?: boolean;
   keep?: boolean;
   rebuild?: boolean;
+  /** Tables reset never touches (reference data), besides the adapter's bookkeeping tables. */
+  keepTables?: readonly string[];
+  /** Seed file (.sql, or a module) written into the template after migrate; relative to rootDir. */
+  seed?: string;
   /**
    * Clone this many worker databases (workers 1..n) in the background right
    * away, so they are ready by the time Jest's workers have started: a worker
@@ -97,7 +102,8 @@ export async function startRun(config: RunConfig): Promise<Run> {
     await lock(admin, `run:${runId}`);
     const reclaimed = await reclaimDeadRuns(admin, runId);
 
-    const fingerprint = await templateFingerprint(config.adapter);
+    const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
+    const fingerprint = await templateFingerprint(config.adapter, seed);
     const template = await ensureTemplate({
       admin,
       serverUrl,
@@ -106,6 +112,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
       fingerprint,
       runId,
       adapter: config.adapter,
+      seed,
       rebuild: config.rebuild ?? false,
     });
     const protectedDatabases = [databaseOfUrl(serverUrl), config.maintenanceDatabase].filter((name): name is string => !!name);
@@ -130,7 +137,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
       env: config.env,
       shared,
       protectedDatabases,
-      bookkeepingTables: [...(config.adapter.bookkeepingTables ?? [])],
+      bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
       cloneStrategy,
       adapter: config.adapter.reset ? config.adapterReference : undefined,
       rootDir: config.rootDir,

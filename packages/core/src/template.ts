@@ -6,6 +6,7 @@ import { PgworkError, describeDatabaseError } from './errors';
 import { hashParts } from './fingerprint';
 import { withLock } from './locks';
 import { databaseUrl } from './naming';
+import type { Seed } from './seed';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const CORE_VERSION: string = require('../package.json').version;
@@ -14,7 +15,7 @@ export const CORE_VERSION: string = require('../package.json').version;
 const TEMPLATE_FORMAT = 'pgwork-template-v1';
 
 /** The template's fingerprint: the adapter's, plus everything of pgwork's own that shapes a template. */
-export async function templateFingerprint(adapter: Adapter): Promise<string> {
+export async function templateFingerprint(adapter: Adapter, seed?: Seed): Promise<string> {
   let adapterFingerprint: string;
   try {
     adapterFingerprint = await adapter.fingerprint();
@@ -25,7 +26,7 @@ export async function templateFingerprint(adapter: Adapter): Promise<string> {
   if (typeof adapterFingerprint !== 'string' || adapterFingerprint === '') {
     throw new PgworkError('ADAPTER_FAILED', `adapter ${adapter.name} returned an empty fingerprint; it must return a non-empty string.`);
   }
-  return hashParts([TEMPLATE_FORMAT, CORE_VERSION, adapter.name, adapterFingerprint]);
+  return hashParts([TEMPLATE_FORMAT, CORE_VERSION, adapter.name, adapterFingerprint, seed?.fingerprint ?? 'no seed']);
 }
 
 export interface EnsureTemplateOptions {
@@ -37,6 +38,8 @@ export interface EnsureTemplateOptions {
   fingerprint: string;
   runId: string;
   adapter: Adapter;
+  /** Written into the template after migrate. */
+  seed?: Seed;
   rebuild: boolean;
 }
 
@@ -79,6 +82,14 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
       await dropOwnedDatabase(admin, name).catch(() => undefined);
       const detail = error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
       throw new PgworkError('MIGRATION_FAILED', `adapter ${adapter.name} could not migrate the template ${name}: ${detail}`, { cause: error });
+    }
+    if (options.seed) {
+      try {
+        await options.seed.run({ url, database: name }, options.source);
+      } catch (error) {
+        await dropOwnedDatabase(admin, name).catch(() => undefined);
+        throw error;
+      }
     }
     const migrateMs = performance.now() - started;
     // Seal first, then close stragglers: no session can come back, and clones never
