@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { connect } from '../src/connection';
 import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases } from '../src/databases';
@@ -171,6 +172,66 @@ describe('a run and its workers', () => {
       await next.finish();
       await dropTemplates(baseName);
     }
+  });
+});
+
+describe('seed data and kept tables', () => {
+  const COUNTRIES = `${SCHEMA} CREATE TABLE countries (code text PRIMARY KEY, name text NOT NULL);`;
+  const seeds = join(__dirname, 'fixtures/seeds');
+
+  it('seeds the template once; kept tables keep their rows through reset, others are emptied', async () => {
+    const baseName = uniqueBase('seed');
+    const adapter = sqlAdapter(COUNTRIES);
+    const config = runConfig(adapter, baseName, { rootDir: seeds, seed: 'countries.sql', keepTables: ['countries'] });
+    try {
+      const run = await startRun(config);
+      const session = await openWorkerSession(run.state, 1);
+      expect(await rows(session.url, 'SELECT code FROM countries ORDER BY code')).toEqual([{ code: 'FR' }, { code: 'JP' }]);
+      expect(await rows(session.url, 'SELECT slug FROM urls')).toEqual([{ slug: 'seeded' }]);
+      await session.reset();
+      expect(await rows(session.url, 'SELECT count(*)::int AS n FROM countries')).toEqual([{ n: 2 }]);
+      expect(await rows(session.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);
+      await session.close();
+      await run.finish();
+      // Same seed, same template: reused. Another seed: a new template.
+      const again = await startRun(config);
+      await again.finish();
+      expect(again.summary.templateBuilt).toBe(false);
+      const other = await startRun({ ...config, seed: 'countries.js' });
+      await other.finish();
+      expect(other.state.template).not.toBe(run.state.template);
+      expect(adapter.migrations).toBe(2);
+    } finally {
+      await dropTemplates(baseName);
+    }
+  });
+
+  it('runs a seed module with a client on the template', async () => {
+    const baseName = uniqueBase('seedmod');
+    const run = await startRun(runConfig(sqlAdapter(COUNTRIES), baseName, { rootDir: seeds, seed: 'countries.js', keepTables: ['public.countries'] }));
+    try {
+      const session = await openWorkerSession(run.state, 1);
+      expect(await rows(session.url, 'SELECT code FROM countries')).toEqual([{ code: 'DE' }]);
+      expect(await rows(session.url, 'SELECT slug FROM urls')).toEqual([{ slug: 'from-module-in-template' }]);
+      await session.close();
+    } finally {
+      await run.finish();
+      await dropTemplates(baseName);
+    }
+  });
+
+  it('fails like a migration when the seed fails, leaving no template', async () => {
+    const baseName = uniqueBase('seedbad');
+    for (const [seed, message] of [
+      ['broken.js', /seed broken\.js failed: relation "no_such_table" does not exist/],
+      ['missing.sql', /the seed option points at .*missing\.sql, which cannot be read/],
+    ] as const) {
+      const error = await startRun(runConfig(sqlAdapter(COUNTRIES), baseName, { rootDir: seeds, seed })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PgworkError);
+      expect((error as Error).message).toMatch(message);
+    }
+    const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
+    expect(left.rows).toEqual([]);
   });
 });
 

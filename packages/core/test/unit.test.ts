@@ -118,6 +118,9 @@ describe('options', () => {
     [{ adapter }, { PGWORK_DATABASE_URL: 'mysql://x' }, /PGWORK_DATABASE_URL must start with postgres:\/\//],
     [{ adapter }, { DATABASE_URL: 'not a url' }, /DATABASE_URL is not a valid URL/],
     [{ adapter }, { PGWORK_KEEP: 'yes' }, /PGWORK_KEEP="yes" is not understood; set it to 1 or 0/],
+    [{ adapter, keepTables: 'countries' }, {}, /keepTables must be a list of table names/],
+    [{ adapter, keepTables: ['a.b.c'] }, {}, /keepTables must be a list of table names/],
+    [{ adapter, seed: '' }, {}, /seed must be the path of a \.sql file or a module/],
   ])('rejects %j with env %j', (raw, env, message) => {
     expect(() => resolveOptions(raw, env as NodeJS.ProcessEnv)).toThrow(message);
   });
