@@ -17,6 +17,7 @@ export type PgworkErrorCode =
   | 'EMBEDDED_FAILED'
   | 'NO_RUN'
   | 'RESET_FAILED'
+  | 'CONNECTION_BUDGET'
   | 'DATABASE_ERROR';
 
 export class PgworkError extends Error {

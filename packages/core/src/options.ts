@@ -22,6 +22,8 @@ export interface PgworkOptions {
   keepTables?: string[];
   /** Seed written once into the template after migrate: a .sql file or a module; relative to rootDir. */
   seed?: string;
+  /** Connections your app opens per worker (its pool size), for the up-front connection check. Default 10. */
+  connectionsPerWorker?: number;
 }
 
 export interface ServerChoice {
@@ -39,12 +41,13 @@ export interface ResolvedOptions {
   readonly maintenanceDatabase: string;
   readonly keepTables: readonly string[];
   readonly seed: string | undefined;
+  readonly connectionsPerWorker: number;
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
 }
 
-const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed'];
+const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed', 'connectionsPerWorker'];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -79,6 +82,10 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
   if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed === '')) {
     throw new PgworkError('INVALID_OPTION', `seed must be the path of a .sql file or a module (got ${JSON.stringify(options.seed)}).`);
   }
+  const connectionsPerWorker = options.connectionsPerWorker ?? 10;
+  if (!Number.isInteger(connectionsPerWorker) || (connectionsPerWorker as number) < 0) {
+    throw new PgworkError('INVALID_OPTION', `connectionsPerWorker must be a whole number, your app's pool size per worker (got ${JSON.stringify(connectionsPerWorker)}).`);
+  }
   return Object.freeze({
     adapter: options.adapter,
     baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
@@ -87,6 +94,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     maintenanceDatabase,
     keepTables: Object.freeze([...(keepTables as string[])]),
     seed: options.seed as string | undefined,
+    connectionsPerWorker: connectionsPerWorker as number,
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),

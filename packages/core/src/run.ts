@@ -46,6 +46,12 @@ export interface RunConfig {
   disable?: boolean;
   keep?: boolean;
   rebuild?: boolean;
+  /**
+   * Jest's worker count and the app's connections per worker (its pool size):
+   * checked against the server's free connections before anything runs.
+   */
+  workers?: number;
+  connectionsPerWorker?: number;
   /** Tables reset never touches (reference data), besides the adapter's bookkeeping tables. */
   keepTables?: readonly string[];
   /** Seed file (.sql, or a module) written into the template after migrate; relative to rootDir. */
@@ -98,6 +104,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
     const runId = newRunId();
     admin = await connect(databaseUrl(serverUrl, config.maintenanceDatabase), { source, applicationName: `pgwork run ${runId}` });
     await assertCanCreateDatabases(admin);
+    await assertConnectionBudget(admin, config.workers ?? 1, config.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER, source);
     // The lease: held as long as this run's connection lives, so a killed run frees it at once.
     await lock(admin, `run:${runId}`);
     const reclaimed = await reclaimDeadRuns(admin, runId);
@@ -197,6 +204,35 @@ async function finishRun(admin: Client, state: RunState, keep: boolean, embedded
     await embedded?.stop();
   }
   return { databases, dropped: !keep };
+}
+
+/** node-postgres' default pool size. */
+export const DEFAULT_CONNECTIONS_PER_WORKER = 10;
+/** Per worker, pgwork's own: the reset session, and a maintenance connection while it clones. */
+const PGWORK_CONNECTIONS_PER_WORKER = 2;
+
+/**
+ * Fails up front, with the numbers and the fix, when the workers would need more
+ * connections than the server has free: otherwise tests fail later, one by one,
+ * with "53300 sorry, too many clients already".
+ */
+export async function assertConnectionBudget(admin: Client, workers: number, perWorker: number, source: string): Promise<void> {
+  const { rows } = await admin.query<{ max: number; reserved: number; used: number }>(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+  );
+  const { max, reserved, used } = rows[0]!;
+  const free = max - reserved - used;
+  const each = perWorker + PGWORK_CONNECTIONS_PER_WORKER;
+  const needed = workers * each;
+  if (needed <= free) return;
+  const fits = Math.floor(free / each);
+  const advice = fits >= 1 ? `lower maxWorkers to ${fits}` : 'no worker fits: free connections on the server';
+  throw new PgworkError(
+    'CONNECTION_BUDGET',
+    `${workers} workers x (${perWorker} app connections + ${PGWORK_CONNECTIONS_PER_WORKER} of pgwork's) need ${needed} connections, but the server at ${source} allows ${max} (${reserved} reserved, ${used} in use, ${free} free); ${advice}, lower your pool size and the connectionsPerWorker option, or raise max_connections.`,
+  );
 }
 
 async function assertCanCreateDatabases(admin: Client): Promise<void> {

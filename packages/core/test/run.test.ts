@@ -175,6 +175,25 @@ describe('a run and its workers', () => {
   });
 });
 
+describe('connection budget', () => {
+  it('refuses up front, with the numbers and the fix, when workers would exhaust the server', async () => {
+    const baseName = uniqueBase('budget');
+    const max = Number((await withAdmin((admin) => admin.query(`SELECT current_setting('max_connections') AS m`))).rows[0].m);
+    const error = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { workers: max, connectionsPerWorker: 10 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PgworkError);
+    expect((error as PgworkError).code).toBe('CONNECTION_BUDGET');
+    expect((error as Error).message).toMatch(
+      new RegExp(`^pgwork: ${max} workers x \\(10 app connections \\+ 2 of pgwork's\\) need ${max * 12} connections, but the server at PGWORK_TEST_SERVER_URL allows ${max} \\(\\d+ reserved, \\d+ in use, \\d+ free\\); lower maxWorkers to \\d+,`),
+    );
+    // Nothing was created.
+    const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
+    expect(left.rows).toEqual([]);
+    const fine = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { workers: 4, connectionsPerWorker: 5 }));
+    await fine.finish();
+    await dropTemplates(baseName);
+  });
+});
+
 describe('seed data and kept tables', () => {
   const COUNTRIES = `${SCHEMA} CREATE TABLE countries (code text PRIMARY KEY, name text NOT NULL);`;
   const seeds = join(__dirname, 'fixtures/seeds');

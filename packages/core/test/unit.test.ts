@@ -121,6 +121,7 @@ describe('options', () => {
     [{ adapter, keepTables: 'countries' }, {}, /keepTables must be a list of table names/],
     [{ adapter, keepTables: ['a.b.c'] }, {}, /keepTables must be a list of table names/],
     [{ adapter, seed: '' }, {}, /seed must be the path of a \.sql file or a module/],
+    [{ adapter, connectionsPerWorker: 2.5 }, {}, /connectionsPerWorker must be a whole number/],
   ])('rejects %j with env %j', (raw, env, message) => {
     expect(() => resolveOptions(raw, env as NodeJS.ProcessEnv)).toThrow(message);
   });

@@ -29,7 +29,8 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
     const adapter = loadAdapter(options.adapter, context);
     // One database per worker Jest may start, cloned while the workers boot.
     const prewarm = Math.max(1, Math.min(globalConfig?.maxWorkers ?? 1, MAX_PREWARM));
-    const run = await startRun({ ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, prewarm });
+    const workers = Math.max(1, globalConfig?.maxWorkers ?? 1);
+    const run = await startRun({ ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, prewarm, workers });
     process.env[RUN_STATE_VARIABLE] = JSON.stringify(run.state);
     (globalThis as Record<symbol, Run | undefined>)[ACTIVE_RUN] = run;
     const { summary } = run;
