@@ -24,7 +24,7 @@ const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
  * Runs an example's Jest suite once and returns what it did: tests passed and
  * failed, wall time, pgwork's run report, and the first lines of each failure.
  */
-export async function runExample(example, env = {}, extraArgs = []) {
+export async function runExample(example, env = {}, extraArgs = [], { onStart } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'pgwork-demo-'));
   const results = join(work, 'results.json');
   const report = join(work, 'report.json');
@@ -38,7 +38,8 @@ export async function runExample(example, env = {}, extraArgs = []) {
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const status = await new Promise((done) => child.on('close', done));
+  onStart?.(child, () => output);
+  const status = await new Promise((done) => child.on('close', (code, signal) => done(code ?? signal)));
   const seconds = (performance.now() - started) / 1000;
   const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
   const jestResults = read(results);

@@ -1,0 +1,171 @@
+// `pnpm stress`: pgwork's promises under repetition, concurrency, kills and
+// sharding, against one server (PGWORK_DATABASE_URL, else an embedded one).
+//
+//   pnpm stress [-- --repeat N] [--examples raw-pg,prisma] [--json]
+//
+// The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
+// Prints a summary table and exits non-zero if any check fails.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { discoverExamples, ROOT, runExample } from './examples.mjs';
+
+const require = createRequire(import.meta.url);
+const core = require(join(ROOT, 'packages/core/dist/index.js'));
+
+const args = process.argv.slice(2).filter((arg) => arg !== '--');
+const option = (name, fallback) => {
+  const index = args.indexOf(`--${name}`);
+  return index === -1 ? fallback : args[index + 1];
+};
+const repeat = Number(option('repeat', 2));
+if (!Number.isInteger(repeat) || repeat < 1) {
+  console.error(`stress: --repeat must be a positive integer (got ${option('repeat')}).`);
+  process.exit(2);
+}
+const wanted = option('examples', '').split(',').filter(Boolean);
+const examples = discoverExamples().filter((e) => !wanted.length || wanted.some((w) => e.short.endsWith(w)));
+if (!examples.length) {
+  console.error(`stress: no example matches --examples ${wanted.join(',')}.`);
+  process.exit(2);
+}
+
+const embedded = process.env.PGWORK_DATABASE_URL ? undefined : await core.startEmbeddedPostgres();
+const serverUrl = process.env.PGWORK_DATABASE_URL ?? embedded.url;
+const env = { PGWORK_DATABASE_URL: serverUrl };
+const checks = [];
+const say = (text) => process.stderr.write(`${text}\n`);
+
+/** Records one check: name, whether it held, and what was seen. */
+function check(scenario, name, ok, detail) {
+  checks.push({ scenario, name, ok: Boolean(ok), detail });
+  say(`  ${ok ? 'ok  ' : 'FAIL'} ${scenario}: ${name}${detail ? ` (${detail})` : ''}`);
+}
+
+const green = (run) => run.status === 0 && run.failed === 0 && run.total > 0;
+
+async function databasesOf(runId) {
+  const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
+  try {
+    return (await core.listOwnedDatabases(admin)).filter((db) => db.marker.run === runId && db.marker.kind !== 'template').map((db) => db.name);
+  } finally {
+    await admin.end();
+  }
+}
+
+const runIdOf = (output) => output.match(/pgwork: run ([a-z0-9]{8})/)?.[1];
+
+try {
+  // 1. Repeat: every run green isolated; unisolated runs must show contamination.
+  let unisolatedFailures = 0;
+  let unisolatedRuns = 0;
+  for (const example of examples) {
+    say(`${example.short}: ${repeat} isolated and ${repeat} unisolated runs`);
+    let greenRuns = 0;
+    for (let i = 0; i < repeat; i++) if (green(await runExample(example, env))) greenRuns++;
+    check('repeat', `${example.short} green ${greenRuns}/${repeat} isolated`, greenRuns === repeat);
+    for (let i = 0; i < repeat; i++) {
+      const run = await runExample(example, { ...env, PGWORK_DISABLE: '1' });
+      unisolatedRuns++;
+      if (run.failed > 0) unisolatedFailures++;
+    }
+  }
+  check('repeat', `unisolated runs that saw contamination: ${unisolatedFailures}/${unisolatedRuns}`, unisolatedFailures > 0, 'the suite must be able to see it');
+
+  const example = examples[0];
+  // 2. Two runs of one example at the same time on one server.
+  say(`${example.short}: two concurrent runs`);
+  const [a, b] = await Promise.all([runExample(example, env), runExample(example, env)]);
+  check('concurrent', 'both runs green', green(a) && green(b), `${a.passed}+${b.passed} passed, ${a.failed}+${b.failed} failed`);
+  const shared = (a.pgwork?.databases ?? []).filter((name) => (b.pgwork?.databases ?? []).includes(name));
+  check('concurrent', 'no database used by both', a.pgwork && b.pgwork && shared.length === 0, `${a.pgwork?.databases.length} and ${b.pgwork?.databases.length} databases`);
+
+  // 3a. SIGKILL one worker in the middle of a run.
+  say(`${example.short}: SIGKILL a worker mid-run`);
+  let killedWorker;
+  const workerKilled = await runExample(example, env, [], {
+    onStart: (child, output) => {
+      const timer = setInterval(() => {
+        if (!/pgwork: run /.test(output())) return;
+        const workers = childPids(child.pid);
+        if (!workers.length) return;
+        clearInterval(timer);
+        killedWorker = workers[0];
+        process.kill(killedWorker, 'SIGKILL');
+      }, 50);
+      child.on('close', () => clearInterval(timer));
+    },
+  });
+  const leftAfterWorkerKill = workerKilled.pgwork ? await databasesOf(workerKilled.pgwork.runId) : ['(no report)'];
+  check('killed worker', 'the run still ended and dropped its databases', killedWorker && leftAfterWorkerKill.length === 0, `killed pid ${killedWorker}; run exit ${workerKilled.status}`);
+  const afterWorkerKill = await runExample(example, env);
+  check('killed worker', 'the next run is green', green(afterWorkerKill));
+
+  // 3b. SIGKILL the whole Jest process in the middle of a run.
+  say(`${example.short}: SIGKILL the Jest process mid-run`);
+  let killedRun;
+  let orphans = [];
+  await runExample(example, env, [], {
+    onStart: (child, output) => {
+      const timer = setInterval(() => {
+        const runId = runIdOf(output());
+        if (!runId || childPids(child.pid).length === 0) return;
+        clearInterval(timer);
+        killedRun = runId;
+        orphans = childPids(child.pid);
+        process.kill(child.pid, 'SIGKILL');
+      }, 50);
+      child.on('close', () => clearInterval(timer));
+    },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Jest's workers can outlive a SIGKILLed parent, still connected to the dead
+  // run's databases: the next run must cope with that too, so they stay until it ran.
+  const survivors = orphans.filter(isAlive);
+  const leftovers = killedRun ? await databasesOf(killedRun) : [];
+  const next = await runExample(example, env);
+  survivors.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
+  check('killed run', 'the next run is green without cleanup', green(next), `${survivors.length} orphaned Jest processes were still connected`);
+  const reclaimed = next.pgwork?.reclaimed ?? [];
+  check(
+    'killed run',
+    "the dead run's databases are reclaimed",
+    killedRun && leftovers.every((name) => reclaimed.includes(name)) && (await databasesOf(killedRun)).length === 0,
+    `${leftovers.length} left by run ${killedRun}, ${reclaimed.length} reclaimed`,
+  );
+
+  // 4. Two shards of one suite at the same time.
+  say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);
+  const [s1, s2] = await Promise.all([runExample(example, env, ['--shard=1/2']), runExample(example, env, ['--shard=2/2'])]);
+  check('sharded', 'both shards green', green(s1) && green(s2), `${s1.total} + ${s2.total} tests`);
+  const full = await runExample(example, env);
+  check('sharded', 'the shards together run the whole suite', s1.total + s2.total === full.total, `${full.total} in a full run`);
+  const overlap = (s1.pgwork?.databases ?? []).filter((name) => (s2.pgwork?.databases ?? []).includes(name));
+  check('sharded', 'no shared database names', s1.pgwork && s2.pgwork && overlap.length === 0 && s1.pgwork.runId !== s2.pgwork.runId);
+} finally {
+  await embedded?.stop();
+}
+
+const failed = checks.filter((c) => !c.ok);
+console.log(`\npgwork stress (repeat ${repeat}, ${examples.length} example(s), ${embedded ? 'embedded server' : 'PGWORK_DATABASE_URL'})`);
+for (const c of checks) console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
+console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
+if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
+process.exitCode = failed.length ? 1 : 0;
+
+function childPids(pid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
