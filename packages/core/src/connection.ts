@@ -29,6 +29,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     await client.connect();
     return client;
   } catch (error) {
+    // A failed connect can leave the socket half-open (a peer that is not
+    // Postgres hung up first): destroy it, or it keeps the process alive.
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     await client.end().catch(() => undefined);
     throw connectionError(error, url, options.source ?? 'the database URL');
   }

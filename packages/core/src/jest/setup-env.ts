@@ -1,5 +1,10 @@
 // Jest setupFiles: runs in each test file's sandbox before any app module is
 // imported, so an app that reads DATABASE_URL at import sees its worker's database.
 import { applyWorkerEnvironment } from '../worker-session';
+import { conciseError } from './global-setup';
 
-applyWorkerEnvironment(process.env);
+try {
+  applyWorkerEnvironment(process.env);
+} catch (error) {
+  throw conciseError(error);
+}
