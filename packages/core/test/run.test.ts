@@ -175,6 +175,25 @@ describe('a run and its workers', () => {
   });
 });
 
+describe('roles', () => {
+  it('names CREATEDB as the fix before anything is created when the role lacks it', async () => {
+    const role = uniqueBase('role');
+    await withAdmin((admin) => admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' NOCREATEDB`));
+    try {
+      const url = new URL(serverUrl());
+      url.username = role;
+      url.password = 'pw';
+      const error = await startRun(runConfig(sqlAdapter(SCHEMA), role, { server: { url: url.toString(), source: 'DATABASE_URL' } })).catch((e: unknown) => e);
+      expect((error as PgworkError).code).toBe('NO_CREATEDB');
+      expect((error as Error).message).toBe(
+        `pgwork: role "${role}" cannot create databases; run ALTER ROLE "${role}" CREATEDB as a superuser, or connect as a role that has CREATEDB.`,
+      );
+    } finally {
+      await withAdmin((admin) => admin.query(`DROP ROLE ${role}`));
+    }
+  });
+});
+
 describe('connection budget', () => {
   it('refuses up front, with the numbers and the fix, when workers would exhaust the server', async () => {
     const baseName = uniqueBase('budget');

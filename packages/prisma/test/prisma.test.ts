@@ -78,6 +78,12 @@ describe('prisma specifics', () => {
     expect(await adapterFor({}, project).fingerprint()).toBe(await adapterFor({}, project).fingerprint());
   });
 
+  it('names the schema path when the schema file cannot be read', async () => {
+    await expect(adapterFor({ schema: 'prisma/missing.prisma' }).fingerprint()).rejects.toThrow(
+      /the Prisma schema .*prisma\/missing\.prisma does not exist; fix prisma\(\{ schema \}\) or the schema path in prisma\.config\.ts/,
+    );
+  });
+
   it('rejects a non-Postgres migration lock and an empty migrations folder', () => {
     const mysql = join(scratch, 'mysql');
     cpSync(join(app, 'prisma/migrations'), mysql, { recursive: true });
