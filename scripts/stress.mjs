@@ -1,5 +1,6 @@
-// `pnpm stress`: pgwork's promises under repetition, concurrency, kills and
-// sharding, against one server (PGWORK_DATABASE_URL, else an embedded one).
+// `pnpm stress`: pgwork's promises under repetition, the transaction reset mode,
+// concurrency, kills and sharding, against one server (PGWORK_DATABASE_URL,
+// else an embedded one).
 //
 //   pnpm stress [-- --repeat N] [--examples raw-pg,prisma] [--json]
 //
@@ -71,6 +72,14 @@ try {
     }
   }
   check('repeat', `unisolated runs that saw contamination: ${unisolatedFailures}/${unisolatedRuns}`, unisolatedFailures > 0, 'the suite must be able to see it');
+
+  // Every example's suite with each test in a rolled-back transaction.
+  for (const example of examples) {
+    say(`${example.short}: ${repeat} runs with PGWORK_RESET=transaction`);
+    let greenRuns = 0;
+    for (let i = 0; i < repeat; i++) if (green(await runExample(example, { ...env, PGWORK_RESET: 'transaction' }))) greenRuns++;
+    check('transaction', `${example.short} green ${greenRuns}/${repeat}`, greenRuns === repeat);
+  }
 
   const example = examples[0];
   // 2. Two runs of one example at the same time on one server.

@@ -46,3 +46,4 @@ export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';
 export { runProcess, typescriptLoaderArgs, childAnswer, CHILD_ANSWER, type ProcessResult } from './process';
 export { installedPackage, type InstalledPackage } from './packages';
 export { loadSeed, type Seed } from './seed';
+export { installTransactionMode, type TransactionMode } from './transaction';

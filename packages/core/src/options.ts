@@ -24,6 +24,12 @@ export interface PgworkOptions {
   seed?: string;
   /** Connections your app opens per worker (its pool size), for the up-front connection check. Default 10. */
   connectionsPerWorker?: number;
+  /**
+   * "empty" (default): before each test, empty what the previous one wrote.
+   * "transaction": run each test in a transaction rolled back after it (node-postgres apps only).
+   * PGWORK_RESET overrides it.
+   */
+  reset?: 'empty' | 'transaction';
 }
 
 export interface ServerChoice {
@@ -42,12 +48,13 @@ export interface ResolvedOptions {
   readonly keepTables: readonly string[];
   readonly seed: string | undefined;
   readonly connectionsPerWorker: number;
+  readonly reset: 'empty' | 'transaction';
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
 }
 
-const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed', 'connectionsPerWorker'];
+const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed', 'connectionsPerWorker', 'reset'];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -86,6 +93,11 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
   if (!Number.isInteger(connectionsPerWorker) || (connectionsPerWorker as number) < 0) {
     throw new PgworkError('INVALID_OPTION', `connectionsPerWorker must be a whole number, your app's pool size per worker (got ${JSON.stringify(connectionsPerWorker)}).`);
   }
+  const reset = env.PGWORK_RESET || options.reset || 'empty';
+  if (reset !== 'empty' && reset !== 'transaction') {
+    const source = env.PGWORK_RESET ? `PGWORK_RESET=${JSON.stringify(reset)}` : `reset ${JSON.stringify(reset)}`;
+    throw new PgworkError('INVALID_OPTION', `${source} is not a reset mode; use "empty" or "transaction".`);
+  }
   return Object.freeze({
     adapter: options.adapter,
     baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
@@ -95,6 +107,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     keepTables: Object.freeze([...(keepTables as string[])]),
     seed: options.seed as string | undefined,
     connectionsPerWorker: connectionsPerWorker as number,
+    reset: reset as 'empty' | 'transaction',
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),

@@ -27,6 +27,8 @@ export interface RunState {
   /** Databases a worker must never become: the URL's own database and the maintenance database. */
   readonly protectedDatabases: readonly string[];
   readonly bookkeepingTables: readonly string[];
+  /** "empty" (default): empty what a test wrote before the next. "transaction": roll each test back. */
+  readonly reset: 'empty' | 'transaction';
   /** How workers clone the template: FILE_COPY on the embedded server (fsync off), else Postgres' default. */
   readonly cloneStrategy?: 'FILE_COPY';
   /** Present when the adapter has its own reset, so workers can load it. */
@@ -54,6 +56,7 @@ export interface RunConfig {
   connectionsPerWorker?: number;
   /** Tables reset never touches (reference data), besides the adapter's bookkeeping tables. */
   keepTables?: readonly string[];
+  reset?: 'empty' | 'transaction';
   /** Seed file (.sql, or a module) written into the template after migrate; relative to rootDir. */
   seed?: string;
   /**
@@ -146,6 +149,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
       protectedDatabases,
       bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
       cloneStrategy,
+      reset: config.reset ?? 'empty',
       adapter: config.adapter.reset ? config.adapterReference : undefined,
       rootDir: config.rootDir,
     });

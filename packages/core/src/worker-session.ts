@@ -48,6 +48,8 @@ const RESET_LOCK_TIMEOUT_MS = 15_000;
 
 export interface WorkerSession {
   readonly database: string;
+  /** The session's own connection to the worker database. */
+  readonly client: Client;
   readonly url: string;
   /** Whether this session cloned the database (false: it already existed in this run). */
   readonly created: boolean;
@@ -95,6 +97,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
   const resetter = new Resetter(session, { bookkeepingTables: state.bookkeepingTables });
   return {
     database: name,
+    client: session,
     url,
     created,
     async reset() {

@@ -98,7 +98,7 @@ export function runFixture(env: Record<string, string | undefined>): Outcome {
   const out = join(work, 'databases.txt');
   writeFileSync(out, '');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
-  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD', 'PGWORK_REPORT', 'PGWORK_WORKER_ID', 'PGWORK_EMBEDDED_DIR']) {
+  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD', 'PGWORK_REPORT', 'PGWORK_WORKER_ID', 'PGWORK_EMBEDDED_DIR', 'PGWORK_RESET']) {
     if (!(name in env)) delete childEnv[name];
   }
   const result = spawnSync(process.execPath, [JEST, '--config', CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'], {

@@ -55,6 +55,17 @@ describe('the Jest lifecycle, end to end', () => {
     }
   });
 
+  it('runs each test in a transaction rolled back after it with PGWORK_RESET=transaction', async () => {
+    const baseName = uniqueBase('tx');
+    try {
+      const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, PGWORK_RESET: 'transaction' });
+      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
+      expect(run.status).toBe(0);
+    } finally {
+      await cleanUp(baseName);
+    }
+  });
+
   it('fails the run with one line naming the adapter and the Postgres error when migration fails', async () => {
     const baseName = uniqueBase('fail');
     const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_SQL: 'CREATE TABLE items (id int REFERENCES missing(id))' });

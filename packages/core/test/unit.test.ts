@@ -139,6 +139,7 @@ describe('worker environment', () => {
     env: ['DATABASE_URL', 'READ_URL'],
     protectedDatabases: ['postgres'],
     bookkeepingTables: [],
+    reset: 'empty',
     rootDir: '/',
   };
 

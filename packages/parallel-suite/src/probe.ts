@@ -1,17 +1,17 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 
 /**
  * Independent raw SQL on the database the app uses, so assertions check what is
- * really stored, not what the app or its ORM reads back.
+ * really stored, not what the app or its ORM reads back. A pool of one: its own
+ * connection normally; with reset "transaction", the test's transaction, the
+ * only place the test's uncommitted rows can be seen.
  */
 export class Probe {
-  private constructor(private readonly client: Client) {}
+  private constructor(private readonly client: Pool) {}
 
   static async open(url = process.env.DATABASE_URL): Promise<Probe> {
     if (!url) throw new Error('DATABASE_URL is not set');
-    const client = new Client({ connectionString: url, application_name: 'pgwork-suite-probe' });
-    await client.connect();
-    return new Probe(client);
+    return new Probe(new Pool({ connectionString: url, application_name: 'pgwork-suite-probe', max: 1 }));
   }
 
   async count(table: 'urls' | 'clicks', where = 'true'): Promise<number> {
@@ -27,6 +27,17 @@ export class Probe {
   async ids(): Promise<number[]> {
     const { rows } = await this.client.query<{ id: number }>('SELECT id FROM urls ORDER BY id');
     return rows.map((row) => Number(row.id));
+  }
+
+  /** Rows other connections can see: committed ones only. */
+  static async committedCount(table: 'urls' | 'clicks', url = process.env.DATABASE_URL): Promise<number> {
+    const client = new Client({ connectionString: url, application_name: 'pgwork-suite-probe' });
+    await client.connect();
+    try {
+      return Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+    } finally {
+      await client.end();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { pause, slugs, useSuite } from '../probe';
+import { Probe, pause, slugs, useSuite } from '../probe';
 
 const suite = useSuite();
 
@@ -7,6 +7,8 @@ test('inserting 25 urls leaves exactly 25', async () => {
   await pause(25);
   expect(await suite.app.countUrls()).toBe(25);
   expect(await suite.probe.count('urls')).toBe(25);
+  // With reset "transaction" the app's writes stay in the test's transaction: nobody else sees them.
+  expect(await Probe.committedCount('urls')).toBe(process.env.PGWORK_RESET === 'transaction' ? 0 : 25);
 });
 
 test('the list holds exactly what this test created, in order', async () => {

@@ -1,0 +1,104 @@
+import { Client, Pool } from 'pg';
+import * as pg from 'pg';
+import { installTransactionMode, type TransactionMode } from '../src/transaction';
+import { withScratchDatabase } from '../src/testing/server';
+
+const SCHEMA = `CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL)`;
+
+/** Runs work with transaction mode installed on a scratch database, inside one test transaction. */
+async function inTransactionMode(work: (pool: Pool, outside: Client) => Promise<void>) {
+  await withScratchDatabase(async (url) => {
+    const shared = new Client({ connectionString: url });
+    const outside = new Client({ connectionString: url });
+    await shared.connect();
+    await outside.connect();
+    await outside.query(SCHEMA);
+    const mode: TransactionMode = installTransactionMode(pg as never, shared);
+    const pool = new Pool({ connectionString: url });
+    try {
+      await mode.begin();
+      await work(pool, outside);
+      await mode.rollback();
+      // Nothing of the test was ever committed.
+      expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+    } finally {
+      mode.uninstall();
+      await pool.end();
+      await shared.end();
+      await outside.end();
+    }
+  });
+}
+
+const count = async (pool: Pool) => (await pool.query('SELECT count(*)::int AS n FROM urls')).rows[0].n;
+
+describe('transaction mode', () => {
+  it('routes the app pool into the test transaction, invisible to other connections', async () => {
+    await inTransactionMode(async (pool, outside) => {
+      await pool.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
+      expect(await count(pool)).toBe(2);
+      expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+    });
+  });
+
+  it('keeps the test transaction usable after a statement fails', async () => {
+    await inTransactionMode(async (pool) => {
+      await pool.query(`INSERT INTO urls (slug) VALUES ('dup')`);
+      await expect(pool.query(`INSERT INTO urls (slug) VALUES ('dup')`)).rejects.toThrow(/duplicate key/);
+      await pool.query(`INSERT INTO urls (slug) VALUES ('after')`);
+      expect(await count(pool)).toBe(2);
+    });
+  });
+
+  it('turns app transactions into savepoints: COMMIT keeps, ROLLBACK discards, both case-insensitive', async () => {
+    await inTransactionMode(async (pool) => {
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO urls (slug) VALUES ('kept')`);
+      await client.query('COMMIT');
+      await client.query('begin');
+      await client.query(`INSERT INTO urls (slug) VALUES ('discarded')`);
+      await client.query('rollback');
+      client.release();
+      expect((await pool.query('SELECT slug FROM urls')).rows).toEqual([{ slug: 'kept' }]);
+    });
+  });
+
+  it('rolls back an app transaction whose statement failed, and goes on', async () => {
+    await inTransactionMode(async (pool) => {
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO urls (slug) VALUES ('x')`);
+      await expect(client.query(`INSERT INTO urls (slug) VALUES ('x')`)).rejects.toThrow(/duplicate key/);
+      await client.query('ROLLBACK');
+      client.release();
+      expect(await count(pool)).toBe(0);
+    });
+  });
+
+  it('serialises a second connection behind an open app transaction instead of mixing them', async () => {
+    await inTransactionMode(async (pool) => {
+      const a = await pool.connect();
+      await a.query('BEGIN');
+      await a.query(`INSERT INTO urls (slug) VALUES ('in-tx')`);
+      const outsideStatement = pool.query(`INSERT INTO urls (slug) VALUES ('waits')`);
+      await a.query('ROLLBACK');
+      a.release();
+      await outsideStatement;
+      expect((await pool.query('SELECT slug FROM urls')).rows).toEqual([{ slug: 'waits' }]);
+    });
+  });
+
+  it('supports the callback forms TypeORM uses', async () => {
+    await inTransactionMode(async (pool) => {
+      const client = await new Promise<pg.PoolClient>((resolve, reject) =>
+        pool.connect((error, c) => (error ? reject(error) : resolve(c!))),
+      );
+      const result = await new Promise<pg.QueryResult>((resolve, reject) =>
+        client.query(`INSERT INTO urls (slug) VALUES ('cb') RETURNING id`, (error: Error | null, r: pg.QueryResult) => (error ? reject(error) : resolve(r))),
+      );
+      expect(result.rows).toEqual([{ id: 1 }]);
+      client.release();
+    });
+  });
+});
