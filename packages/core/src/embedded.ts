@@ -88,13 +88,13 @@ export function embeddedBaseDirectory(env: NodeJS.ProcessEnv = process.env): str
  * A watchdog process stops the server and removes the directory if this
  * process dies without calling stop(), e.g. on SIGKILL.
  */
-export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(options: { port?: number; password?: string } = {}): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const directory = await mkdtemp(join(embeddedBaseDirectory(), 'pgwork-'));
   const isRoot = process.getuid?.() === 0;
   // As root the server runs as another user, which must be able to reach the data directory.
   if (isRoot) await chmod(directory, 0o755);
-  const password = randomBytes(12).toString('hex');
+  const password = options.password ?? randomBytes(12).toString('hex');
   const log: string[] = [];
   const remember = (message: unknown) => {
     log.push(String(message instanceof Error ? message.message : message));
@@ -104,7 +104,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
 
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const server = new EmbeddedPostgres({
       databaseDir: join(directory, `data-${attempt}`),
       port,
@@ -125,7 +125,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
       lastError = error;
       await server.stop().catch(() => undefined);
       // Another process may have taken the port between our probe and the server's bind: try another.
-      if (log.some((line) => /could not bind|Address already in use/i.test(line))) continue;
+      if (options.port === undefined && log.some((line) => /could not bind|Address already in use/i.test(line))) continue;
       break;
     }
     const watchdog = startWatchdog(server.process?.pid, directory);

@@ -30,6 +30,12 @@ export interface PgworkOptions {
    * PGWORK_RESET overrides it.
    */
   reset?: 'empty' | 'transaction';
+  /**
+   * "database" (default): a database per worker on one server. "server": a
+   * server per worker (the embedded default starts them; with a URL, worker N
+   * uses its port + N).
+   */
+  isolation?: 'database' | 'server';
 }
 
 export interface ServerChoice {
@@ -49,12 +55,13 @@ export interface ResolvedOptions {
   readonly seed: string | undefined;
   readonly connectionsPerWorker: number;
   readonly reset: 'empty' | 'transaction';
+  readonly isolation: 'database' | 'server';
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
 }
 
-const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed', 'connectionsPerWorker', 'reset'];
+const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed', 'connectionsPerWorker', 'reset', 'isolation'];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -98,6 +105,10 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     const source = env.PGWORK_RESET ? `PGWORK_RESET=${JSON.stringify(reset)}` : `reset ${JSON.stringify(reset)}`;
     throw new PgworkError('INVALID_OPTION', `${source} is not a reset mode; use "empty" or "transaction".`);
   }
+  const isolation = options.isolation ?? 'database';
+  if (isolation !== 'database' && isolation !== 'server') {
+    throw new PgworkError('INVALID_OPTION', `isolation ${JSON.stringify(isolation)} is not a mode; use "database" or "server".`);
+  }
   return Object.freeze({
     adapter: options.adapter,
     baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
@@ -108,6 +119,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     seed: options.seed as string | undefined,
     connectionsPerWorker: connectionsPerWorker as number,
     reset: reset as 'empty' | 'transaction',
+    isolation: isolation as 'database' | 'server',
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),

@@ -60,11 +60,11 @@ export interface RunConfig {
   /** Seed file (.sql, or a module) written into the template after migrate; relative to rootDir. */
   seed?: string;
   /**
-   * Clone this many worker databases (workers 1..n) in the background right
-   * away, so they are ready by the time Jest's workers have started: a worker
-   * then only connects. Workers beyond n, or whose clone failed, clone on demand.
+   * Worker ids whose databases are cloned in the background right away, so they
+   * are ready by the time Jest's workers have started: a worker then only
+   * connects. Other workers, or one whose clone failed, clone on demand.
    */
-  prewarm?: number;
+  prewarm?: readonly number[];
 }
 
 export interface RunSummary {
@@ -164,7 +164,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
       reclaimed,
     };
     const lease = admin;
-    const prewarming = config.disable ? Promise.resolve() : prewarm(state, config.prewarm ?? 0);
+    const prewarming = config.disable ? Promise.resolve() : prewarm(state, config.prewarm ?? []);
     return {
       state,
       summary,
@@ -178,12 +178,12 @@ export async function startRun(config: RunConfig): Promise<Run> {
   }
 }
 
-/** Clones workers 1..count from the template, each on its own connection; failures are left to the workers. */
-async function prewarm(state: RunState, count: number): Promise<void> {
+/** Clones the workers' databases from the template, each on its own connection; failures are left to the workers. */
+async function prewarm(state: RunState, workerIds: readonly number[]): Promise<void> {
   const admin = databaseUrl(state.serverUrl, state.maintenanceDatabase);
-  const clones = Array.from({ length: count }, (_, i) =>
+  const clones = workerIds.map((id) =>
     withClient(admin, { source: state.source }, (client) =>
-      ensureDatabase(client, workerDatabaseName(state.baseName, state.runId, i + 1), {
+      ensureDatabase(client, workerDatabaseName(state.baseName, state.runId, id), {
         template: state.template,
         strategy: state.cloneStrategy,
         marker: { kind: 'worker', run: state.runId, template: state.template, created: new Date().toISOString() },

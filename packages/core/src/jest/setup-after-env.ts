@@ -3,7 +3,8 @@
 // global, so the session lives per file; opening it again is one connection,
 // because the database already exists after the worker's first file.
 import { installTransactionMode, type TransactionMode } from '../transaction';
-import { openWorkerSession, readRunState, type WorkerSession } from '../worker-session';
+import { readRunState } from '../run-group';
+import { openWorkerSession, type WorkerSession } from '../worker-session';
 import { conciseError } from './global-setup';
 
 declare const beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
