@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { Adapter } from '../src/adapter';
 import { connect } from '../src/connection';
+import { dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
 import { lock } from '../src/locks';
 import { databaseUrl, newRunId } from '../src/naming';
 import { testServerUrl } from '../src/testing/server';
@@ -115,3 +116,10 @@ export function runFixture(env: Record<string, string | undefined>): Outcome {
   return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports };
 }
 
+
+/** Drops every pgwork database (templates included) whose name starts with `<baseName>_`. */
+export async function dropOwnedWithBase(baseName: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
+  });
+}

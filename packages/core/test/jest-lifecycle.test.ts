@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { describeDatabase, dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
-import { runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
+import { describeDatabase, listOwnedDatabases } from '../src/databases';
+import { runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
-async function cleanUp(baseName: string) {
-  await withAdmin(async (admin) => {
-    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
-  });
-}
 
 describe('the Jest lifecycle, end to end', () => {
   it('gives each worker its own database, reuses the template across runs, and leaves nothing behind', async () => {
@@ -41,7 +36,7 @@ describe('the Jest lifecycle, end to end', () => {
       expect(left.filter((db) => db.name.startsWith(`${baseName}_`)).map((db) => db.marker.kind)).toEqual(['template']);
     } finally {
       rmSync(dirname(countFile), { recursive: true, force: true });
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -53,7 +48,7 @@ describe('the Jest lifecycle, end to end', () => {
       expect(new Set(run.databases).size).toBe(1);
       expect(run.databases[0]).toMatch(/_shared$/);
     } finally {
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -64,7 +59,7 @@ describe('the Jest lifecycle, end to end', () => {
       expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
       expect(run.status).toBe(0);
     } finally {
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 

@@ -1,24 +1,19 @@
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { connect } from '../src/connection';
-import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases } from '../src/databases';
+import { dropOwnedDatabase, ensureDatabase } from '../src/databases';
 import { PgworkError } from '../src/errors';
 import { lock } from '../src/locks';
 import { databaseUrl, newRunId } from '../src/naming';
 import { reclaimDeadRuns, startRun } from '../src/run';
 import { openWorkerSession } from '../src/worker-session';
-import { databaseExists, rows, runConfig, serverUrl, sqlAdapter, uniqueBase, withAdmin } from './helpers';
+import { databaseExists, rows, runConfig, serverUrl, sqlAdapter, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 const SCHEMA = `
   CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL);
   CREATE TABLE schema_log (id serial PRIMARY KEY, note text);
   INSERT INTO schema_log (note) VALUES ('v1');`;
 
-async function dropTemplates(baseName: string) {
-  await withAdmin(async (admin) => {
-    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
-  });
-}
 
 describe('templates keyed by fingerprint', () => {
   it('builds the template once, reuses it on the next run, and rebuilds on a new fingerprint or rebuild', async () => {
@@ -50,7 +45,7 @@ describe('templates keyed by fingerprint', () => {
       );
       expect(sealed.rows).toEqual([{ datistemplate: true, datallowconn: false }]);
     } finally {
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -64,7 +59,7 @@ describe('templates keyed by fingerprint', () => {
       expect(runs[0].state.runId).not.toBe(runs[1].state.runId);
       await Promise.all(runs.map((run) => run.finish()));
     } finally {
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -83,7 +78,7 @@ describe('templates keyed by fingerprint', () => {
     const run = await startRun(runConfig(fixed, baseName));
     await run.finish();
     expect(fixed.migrations).toBe(1);
-    await dropTemplates(baseName);
+    await dropOwnedWithBase(baseName);
   });
 });
 
@@ -118,7 +113,7 @@ describe('a run and its workers', () => {
       expect(await databaseExists(otherSession.database)).toBe(true);
     } finally {
       await other.finish();
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -138,7 +133,7 @@ describe('a run and its workers', () => {
       const result = await run.finish();
       expect(result.databases.sort()).toEqual(sessions.map((s) => s.database).sort());
     } finally {
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -152,7 +147,7 @@ describe('a run and its workers', () => {
       await Promise.all([a!.close(), b!.close()]);
     } finally {
       await run.finish();
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
     expect(await databaseExists(run.state.shared!)).toBe(false);
   });
@@ -170,7 +165,7 @@ describe('a run and its workers', () => {
       expect(await databaseExists(session.database)).toBe(false);
     } finally {
       await next.finish();
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 });
@@ -209,7 +204,7 @@ describe('connection budget', () => {
     expect(left.rows).toEqual([]);
     const fine = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { workers: 4, connectionsPerWorker: 5 }));
     await fine.finish();
-    await dropTemplates(baseName);
+    await dropOwnedWithBase(baseName);
   });
 });
 
@@ -240,7 +235,7 @@ describe('seed data and kept tables', () => {
       expect(other.state.template).not.toBe(run.state.template);
       expect(adapter.migrations).toBe(2);
     } finally {
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -254,7 +249,7 @@ describe('seed data and kept tables', () => {
       await session.close();
     } finally {
       await run.finish();
-      await dropTemplates(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 

@@ -7,7 +7,7 @@ import { connect } from '../src/connection';
 import { dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
 import { loadEmbeddedPostgres } from '../src/embedded';
 import { databaseUrl } from '../src/naming';
-import { rows, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
+import { rows, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 async function createDecoy(name: string, comment?: string) {
   await withAdmin(async (admin) => {
@@ -26,11 +26,6 @@ async function dropDecoy(name: string) {
   await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`));
 }
 
-async function cleanUp(baseName: string) {
-  await withAdmin(async (admin) => {
-    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
-  });
-}
 
 describe('safety', () => {
   it('leaves decoys named like pgwork databases untouched, rows included, through a run and its reclaim', async () => {
@@ -45,7 +40,7 @@ describe('safety', () => {
       for (const decoy of decoys) expect([decoy, await intact(decoy)]).toEqual([decoy, true]);
     } finally {
       for (const decoy of decoys) await dropDecoy(decoy);
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -63,7 +58,7 @@ describe('safety', () => {
       expect(await intact(template)).toBe(true);
       await dropDecoy(template);
     } finally {
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -79,7 +74,7 @@ describe('safety', () => {
       expect(await intact(dev)).toBe(true);
     } finally {
       await dropDecoy(dev);
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -99,7 +94,7 @@ describe('safety', () => {
       expect(await intact(canary)).toBe(true);
     } finally {
       await dropDecoy(canary);
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 
@@ -119,7 +114,7 @@ describe('safety', () => {
         expect(left.rows).toEqual([]);
       });
     } finally {
-      await cleanUp(baseName);
+      await dropOwnedWithBase(baseName);
     }
   });
 });
