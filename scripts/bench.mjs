@@ -39,7 +39,7 @@ if (option('embedded-dir')) process.env.PGWORK_EMBEDDED_DIR = option('embedded-d
 const given = process.env.PGWORK_DATABASE_URL;
 const embedded = given ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = given ?? embedded.url;
-const results = { version: 1, machine: {}, setup: {}, reset: {}, suite: {}, scaling: {} };
+const results = { version: 1, machine: {}, setup: {}, reset: {}, typeormReset: {}, suite: {}, scaling: {} };
 
 try {
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
@@ -164,6 +164,7 @@ async function benchSetup(examples) {
     const handRuns = Math.max(3, Math.ceil(runs / 3));
     const handwritten = target.label === 'typeorm' ? await typeormHandwritten(target, handRuns) : await handwrittenSetup(target, handRuns);
     const warm = { clone: summarise(clone), ready: summarise(ready) };
+    if (target.label === 'typeorm') results.typeormReset.pgwork = await typeormPgworkReset(target, baseName);
     results.setup[target.label] = {
       cold,
       warm,
@@ -171,6 +172,27 @@ async function benchSetup(examples) {
       handwrittenOverReady: ratio(handwritten.median, warm.ready.median),
       handwrittenOverClone: ratio(handwritten.median, warm.clone.median),
     };
+  }
+  const { pgwork, rebuild } = results.typeormReset;
+  if (pgwork && rebuild) results.typeormReset.rebuildOverPgwork = ratio(rebuild.median, pgwork.median);
+}
+
+/** pgwork's reset on the TypeORM example's schema, after a test wrote a url and a click. */
+async function typeormPgworkReset(target, baseName) {
+  const run = await core.startRun(runConfig(target.adapter, target.rootDir, baseName));
+  try {
+    const session = await core.openWorkerSession(run.state, 1);
+    try {
+      return await repeat(runs, async () => {
+        await session.client.query(`INSERT INTO urls (slug, target) VALUES ('a', 'b') RETURNING id`);
+        await session.client.query(`INSERT INTO clicks (url_id) SELECT min(id) FROM urls`);
+        return time(() => session.reset());
+      });
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await run.finish();
   }
 }
 
@@ -202,9 +224,11 @@ async function typeormHandwritten(target, count) {
     cwd: target.rootDir,
     env: { ...process.env, DATABASE_URL: serverUrl, PGWORK_CORE: CORE },
   });
-  const samples = core.childAnswer(output);
-  if (!Array.isArray(samples)) throw new Error(`typeorm hand-written setup failed: ${samples.error}`);
-  return summarise(samples);
+  const answer = core.childAnswer(output);
+  if (answer.error) throw new Error(`typeorm hand-written setup failed: ${answer.error}`);
+  // TypeORM's own per-test reset (the adapter's reset: 'rebuild'), next to pgwork's.
+  results.typeormReset.rebuild = summarise(answer.rebuild);
+  return summarise(answer.samples);
 }
 
 async function benchScaling() {
@@ -282,6 +306,10 @@ function printTables() {
     line('adapter', 'cold (build template)', 'warm: prewarmed', 'warm: clone on demand', 'hand-written', 'hand-written / warm');
     for (const [label, s] of Object.entries(results.setup)) {
       line(label, ms(s.cold), ms(s.warm.ready), ms(s.warm.clone), ms(s.handwritten), `${s.handwrittenOverReady}x / ${s.handwrittenOverClone}x`);
+    }
+    const { pgwork, rebuild } = results.typeormReset;
+    if (pgwork && rebuild) {
+      console.log(`TypeORM per-test reset: pgwork ${ms(pgwork)}, TypeORM synchronize(true) ${ms(rebuild)}: ${results.typeormReset.rebuildOverPgwork}x`);
     }
     console.log('');
   }

@@ -1,7 +1,9 @@
 // The hand-written TypeORM setup, measured fairly: inside one process that has
 // already loaded the entities (as a Jest worker would), each "worker" runs
-// CREATE DATABASE, then initialize + synchronize + destroy on it.
-// Run with the project's TypeScript loader; prints JSON samples on stdout.
+// CREATE DATABASE, then initialize + synchronize + destroy on it. Also times
+// TypeORM's own per-test reset, synchronize(true) (dropSchema + synchronize),
+// on an initialized DataSource. Run with the project's TypeScript loader;
+// prints JSON samples on stdout.
 const { performance } = require('node:perf_hooks');
 const [modulePath, serverUrl, runsText, prefix] = process.argv.slice(2);
 const core = require(process.env.PGWORK_CORE);
@@ -11,6 +13,7 @@ const core = require(process.env.PGWORK_CORE);
   const dataSource = [loaded.default, loaded.dataSource, loaded.AppDataSource, ...Object.values(loaded)].find((v) => v && typeof v.initialize === 'function');
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
   const samples = [];
+  const rebuild = [];
   for (let i = 0; i < Number(runsText); i++) {
     const name = `${prefix}_${i}`;
     const started = performance.now();
@@ -18,12 +21,15 @@ const core = require(process.env.PGWORK_CORE);
     const worker = new dataSource.constructor({ ...dataSource.options, url: core.databaseUrl(serverUrl, name), synchronize: false, logging: false });
     await worker.initialize();
     await worker.synchronize();
-    await worker.destroy();
     samples.push(performance.now() - started);
+    const rebuildStarted = performance.now();
+    await worker.synchronize(true);
+    rebuild.push(performance.now() - rebuildStarted);
+    await worker.destroy();
     await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
   }
   await admin.end();
-  process.stdout.write(`\n${core.CHILD_ANSWER}${JSON.stringify(samples)}\n`);
+  process.stdout.write(`\n${core.CHILD_ANSWER}${JSON.stringify({ samples, rebuild })}\n`);
 })().catch((error) => {
   process.stdout.write(`\n${core.CHILD_ANSWER}${JSON.stringify({ error: error.message })}\n`);
   process.exitCode = 1;
