@@ -14,7 +14,11 @@ export function discoverExamples() {
     .filter((entry) => entry.isDirectory())
     .map((entry) => join(dir, entry.name))
     .filter((path) => existsSync(join(path, 'package.json')) && readdirSync(path).some((file) => /^jest\.config\.(ts|js|cjs|mjs)$/.test(file)))
-    .map((path) => ({ name: JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')).name, dir: path, short: path.slice(ROOT.length + 1) }))
+    .map((path) => {
+      const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8'));
+      // An example may declare isolation modes its tool cannot run in: "pgwork": { "unsupportedIsolation": ["schema"] }.
+      return { name: manifest.name, dir: path, short: path.slice(ROOT.length + 1), unsupportedIsolation: manifest.pgwork?.unsupportedIsolation ?? [] };
+    })
     .sort((a, b) => a.short.localeCompare(b.short));
 }
 

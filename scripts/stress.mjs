@@ -81,6 +81,20 @@ try {
     check('transaction', `${example.short} green ${greenRuns}/${repeat}`, greenRuns === repeat);
   }
 
+  // Every example that supports it with a schema per worker; one with a server per worker.
+  for (const example of examples.filter((e) => !e.unsupportedIsolation.includes('schema'))) {
+    say(`${example.short}: ${repeat} runs with PGWORK_ISOLATION=schema`);
+    let greenRuns = 0;
+    for (let i = 0; i < repeat; i++) if (green(await runExample(example, { ...env, PGWORK_ISOLATION: 'schema' }))) greenRuns++;
+    check('isolation', `${example.short} green ${greenRuns}/${repeat} with a schema per worker`, greenRuns === repeat);
+  }
+  {
+    const example = examples[0];
+    say(`${example.short}: PGWORK_ISOLATION=server (an embedded server per worker)`);
+    const run = await runExample(example, { PGWORK_DATABASE_URL: 'embedded', PGWORK_ISOLATION: 'server' });
+    check('isolation', `${example.short} green with a server per worker`, green(run) && run.pgwork?.servers > 1, `${run.pgwork?.servers} servers`);
+  }
+
   const example = examples[0];
   // 2. Two runs of one example at the same time on one server.
   say(`${example.short}: two concurrent runs`);

@@ -35,7 +35,7 @@ export interface PgworkOptions {
    * server per worker (the embedded default starts them; with a URL, worker N
    * uses its port + N).
    */
-  isolation?: 'database' | 'server';
+  isolation?: 'database' | 'server' | 'schema';
 }
 
 export interface ServerChoice {
@@ -55,7 +55,7 @@ export interface ResolvedOptions {
   readonly seed: string | undefined;
   readonly connectionsPerWorker: number;
   readonly reset: 'empty' | 'transaction';
-  readonly isolation: 'database' | 'server';
+  readonly isolation: 'database' | 'server' | 'schema';
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
@@ -105,9 +105,10 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     const source = env.PGWORK_RESET ? `PGWORK_RESET=${JSON.stringify(reset)}` : `reset ${JSON.stringify(reset)}`;
     throw new PgworkError('INVALID_OPTION', `${source} is not a reset mode; use "empty" or "transaction".`);
   }
-  const isolation = options.isolation ?? 'database';
-  if (isolation !== 'database' && isolation !== 'server') {
-    throw new PgworkError('INVALID_OPTION', `isolation ${JSON.stringify(isolation)} is not a mode; use "database" or "server".`);
+  const isolation = env.PGWORK_ISOLATION || options.isolation || 'database';
+  if (isolation !== 'database' && isolation !== 'server' && isolation !== 'schema') {
+    const source = env.PGWORK_ISOLATION ? `PGWORK_ISOLATION=${JSON.stringify(isolation)}` : `isolation ${JSON.stringify(isolation)}`;
+    throw new PgworkError('INVALID_OPTION', `${source} is not a mode; use "database", "schema" or "server".`);
   }
   return Object.freeze({
     adapter: options.adapter,
@@ -119,7 +120,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     seed: options.seed as string | undefined,
     connectionsPerWorker: connectionsPerWorker as number,
     reset: reset as 'empty' | 'transaction',
-    isolation: isolation as 'database' | 'server',
+    isolation: isolation as 'database' | 'server' | 'schema',
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),

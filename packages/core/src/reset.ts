@@ -5,6 +5,8 @@ import { PgworkError, describeDatabaseError, sqlState } from './errors';
 export interface ResetOptions {
   /** Tables never emptied: "schema.table", or "table" in any schema. */
   readonly bookkeepingTables?: readonly string[];
+  /** Only these schemas (schema isolation: the worker's own). Default: every non-system schema. */
+  readonly schemas?: readonly string[];
 }
 
 export interface ApplicationTable {
@@ -49,6 +51,7 @@ WITH tables AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relhasrules OR c.relrowsecurity AS rules
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND NOT (${SYSTEM_SCHEMA})
+    AND ($1::text[] IS NULL OR n.nspname = ANY ($1::text[]))
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 )
 SELECT json_build_object(
@@ -98,12 +101,14 @@ export class Resetter {
   readonly counts: Record<ResetStrategy, number> = { clean: 0, delete: 0, truncate: 0, fallback: 0 };
   private catalog: Catalog | undefined;
   private readonly keep: ReadonlySet<string>;
+  private readonly schemas: readonly string[] | null;
 
   constructor(
     private readonly client: Client,
     options: ResetOptions = {},
   ) {
     this.keep = new Set(options.bookkeepingTables ?? []);
+    this.schemas = options.schemas ? [...options.schemas] : null;
   }
 
   async reset(): Promise<void> {
@@ -166,7 +171,7 @@ export class Resetter {
   }
 
   private async readCatalog(): Promise<Catalog> {
-    const { rows } = await this.client.query<{ catalog: RawCatalog }>(CATALOG);
+    const { rows } = await this.client.query<{ catalog: RawCatalog }>(CATALOG, [this.schemas]);
     const raw = rows[0]!.catalog;
     const tables: CatalogTable[] = raw.tables
       .filter((t) => !this.keep.has(t.name) && !this.keep.has(`${t.schema}.${t.name}`))
@@ -242,7 +247,7 @@ function resetError(error: unknown): PgworkError {
 
 /** The tables a reset empties, for tools and tests. */
 export async function applicationTables(client: Client, options: ResetOptions = {}): Promise<ApplicationTable[]> {
-  const { rows } = await client.query<{ catalog: RawCatalog }>(CATALOG);
+  const { rows } = await client.query<{ catalog: RawCatalog }>(CATALOG, [options.schemas ? [...options.schemas] : null]);
   const keep = new Set(options.bookkeepingTables ?? []);
   return rows[0]!.catalog.tables.filter((t) => !keep.has(t.name) && !keep.has(`${t.schema}.${t.name}`)).map(({ schema, name }) => ({ schema, name }));
 }

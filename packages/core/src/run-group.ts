@@ -2,6 +2,7 @@ import { PgworkError } from './errors';
 import { parseDatabaseUrl } from './naming';
 import type { ServerChoice } from './options';
 import { RUN_STATE_VARIABLE, startRun, type Run, type RunConfig, type RunResult, type RunState } from './run';
+import { startSchemaRun } from './schema-run';
 import { resolveWorkerId } from './worker';
 
 /**
@@ -34,8 +35,12 @@ export function workerServer(base: ServerChoice, workerId: number): ServerChoice
 
 export async function startRunGroup(
   config: Omit<RunConfig, 'prewarm'>,
-  options: { isolation: 'database' | 'server'; workerIds: readonly number[] },
+  options: { isolation: 'database' | 'server' | 'schema'; workerIds: readonly number[] },
 ): Promise<RunGroup> {
+  if (options.isolation === 'schema') {
+    const run = await startSchemaRun(config, options.workerIds);
+    return { runs: [run], published: JSON.stringify(run.state), finish: () => run.finish() };
+  }
   if (options.isolation === 'database') {
     const run = await startRun({ ...config, prewarm: options.workerIds });
     return { runs: [run], published: JSON.stringify(run.state), finish: () => run.finish() };

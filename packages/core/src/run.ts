@@ -29,6 +29,8 @@ export interface RunState {
   readonly bookkeepingTables: readonly string[];
   /** "empty" (default): empty what a test wrote before the next. "transaction": roll each test back. */
   readonly reset: 'empty' | 'transaction';
+  /** Schema isolation: each worker uses its own schema in the `shared` database. */
+  readonly workerSchemas?: boolean;
   /** How workers clone the template: FILE_COPY on the embedded server (fsync off), else Postgres' default. */
   readonly cloneStrategy?: 'FILE_COPY';
   /** Present when the adapter has its own reset, so workers can load it. */

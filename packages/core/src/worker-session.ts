@@ -5,12 +5,17 @@ import { ensureDatabase, notOwnedError, parseMarker } from './databases';
 import { PgworkError, sqlState } from './errors';
 import { databaseUrl, workerDatabaseName } from './naming';
 import { Resetter } from './reset';
+import { isSchemaReady, schemaUrl, workerSchemaName } from './schema-run';
 import { readRunState } from './run-group';
 import type { RunState } from './run';
 import { resolveWorkerId } from './worker';
 
-/** The database this worker uses: its own, or the shared one when isolation is off. */
-export function workerDatabase(state: RunState, workerId: number = resolveWorkerId()): { name: string; url: string } {
+/** The database this worker uses: its own, or the shared one (isolation off, or a schema of its own in it). */
+export function workerDatabase(state: RunState, workerId: number = resolveWorkerId()): { name: string; url: string; schema?: string } {
+  if (state.workerSchemas) {
+    const schema = workerSchemaName(state.baseName, state.runId, workerId);
+    return { name: state.shared!, url: schemaUrl(databaseUrl(state.serverUrl, state.shared!), schema), schema };
+  }
   const name = state.shared ?? workerDatabaseName(state.baseName, state.runId, workerId);
   if (state.protectedDatabases.includes(name)) {
     throw new PgworkError('INVALID_NAME', `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`);
@@ -49,6 +54,7 @@ export interface WorkerSession {
  * resets it. Idempotent: a second call in the same run reuses the database.
  */
 export async function openWorkerSession(state: RunState, workerId: number = resolveWorkerId()): Promise<WorkerSession> {
+  if (state.workerSchemas) return openSchemaSession(state, workerId);
   const { name, url } = workerDatabase(state, workerId);
   const open = () => connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
   // Fast path: the database exists (prewarmed, or an earlier test file of this worker).
@@ -78,9 +84,23 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
       throw notOwnedError(name);
     }
   }
+  return sessionOn(state, client, name, url, created);
+}
+
+/** Schema isolation: the schema was made in globalSetup; the worker only connects to it. */
+async function openSchemaSession(state: RunState, workerId: number): Promise<WorkerSession> {
+  const { name, url, schema } = workerDatabase(state, workerId);
+  const client = await connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
+  if (!(await isSchemaReady(client, schema!, state.runId))) {
+    await client.end().catch(() => undefined);
+    throw new PgworkError('NO_RUN', `worker ${workerId}'s schema ${schema} was not prepared by globalSetup (it prepares one per maxWorkers); do not raise the worker count after globalSetup.`);
+  }
+  return sessionOn(state, client, name, url, false, [schema!]);
+}
+
+function sessionOn(state: RunState, session: Client, name: string, url: string, created: boolean, schemas?: string[]): WorkerSession {
   let adapter: Adapter | undefined;
-  const session = client;
-  const resetter = new Resetter(session, { bookkeepingTables: state.bookkeepingTables });
+  const resetter = new Resetter(session, { bookkeepingTables: state.bookkeepingTables, schemas });
   return {
     database: name,
     client: session,

@@ -93,6 +93,7 @@ export interface Outcome {
   /** The database, and the server port, each 'sees only its own rows' test ran on. */
   databases: string[];
   ports: number[];
+  schemas: string[];
 }
 
 /** Runs the fixture project's Jest suite (test/fixtures/project) in a child process. */
@@ -101,7 +102,7 @@ export function runFixture(env: Record<string, string | undefined>): Outcome {
   const out = join(work, 'databases.txt');
   writeFileSync(out, '');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
-  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD', 'PGWORK_REPORT', 'PGWORK_WORKER_ID', 'PGWORK_EMBEDDED_DIR', 'PGWORK_RESET']) {
+  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD', 'PGWORK_REPORT', 'PGWORK_WORKER_ID', 'PGWORK_EMBEDDED_DIR', 'PGWORK_RESET', 'PGWORK_ISOLATION']) {
     if (!(name in env)) delete childEnv[name];
   }
   const result = spawnSync(process.execPath, [JEST, '--config', CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'], {
@@ -112,8 +113,9 @@ export function runFixture(env: Record<string, string | undefined>): Outcome {
   const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const databases = lines.map((line) => line.split(' ')[0]!);
   const ports = lines.map((line) => Number(line.split(' ')[1]));
+  const schemas = lines.map((line) => line.split(' ')[2]!);
   rmSync(work, { recursive: true, force: true });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports };
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports, schemas };
 }
 
 

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describeDatabase, listOwnedDatabases } from '../src/databases';
-import { runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
+import { databaseUrl } from '../src/naming';
+import { rows, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 
 describe('the Jest lifecycle, end to end', () => {
@@ -60,6 +61,30 @@ describe('the Jest lifecycle, end to end', () => {
       expect(run.status).toBe(0);
     } finally {
       await dropOwnedWithBase(baseName);
+    }
+  });
+
+  it('gives each worker its own schema in the URL\'s database with isolation "schema", without CREATE DATABASE', async () => {
+    const baseName = uniqueBase('schema');
+    const dev = `${baseName}_dev`;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${dev}`));
+    const devUrl = databaseUrl(serverUrl(), dev);
+    // The user's own table in public, and a decoy schema named like a worker schema, both untouched.
+    await rows(devUrl, `CREATE TABLE precious (v int); INSERT INTO precious VALUES (42); CREATE SCHEMA ${baseName}_zzzzzzzz_w1; CREATE TABLE ${baseName}_zzzzzzzz_w1.items (id int); INSERT INTO ${baseName}_zzzzzzzz_w1.items VALUES (1);`);
+    try {
+      const run = runFixture({ PGWORK_DATABASE_URL: devUrl, FIXTURE_BASE_NAME: baseName, PGWORK_ISOLATION: 'schema' });
+      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
+      expect(run.status).toBe(0);
+      expect(new Set(run.databases)).toEqual(new Set([dev]));
+      expect(new Set(run.schemas).size).toBe(2);
+      for (const schema of run.schemas) expect(schema).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));
+      expect(run.output).toMatch(/used 2 schema\(s\), now dropped/);
+      const left = await rows<{ nspname: string }>(devUrl, `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1`, [`${baseName}%`]);
+      expect(left.map((row) => row.nspname)).toEqual([`${baseName}_zzzzzzzz_w1`]);
+      expect(await rows(devUrl, `SELECT v FROM precious`)).toEqual([{ v: 42 }]);
+      expect(await rows(devUrl, `SELECT id FROM ${baseName}_zzzzzzzz_w1.items`)).toEqual([{ id: 1 }]);
+    } finally {
+      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${dev} WITH (FORCE)`));
     }
   });
 

@@ -95,6 +95,14 @@ describe('reset', () => {
     expect(await count('public.late')).toBe(0);
   });
 
+  it('empties only the schemas it is given', async () => {
+    await client.query(`INSERT INTO billing."Invoice" (parent) VALUES (NULL); INSERT INTO public.urls (slug) VALUES ('stays')`);
+    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'], schemas: ['billing'] });
+    expect(await count('billing."Invoice"')).toBe(0);
+    expect(await count('public.urls')).toBe(1);
+    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'] });
+  });
+
   it('fails loudly rather than emptying a bookkeeping table through a foreign key', async () => {
     await client.query(`CREATE TABLE public.audit (id int REFERENCES public.urls(id)); INSERT INTO public.urls (slug) VALUES ('x'); INSERT INTO public.audit VALUES (1);`);
     const error = await resetDatabase(client, { bookkeepingTables: ['schema_migrations', 'audit'] }).catch((e: unknown) => e);

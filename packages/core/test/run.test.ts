@@ -1,7 +1,9 @@
 import { join } from 'node:path';
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import { connect } from '../src/connection';
-import { dropOwnedDatabase, ensureDatabase } from '../src/databases';
+import { dropOwnedDatabase, ensureDatabase, formatMarker } from '../src/databases';
+import { startSchemaRun } from '../src/schema-run';
+import { withScratchDatabase } from '../src/testing/server';
 import { PgworkError } from '../src/errors';
 import { lock } from '../src/locks';
 import { databaseUrl, newRunId } from '../src/naming';
@@ -265,6 +267,37 @@ describe('seed data and kept tables', () => {
     }
     const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
     expect(left.rows).toEqual([]);
+  });
+});
+
+describe('schema isolation', () => {
+  it('migrates a schema per worker, reclaims schemas of dead runs, and never touches unmarked or live ones', async () => {
+    await withScratchDatabase(async (url) => {
+      const dead = newRunId();
+      const alive = newRunId();
+      const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
+      await lock(holder, `run:${alive}`);
+      const marked = (run: string) => formatMarker({ kind: 'worker', run, state: 'ready', created: new Date().toISOString() });
+      await rows(url, `CREATE SCHEMA s_dead; COMMENT ON SCHEMA s_dead IS ${escapeLiteral(marked(dead))}; CREATE SCHEMA s_alive; COMMENT ON SCHEMA s_alive IS ${escapeLiteral(marked(alive))}; CREATE SCHEMA s_user;`);
+      try {
+        const run = await startSchemaRun(runConfig(sqlAdapter(SCHEMA), 'sch', { server: { url, source: 'test' } }), [1, 2]);
+        expect(run.summary.reclaimed).toEqual(['s_dead']);
+        const [one, two] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
+        await rows(one.url, `INSERT INTO urls (slug) VALUES ('only-in-one')`);
+        expect(await rows(two.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);
+        await two.reset();
+        expect(await rows(one.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 1 }]);
+        await one.reset();
+        expect(await rows(one.url, `INSERT INTO urls (slug) VALUES ('again') RETURNING id`)).toEqual([{ id: 1 }]);
+        await Promise.all([one.close(), two.close()]);
+        const result = await run.finish();
+        expect(result.databases.sort()).toEqual([`sch_${run.state.runId}_w1`, `sch_${run.state.runId}_w2`]);
+        const left = await rows<{ nspname: string }>(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_%' OR nspname LIKE 'sch%' ORDER BY 1`);
+        expect(left.map((row) => row.nspname)).toEqual(['s_alive', 's_user']);
+      } finally {
+        await holder.end();
+      }
+    });
   });
 });
 

@@ -128,6 +128,9 @@ async function push(target: MigrationTarget, rootDir: string, config: DrizzleCon
   if (/created or renamed|\u276f/.test(clean)) {
     throw new PgworkError('MIGRATION_FAILED', 'drizzle-kit push asked an interactive question (a rename it cannot decide); answer it once with `drizzle-kit push` by hand, or use drizzle({ mode: "migrations" }).');
   }
+  if (/relation "public\./.test(clean) && target.url.includes('search_path')) {
+    throw new PgworkError('MIGRATION_FAILED', 'drizzle-kit writes DDL that names the public schema, so isolation "schema" cannot move it into a worker schema; use isolation "database" (the default).');
+  }
   if (code !== 0 || /error/i.test(clean.split('\n').filter((line) => !/warning/i.test(line)).join('\n'))) {
     const detail = clean.split('\n').map((line) => line.trim()).filter((line) => /error|fail/i.test(line)).slice(0, 2).join(' ') || clean.trim().split('\n').pop();
     throw new PgworkError('MIGRATION_FAILED', `drizzle-kit push failed (exit code ${code}): ${detail}`);

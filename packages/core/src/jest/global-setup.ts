@@ -29,8 +29,10 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
     const context = { rootDir: projectConfig.rootDir };
     const adapter = loadAdapter(options.adapter, context);
     const workers = Math.max(1, globalConfig?.maxWorkers ?? 1);
-    // One database (or server) per worker Jest may start, made ready while the workers boot.
-    const count = options.isolation === 'server' ? workers : Math.min(workers, MAX_PREWARM);
+    // One database (or server, or schema) per worker Jest may start. Databases are
+    // cloned while the workers boot and beyond MAX_PREWARM on demand; servers and
+    // schemas are all made here.
+    const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
     const workerIds = Array.from({ length: count }, (_, i) => i + 1);
     const group = await startRunGroup(
       { ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, workers },
@@ -38,12 +40,15 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
     );
     process.env[RUN_STATE_VARIABLE] = group.published;
     (globalThis as Record<symbol, RunGroup | undefined>)[ACTIVE_RUN] = group;
-    for (const { summary } of group.runs) {
+    for (const { summary, state } of group.runs) {
       const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
-      const template = summary.templateBuilt ? `built in ${Math.round(summary.migrateMs)} ms` : 'reused';
+      const built = `built in ${Math.round(summary.migrateMs)} ms`;
+      const template = state.workerSchemas
+        ? `schema per worker: ${count} in database ${state.shared} ${built}`
+        : `template ${summary.template} ${summary.templateBuilt ? built : 'reused'}`;
       const mode = options.disable ? '; PGWORK_DISABLE=1: all workers share one database' : '';
       const reclaimed = summary.reclaimed.length ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs` : '';
-      process.stderr.write(`\npgwork: run ${summary.runId} on ${where}, version ${summary.serverVersion}; template ${summary.template} ${template} (${adapter.name})${reclaimed}${mode}`);
+      process.stderr.write(`\npgwork: run ${summary.runId} on ${where}, version ${summary.serverVersion}; ${template} (${adapter.name})${reclaimed}${mode}`);
     }
     process.stderr.write('\n');
   } catch (error) {

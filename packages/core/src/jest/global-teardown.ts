@@ -16,7 +16,8 @@ export default async function globalTeardown(): Promise<void> {
     const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
     const [first] = group.runs;
     const runIds = group.runs.map((run) => run.summary.runId).join(', ');
-    process.stderr.write(`pgwork: run ${runIds} used ${result.databases.length} database(s), now ${fate}\n`);
+    const unit = first?.state.workerSchemas ? 'schema(s)' : 'database(s)';
+    process.stderr.write(`pgwork: run ${runIds} used ${result.databases.length} ${unit}, now ${fate}\n`);
     const report = process.env[REPORT_VARIABLE];
     if (report && first) {
       const servers = group.runs.length;
