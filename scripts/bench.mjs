@@ -39,7 +39,7 @@ if (option('embedded-dir')) process.env.PGWORK_EMBEDDED_DIR = option('embedded-d
 const given = process.env.PGWORK_DATABASE_URL;
 const embedded = given ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = given ?? embedded.url;
-const results = { version: 1, machine: {}, setup: {}, reset: {}, typeormReset: {}, suite: {}, scaling: {} };
+const results = { version: 1, machine: {}, setup: {}, isolation: {}, reset: {}, typeormReset: {}, suite: {}, scaling: {} };
 
 try {
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
@@ -56,6 +56,7 @@ try {
   const examples = discoverExamples();
   if (only.has('reset')) await benchReset();
   if (only.has('setup')) await benchSetup(examples);
+  if (only.has('setup')) await benchIsolation(examples);
   if (only.has('scaling')) await benchScaling();
   if (only.has('suite')) await benchSuites(examples);
 } finally {
@@ -231,6 +232,51 @@ async function typeormHandwritten(target, count) {
   return summarise(answer.samples);
 }
 
+/**
+ * What one worker's isolation costs to set up, per mode, on the raw-pg example:
+ * a database cloned from the template, a schema migrated in place, a server of its own.
+ */
+async function benchIsolation(examples) {
+  const example = examples.find((e) => e.short.endsWith('raw-pg')) ?? examples[0];
+  const target = exampleAdapter(example);
+  const config = (extra = {}) => runConfig(target.adapter, target.rootDir, 'bench_isolation', extra);
+  const count = Math.max(3, Math.ceil(runs / 3));
+  results.isolation.example = example.short;
+  progress('isolation: database');
+  const run = await core.startRun(config());
+  try {
+    results.isolation.database = await repeat(count, async (i) => {
+      let session;
+      const elapsed = await time(async () => (session = await core.openWorkerSession(run.state, i + 1)));
+      await session.close();
+      return elapsed;
+    });
+  } finally {
+    await run.finish();
+  }
+  progress('isolation: schema');
+  results.isolation.schema = await repeat(count, async () => {
+    let schemaRun;
+    const elapsed = await time(async () => {
+      schemaRun = await core.startRunGroup(config(), { isolation: 'schema', workerIds: [1] });
+    });
+    await schemaRun.finish();
+    return elapsed;
+  });
+  progress('isolation: server');
+  results.isolation.server = await repeat(Math.max(2, Math.ceil(runs / 7)), async () => {
+    let group;
+    const elapsed = await time(async () => {
+      group = await core.startRunGroup(config({ server: { url: undefined, source: 'bench' } }), { isolation: 'server', workerIds: [1] });
+      const state = group.runs[0].state;
+      const session = await core.openWorkerSession(state, 1);
+      await session.close();
+    });
+    await group.finish();
+    return elapsed;
+  });
+}
+
 async function benchScaling() {
   const adapter = syntheticAdapter(100);
   const run = await core.startRun(runConfig(adapter, ROOT, 'bench_scaling'));
@@ -312,6 +358,10 @@ function printTables() {
       console.log(`TypeORM per-test reset: pgwork ${ms(pgwork)}, TypeORM synchronize(true) ${ms(rebuild)}: ${results.typeormReset.rebuildOverPgwork}x`);
     }
     console.log('');
+  }
+  if (results.isolation.database) {
+    const i = results.isolation;
+    console.log(`Per-worker setup by isolation mode (${i.example}): database (clone) ${ms(i.database)}, schema (create + migrate, with run start) ${ms(i.schema)}, server (embedded initdb + start + template + clone) ${ms(i.server)}\n`);
   }
   if (Object.keys(results.reset).length) {
     console.log('Reset between tests');
