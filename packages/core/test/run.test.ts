@@ -159,11 +159,11 @@ describe('a run and its workers', () => {
     const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { keep: true }));
     const session = await openWorkerSession(run.state, 1);
     await session.close();
-    await run.finish();
-    expect(await databaseExists(session.database)).toBe(true);
+    const result = await run.finish();
+    expect(result).toEqual({ databases: [session.database], dropped: false });
+    // Runs starting in parallel test files reclaim dead runs too: this one or another got it.
     const next = await startRun(runConfig(sqlAdapter(SCHEMA), baseName));
     try {
-      expect(next.summary.reclaimed).toContain(session.database);
       expect(await databaseExists(session.database)).toBe(false);
     } finally {
       await next.finish();
@@ -317,7 +317,7 @@ describe('reclaiming dead runs', () => {
         await ensureDatabase(admin, names.building, { marker: { kind: 'template', run: dead, state: 'building', created } });
         await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
         const reclaimed = await reclaimDeadRuns(admin, newRunId());
-        expect(reclaimed).toEqual(expect.arrayContaining([names.dead, names.building]));
+        // A run starting in a parallel test file may have reclaimed the dead ones first; gone either way (below).
         expect(reclaimed).not.toContain(names.alive);
         expect(reclaimed).not.toContain(names.decoy);
       });
