@@ -99,19 +99,53 @@ export interface Run {
  * Everything globalSetup does: find or start the server, take this run's lease,
  * reclaim what dead runs left, and make sure the template exists.
  */
-export async function startRun(config: RunConfig): Promise<Run> {
+/** What every run begins with: its server, a connection that holds its lease, its id. */
+export interface RunStart {
+  readonly runId: string;
+  readonly serverUrl: string;
+  readonly source: string;
+  readonly admin: Client;
+  readonly embedded: EmbeddedServer | undefined;
+  /** Undo the start after a later step failed. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Starts the embedded server when none is configured, connects to the database
+ * `databaseOf` names, runs the up-front checks, and takes the run's lease: held
+ * as long as this connection lives, so a killed run frees it at once.
+ */
+export async function beginRun(
+  config: RunConfig,
+  databaseOf: (serverUrl: string) => string,
+  checks: (admin: Client) => Promise<void> = async () => undefined,
+): Promise<RunStart> {
   let embedded: EmbeddedServer | undefined;
   let admin: Client | undefined;
+  const abort = async () => {
+    await admin?.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  };
   try {
     if (config.server.url === undefined) embedded = await startEmbeddedPostgres();
     const serverUrl = config.server.url ?? embedded!.url;
     const source = config.server.source;
     const runId = newRunId();
-    admin = await connect(databaseUrl(serverUrl, config.maintenanceDatabase), { source, applicationName: `pgwork run ${runId}` });
-    await assertCanCreateDatabases(admin);
+    admin = await connect(databaseUrl(serverUrl, databaseOf(serverUrl)), { source, applicationName: `pgwork run ${runId}` });
+    await checks(admin);
     await assertConnectionBudget(admin, config.workers ?? 1, config.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER, source);
-    // The lease: held as long as this run's connection lives, so a killed run frees it at once.
     await lock(admin, `run:${runId}`);
+    return { runId, serverUrl, source, admin, embedded, abort };
+  } catch (error) {
+    await abort();
+    throw error;
+  }
+}
+
+export async function startRun(config: RunConfig): Promise<Run> {
+  const start = await beginRun(config, () => config.maintenanceDatabase, assertCanCreateDatabases);
+  const { runId, serverUrl, source, admin, embedded } = start;
+  try {
     const reclaimed = await reclaimDeadRuns(admin, runId);
 
     const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
@@ -165,17 +199,15 @@ export async function startRun(config: RunConfig): Promise<Run> {
       serverVersion: rows[0]!.version,
       reclaimed,
     };
-    const lease = admin;
     const prewarming = config.disable ? Promise.resolve() : prewarm(state, config.prewarm ?? []);
     return {
       state,
       summary,
       // Background clones finish before anything is dropped.
-      finish: () => prewarming.then(() => finishRun(lease, state, config.keep ?? false, embedded)),
+      finish: () => prewarming.then(() => finishRun(admin, state, config.keep ?? false, embedded)),
     };
   } catch (error) {
-    await admin?.end().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
+    await start.abort();
     throw error;
   }
 }

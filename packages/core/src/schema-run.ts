@@ -1,12 +1,12 @@
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
 import type { Adapter } from './adapter';
-import { connect, withClient } from './connection';
+import { withClient } from './connection';
 import { formatMarker, parseMarker, type DatabaseMarker } from './databases';
-import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
+import type { EmbeddedServer } from './embedded';
 import { PgworkError, describeDatabaseError } from './errors';
-import { isLockHeld, lock, unlock, withLock } from './locks';
-import { databaseOfUrl, databaseUrl, newRunId, workerDatabaseName } from './naming';
-import { assertConnectionBudget, DEFAULT_CONNECTIONS_PER_WORKER, type Run, type RunConfig, type RunResult, type RunState } from './run';
+import { isLockHeld, unlock, withLock } from './locks';
+import { databaseOfUrl, databaseUrl, workerDatabaseName } from './naming';
+import { beginRun, type Run, type RunConfig, type RunResult, type RunState } from './run';
 import { loadSeed } from './seed';
 
 /**
@@ -54,18 +54,12 @@ async function dropOwnedSchema(client: Client, name: string, accept: (marker: Da
 }
 
 export async function startSchemaRun(config: RunConfig, workerIds: readonly number[]): Promise<Run> {
-  let embedded: EmbeddedServer | undefined;
-  let admin: Client | undefined;
+  const databaseOf = (serverUrl: string) => databaseOfUrl(serverUrl) ?? config.maintenanceDatabase;
+  const start = await beginRun(config, databaseOf);
+  const { runId, serverUrl, source, admin, embedded } = start;
   try {
-    if (config.server.url === undefined) embedded = await startEmbeddedPostgres();
-    const serverUrl = config.server.url ?? embedded!.url;
-    const source = config.server.source;
-    const database = databaseOfUrl(serverUrl) ?? config.maintenanceDatabase;
+    const database = databaseOf(serverUrl);
     const url = databaseUrl(serverUrl, database);
-    const runId = newRunId();
-    admin = await connect(url, { source, applicationName: `pgwork run ${runId}` });
-    await assertConnectionBudget(admin, config.workers ?? 1, config.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER, source);
-    await lock(admin, `run:${runId}`);
     const reclaimed: string[] = [];
     for (const schema of await listOwnedSchemas(admin)) {
       if (schema.marker.run === runId || (await isLockHeld(admin, `run:${schema.marker.run}`))) continue;
@@ -93,7 +87,6 @@ export async function startSchemaRun(config: RunConfig, workerIds: readonly numb
       adapter: config.adapter.reset ? config.adapterReference : undefined,
       rootDir: config.rootDir,
     });
-    const lease = admin;
     return {
       state,
       summary: {
@@ -106,11 +99,10 @@ export async function startSchemaRun(config: RunConfig, workerIds: readonly numb
         serverVersion: rows[0]!.version,
         reclaimed,
       },
-      finish: () => finishSchemaRun(lease, runId, config.keep ?? false, embedded),
+      finish: () => finishSchemaRun(admin, runId, config.keep ?? false, embedded),
     };
   } catch (error) {
-    await admin?.end().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
+    await start.abort();
     throw error;
   }
 }
