@@ -126,6 +126,9 @@ export async function startEmbeddedPostgres(options: { port?: number; password?:
       await server.stop().catch(() => undefined);
       // Another process may have taken the port between our probe and the server's bind: try another.
       if (options.port === undefined && log.some((line) => /could not bind|Address already in use/i.test(line))) continue;
+      // As root, two runs starting at once may both try to create the postgres user: one
+      // fails, but the user then exists, so the next attempt goes through.
+      if (/Failed to create and initialize a new user/.test(String((error as Error)?.message))) continue;
       break;
     }
     const watchdog = startWatchdog(server.process?.pid, directory);
