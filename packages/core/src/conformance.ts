@@ -8,7 +8,7 @@ import { dropOwnedDatabase } from './databases';
 import { newRunId } from './naming';
 import { resetDatabase } from './reset';
 import { startRun } from './run';
-import { testAdminClient, testServerUrl, withScratchDatabase } from './testing/server';
+import { migrateInto, testAdminClient, testServerUrl, withScratchDatabase } from './testing/server';
 import { openWorkerSession } from './worker-session';
 
 declare const describe: (name: string, fn: () => void) => void;
@@ -56,7 +56,7 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
     /** Runs work on a scratch database the adapter has migrated. */
     const onMigratedDatabase = (adapter: Adapter, work: (url: string, database: string) => Promise<void>) =>
       withScratchDatabase(async (url, database) => {
-        await withClient(url, {}, (target) => adapter.migrate({ url, database, client: target }));
+        await migrateInto(adapter, url, database);
         await work(url, database);
       });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgworkError, withClient, type Adapter } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, drizzle, type DrizzleOptions } from '../src';
 
 const app = join(__dirname, 'fixtures/app');
@@ -36,7 +36,6 @@ describe('drizzle specifics', () => {
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
   const columns = (url: string) =>
     withClient(url, {}, async (client) =>
       (await client.query(`SELECT table_name || '.' || column_name || ':' || is_identity AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1`)).rows.map((r) => r.c),
@@ -46,14 +45,14 @@ describe('drizzle specifics', () => {
     let pushed: string[] = [];
     let migrated: string[] = [];
     await withScratchDatabase(async (url, database) => {
-      await migrate(adapterFor(), url, database);
+      await migrateInto(adapterFor(), url, database);
       pushed = await columns(url);
     });
     await withScratchDatabase(async (url, database) => {
       const adapter = adapterFor({ mode: 'migrations' });
       await adapter.fingerprint();
       expect(adapter.bookkeepingTables).toEqual(['drizzle.__drizzle_migrations']);
-      await migrate(adapter, url, database);
+      await migrateInto(adapter, url, database);
       migrated = await columns(url);
     });
     expect(pushed).toEqual(['clicks.id:YES', 'clicks.url_id:NO', 'urls.id:YES', 'urls.slug:NO']);
@@ -66,7 +65,7 @@ describe('drizzle specifics', () => {
     writeFileSync(join(project, 'drizzle/0000_init.sql'), 'CREATE TABLE "urls" ("id" integer REFERENCES "nowhere"("id"));');
     symlinkModules(project);
     await withScratchDatabase(async (url, database) => {
-      const error = await migrate(adapterFor({ mode: 'migrations' }, project), url, database).catch((e: unknown) => e);
+      const error = await migrateInto(adapterFor({ mode: 'migrations' }, project), url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(/drizzle-orm's migrator failed on .*drizzle: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
     });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgworkError, withClient, type Adapter } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, migrationDirectories, prisma, type PrismaOptions } from '../src';
 
 const app = join(__dirname, 'fixtures/app');
@@ -29,12 +29,11 @@ describe('prisma specifics', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 
-  const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
 
   it('writes the _prisma_migrations rows prisma migrate deploy writes', async () => {
     await withScratchDatabase(async (url, database) => {
-      await migrate(adapterFor(), url, database);
-      await migrate(adapterFor(), url, database); // applied migrations are skipped
+      await migrateInto(adapterFor(), url, database);
+      await migrateInto(adapterFor(), url, database); // applied migrations are skipped
       const { rows } = await withClient(url, {}, (client) =>
         client.query(`SELECT id, checksum, migration_name, finished_at, logs, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`),
       );
@@ -55,7 +54,7 @@ describe('prisma specifics', () => {
     cpSync(join(app, 'prisma/migrations/20260101000000_init'), join(migrations, '20260103000000_bad'), { recursive: true });
     writeFileSync(join(migrations, '20260103000000_bad/migration.sql'), 'CREATE TABLE half (id int);\nALTER TABLE "nowhere" ADD COLUMN x int;\n');
     await withScratchDatabase(async (url, database) => {
-      const error = await migrate(adapterFor({ migrations }), url, database).catch((e: unknown) => e);
+      const error = await migrateInto(adapterFor({ migrations }), url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(/migration 20260103000000_bad \(.*broken\/20260103000000_bad\) failed: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
       const { rows } = await withClient(url, {}, (client) => client.query(`SELECT to_regclass('half') AS half`));
@@ -71,7 +70,7 @@ describe('prisma specifics', () => {
     // Resolve the prisma package (and its config loader) from this package, as a project would.
     symlinkSync(join(__dirname, '..', 'node_modules'), join(project, 'node_modules'));
     await withScratchDatabase(async (url, database) => {
-      await migrate(adapterFor({}, project), url, database);
+      await migrateInto(adapterFor({}, project), url, database);
       const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations`));
       expect(rows).toEqual([{ n: 2 }]);
     });
@@ -138,7 +137,7 @@ describe('prisma specifics', () => {
 
     it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', async () => {
       await withScratchDatabase(async (url, database) => {
-        const outcome = await migrate(adapterFor({ mode: 'cli' }), url, database).then(
+        const outcome = await migrateInto(adapterFor({ mode: 'cli' }), url, database).then(
           () => 'applied',
           (error: Error) => error.message,
         );

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgworkError, withClient, type Adapter } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, migrationFiles, rawPg } from '../src';
 
 const fixtures = join(__dirname, 'fixtures');
@@ -39,8 +39,8 @@ describe('raw-pg specifics', () => {
   it('records each file and never applies one twice', async () => {
     await withScratchDatabase(async (url, database) => {
       const adapter = adapterFor('migrations');
-      await withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
-      await withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
+      await migrateInto(adapter, url, database);
+      await migrateInto(adapter, url, database);
       const applied = await withClient(url, {}, (client) => client.query('SELECT name FROM pgwork_migrations ORDER BY applied_at, name'));
       expect(applied.rows.map((row) => row.name).sort()).toEqual(['10_stats.sql', '1_urls.sql', '2_clicks.sql']);
     });
@@ -52,7 +52,7 @@ describe('raw-pg specifics', () => {
     writeFileSync(join(dir, '2_bad.sql'), 'CREATE TABLE fine (id int);\nCREATE TABLE broken (id int,, name text);\n');
     await withScratchDatabase(async (url, database) => {
       const adapter = createAdapter({ migrations: dir }, { rootDir: '/' });
-      const error = await withClient(url, {}, (client) => adapter.migrate({ url, database, client })).catch((e: unknown) => e);
+      const error = await migrateInto(adapter, url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(/^pgwork: migration 2_bad\.sql failed at line 2, column 29: syntax error at or near "," \(SQLSTATE 42601\)/);
       const tables = await withClient(url, {}, (client) => client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PgworkError, withClient, type Adapter, type RunState } from '@pgwork/core';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, typeorm, workerDataSourceOptions, type TypeormOptions } from '../src';
 
 const app = join(__dirname, 'fixtures/app');
@@ -27,14 +27,13 @@ describeAdapterConformance('typeorm (migrations)', {
 });
 
 describe('typeorm specifics', () => {
-  const migrate = (adapter: Adapter, url: string, database: string) => withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
 
   it('runs the declared migrations and keeps their table out of reset', async () => {
     const adapter = adapterFor({ dataSource: 'src/data-source-migrations.ts' });
     await adapter.fingerprint();
     expect(adapter.bookkeepingTables).toEqual(['schema_history', 'typeorm_metadata']);
     await withScratchDatabase(async (url, database) => {
-      await migrate(adapter, url, database);
+      await migrateInto(adapter, url, database);
       const { rows } = await withClient(url, {}, (client) => client.query('SELECT name FROM schema_history'));
       expect(rows).toEqual([{ name: 'Init1700000000000' }]);
     });
@@ -43,7 +42,7 @@ describe('typeorm specifics', () => {
   it('rebuild reset: drops and re-synchronizes the schema from the entities', async () => {
     const adapter = adapterFor({ reset: 'rebuild' });
     await withScratchDatabase(async (url, database) => {
-      await migrate(adapter, url, database);
+      await migrateInto(adapter, url, database);
       await withClient(url, {}, async (client) => {
         await client.query(`INSERT INTO urls (slug) VALUES ('x'), ('y'); CREATE TABLE stray (id int)`);
         await adapter.reset!({ url, database, client });

@@ -2,7 +2,8 @@
 // Postgres per Jest run, the embedded one unless PGWORK_DATABASE_URL names a
 // server, and scratch databases on it. Tests read PGWORK_TEST_SERVER_URL.
 import type { Client } from 'pg';
-import { connect } from '../connection';
+import type { Adapter } from '../adapter';
+import { connect, withClient } from '../connection';
 import { dropOwnedDatabase, ensureDatabase } from '../databases';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../embedded';
 import { lock } from '../locks';
@@ -60,6 +61,11 @@ export async function withScratchDatabase<T>(work: (url: string, database: strin
   } finally {
     await admin.end();
   }
+}
+
+/** Runs the adapter's migrate on a database, with a connection pgwork opens and closes, as a run does. */
+export function migrateInto(adapter: Adapter, url: string, database: string): Promise<void> {
+  return withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
 }
 
 /** The Jest config of an adapter package's own tests. */
