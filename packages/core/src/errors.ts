@@ -18,6 +18,7 @@ export type PgworkErrorCode =
   | 'NO_RUN'
   | 'RESET_FAILED'
   | 'CONNECTION_BUDGET'
+  | 'ENV_OVERWRITTEN'
   | 'DATABASE_ERROR';
 
 export class PgworkError extends Error {

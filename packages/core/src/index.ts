@@ -39,7 +39,7 @@ export {
 export { Resetter, resetDatabase, applicationTables, qualifiedName, DELETE_ROW_LIMIT, type ResetOptions, type ResetStrategy, type ApplicationTable } from './reset';
 export { ensureTemplate, templateFingerprint, CORE_VERSION } from './template';
 export { startEmbeddedPostgres, embeddedBaseDirectory, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
-export { resolveOptions, type PgworkOptions, type ResolvedOptions } from './options';
+export { resolveOptions, type PgworkOptions, type ResolvedOptions, type ResetBefore } from './options';
 export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunResult, type RunState, type RunSummary } from './run';
 export { openWorkerSession, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
 export { readRunState, startRunGroup, workerServer, type RunGroup } from './run-group';
@@ -48,3 +48,4 @@ export { runProcess, typescriptLoaderArgs, childAnswer, CHILD_ANSWER, type Proce
 export { installedPackage, type InstalledPackage } from './packages';
 export { loadSeed, type Seed } from './seed';
 export { installTransactionMode, type TransactionMode } from './transaction';
+export { reset, workerLifecycle, resetBeforeOfFile, type WorkerLifecycle } from './worker-lifecycle';

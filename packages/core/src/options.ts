@@ -36,7 +36,33 @@ export interface PgworkOptions {
    * uses its port + N).
    */
   isolation?: 'database' | 'server' | 'schema';
+  /**
+   * When the worker's database is emptied (reset "empty") or its transaction
+   * rolled back (reset "transaction"): "test" (default) before every test;
+   * "file" once before each test file, for suites whose tests build on each
+   * other; "never": only when a test calls reset(). A test file can choose its
+   * own with a docblock (`@pgwork-reset-before file`); PGWORK_RESET_BEFORE overrides both.
+   */
+  resetBefore?: ResetBefore;
+  /**
+   * Other per-worker variables, set in each worker before your code loads, for
+   * services pgwork does not isolate: { REDIS_URL: "redis://127.0.0.1:6379/{worker}" }.
+   * Placeholders: {worker} (1, 2, ...), {run} (the run's id).
+   */
+  workerEnv?: Record<string, string>;
+  /**
+   * Before each test file, pgwork checks that every variable it rewrote still
+   * names the worker's database (a setup file that copies TEST_DATABASE_URL over
+   * DATABASE_URL would send the tests elsewhere): "error" (default) fails the file,
+   * "warn" prints one line, "off" skips the check.
+   */
+  checkEnv?: 'error' | 'warn' | 'off';
 }
+
+export type ResetBefore = 'test' | 'file' | 'never';
+export const RESET_BEFORE: readonly ResetBefore[] = ['test', 'file', 'never'];
+/** What a workerEnv value may contain besides text. */
+export const WORKER_ENV_PLACEHOLDERS = ['{worker}', '{run}'];
 
 export interface ServerChoice {
   /** undefined: start the embedded server. */
@@ -56,12 +82,31 @@ export interface ResolvedOptions {
   readonly connectionsPerWorker: number;
   readonly reset: 'empty' | 'transaction';
   readonly isolation: 'database' | 'server' | 'schema';
+  readonly resetBefore: ResetBefore;
+  /** Set by PGWORK_RESET_BEFORE: wins over a test file's docblock too. */
+  readonly resetBeforeForced: boolean;
+  readonly workerEnv: Readonly<Record<string, string>>;
+  readonly checkEnv: 'error' | 'warn' | 'off';
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
 }
 
-const KNOWN_OPTIONS = ['adapter', 'baseName', 'env', 'databaseUrl', 'maintenanceDatabase', 'keepTables', 'seed', 'connectionsPerWorker', 'reset', 'isolation'];
+const KNOWN_OPTIONS = [
+  'adapter',
+  'baseName',
+  'env',
+  'databaseUrl',
+  'maintenanceDatabase',
+  'keepTables',
+  'seed',
+  'connectionsPerWorker',
+  'reset',
+  'isolation',
+  'resetBefore',
+  'workerEnv',
+  'checkEnv',
+];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -110,6 +155,15 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     const source = env.PGWORK_ISOLATION ? `PGWORK_ISOLATION=${JSON.stringify(isolation)}` : `isolation ${JSON.stringify(isolation)}`;
     throw new PgworkError('INVALID_OPTION', `${source} is not a mode; use "database", "schema" or "server".`);
   }
+  const resetBefore = env.PGWORK_RESET_BEFORE || options.resetBefore || 'test';
+  if (!RESET_BEFORE.includes(resetBefore as ResetBefore)) {
+    const source = env.PGWORK_RESET_BEFORE ? `PGWORK_RESET_BEFORE=${JSON.stringify(resetBefore)}` : `resetBefore ${JSON.stringify(resetBefore)}`;
+    throw new PgworkError('INVALID_OPTION', `${source} is not understood; use "test" (before every test), "file" (once per test file) or "never" (call reset() yourself).`);
+  }
+  const checkEnv = options.checkEnv ?? 'error';
+  if (checkEnv !== 'error' && checkEnv !== 'warn' && checkEnv !== 'off') {
+    throw new PgworkError('INVALID_OPTION', `checkEnv ${JSON.stringify(checkEnv)} is not understood; use "error", "warn" or "off".`);
+  }
   return Object.freeze({
     adapter: options.adapter,
     baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
@@ -121,10 +175,41 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     connectionsPerWorker: connectionsPerWorker as number,
     reset: reset as 'empty' | 'transaction',
     isolation: isolation as 'database' | 'server' | 'schema',
+    resetBefore: resetBefore as ResetBefore,
+    resetBeforeForced: !!env.PGWORK_RESET_BEFORE,
+    workerEnv: validateWorkerEnv(options.workerEnv, envNames as string[]),
+    checkEnv,
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),
   });
+}
+
+function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly<Record<string, string>> {
+  if (raw === undefined) return Object.freeze({});
+  const example = 'e.g. { REDIS_URL: "redis://127.0.0.1:6379/{worker}" }';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PgworkError('INVALID_OPTION', `workerEnv must map variable names to text, ${example} (got ${JSON.stringify(raw)}).`);
+  }
+  for (const [name, value] of Object.entries(raw)) {
+    if (!ENV_NAME.test(name)) throw new PgworkError('INVALID_OPTION', `workerEnv: ${JSON.stringify(name)} is not an environment variable name.`);
+    if (rewritten.includes(name)) {
+      throw new PgworkError('INVALID_OPTION', `workerEnv: ${name} is in env, which pgwork already points at the worker's database; remove it from one of them.`);
+    }
+    if (typeof value !== 'string') {
+      throw new PgworkError('INVALID_OPTION', `workerEnv.${name} must be text with {worker} or {run} in it, ${example}; functions cannot cross Jest's processes.`);
+    }
+    const unknown = value.match(/\{[^}]*\}/g)?.find((placeholder) => !WORKER_ENV_PLACEHOLDERS.includes(placeholder));
+    if (unknown) {
+      throw new PgworkError('INVALID_OPTION', `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(' or ')}.`);
+    }
+  }
+  return Object.freeze({ ...(raw as Record<string, string>) });
+}
+
+/** A workerEnv value for one worker. */
+export function expandWorkerEnv(value: string, workerId: number, runId: string): string {
+  return value.replaceAll('{worker}', String(workerId)).replaceAll('{run}', runId);
 }
 
 function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {

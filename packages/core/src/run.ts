@@ -8,6 +8,7 @@ import { isLockHeld, lock, unlock } from './locks';
 import { databaseOfUrl, databaseUrl, newRunId, sharedDatabaseName, templateDatabaseName, workerDatabaseName } from './naming';
 import { loadSeed } from './seed';
 import { ensureTemplate, templateFingerprint } from './template';
+import type { ResetBefore } from './options';
 
 /** The environment variable that carries a run's state from globalSetup to the workers. */
 export const RUN_STATE_VARIABLE = 'PGWORK_RUN';
@@ -36,6 +37,26 @@ export interface RunState {
   /** Present when the adapter has its own reset, so workers can load it. */
   readonly adapter?: AdapterReference;
   readonly rootDir: string;
+  /** When workers reset, and whether PGWORK_RESET_BEFORE forced it over test files' docblocks. */
+  readonly resetBefore: ResetBefore;
+  readonly resetBeforeForced: boolean;
+  /** Other per-worker variables, with {worker} and {run} placeholders. */
+  readonly workerEnv: Readonly<Record<string, string>>;
+  readonly checkEnv: 'error' | 'warn' | 'off';
+}
+
+/** The RunState fields that come from the options unchanged, whatever the isolation. */
+export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset' | 'resetBefore' | 'resetBeforeForced' | 'workerEnv' | 'checkEnv' | 'rootDir' | 'adapter'> {
+  return {
+    env: config.env,
+    reset: config.reset ?? 'empty',
+    resetBefore: config.resetBefore ?? 'test',
+    resetBeforeForced: config.resetBeforeForced ?? false,
+    workerEnv: config.workerEnv ?? {},
+    checkEnv: config.checkEnv ?? 'error',
+    rootDir: config.rootDir,
+    adapter: config.adapter.reset ? config.adapterReference : undefined,
+  };
 }
 
 export interface RunConfig {
@@ -59,6 +80,10 @@ export interface RunConfig {
   /** Tables reset never touches (reference data), besides the adapter's bookkeeping tables. */
   keepTables?: readonly string[];
   reset?: 'empty' | 'transaction';
+  resetBefore?: ResetBefore;
+  resetBeforeForced?: boolean;
+  workerEnv?: Readonly<Record<string, string>>;
+  checkEnv?: 'error' | 'warn' | 'off';
   /** Seed file (.sql, or a module) written into the template after migrate; relative to rootDir. */
   seed?: string;
   /**
@@ -180,14 +205,11 @@ export async function startRun(config: RunConfig): Promise<Run> {
       maintenanceDatabase: config.maintenanceDatabase,
       baseName: config.baseName,
       template: template.name,
-      env: config.env,
       shared,
       protectedDatabases,
       bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
       cloneStrategy,
-      reset: config.reset ?? 'empty',
-      adapter: config.adapter.reset ? config.adapterReference : undefined,
-      rootDir: config.rootDir,
+      ...workerOptions(config),
     });
     const summary: RunSummary = {
       runId,

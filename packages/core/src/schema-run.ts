@@ -6,7 +6,7 @@ import type { EmbeddedServer } from './embedded';
 import { PgworkError, describeDatabaseError } from './errors';
 import { isLockHeld, unlock, withLock } from './locks';
 import { databaseOfUrl, databaseUrl, workerDatabaseName } from './naming';
-import { beginRun, type Run, type RunConfig, type RunResult, type RunState } from './run';
+import { beginRun, workerOptions, type Run, type RunConfig, type RunResult, type RunState } from './run';
 import { loadSeed } from './seed';
 
 /**
@@ -78,14 +78,11 @@ export async function startSchemaRun(config: RunConfig, workerIds: readonly numb
       maintenanceDatabase: database,
       baseName: config.baseName,
       template: '',
-      env: config.env,
       shared: database,
       workerSchemas: true,
       protectedDatabases: [],
       bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
-      reset: config.reset ?? 'empty',
-      adapter: config.adapter.reset ? config.adapterReference : undefined,
-      rootDir: config.rootDir,
+      ...workerOptions(config),
     });
     return {
       state,

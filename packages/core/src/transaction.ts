@@ -26,7 +26,7 @@ const ROLLBACK = /^\s*ROLLBACK\b(?!\s+(TO|PREPARED)\b)/i;
 /** How long a statement waits for an app transaction on another "connection" before it says so. */
 const WAIT_MS = 10_000;
 
-interface PgModule {
+export interface PgModule {
   Pool: { prototype: Record<string, unknown> };
 }
 

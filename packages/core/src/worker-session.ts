@@ -2,7 +2,8 @@ import type { Client } from 'pg';
 import { loadAdapter, type Adapter } from './adapter';
 import { connect, withClient } from './connection';
 import { ensureDatabase, notOwnedError, parseMarker } from './databases';
-import { PgworkError, sqlState } from './errors';
+import { PgworkError, maskUrl, sqlState } from './errors';
+import { expandWorkerEnv } from './options';
 import { databaseUrl, workerDatabaseName } from './naming';
 import { Resetter } from './reset';
 import { isSchemaReady, schemaUrl, workerSchemaName } from './schema-run';
@@ -29,9 +30,32 @@ export function workerDatabase(state: RunState, workerId: number = resolveWorker
  */
 export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): string {
   const state = readRunState(env);
-  const { url } = workerDatabase(state, resolveWorkerId(env));
-  for (const name of state.env) env[name] = url;
-  return url;
+  for (const [name, value] of Object.entries(workerVariables(state, resolveWorkerId(env)))) env[name] = value;
+  return workerDatabase(state, resolveWorkerId(env)).url;
+}
+
+/** Every variable pgwork sets in a worker, and its value there: `env` names the worker's database, `workerEnv` expanded. */
+export function workerVariables(state: RunState, workerId: number): Record<string, string> {
+  const { url } = workerDatabase(state, workerId);
+  const variables: Record<string, string> = {};
+  for (const name of state.env) variables[name] = url;
+  for (const [name, value] of Object.entries(state.workerEnv ?? {})) variables[name] = expandWorkerEnv(value, workerId, state.runId);
+  return variables;
+}
+
+/**
+ * The variables whose value is no longer what pgwork set (a setup file or test
+ * code overwrote them), as one line naming each, its value now and the fix;
+ * undefined when all still hold.
+ */
+export function overwrittenVariables(state: RunState, workerId: number, env: NodeJS.ProcessEnv): string | undefined {
+  const changed = Object.entries(workerVariables(state, workerId)).filter(([name, value]) => env[name] !== value);
+  if (!changed.length) return undefined;
+  const shown = changed.map(([name]) => `${name} (now ${env[name] === undefined ? 'unset' : JSON.stringify(maskUrl(env[name]!))})`).join(', ');
+  const fix = changed.some(([name]) => state.env.includes(name))
+    ? "remove the assignment from your setup files or test code, or add the variable your app reads to pgwork's env option (env: [\"DATABASE_URL\", \"TEST_DATABASE_URL\"]) so pgwork rewrites that one instead"
+    : 'remove the assignment from your setup files or test code';
+  return `worker ${workerId}: ${shown} changed after pgwork set it for this worker, so tests would not use the worker's own database or service; ${fix} (checkEnv: "warn" or "off" relaxes this check).`;
 }
 
 /** How long a reset waits for a lock an app connection holds before it says so. */

@@ -5,7 +5,8 @@ import { hashParts } from '../src/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
 import { databaseUrl, databaseOfUrl, templateDatabaseName, validateBaseName, workerDatabaseName, newRunId, assertDatabaseName } from '../src/naming';
 import { resolveOptions } from '../src/options';
-import { applyWorkerEnvironment, workerDatabase } from '../src/worker-session';
+import { applyWorkerEnvironment, overwrittenVariables, workerDatabase } from '../src/worker-session';
+import { resetBeforeFor, resetBeforeOfFile } from '../src/worker-lifecycle';
 import { resolveWorkerId } from '../src/worker';
 import type { RunState } from '../src/run';
 
@@ -122,6 +123,14 @@ describe('options', () => {
     [{ adapter, keepTables: ['a.b.c'] }, {}, /keepTables must be a list of table names/],
     [{ adapter, seed: '' }, {}, /seed must be the path of a \.sql file or a module/],
     [{ adapter, connectionsPerWorker: 2.5 }, {}, /connectionsPerWorker must be a whole number/],
+    [{ adapter, resetBefore: 'suite' }, {}, /resetBefore "suite" is not understood; use "test" \(before every test\), "file" \(once per test file\) or "never"/],
+    [{ adapter }, { PGWORK_RESET_BEFORE: 'each' }, /PGWORK_RESET_BEFORE="each" is not understood/],
+    [{ adapter, checkEnv: true }, {}, /checkEnv true is not understood; use "error", "warn" or "off"/],
+    [{ adapter, workerEnv: ['REDIS_DB'] }, {}, /workerEnv must map variable names to text/],
+    [{ adapter, workerEnv: { 'REDIS-DB': '{worker}' } }, {}, /workerEnv: "REDIS-DB" is not an environment variable name/],
+    [{ adapter, workerEnv: { DATABASE_URL: 'x' } }, {}, /workerEnv: DATABASE_URL is in env, which pgwork already points at the worker's database/],
+    [{ adapter, workerEnv: { REDIS_DB: 3 } }, {}, /workerEnv.REDIS_DB must be text with \{worker\} or \{run\} in it/],
+    [{ adapter, workerEnv: { REDIS_DB: '{workerId}' } }, {}, /workerEnv.REDIS_DB: \{workerId\} is not a placeholder; use \{worker\} or \{run\}/],
   ])('rejects %j with env %j', (raw, env, message) => {
     expect(() => resolveOptions(raw, env as NodeJS.ProcessEnv)).toThrow(message);
   });
@@ -140,6 +149,10 @@ describe('worker environment', () => {
     protectedDatabases: ['postgres'],
     bookkeepingTables: [],
     reset: 'empty',
+    resetBefore: 'test',
+    resetBeforeForced: false,
+    workerEnv: { REDIS_URL: 'redis://127.0.0.1:6379/{worker}', QUEUE_PREFIX: 'q_{run}_{worker}_' },
+    checkEnv: 'error',
     rootDir: '/',
   };
 
@@ -149,6 +162,21 @@ describe('worker environment', () => {
     expect(url).toBe('postgres://u:p@127.0.0.1:5/app_abcd1234_w2');
     expect(env.DATABASE_URL).toBe(url);
     expect(env.READ_URL).toBe(url);
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379/2');
+    expect(env.QUEUE_PREFIX).toBe('q_abcd1234_2_');
+  });
+
+  it('names every variable changed after pgwork set it, with its value now (password masked) and the fix', () => {
+    const env: NodeJS.ProcessEnv = { PGWORK_RUN: JSON.stringify(state), JEST_WORKER_ID: '1' };
+    applyWorkerEnvironment(env);
+    expect(overwrittenVariables(state, 1, env)).toBeUndefined();
+    env.DATABASE_URL = 'postgres://app:secret@localhost:5432/app_test';
+    delete env.REDIS_URL;
+    expect(overwrittenVariables(state, 1, env)).toBe(
+      'worker 1: DATABASE_URL (now "postgres://app:***@localhost:5432/app_test"), REDIS_URL (now unset) changed after pgwork set it for this worker, ' +
+        "so tests would not use the worker's own database or service; remove the assignment from your setup files or test code, or add the variable your app reads " +
+        'to pgwork\'s env option (env: ["DATABASE_URL", "TEST_DATABASE_URL"]) so pgwork rewrites that one instead (checkEnv: "warn" or "off" relaxes this check).',
+    );
   });
 
   it('routes every worker to the shared database when isolation is off', () => {
@@ -235,5 +263,36 @@ describe('server isolation', () => {
     expect(readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '2' }).runId).toBe('bbbbbbbb');
     expect(() => readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '3' })).toThrow(/worker 3 has no server: globalSetup started 2 for maxWorkers/);
     expect(() => readRunState({ PGWORK_RUN: JSON.stringify({ version: 2 }) })).toThrow(/written by another pgwork version/);
+  });
+});
+
+describe('when a test file resets', () => {
+  const { mkdtempSync, writeFileSync, rmSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'pgwork-docblock-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, source: string) => {
+    writeFileSync(join(dir, name), source);
+    return join(dir, name);
+  };
+
+  it('reads @pgwork-reset-before from the docblock at the top of the file only', () => {
+    expect(resetBeforeOfFile(file('a.test.js', '/**\n * Scenario.\n * @pgwork-reset-before file\n */\ntest("x", () => {});'))).toBe('file');
+    expect(resetBeforeOfFile(file('b.test.js', '"use strict";\n/** @pgwork-reset-before never */\nrequire("x");'))).toBe('never');
+    expect(resetBeforeOfFile(file('c.test.js', 'const a = 1;\n/** @pgwork-reset-before file */'))).toBeUndefined();
+    expect(resetBeforeOfFile(file('d.test.js', 'test("x", () => {});'))).toBeUndefined();
+    expect(resetBeforeOfFile(undefined)).toBeUndefined();
+    expect(() => resetBeforeOfFile(file('e.test.js', '/** @pgwork-reset-before suite */'))).toThrow(/e\.test\.js: @pgwork-reset-before suite is not understood; use test, file or never/);
+  });
+
+  it('lets PGWORK_RESET_BEFORE win over the file, and the file over the option', () => {
+    const scenario = file('s.test.js', '/** @pgwork-reset-before file */');
+    const plain = file('p.test.js', '');
+    const state = (resetBefore: 'test' | 'never', resetBeforeForced: boolean) => ({ resetBefore, resetBeforeForced }) as RunState;
+    expect(resetBeforeFor(state('test', false), scenario)).toBe('file');
+    expect(resetBeforeFor(state('never', false), plain)).toBe('never');
+    expect(resetBeforeFor(state('test', true), scenario)).toBe('test');
   });
 });

@@ -1,5 +1,4 @@
 import { loadAdapter } from '../adapter';
-import { PgworkError } from '../errors';
 import { resolveOptions } from '../options';
 import { RUN_STATE_VARIABLE } from '../run';
 import { startRunGroup, type RunGroup } from '../run-group';
@@ -58,6 +57,7 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
 
 /** Jest prints a thrown error's stack: for pgwork's own errors the one-line message is the whole story. */
 export function conciseError(error: unknown): unknown {
-  if (error instanceof PgworkError) error.stack = error.message;
+  // By name: the worker side loads pgwork outside Jest's sandbox, so its classes are not the sandbox's.
+  if (error instanceof Error && error.name === 'PgworkError') error.stack = error.message;
   return error;
 }

@@ -1,45 +1,38 @@
-// Jest setupFilesAfterEnv: ensures the worker's database before the file's
-// first test and resets it before each test. Jest gives every test file a fresh
-// global, so the session lives per file; opening it again is one connection,
-// because the database already exists after the worker's first file.
-import { installTransactionMode, type TransactionMode } from '../transaction';
-import { readRunState } from '../run-group';
-import { openWorkerSession, type WorkerSession } from '../worker-session';
-import { conciseError } from './global-setup';
+// Jest setupFilesAfterEnv: before the file's first test, checks the variables
+// pgwork set still hold and connects to the worker's database (cloning it if
+// the background clone has not); then resets it before each test, once for the
+// file, or never, as the file's docblock or the resetBefore option says.
+//
+// pgwork's own code is loaded with Node's require, outside Jest's sandbox: fake
+// timers that a test file or the config installs (fakeTimers.enableGlobally)
+// replace the sandbox's setTimeout, setImmediate and process.nextTick, and a
+// node-postgres client loaded inside it would wait on them forever.
+import { createRequire } from 'node:module';
+import type * as Lifecycle from '../worker-lifecycle';
+import type { PgModule } from '../transaction';
 
 declare const beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const beforeEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterAll: (fn: () => Promise<void>, timeout?: number) => void;
+declare const expect: { getState(): { testPath?: string } };
+
+const outside = createRequire(__filename);
+const { workerLifecycle, registerWorker } = outside('../worker-lifecycle') as typeof Lifecycle;
+const { conciseError } = outside('./global-setup') as typeof import('./global-setup');
 
 const SETUP_TIMEOUT_MS = 120_000;
-let session: WorkerSession | undefined;
-let transactions: TransactionMode | undefined;
-
-beforeAll(async () => {
-  const state = readRunState(process.env);
-  const opened = await openWorkerSession(state).catch((error: unknown) => Promise.reject(conciseError(error)));
-  session = opened;
-  if (state.reset === 'transaction') {
-    // The app's own copy of pg: the one its pools come from (Jest's registry, this test file).
-    const pg = require(require.resolve('pg', { paths: [state.rootDir] }));
-    transactions = installTransactionMode(pg, opened.client);
-  }
-}, SETUP_TIMEOUT_MS);
-
-beforeEach(async () => {
-  // Even with transactions: restarts sequences the rolled-back test advanced, and empties what a second connection committed.
-  await session?.reset().catch((error: unknown) => Promise.reject(conciseError(error)));
-  await transactions?.begin();
-}, SETUP_TIMEOUT_MS);
-
-afterEach(async () => {
-  await transactions?.rollback();
-}, SETUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  transactions?.uninstall();
-  transactions = undefined;
-  await session?.close();
-  session = undefined;
+const lifecycle = workerLifecycle({
+  env: process.env,
+  testPath: expect.getState().testPath,
+  // The app's own copy of pg, from this test file's registry: the one its pools come from.
+  appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
+  warn: (line) => process.stderr.write(`${line}\n`),
 });
+registerWorker(lifecycle);
+
+const concise = (step: () => Promise<void>) => () => step().catch((error: unknown) => Promise.reject(conciseError(error)));
+beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
+beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
+afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
+afterAll(concise(lifecycle.afterFile), SETUP_TIMEOUT_MS);

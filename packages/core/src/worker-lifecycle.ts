@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { PgworkError } from './errors';
+import { RESET_BEFORE, type ResetBefore } from './options';
+import type { RunState } from './run';
+import { readRunState } from './run-group';
+import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
+import { openWorkerSession, overwrittenVariables, type WorkerSession } from './worker-session';
+import { resolveWorkerId } from './worker';
+
+/**
+ * What a runner binding calls around a test file and its tests. Runner-free:
+ * the Jest binding registers these as hooks; the state it reads is the run's.
+ */
+export interface WorkerLifecycle {
+  beforeFile(): Promise<void>;
+  beforeTest(): Promise<void>;
+  afterTest(): Promise<void>;
+  afterFile(): Promise<void>;
+  /** Empty the worker's database now (in "transaction" mode: roll back, empty, begin again). */
+  reset(): Promise<void>;
+}
+
+export interface WorkerLifecycleOptions {
+  /** The test file's environment: the one pgwork's setup rewrote. */
+  env: NodeJS.ProcessEnv;
+  /** The test file, whose docblock may choose when to reset. */
+  testPath?: string;
+  /** The app's own `pg` module, for reset "transaction". */
+  appPg: (rootDir: string) => PgModule;
+  warn: (line: string) => void;
+}
+
+const DOCBLOCK = /^\s*(?:#![^\n]*\n\s*)?(?:(['"])use strict\1;?\s*)?\/\*\*([\s\S]*?)\*\//;
+const RESET_BEFORE_PRAGMA = /@pgwork-reset-before[ \t]+(\S+)/;
+
+/**
+ * A test file's own choice: `@pgwork-reset-before file` in the docblock at its
+ * top (where Jest reads `@jest-environment`), or undefined.
+ */
+export function resetBeforeOfFile(testPath: string | undefined): ResetBefore | undefined {
+  if (!testPath) return undefined;
+  let source: string;
+  try {
+    source = readFileSync(testPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const value = RESET_BEFORE_PRAGMA.exec(DOCBLOCK.exec(source)?.[2] ?? '')?.[1];
+  if (value === undefined) return undefined;
+  if (!RESET_BEFORE.includes(value as ResetBefore)) {
+    throw new PgworkError('INVALID_OPTION', `${testPath}: @pgwork-reset-before ${value} is not understood; use test, file or never.`);
+  }
+  return value as ResetBefore;
+}
+
+/** When this file resets: PGWORK_RESET_BEFORE, else the file's docblock, else the resetBefore option. */
+export function resetBeforeFor(state: RunState, testPath: string | undefined): ResetBefore {
+  if (state.resetBeforeForced) return state.resetBefore;
+  return resetBeforeOfFile(testPath) ?? state.resetBefore;
+}
+
+export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycle {
+  let state: RunState | undefined;
+  let session: WorkerSession | undefined;
+  let transactions: TransactionMode | undefined;
+  let inTransaction = false;
+  let when: ResetBefore = 'test';
+
+  const begin = async () => {
+    if (!transactions) return;
+    await transactions.begin();
+    inTransaction = true;
+  };
+  const rollback = async () => {
+    if (!transactions || !inTransaction) return;
+    inTransaction = false;
+    await transactions.rollback();
+  };
+  // Even with transactions: restarts sequences a rolled-back test advanced, and empties what a second connection committed.
+  const emptyThenBegin = async () => {
+    await session!.reset();
+    await begin();
+  };
+
+  return {
+    async beforeFile() {
+      state = readRunState(options.env);
+      const workerId = resolveWorkerId(options.env);
+      when = resetBeforeFor(state, options.testPath);
+      const overwritten = state.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
+      if (overwritten && state.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
+      else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
+      session = await openWorkerSession(state, workerId);
+      if (state.reset === 'transaction') transactions = installTransactionMode(options.appPg(state.rootDir), session.client);
+      if (when === 'file') await emptyThenBegin();
+      else if (when === 'never') await begin();
+    },
+    async beforeTest() {
+      if (when === 'test') await emptyThenBegin();
+    },
+    async afterTest() {
+      if (when === 'test') await rollback();
+    },
+    async afterFile() {
+      try {
+        await rollback();
+      } finally {
+        transactions?.uninstall();
+        transactions = undefined;
+        await session?.close();
+        session = undefined;
+      }
+    },
+    async reset() {
+      if (!session) throw new PgworkError('NO_RUN', 'reset() was called before pgwork connected this test file; call it inside a test or a beforeAll/beforeEach hook.');
+      const wasOpen = inTransaction;
+      await rollback();
+      await session.reset();
+      if (wasOpen) await begin();
+    },
+  };
+}
+
+const WORKER = Symbol.for('pgwork.worker');
+
+/** Where a test file's reset() finds its worker: the test file's own global, which the binding's setup file shares. */
+export function registerWorker(lifecycle: WorkerLifecycle | undefined, scope: object = globalThis): void {
+  (scope as Record<symbol, WorkerLifecycle | undefined>)[WORKER] = lifecycle;
+}
+
+/**
+ * Empties the worker's database now, as pgwork does before each test: for
+ * suites with `resetBefore: "never"` (or "file") that reset at points of their own.
+ */
+export async function reset(): Promise<void> {
+  const lifecycle = (globalThis as Record<symbol, WorkerLifecycle | undefined>)[WORKER];
+  if (!lifecycle) {
+    throw new PgworkError('NO_RUN', "reset() found no pgwork worker in this test file; wrap your Jest config with withPgwork(...) so pgwork's setupFilesAfterEnv runs.");
+  }
+  await lifecycle.reset();
+}
