@@ -43,6 +43,7 @@ export { resolveOptions, type PgworkOptions, type ResolvedOptions, type ResetBef
 export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunResult, type RunState, type RunSummary } from './run';
 export { openWorkerSession, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
 export { readRunState, startRunGroup, workerServer, type RunGroup } from './run-group';
+export { runStateVariable } from './run';
 export { withPgwork, entryPoints, type JestConfigLike } from './jest/config';
 export { runProcess, typescriptLoaderArgs, childAnswer, CHILD_ANSWER, type ProcessResult } from './process';
 export { installedPackage, type InstalledPackage } from './packages';

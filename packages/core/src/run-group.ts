@@ -1,7 +1,8 @@
 import { PgworkError } from './errors';
 import { parseDatabaseUrl } from './naming';
 import type { ServerChoice } from './options';
-import { RUN_STATE_VARIABLE, startRun, type Run, type RunConfig, type RunResult, type RunState } from './run';
+import { projectOf } from './binding';
+import { runStateVariable, startRun, type Run, type RunConfig, type RunResult, type RunState } from './run';
 import { startSchemaRun } from './schema-run';
 import { resolveWorkerId } from './worker';
 
@@ -66,17 +67,19 @@ export async function startRunGroup(
 }
 
 /** This worker's run state, whichever isolation published it. */
-export function readRunState(env: NodeJS.ProcessEnv = process.env): RunState {
-  const raw = env[RUN_STATE_VARIABLE];
+export function readRunState(env: NodeJS.ProcessEnv = process.env, project: string | undefined = projectOf(globalThis)): RunState {
+  const variable = runStateVariable(project);
+  const raw = env[variable];
   if (!raw) {
+    const where = project ? ` for Jest project "${project}"` : '';
     throw new PgworkError(
       'NO_RUN',
-      `${RUN_STATE_VARIABLE} is not set, so pgwork's globalSetup did not run; wrap your Jest config with withPgwork(...) or add @pgwork/core/jest/global-setup as globalSetup.`,
+      `${variable} is not set, so pgwork's globalSetup did not run${where}; wrap your Jest config with withPgwork(...) or add @pgwork/core/jest/global-setup as globalSetup.`,
     );
   }
   const parsed = JSON.parse(raw) as RunState | PerWorkerStates;
   if (parsed.version !== 1) {
-    throw new PgworkError('NO_RUN', `${RUN_STATE_VARIABLE} was written by another pgwork version; use one version of @pgwork/* packages throughout.`);
+    throw new PgworkError('NO_RUN', `${variable} was written by another pgwork version; use one version of @pgwork/* packages throughout.`);
   }
   if (!('perWorker' in parsed)) return parsed;
   const workerId = resolveWorkerId(env);

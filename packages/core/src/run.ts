@@ -13,6 +13,14 @@ import type { ResetBefore } from './options';
 /** The environment variable that carries a run's state from globalSetup to the workers. */
 export const RUN_STATE_VARIABLE = 'PGWORK_RUN';
 
+/**
+ * The variable for one Jest project of a multi-project config (PGWORK_RUN_API
+ * for the project "api"): every project's run reaches the same worker processes.
+ */
+export function runStateVariable(project?: string): string {
+  return project ? `${RUN_STATE_VARIABLE}_${project.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}` : RUN_STATE_VARIABLE;
+}
+
 /** Everything a worker needs, as JSON in the environment: string work only, no lookups. */
 export interface RunState {
   readonly version: 1;
@@ -43,10 +51,12 @@ export interface RunState {
   /** Other per-worker variables, with {worker} and {run} placeholders. */
   readonly workerEnv: Readonly<Record<string, string>>;
   readonly checkEnv: 'error' | 'warn' | 'off';
+  /** Digest of the options the run was started with: a worker whose project has others read another project's run. */
+  readonly optionsDigest?: string;
 }
 
 /** The RunState fields that come from the options unchanged, whatever the isolation. */
-export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset' | 'resetBefore' | 'resetBeforeForced' | 'workerEnv' | 'checkEnv' | 'rootDir' | 'adapter'> {
+export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset' | 'resetBefore' | 'resetBeforeForced' | 'workerEnv' | 'checkEnv' | 'rootDir' | 'adapter' | 'optionsDigest'> {
   return {
     env: config.env,
     reset: config.reset ?? 'empty',
@@ -54,6 +64,7 @@ export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset'
     resetBeforeForced: config.resetBeforeForced ?? false,
     workerEnv: config.workerEnv ?? {},
     checkEnv: config.checkEnv ?? 'error',
+    optionsDigest: config.optionsDigest,
     rootDir: config.rootDir,
     adapter: config.adapter.reset ? config.adapterReference : undefined,
   };
@@ -84,6 +95,7 @@ export interface RunConfig {
   resetBeforeForced?: boolean;
   workerEnv?: Readonly<Record<string, string>>;
   checkEnv?: 'error' | 'warn' | 'off';
+  optionsDigest?: string;
   /** Seed file (.sql, or a module) written into the template after migrate; relative to rootDir. */
   seed?: string;
   /**

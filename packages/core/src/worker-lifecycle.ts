@@ -23,6 +23,8 @@ export interface WorkerLifecycle {
 export interface WorkerLifecycleOptions {
   /** The test file's environment: the one pgwork's setup rewrote. */
   env: NodeJS.ProcessEnv;
+  /** The Jest project of a multi-project config the file belongs to. */
+  project?: string;
   /** The test file, whose docblock may choose when to reset. */
   testPath?: string;
   /** The app's own `pg` module, for reset "transaction". */
@@ -84,7 +86,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
 
   return {
     async beforeFile() {
-      state = readRunState(options.env);
+      state = readRunState(options.env, options.project);
       const workerId = resolveWorkerId(options.env);
       when = resetBeforeFor(state, options.testPath);
       const overwritten = state.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);

@@ -8,7 +8,8 @@ import { databaseUrl, workerDatabaseName } from './naming';
 import { Resetter } from './reset';
 import { isSchemaReady, schemaUrl, workerSchemaName } from './schema-run';
 import { readRunState } from './run-group';
-import type { RunState } from './run';
+import { optionsDigest } from './binding';
+import { runStateVariable, type RunState } from './run';
 import { resolveWorkerId } from './worker';
 
 /** The database this worker uses: its own, or the shared one (isolation off, or a schema of its own in it). */
@@ -28,8 +29,14 @@ export function workerDatabase(state: RunState, workerId: number = resolveWorker
  * The part of the worker lifecycle that must be synchronous and run before any
  * app module is imported: point every configured variable at this worker's database.
  */
-export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): string {
-  const state = readRunState(env);
+export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env, project?: string, options?: unknown): string {
+  const state = readRunState(env, project);
+  if (options !== undefined && state.optionsDigest && optionsDigest(options) !== state.optionsDigest) {
+    throw new PgworkError(
+      'NO_RUN',
+      `this test file's Jest project has other pgwork options than the run ${runStateVariable(project)} describes: Jest runs one globalSetup per distinct file, so in a multi-project config give every project wrapped by withPgwork its own displayName.`,
+    );
+  }
   for (const [name, value] of Object.entries(workerVariables(state, resolveWorkerId(env)))) env[name] = value;
   return workerDatabase(state, resolveWorkerId(env)).url;
 }

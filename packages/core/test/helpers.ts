@@ -94,18 +94,22 @@ export interface Outcome {
   databases: string[];
   ports: number[];
   schemas: string[];
+  /** Every line the fixture's files wrote to FIXTURE_OUT. */
+  lines: string[];
 }
 
 /** Runs the fixture project's Jest suite (test/fixtures/project) in a child process. */
-export function runFixture(env: Record<string, string | undefined>): Outcome {
+export function runFixture(env: Record<string, string | undefined>, config = CONFIG): Outcome {
   const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
   const out = join(work, 'databases.txt');
   writeFileSync(out, '');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
-  for (const name of ['PGWORK_RUN', 'JEST_WORKER_ID', 'DATABASE_URL', 'PGWORK_DATABASE_URL', 'PGWORK_DISABLE', 'PGWORK_KEEP', 'PGWORK_REBUILD', 'PGWORK_REPORT', 'PGWORK_WORKER_ID', 'PGWORK_EMBEDDED_DIR', 'PGWORK_RESET', 'PGWORK_ISOLATION']) {
-    if (!(name in env)) delete childEnv[name];
+  for (const name of Object.keys(childEnv)) {
+    if ((name.startsWith('PGWORK_') && name !== 'PGWORK_TEST_SERVER_URL') || ['JEST_WORKER_ID', 'DATABASE_URL'].includes(name)) {
+      if (!(name in env)) delete childEnv[name];
+    }
   }
-  const result = spawnSync(process.execPath, [JEST, '--config', CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'], {
+  const result = spawnSync(process.execPath, [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci'], {
     env: childEnv,
     encoding: 'utf8',
     timeout: 120_000,
@@ -115,7 +119,7 @@ export function runFixture(env: Record<string, string | undefined>): Outcome {
   const ports = lines.map((line) => Number(line.split(' ')[1]));
   const schemas = lines.map((line) => line.split(' ')[2]!);
   rmSync(work, { recursive: true, force: true });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports, schemas };
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports, schemas, lines };
 }
 
 

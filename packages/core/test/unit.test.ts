@@ -207,8 +207,29 @@ describe('withPgwork', () => {
     });
   });
 
-  it('refuses to silently replace a globalSetup', () => {
-    expect(() => withPgwork({ globalSetup: './mine.ts' }, { adapter })).toThrow(/already sets globalSetup; remove it from the config and call pgwork's from your own file/);
+  it("keeps the project's own globalSetup and globalTeardown, to run after and before pgwork's", () => {
+    const config = withPgwork({ globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' }, { adapter });
+    expect(config.globalSetup).toBe(entryPoints.globalSetup);
+    expect(config.globals).toMatchObject({ pgworkBinding: { globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' } });
+  });
+
+  it('refuses to wrap twice, or to be handed its own hooks', () => {
+    expect(() => withPgwork(withPgwork({}, { adapter }), { adapter })).toThrow(/already wrapped by withPgwork/);
+    expect(() => withPgwork({ globalSetup: '@pgwork/core/jest/global-setup' }, { adapter })).toThrow(/globalSetup is already pgwork's; withPgwork adds it/);
+  });
+
+  it('wraps every inline project, each keyed by its displayName, with hook files of its own', () => {
+    const config = withPgwork({ projects: [{ displayName: 'api' }, { displayName: { name: 'jobs' } }, {}] }, { adapter }) as { projects: Array<Record<string, unknown>> };
+    const keys = config.projects.map((project) => (project.globals as { pgworkBinding: { project: string } }).pgworkBinding.project);
+    expect(keys).toEqual(['api', 'jobs', 'project3']);
+    const setups = new Set(config.projects.map((project) => project.globalSetup));
+    expect(setups.size).toBe(3);
+    for (const project of config.projects) expect(require(project.globalSetup as string)).toBe(require(entryPoints.globalSetup).default);
+  });
+
+  it('refuses projects it cannot wrap', () => {
+    expect(() => withPgwork({ projects: ['<rootDir>/api'] }, { adapter })).toThrow(/projects\[0\] is "<rootDir>\/api", a path pgwork cannot reach from here; wrap that project's own config/);
+    expect(() => withPgwork({ projects: [{ displayName: 'a' }, { displayName: 'A' }] }, { adapter })).toThrow(/two projects are named "A"/);
   });
 
   it('validates options at config time', () => {

@@ -1,18 +1,20 @@
 import { loadAdapter } from '../adapter';
+import { bindingOf, optionsDigest } from '../binding';
 import { resolveOptions } from '../options';
-import { RUN_STATE_VARIABLE } from '../run';
+import { runStateVariable } from '../run';
 import { startRunGroup, type RunGroup } from '../run-group';
+import { runUserHook, type JestProjectConfig } from './user-hooks';
 
-/** Jest's globalSetup and globalTeardown run in the same process: the runs are handed over here. */
-export const ACTIVE_RUN = Symbol.for('pgwork.activeRun');
+/** Jest's globalSetup and globalTeardown run in the same process: each project's run is handed over here. */
+const ACTIVE_RUNS = Symbol.for('pgwork.activeRuns');
+
+export function activeRuns(): Map<string, RunGroup> {
+  const slot = globalThis as Record<symbol, Map<string, RunGroup> | undefined>;
+  return (slot[ACTIVE_RUNS] ??= new Map());
+}
 
 /** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
 const MAX_PREWARM = 16;
-
-interface ProjectConfigLike {
-  rootDir: string;
-  globals?: Record<string, unknown>;
-}
 
 interface GlobalConfigLike {
   maxWorkers?: number;
@@ -20,9 +22,13 @@ interface GlobalConfigLike {
 
 /**
  * Jest globalSetup: start (or find) the server, build or reuse the template,
- * and publish the run to the workers through the environment.
+ * and publish the run to the workers through the environment; then the
+ * project's own globalSetup, if it had one.
  */
-export default async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: ProjectConfigLike): Promise<void> {
+export default async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestProjectConfig): Promise<void> {
+  const binding = bindingOf(projectConfig.globals);
+  const key = binding.project ?? '';
+  let group: RunGroup;
   try {
     const options = resolveOptions(projectConfig.globals?.pgwork);
     const context = { rootDir: projectConfig.rootDir };
@@ -33,12 +39,13 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
     // schemas are all made here.
     const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
     const workerIds = Array.from({ length: count }, (_, i) => i + 1);
-    const group = await startRunGroup(
-      { ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, workers },
+    group = await startRunGroup(
+      { ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, workers, optionsDigest: optionsDigest(projectConfig.globals?.pgwork) },
       { isolation: options.isolation, workerIds },
     );
-    process.env[RUN_STATE_VARIABLE] = group.published;
-    (globalThis as Record<symbol, RunGroup | undefined>)[ACTIVE_RUN] = group;
+    process.env[runStateVariable(binding.project)] = group.published;
+    activeRuns().set(key, group);
+    const project = binding.project ? ` for project "${binding.project}"` : '';
     for (const { summary, state } of group.runs) {
       const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
       const built = `built in ${Math.round(summary.migrateMs)} ms`;
@@ -47,11 +54,20 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
         : `template ${summary.template} ${summary.templateBuilt ? built : 'reused'}`;
       const mode = options.disable ? '; PGWORK_DISABLE=1: all workers share one database' : '';
       const reclaimed = summary.reclaimed.length ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs` : '';
-      process.stderr.write(`\npgwork: run ${summary.runId} on ${where}, version ${summary.serverVersion}; ${template} (${adapter.name})${reclaimed}${mode}`);
+      process.stderr.write(`\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${template} (${adapter.name})${reclaimed}${mode}`);
     }
     process.stderr.write('\n');
   } catch (error) {
     throw conciseError(error);
+  }
+  if (!binding.globalSetup) return;
+  try {
+    await runUserHook(binding.globalSetup, 'globalSetup', globalConfig, projectConfig);
+  } catch (error) {
+    // Jest runs no globalTeardown after a failed globalSetup: undo pgwork's part here.
+    activeRuns().delete(key);
+    await group.finish().catch(() => undefined);
+    throw error;
   }
 }
 

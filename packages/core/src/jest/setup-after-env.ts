@@ -7,9 +7,10 @@
 // timers that a test file or the config installs (fakeTimers.enableGlobally)
 // replace the sandbox's setTimeout, setImmediate and process.nextTick, and a
 // node-postgres client loaded inside it would wait on them forever.
-import { createRequire } from 'node:module';
+import { runInThisContext } from 'node:vm';
 import type * as Lifecycle from '../worker-lifecycle';
 import type { PgModule } from '../transaction';
+import { projectOf } from '../binding';
 
 declare const beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const beforeEach: (fn: () => Promise<void>, timeout?: number) => void;
@@ -17,19 +18,31 @@ declare const afterEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const expect: { getState(): { testPath?: string } };
 
-const outside = createRequire(__filename);
+/**
+ * Node's own require. Jest hands the sandbox its own `module` builtin (and
+ * `process.getBuiltinModule`), whose createRequire stays inside; the real
+ * process, reached through vm, has the real one.
+ */
+function nodeRequire(filename: string): NodeJS.Require {
+  const realProcess = runInThisContext('process') as NodeJS.Process & { getBuiltinModule?: (id: string) => unknown };
+  const Module = (realProcess.getBuiltinModule?.('node:module') ?? realProcess.mainModule?.constructor) as typeof import('node:module') | undefined;
+  return Module?.createRequire ? Module.createRequire(filename) : require;
+}
+
+const outside = nodeRequire(__filename);
 const { workerLifecycle, registerWorker } = outside('../worker-lifecycle') as typeof Lifecycle;
 const { conciseError } = outside('./global-setup') as typeof import('./global-setup');
 
 const SETUP_TIMEOUT_MS = 120_000;
 const lifecycle = workerLifecycle({
   env: process.env,
+  project: projectOf(globalThis),
   testPath: expect.getState().testPath,
   // The app's own copy of pg, from this test file's registry: the one its pools come from.
   appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
   warn: (line) => process.stderr.write(`${line}\n`),
 });
-registerWorker(lifecycle);
+registerWorker(lifecycle, globalThis);
 
 const concise = (step: () => Promise<void>) => () => step().catch((error: unknown) => Promise.reject(conciseError(error)));
 beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);

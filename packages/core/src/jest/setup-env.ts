@@ -1,10 +1,11 @@
 // Jest setupFiles: runs in each test file's sandbox before any app module is
 // imported, so an app that reads DATABASE_URL at import sees its worker's database.
+import { projectOf } from '../binding';
 import { applyWorkerEnvironment } from '../worker-session';
 import { conciseError } from './global-setup';
 
 try {
-  applyWorkerEnvironment(process.env);
+  applyWorkerEnvironment(process.env, projectOf(globalThis), (globalThis as { pgwork?: unknown }).pgwork);
 } catch (error) {
   throw conciseError(error);
 }

@@ -1,0 +1,31 @@
+import { hashParts } from './fingerprint';
+
+/**
+ * What a runner binding leaves for pgwork on a test file's global (Jest: the
+ * config's `globals`): which project of a multi-project config the file
+ * belongs to, the user's own global hooks to chain, and a digest of the
+ * project's pgwork options, so a worker can tell its project's run from another's.
+ */
+export interface BindingData {
+  /** The project's key (its displayName) in a multi-project config. */
+  readonly project?: string;
+  /** The user's own globalSetup / globalTeardown, run after / before pgwork's. */
+  readonly globalSetup?: string;
+  readonly globalTeardown?: string;
+}
+
+export const BINDING_GLOBAL = 'pgworkBinding';
+
+export function bindingOf(scope: object | undefined): BindingData {
+  return ((scope as Record<string, unknown> | undefined)?.[BINDING_GLOBAL] as BindingData | undefined) ?? {};
+}
+
+/** The project a test file belongs to: from its global, where the runner put the config's globals. */
+export function projectOf(scope: object | undefined): string | undefined {
+  return bindingOf(scope).project;
+}
+
+/** What a worker compares with its run's: the options as the runner hands them over (JSON). */
+export function optionsDigest(options: unknown): string {
+  return hashParts([JSON.stringify(options ?? null)]);
+}
