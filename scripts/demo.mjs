@@ -18,6 +18,9 @@ for (const example of chosen) {
   const isolated = await runExample(example);
   process.stderr.write(' and unisolated...\n');
   const shared = await runExample(example, { PGWORK_DISABLE: '1' });
+  process.stderr.write('  and its scenario file with a reset before every test...\n');
+  // scenario.test.js asks for one reset per file (its docblock); PGWORK_RESET_BEFORE=test overrides that.
+  const scenario = await runExample(example, { PGWORK_RESET_BEFORE: 'test' }, ['scenario']);
 
   console.log(`\n${example.short}`);
   row('', 'isolated (pgwork)', 'unisolated (PGWORK_DISABLE=1)');
@@ -30,6 +33,11 @@ for (const example of chosen) {
   row('contamination', isolated.failed ? 'FAILURES (see below)' : 'none', shared.failed ? `${shared.failed} tests saw other workers' rows` : 'none seen this time (rerun: it is a race)');
   for (const failure of shared.failures.slice(0, 4)) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
   if (shared.failures.length > 4) console.log(`    ... and ${shared.failures.length - 4} more`);
+  console.log(
+    `  scenario.test.js (tests that build on each other): ${isolated.failures.some((f) => f.file.startsWith('scenario')) ? 'FAILED' : 'passes'} with its docblock's resetBefore "file"; ` +
+      `with the default reset before every test, ${scenario.failed} of ${scenario.total} fail:`,
+  );
+  for (const failure of scenario.failures.slice(0, 2)) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
 
   if (isolated.status !== 0 || isolated.failed > 0 || isolated.total === 0) {
     broken++;

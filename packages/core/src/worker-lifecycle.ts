@@ -32,7 +32,8 @@ export interface WorkerLifecycleOptions {
   warn: (line: string) => void;
 }
 
-const DOCBLOCK = /^\s*(?:#![^\n]*\n\s*)?(?:(['"])use strict\1;?\s*)?\/\*\*([\s\S]*?)\*\//;
+// The first comment of the file; TypeScript's CommonJS output puts "use strict" and an __esModule line before it.
+const DOCBLOCK = /^\s*(?:#![^\n]*\n\s*)?(?:(['"])use strict\1;?\s*)?(?:Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);\s*)?\/\*\*([\s\S]*?)\*\//;
 const RESET_BEFORE_PRAGMA = /@pgwork-reset-before[ \t]+(\S+)/;
 
 /**

@@ -302,6 +302,8 @@ describe('when a test file resets', () => {
   it('reads @pgwork-reset-before from the docblock at the top of the file only', () => {
     expect(resetBeforeOfFile(file('a.test.js', '/**\n * Scenario.\n * @pgwork-reset-before file\n */\ntest("x", () => {});'))).toBe('file');
     expect(resetBeforeOfFile(file('b.test.js', '"use strict";\n/** @pgwork-reset-before never */\nrequire("x");'))).toBe('never');
+    const compiled = '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n/**\n * @pgwork-reset-before file\n */\nconst x = 1;';
+    expect(resetBeforeOfFile(file('tsc.test.js', compiled))).toBe('file');
     expect(resetBeforeOfFile(file('c.test.js', 'const a = 1;\n/** @pgwork-reset-before file */'))).toBeUndefined();
     expect(resetBeforeOfFile(file('d.test.js', 'test("x", () => {});'))).toBeUndefined();
     expect(resetBeforeOfFile(undefined)).toBeUndefined();
