@@ -15,9 +15,16 @@ export interface ConnectOptions {
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
 
-/** A connected pg Client, or a PgworkError that names the fix. */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
-  const client = new Client({
+interface ClientClass {
+  new (config: object): Client;
+}
+
+/**
+ * A connected pg Client, or a PgworkError that names the fix. `ClientClass`:
+ * another copy of pg's Client, e.g. the app's, so the rows it returns are the app's own Dates and Arrays.
+ */
+export async function connect(url: string, options: ConnectOptions = {}, ClientClass: ClientClass = Client): Promise<Client> {
+  const client = new ClientClass({
     connectionString: url,
     application_name: options.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: 15_000,

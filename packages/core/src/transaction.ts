@@ -28,6 +28,7 @@ const WAIT_MS = 10_000;
 
 export interface PgModule {
   Pool: { prototype: Record<string, unknown> };
+  Client: new (config: object) => Client;
 }
 
 export function installTransactionMode(pg: PgModule, shared: Client): TransactionMode {

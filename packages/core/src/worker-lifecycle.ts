@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import type { Client } from 'pg';
+import { connect } from './connection';
 import { PgworkError } from './errors';
 import { RESET_BEFORE, type ResetBefore } from './options';
 import type { RunState } from './run';
 import { readRunState } from './run-group';
 import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
-import { openWorkerSession, overwrittenVariables, type WorkerSession } from './worker-session';
+import { RESET_LOCK_TIMEOUT_MS, openWorkerSession, overwrittenVariables, type WorkerSession } from './worker-session';
 import { resolveWorkerId } from './worker';
 
 /**
@@ -66,6 +68,8 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
   let state: RunState | undefined;
   let session: WorkerSession | undefined;
   let transactions: TransactionMode | undefined;
+  /** reset "transaction": the connection the app's pools share, made with the app's own pg (its rows are the app realm's). */
+  let appConnection: Client | undefined;
   let inTransaction = false;
   let when: ResetBefore = 'test';
 
@@ -94,7 +98,11 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       if (overwritten && state.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
       else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
       session = await openWorkerSession(state, workerId);
-      if (state.reset === 'transaction') transactions = installTransactionMode(options.appPg(state.rootDir), session.client);
+      if (state.reset === 'transaction') {
+        const pg = options.appPg(state.rootDir);
+        appConnection = await connect(session.url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS }, pg.Client);
+        transactions = installTransactionMode(pg, appConnection);
+      }
       if (when === 'file') await emptyThenBegin();
       else if (when === 'never') await begin();
     },
@@ -110,6 +118,8 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       } finally {
         transactions?.uninstall();
         transactions = undefined;
+        await appConnection?.end().catch(() => undefined);
+        appConnection = undefined;
         await session?.close();
         session = undefined;
       }

@@ -66,7 +66,7 @@ export function overwrittenVariables(state: RunState, workerId: number, env: Nod
 }
 
 /** How long a reset waits for a lock an app connection holds before it says so. */
-const RESET_LOCK_TIMEOUT_MS = 15_000;
+export const RESET_LOCK_TIMEOUT_MS = 15_000;
 
 export interface WorkerSession {
   readonly database: string;

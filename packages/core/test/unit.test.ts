@@ -210,7 +210,7 @@ describe('withPgwork', () => {
   it("keeps the project's own globalSetup and globalTeardown, to run after and before pgwork's", () => {
     const config = withPgwork({ globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' }, { adapter });
     expect(config.globalSetup).toBe(entryPoints.globalSetup);
-    expect(config.globals).toMatchObject({ pgworkBinding: { globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' } });
+    expect((config as Record<string, unknown>).globals).toMatchObject({ pgworkBinding: { globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' } });
   });
 
   it('refuses to wrap twice, or to be handed its own hooks', () => {
