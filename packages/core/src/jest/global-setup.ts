@@ -3,6 +3,7 @@ import { bindingOf, optionsDigest } from '../binding';
 import { resolveOptions } from '../options';
 import { runStateVariable } from '../run';
 import { startRunGroup, type RunGroup } from '../run-group';
+import { turboNotice } from '../turbo';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
 
 /** Jest's globalSetup and globalTeardown run in the same process: each project's run is handed over here. */
@@ -29,6 +30,8 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
   const binding = bindingOf(projectConfig.globals);
   const key = binding.project ?? '';
   let group: RunGroup;
+  const notice = turboNotice(projectConfig.rootDir);
+  if (notice) process.stderr.write(`\n${notice}`);
   try {
     const options = resolveOptions(projectConfig.globals?.pgwork);
     const context = { rootDir: projectConfig.rootDir };

@@ -1,0 +1,38 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The line users add to their turbo.json so pgwork's variables reach Jest. */
+export const TURBO_PASS_THROUGH = '"globalPassThroughEnv": ["PGWORK_*", "DATABASE_URL"]';
+
+/**
+ * Under turbo 2 (strict env mode) a task sees only the variables turbo.json
+ * declares, so `PGWORK_DATABASE_URL=... turbo run test` silently runs on the
+ * embedded server. When this process is a turbo task (TURBO_HASH), no PGWORK_
+ * variable reached it and the nearest turbo.json declares none, returns the
+ * one-line notice to print; otherwise undefined.
+ */
+export function turboNotice(rootDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!env.TURBO_HASH || Object.keys(env).some((name) => name.startsWith('PGWORK_') && name !== 'PGWORK_RUN' && !name.startsWith('PGWORK_RUN_'))) return undefined;
+  const file = nearestTurboJson(rootDir);
+  if (!file) return undefined;
+  let declared: string[] = [];
+  try {
+    const config = JSON.parse(readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>;
+    if (config.envMode === 'loose') return undefined;
+    const tasks = Object.values((config.tasks ?? {}) as Record<string, Record<string, unknown>>);
+    declared = [config.globalEnv, config.globalPassThroughEnv, ...tasks.flatMap((task) => [task.env, task.passThroughEnv])].flatMap((list) =>
+      Array.isArray(list) ? list.map(String) : [],
+    );
+  } catch {
+    return undefined; // not ours to judge
+  }
+  if (declared.some((name) => name === '*' || name.startsWith('PGWORK_'))) return undefined;
+  return `pgwork: running as a turbo task, and ${file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL, PGWORK_DISABLE and the rest would be ignored); add ${TURBO_PASS_THROUGH} to it.`;
+}
+
+function nearestTurboJson(from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'turbo.json'))) return join(dir, 'turbo.json');
+    if (dirname(dir) === dir) return undefined;
+  }
+}
