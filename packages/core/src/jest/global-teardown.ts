@@ -1,16 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { bindingOf } from '../binding';
-import { activeRuns, conciseError } from './global-setup';
+import { conciseError } from '../errors';
+import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
 
 /** When set, globalTeardown writes the run's summary there as JSON (used by `pnpm demo` and tooling). */
-export const REPORT_VARIABLE = 'PGWORK_REPORT';
+const REPORT_VARIABLE = 'PGWORK_REPORT';
 
 /**
  * Jest globalTeardown: the project's own globalTeardown first, if it had one;
  * then drop this run's databases (unless PGWORK_KEEP=1) and stop the embedded server(s).
  */
-export default async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectConfig): Promise<void> {
+async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectConfig): Promise<void> {
   const binding = bindingOf(projectConfig?.globals);
   const key = binding.project ?? '';
   const group = activeRuns().get(key);
@@ -40,3 +41,5 @@ async function finish(group: NonNullable<ReturnType<ReturnType<typeof activeRuns
     throw conciseError(error);
   }
 }
+
+export = globalTeardown;

@@ -31,7 +31,7 @@ function nodeRequire(filename: string): NodeJS.Require {
 
 const outside = nodeRequire(__filename);
 const { workerLifecycle, registerWorker } = outside('../worker-lifecycle') as typeof Lifecycle;
-const { conciseError } = outside('./global-setup') as typeof import('./global-setup');
+const { conciseError } = outside('../errors') as typeof import('../errors');
 
 const SETUP_TIMEOUT_MS = 120_000;
 const lifecycle = workerLifecycle({

@@ -2,7 +2,7 @@
 // imported, so an app that reads DATABASE_URL at import sees its worker's database.
 import { projectOf } from '../binding';
 import { applyWorkerEnvironment } from '../worker-session';
-import { conciseError } from './global-setup';
+import { conciseError } from '../errors';
 
 try {
   applyWorkerEnvironment(process.env, projectOf(globalThis), (globalThis as { pgwork?: unknown }).pgwork);

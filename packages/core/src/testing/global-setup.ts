@@ -1,3 +1,3 @@
 import { startTestServer } from './server';
 
-export default startTestServer;
+export = startTestServer;

@@ -1,3 +1,3 @@
 import { stopTestServer } from './server';
 
-export default stopTestServer;
+export = stopTestServer;

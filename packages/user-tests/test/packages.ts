@@ -1,0 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '../../..');
+
+/** Every package users install: packages/* that are not private. */
+export function publishedPackages(): Array<{ name: string; dir: string }> {
+  return readdirSync(join(ROOT, 'packages'))
+    .map((folder) => join(ROOT, 'packages', folder))
+    .map((dir) => ({ dir, manifest: require(join(dir, 'package.json')) as { name: string; private?: boolean } }))
+    .filter(({ manifest }) => !manifest.private)
+    .map(({ dir, manifest }) => ({ name: manifest.name, dir }));
+}
+
+/** `pnpm pack` of every published package (workspace: ranges rewritten, as on publish), into a fresh folder. */
+export function packAll(): Array<{ name: string; dir: string; tarball: string }> {
+  const destination = mkdtempSync(join(tmpdir(), 'pgwork-packs-'));
+  return publishedPackages().map((pkg) => {
+    const output = execFileSync('pnpm', ['pack', '--pack-destination', destination], { cwd: pkg.dir, encoding: 'utf8' });
+    const tarball = output.trim().split('\n').pop()!.trim();
+    return { ...pkg, tarball };
+  });
+}
+
+export function tarballFiles(tarball: string): string[] {
+  return execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((entry) => entry.replace(/^package\//, ''));
+}
+
+export function tarballFile(tarball: string, file: string): string {
+  return execFileSync('tar', ['xzOf', tarball, `package/${file}`], { encoding: 'utf8' });
+}

@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { join, posix } from 'node:path';
+import { packAll, tarballFile, tarballFiles } from './packages';
+
+const packed = packAll();
+const bin = (name: string) => join(__dirname, '../node_modules/.bin', name);
+
+describe.each(packed.map((pkg) => [pkg.name, pkg] as const))('%s as packed', (_, pkg) => {
+  const files = tarballFiles(pkg.tarball);
+  const manifest = JSON.parse(tarballFile(pkg.tarball, 'package.json'));
+
+  it('ships LICENSE, README, compiled code and types, and no test files', () => {
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files.filter((file) => /(^|\/)test\/|\.test\.[jt]s$/.test(file))).toEqual([]);
+  });
+
+  it('has no source map pointing at a file it does not ship', () => {
+    const missing = files
+      .filter((file) => file.endsWith('.map'))
+      .flatMap((map) => (JSON.parse(tarballFile(pkg.tarball, map)).sources as string[]).map((source) => posix.join(posix.dirname(map), source)))
+      .filter((source) => !files.includes(source));
+    expect(missing).toEqual([]);
+  });
+
+  it('declares node, a license, and no workspace: range', () => {
+    expect(manifest).toMatchObject({ license: 'MIT', engines: { node: '>=20' } });
+    expect(JSON.stringify(manifest)).not.toContain('workspace:');
+    if (pkg.name !== '@pgwork/core') {
+      // The user's one copy of core serves every adapter.
+      expect(manifest.peerDependencies['@pgwork/core']).toBe(`^${manifest.version}`);
+      expect(manifest.dependencies?.['@pgwork/core']).toBeUndefined();
+    }
+  });
+
+  it('passes publint and arethetypeswrong without errors', () => {
+    // Both exit non-zero on an error; the output names it.
+    execFileSync(bin('publint'), [pkg.dir], { encoding: 'utf8' });
+    execFileSync(bin('attw'), [pkg.tarball], { encoding: 'utf8' });
+  });
+});
