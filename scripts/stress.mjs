@@ -7,6 +7,8 @@
 // The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
 // Prints a summary table and exits non-zero if any check fails.
 import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { discoverExamples, ROOT, runExample } from './examples.mjs';
@@ -162,6 +164,33 @@ try {
     killedRun && leftovers.length > 0 && leftovers.every((name) => reclaimed.includes(name)) && (await databasesOf(killedRun)).length === 0,
     `${leftovers.length} left by run ${killedRun}, ${reclaimed.length} reclaimed`,
   );
+
+  // 3c. Ctrl-C (SIGINT) and SIGTERM to the Jest process of a run on the embedded
+  // default: nothing it created may outlive it, not even an empty directory.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    say(`${example.short}: ${signal} to the Jest process of an embedded run`);
+    const dir = mkdtempSync(join(tmpdir(), 'pgwork-signal-'));
+    chmodSync(dir, 0o755); // as root, the server runs as another user
+    let sent = false;
+    const interrupted = await runExample(example, { PGWORK_DATABASE_URL: '', PGWORK_EMBEDDED_DIR: dir }, [], {
+      onStart: (child, output) => {
+        const timer = setInterval(() => {
+          if (sent || !runIdOf(output()) || childPids(child.pid).length === 0) return;
+          sent = true;
+          clearInterval(timer);
+          process.kill(child.pid, signal);
+        }, 50);
+        child.on('close', () => clearInterval(timer));
+      },
+    });
+    let left = readdirSync(dir);
+    for (let waited = 0; left.length && waited < 20_000; waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      left = readdirSync(dir);
+    }
+    check(`${signal.toLowerCase()} run`, 'the embedded cluster and its directory are gone', sent && interrupted.status !== 0 && left.length === 0, sent ? `left: ${left.join(', ') || 'nothing'}` : 'the run ended before the signal');
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   // 4. Two shards of one suite at the same time.
   say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);

