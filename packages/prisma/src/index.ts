@@ -49,8 +49,10 @@ interface ResolvedPaths {
 const prismaPackage = (rootDir: string) => installedPackage('prisma', rootDir);
 
 /**
- * Paths from the options, else from prisma.config.ts (loaded with Prisma's own
- * loader, so TypeScript configs work), else Prisma's defaults.
+ * Paths from the options, else from prisma.config.ts (Prisma 6.6+ and 7, loaded
+ * with Prisma's own loader, so TypeScript configs work), else from package.json's
+ * "prisma.schema" (Prisma 5 and 6), else Prisma's defaults: prisma/schema.prisma,
+ * then schema.prisma. Migrations default to the folder beside the schema, as Prisma puts them.
  */
 async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<ResolvedPaths> {
   const fromRoot = (path: string) => resolve(rootDir, path);
@@ -62,11 +64,28 @@ async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<Re
     fromConfig = loaded.config;
     configFile = loaded.file;
   }
+  const schema = options.schema ? fromRoot(options.schema) : (fromConfig.schema ?? packageJsonSchema(rootDir) ?? defaultSchema(rootDir));
+  const beside = existsSync(schema) && statSync(schema).isDirectory() ? schema : dirname(schema);
   return {
-    schema: options.schema ? fromRoot(options.schema) : (fromConfig.schema ?? fromRoot('prisma/schema.prisma')),
-    migrations: options.migrations ? fromRoot(options.migrations) : (fromConfig.migrations?.path ?? fromRoot('prisma/migrations')),
+    schema,
+    migrations: options.migrations ? fromRoot(options.migrations) : (fromConfig.migrations?.path ?? join(beside, 'migrations')),
     config: configFile,
   };
+}
+
+/** Prisma 5 and 6 read the schema path from package.json: { "prisma": { "schema": "db/schema.prisma" } }. */
+function packageJsonSchema(rootDir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')) as { prisma?: { schema?: unknown } };
+    return typeof manifest.prisma?.schema === 'string' ? resolve(rootDir, manifest.prisma.schema) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultSchema(rootDir: string): string {
+  const candidates = [join(rootDir, 'prisma/schema.prisma'), join(rootDir, 'schema.prisma')];
+  return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
 }
 
 // Prisma's own loader (TypeScript configs, env()), run in a child process: it needs

@@ -21,6 +21,49 @@ describeAdapterConformance('prisma', {
   },
 });
 
+// A Prisma 6 app, as most are today: classic engine, no prisma.config.ts, the
+// schema path in package.json ("prisma": { "schema": "db/schema.prisma" }), its own prisma 6.
+const prisma6App = join(__dirname, 'fixtures/prisma6-app');
+
+describeAdapterConformance('prisma 6', {
+  adapter: () => adapterFor({}, prisma6App),
+  changedAdapter: () => adapterFor({ migrations: '../app/changed-migrations' }, prisma6App),
+  expectedTables: ['public.urls', 'public.clicks', 'public._prisma_migrations'],
+  async insertRows(client) {
+    await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
+    await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
+  },
+});
+
+describe('a Prisma 6 app', () => {
+  it('finds its schema through package.json and its migrations beside it, and fingerprints its own Prisma version', async () => {
+    expect(require(join(prisma6App, 'node_modules/prisma/package.json')).version).toMatch(/^6\./);
+    const six = await adapterFor({}, prisma6App).fingerprint();
+    // Same migrations, another schema file and Prisma version: another template.
+    expect(six).not.toBe(await adapterFor({ schema: 'prisma/schema.prisma', migrations: '../prisma6-app/db/migrations' }).fingerprint());
+    await withScratchDatabase(async (url, database) => {
+      await migrateInto(adapterFor({}, prisma6App), url, database);
+      const { rows } = await withClient(url, {}, (client) => client.query(`SELECT migration_name FROM _prisma_migrations ORDER BY 1`));
+      expect(rows.map((row) => row.migration_name)).toEqual(['20260101000000_init', '20260102000000_clicks']);
+    });
+  });
+
+  it('with its real Prisma 6 CLI: applies the migrations, or says the engine is unavailable', async () => {
+    await withScratchDatabase(async (url, database) => {
+      const outcome = await migrateInto(adapterFor({ mode: 'cli' }, prisma6App), url, database).then(
+        () => 'applied',
+        (error: Error) => error.message,
+      );
+      if (outcome === 'applied') {
+        const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`));
+        expect(rows).toEqual([{ n: 2 }]);
+      } else {
+        expect(outcome).toMatch(/could not start its schema engine .*use prisma\(\{ mode: "in-process" \}\)/);
+      }
+    });
+  });
+});
+
 describe('prisma specifics', () => {
   let scratch: string;
   beforeAll(() => {
