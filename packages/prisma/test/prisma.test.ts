@@ -21,6 +21,22 @@ describeAdapterConformance('prisma', {
   },
 });
 
+/** The real CLI either applies both migrations or, offline, fails with the line naming the in-process mode. */
+async function cliAppliesOrNamesTheEngine(adapter: Adapter): Promise<void> {
+  await withScratchDatabase(async (url, database) => {
+    const outcome = await migrateInto(adapter, url, database).then(
+      () => 'applied',
+      (error: Error) => error.message,
+    );
+    if (outcome === 'applied') {
+      const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`));
+      expect(rows).toEqual([{ n: 2 }]);
+    } else {
+      expect(outcome).toMatch(/could not start its schema engine .*use prisma\(\{ mode: "in-process" \}\)/);
+    }
+  });
+}
+
 // A Prisma 6 app, as most are today: classic engine, no prisma.config.ts, the
 // schema path in package.json ("prisma": { "schema": "db/schema.prisma" }), its own prisma 6.
 const prisma6App = join(__dirname, 'fixtures/prisma6-app');
@@ -48,20 +64,7 @@ describe('a Prisma 6 app', () => {
     });
   });
 
-  it('with its real Prisma 6 CLI: applies the migrations, or says the engine is unavailable', async () => {
-    await withScratchDatabase(async (url, database) => {
-      const outcome = await migrateInto(adapterFor({ mode: 'cli' }, prisma6App), url, database).then(
-        () => 'applied',
-        (error: Error) => error.message,
-      );
-      if (outcome === 'applied') {
-        const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`));
-        expect(rows).toEqual([{ n: 2 }]);
-      } else {
-        expect(outcome).toMatch(/could not start its schema engine .*use prisma\(\{ mode: "in-process" \}\)/);
-      }
-    });
-  });
+  it('with its real Prisma 6 CLI: applies the migrations, or says the engine is unavailable', () => cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' }, prisma6App)));
 });
 
 describe('prisma specifics', () => {
@@ -178,20 +181,7 @@ describe('prisma specifics', () => {
       expect(JSON.parse(readFileSync(stubOut(), 'utf8')).argv).toEqual(['migrate', 'deploy', '--config', join(stubCli, 'prisma.config.ts')]);
     });
 
-    it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', async () => {
-      await withScratchDatabase(async (url, database) => {
-        const outcome = await migrateInto(adapterFor({ mode: 'cli' }), url, database).then(
-          () => 'applied',
-          (error: Error) => error.message,
-        );
-        if (outcome === 'applied') {
-          const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`));
-          expect(rows).toEqual([{ n: 2 }]);
-        } else {
-          expect(outcome).toMatch(/could not start its schema engine .*use prisma\(\{ mode: "in-process" \}\)/);
-        }
-      });
-    });
+    it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', () => cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' })));
   });
 
   it('rejects an unknown mode and gives a serialisable config helper', () => {
