@@ -3,8 +3,7 @@ import { hashParts } from './fingerprint';
 /**
  * What a runner binding leaves for pgwork on a test file's global (Jest: the
  * config's `globals`): which project of a multi-project config the file
- * belongs to, the user's own global hooks to chain, and a digest of the
- * project's pgwork options, so a worker can tell its project's run from another's.
+ * belongs to, and the user's own global hooks to chain.
  */
 export interface BindingData {
   /** The project's key (its displayName) in a multi-project config. */

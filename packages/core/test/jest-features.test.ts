@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { listOwnedDatabases } from '../src/databases';
-import { dropOwnedWithBase, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
+import { dropOwnedWithBase, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 const CONFIG = join(__dirname, 'fixtures/features/jest.config.js');
 
@@ -20,8 +20,7 @@ async function feature(name: string, env: Record<string, string> = {}) {
 describe('when to reset', () => {
   it('resets a scenario file once, a "never" file only when it calls reset(), and other files before every test', async () => {
     const run = await feature('scenario');
-    expect(run.output).toMatch(/Tests:\s+7 passed, 7 total/);
-    expect(run.status).toBe(0);
+    expectPassed(run, 7);
     expect(run.leftovers).toEqual([]);
   });
 
@@ -33,16 +32,14 @@ describe('when to reset', () => {
 
   it('does the same per file and per test in transaction mode', async () => {
     const run = await feature('scenario', { PGWORK_RESET: 'transaction' });
-    expect(run.output).toMatch(/Tests:\s+7 passed, 7 total/);
-    expect(run.status).toBe(0);
+    expectPassed(run, 7);
   });
 });
 
 describe('fake timers', () => {
   it('never hang pgwork\'s connect, reset and errors', async () => {
     const run = await feature('fake-timers');
-    expect(run.output).toMatch(/Tests:\s+3 passed, 3 total/);
-    expect(run.status).toBe(0);
+    expectPassed(run, 3);
   });
 });
 
@@ -68,16 +65,14 @@ describe('a setup file that overwrites the worker URL', () => {
 describe('workerEnv', () => {
   it('sets each worker its own value of other variables', async () => {
     const run = await feature('worker-env');
-    expect(run.output).toMatch(/Tests:\s+3 passed, 3 total/);
-    expect(run.status).toBe(0);
+    expectPassed(run, 3);
   });
 });
 
 describe("the project's own globalSetup and globalTeardown", () => {
   it('run after pgwork\'s setup (TypeScript, through the project\'s transform) and before its teardown', async () => {
     const run = await feature('user-hooks');
-    expect(run.output).toMatch(/Tests:\s+1 passed, 1 total/);
-    expect(run.status).toBe(0);
+    expectPassed(run, 1);
     expect(run.lines[0]).toBe('setup PGWORK_RUN=set rootDir=true');
     expect(run.lines[1]).toMatch(/^test \w+_[a-z0-9]{8}_w1$/);
     // Both workers' databases were cloned in the background; the user teardown still saw them.
@@ -98,8 +93,7 @@ describe("the project's own globalSetup and globalTeardown", () => {
 describe('Jest projects', () => {
   it('gives each project its own run, template and databases', async () => {
     const run = await feature('projects');
-    expect(run.output).toMatch(/Tests:\s+2 passed, 2 total/);
-    expect(run.status).toBe(0);
+    expectPassed(run, 2);
     expect(run.output).toMatch(/pgwork: run [a-z0-9]{8} for project "alpha" on Postgres/);
     expect(run.output).toMatch(/pgwork: run [a-z0-9]{8} for project "beta" on Postgres/);
     const seen = run.lines.map((line) => line.split(' '));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describeDatabase, listOwnedDatabases } from '../src/databases';
 import { databaseUrl } from '../src/naming';
-import { rows, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
+import { rows, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 
 describe('the Jest lifecycle, end to end', () => {
@@ -17,8 +17,7 @@ describe('the Jest lifecycle, end to end', () => {
     const env = { PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_COUNT_FILE: countFile, PGWORK_REPORT: report };
     try {
       const first = runFixture(env);
-      expect(first.output).toMatch(/Tests:\s+8 passed, 8 total/);
-      expect(first.status).toBe(0);
+      expectPassed(first, 8);
       expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} on Postgres, version \d+.*built in \d+ ms \(fixture-sql\)/);
       const workers = new Set(first.databases);
       expect(workers.size).toBe(2);
@@ -57,8 +56,7 @@ describe('the Jest lifecycle, end to end', () => {
     const baseName = uniqueBase('tx');
     try {
       const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, PGWORK_RESET: 'transaction' });
-      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
-      expect(run.status).toBe(0);
+      expectPassed(run, 8);
     } finally {
       await dropOwnedWithBase(baseName);
     }
@@ -73,8 +71,7 @@ describe('the Jest lifecycle, end to end', () => {
     await rows(devUrl, `CREATE TABLE precious (v int); INSERT INTO precious VALUES (42); CREATE SCHEMA ${baseName}_zzzzzzzz_w1; CREATE TABLE ${baseName}_zzzzzzzz_w1.items (id int); INSERT INTO ${baseName}_zzzzzzzz_w1.items VALUES (1);`);
     try {
       const run = runFixture({ PGWORK_DATABASE_URL: devUrl, FIXTURE_BASE_NAME: baseName, PGWORK_ISOLATION: 'schema' });
-      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
-      expect(run.status).toBe(0);
+      expectPassed(run, 8);
       expect(new Set(run.databases)).toEqual(new Set([dev]));
       expect(new Set(run.schemas).size).toBe(2);
       for (const schema of run.schemas) expect(schema).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));
@@ -93,8 +90,7 @@ describe('the Jest lifecycle, end to end', () => {
     chmodSync(temp, 0o755);
     try {
       const run = runFixture({ PGWORK_EMBEDDED_DIR: temp, FIXTURE_BASE_NAME: uniqueBase('srv'), FIXTURE_ISOLATION: 'server' });
-      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
-      expect(run.status).toBe(0);
+      expectPassed(run, 8);
       expect(run.output.match(/pgwork: run [a-z0-9]{8} on embedded Postgres/g)).toHaveLength(2);
       expect(new Set(run.ports).size).toBe(2);
       expect(readdirSync(temp)).toEqual([]);
@@ -116,8 +112,7 @@ describe('the Jest lifecycle, end to end', () => {
     try {
       const url = `postgres://postgres:same-everywhere@127.0.0.1:${base}/postgres`;
       const run = runFixture({ PGWORK_DATABASE_URL: url, FIXTURE_BASE_NAME: uniqueBase('ports'), FIXTURE_ISOLATION: 'server' });
-      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
-      expect(run.status).toBe(0);
+      expectPassed(run, 8);
       expect([...new Set(run.ports)].sort()).toEqual([base + 1, base + 2]);
     } finally {
       const exited = new Promise((resolve) => servers.on('exit', resolve));
@@ -143,8 +138,7 @@ describe('the Jest lifecycle, end to end', () => {
     try {
       const run = runFixture({ PGWORK_EMBEDDED_DIR: temp, FIXTURE_BASE_NAME: uniqueBase('emb') });
       expect(run.output).toContain(`on embedded Postgres (in ${join(temp, 'pgwork-')}`);
-      expect(run.output).toMatch(/Tests:\s+8 passed, 8 total/);
-      expect(run.status).toBe(0);
+      expectPassed(run, 8);
       expect(new Set(run.databases).size).toBe(2);
       expect(run.output).toMatch(/used 2 database\(s\), now dropped/);
       // The cluster lived in PGWORK_EMBEDDED_DIR and is gone.

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { bindingOf } from '../binding';
 import { conciseError } from '../errors';
+import type { RunGroup } from '../run-group';
 import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
 
@@ -23,7 +24,7 @@ async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectC
   }
 }
 
-async function finish(group: NonNullable<ReturnType<ReturnType<typeof activeRuns>['get']>>, project: string | undefined): Promise<void> {
+async function finish(group: RunGroup, project: string | undefined): Promise<void> {
   try {
     const result = await group.finish();
     const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';

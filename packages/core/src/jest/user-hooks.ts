@@ -33,7 +33,6 @@ function resolveHook(hook: string, kind: string, rootDir: string): string {
   const path = hook.replace(/^<rootDir>/, rootDir);
   try {
     if (isAbsolute(path)) return require.resolve(path);
-    if (path.startsWith('.')) return require.resolve(resolve(rootDir, path));
     try {
       return require.resolve(resolve(rootDir, path));
     } catch {
