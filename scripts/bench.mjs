@@ -28,7 +28,10 @@ const json = args.includes('--json');
 const runs = Number(option('runs', 15));
 const suiteRuns = Number(option('suite-runs', 1));
 const only = new Set((option('only', 'setup,reset,suite,scaling') ?? '').split(','));
-for (const [name, value] of [['runs', runs], ['suite-runs', suiteRuns]]) {
+for (const [name, value] of [
+  ['runs', runs],
+  ['suite-runs', suiteRuns],
+]) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`bench: --${name} must be a positive integer (got ${option(name)}).`);
     process.exit(2);
@@ -39,7 +42,16 @@ if (option('embedded-dir')) process.env.PGWORK_EMBEDDED_DIR = option('embedded-d
 const given = process.env.PGWORK_DATABASE_URL;
 const embedded = given ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = given ?? embedded.url;
-const results = { version: 1, machine: {}, setup: {}, isolation: {}, reset: {}, typeormReset: {}, suite: {}, scaling: {} };
+const results = {
+  version: 1,
+  machine: {},
+  setup: {},
+  isolation: {},
+  reset: {},
+  typeormReset: {},
+  suite: {},
+  scaling: {},
+};
 
 try {
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
@@ -109,7 +121,14 @@ async function benchReset() {
             if (fill) await client.query(fill);
             return begin + (await time(() => client.query('ROLLBACK')));
           });
-          results.reset[`t${tables}_d${dirty}`] = { tables, dirty, pgwork, truncate, rollback, truncateOverPgwork: ratio(truncate.median, pgwork.median) };
+          results.reset[`t${tables}_d${dirty}`] = {
+            tables,
+            dirty,
+            pgwork,
+            truncate,
+            rollback,
+            truncateOverPgwork: ratio(truncate.median, pgwork.median),
+          };
         }
       } finally {
         await client.end();
@@ -121,14 +140,23 @@ async function benchReset() {
 /** Each example's adapter, as its Jest config names it (found by `jest --showConfig`). */
 function exampleAdapter(example) {
   const jest = createRequire(join(example.dir, 'package.json')).resolve('jest/bin/jest');
-  const shown = JSON.parse(execFileSync(process.execPath, [jest, '--showConfig'], { cwd: example.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const shown = JSON.parse(
+    execFileSync(process.execPath, [jest, '--showConfig'], {
+      cwd: example.dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  );
   const project = shown.configs[0];
   const reference = project.globals.pgwork.adapter;
   return { reference, rootDir: project.rootDir, adapter: core.loadAdapter(reference, { rootDir: project.rootDir }) };
 }
 
 async function benchSetup(examples) {
-  const targets = examples.map((example) => ({ label: example.short.replace('examples/', ''), ...exampleAdapter(example) }));
+  const targets = examples.map((example) => ({
+    label: example.short.replace('examples/', ''),
+    ...exampleAdapter(example),
+  }));
   targets.push({ label: 'synthetic-100', adapter: syntheticAdapter(100), rootDir: ROOT });
   for (const target of targets) {
     const baseName = `bench_${target.label.replace(/[^a-z0-9]/g, '_')}`;
@@ -163,7 +191,10 @@ async function benchSetup(examples) {
     }
     progress(`setup: ${target.label}, hand-written`);
     const handRuns = Math.max(3, Math.ceil(runs / 3));
-    const handwritten = target.label === 'typeorm' ? await typeormHandwritten(target, handRuns) : await handwrittenSetup(target, handRuns);
+    const handwritten =
+      target.label === 'typeorm'
+        ? await typeormHandwritten(target, handRuns)
+        : await handwrittenSetup(target, handRuns);
     const warm = { clone: summarise(clone), ready: summarise(ready) };
     if (target.label === 'typeorm') results.typeormReset.pgwork = await typeormPgworkReset(target, baseName);
     results.setup[target.label] = {
@@ -221,10 +252,14 @@ async function typeormHandwritten(target, count) {
   const module = join(target.rootDir, target.reference.options.dataSource);
   const loader = core.typescriptLoaderArgs(module, [target.rootDir], 'bench');
   const script = join(ROOT, 'scripts/bench/typeorm-handwritten.cjs');
-  const output = await core.runProcess(process.execPath, [...loader, script, module, serverUrl, String(count), `bench_hand_${core.newRunId()}`], {
-    cwd: target.rootDir,
-    env: { ...process.env, DATABASE_URL: serverUrl, PGWORK_CORE: CORE },
-  });
+  const output = await core.runProcess(
+    process.execPath,
+    [...loader, script, module, serverUrl, String(count), `bench_hand_${core.newRunId()}`],
+    {
+      cwd: target.rootDir,
+      env: { ...process.env, DATABASE_URL: serverUrl, PGWORK_CORE: CORE },
+    },
+  );
   const answer = core.childAnswer(output);
   if (answer.error) throw new Error(`typeorm hand-written setup failed: ${answer.error}`);
   // TypeORM's own per-test reset (the adapter's reset: 'rebuild'), next to pgwork's.
@@ -267,7 +302,10 @@ async function benchIsolation(examples) {
   results.isolation.server = await repeat(Math.max(2, Math.ceil(runs / 7)), async () => {
     let group;
     const elapsed = await time(async () => {
-      group = await core.startRunGroup(config({ server: { url: undefined, source: 'bench' } }), { isolation: 'server', workerIds: [1] });
+      group = await core.startRunGroup(config({ server: { url: undefined, source: 'bench' } }), {
+        isolation: 'server',
+        workerIds: [1],
+      });
       const state = group.runs[0].state;
       const session = await core.openWorkerSession(state, 1);
       await session.close();
@@ -346,33 +384,61 @@ function printTables() {
   const ms = (s) => (s ? `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}-${s.max.toFixed(1)})` : '-');
   const line = (...cells) => console.log(cells.map((cell, i) => String(cell).padEnd(i === 0 ? 18 : 26)).join(''));
   const m = results.machine;
-  console.log(`\npgwork bench: ${m.cores} cores (${m.cpu}), Node ${m.node}, PostgreSQL ${m.postgres} (${m.server}); medians (min-max) of ${m.runs} runs\n`);
+  console.log(
+    `\npgwork bench: ${m.cores} cores (${m.cpu}), Node ${m.node}, PostgreSQL ${m.postgres} (${m.server}); medians (min-max) of ${m.runs} runs\n`,
+  );
   if (Object.keys(results.setup).length) {
     console.log('Per-worker setup');
-    line('adapter', 'cold (build template)', 'warm: prewarmed', 'warm: clone on demand', 'hand-written', 'hand-written / warm');
+    line(
+      'adapter',
+      'cold (build template)',
+      'warm: prewarmed',
+      'warm: clone on demand',
+      'hand-written',
+      'hand-written / warm',
+    );
     for (const [label, s] of Object.entries(results.setup)) {
-      line(label, ms(s.cold), ms(s.warm.ready), ms(s.warm.clone), ms(s.handwritten), `${s.handwrittenOverReady}x / ${s.handwrittenOverClone}x`);
+      line(
+        label,
+        ms(s.cold),
+        ms(s.warm.ready),
+        ms(s.warm.clone),
+        ms(s.handwritten),
+        `${s.handwrittenOverReady}x / ${s.handwrittenOverClone}x`,
+      );
     }
     const { pgwork, rebuild } = results.typeormReset;
     if (pgwork && rebuild) {
-      console.log(`TypeORM per-test reset: pgwork ${ms(pgwork)}, TypeORM synchronize(true) ${ms(rebuild)}: ${results.typeormReset.rebuildOverPgwork}x`);
+      console.log(
+        `TypeORM per-test reset: pgwork ${ms(pgwork)}, TypeORM synchronize(true) ${ms(rebuild)}: ${results.typeormReset.rebuildOverPgwork}x`,
+      );
     }
     console.log('');
   }
   if (results.isolation.database) {
     const i = results.isolation;
-    console.log(`Per-worker setup by isolation mode (${i.example}): database (clone) ${ms(i.database)}, schema (create + migrate, with run start) ${ms(i.schema)}, server (embedded initdb + start + template + clone) ${ms(i.server)}\n`);
+    console.log(
+      `Per-worker setup by isolation mode (${i.example}): database (clone) ${ms(i.database)}, schema (create + migrate, with run start) ${ms(i.schema)}, server (embedded initdb + start + template + clone) ${ms(i.server)}\n`,
+    );
   }
   if (Object.keys(results.reset).length) {
     console.log('Reset between tests');
     line('schema', 'pgwork', 'TRUNCATE all', 'BEGIN/ROLLBACK', 'TRUNCATE / pgwork');
-    for (const r of Object.values(results.reset)) line(`${r.tables} tables, ${r.dirty} dirty`, ms(r.pgwork), ms(r.truncate), ms(r.rollback), `${r.truncateOverPgwork}x`);
+    for (const r of Object.values(results.reset))
+      line(
+        `${r.tables} tables, ${r.dirty} dirty`,
+        ms(r.pgwork),
+        ms(r.truncate),
+        ms(r.rollback),
+        `${r.truncateOverPgwork}x`,
+      );
     console.log('');
   }
   if (results.scaling.w1) {
     console.log('Scaling: workers cloning at once (100-table template)');
     line('workers', 'per worker', 'whole batch');
-    for (const key of ['w1', 'w2', 'w4', 'w8']) line(results.scaling[key].workers, ms(results.scaling[key].perWorker), ms(results.scaling[key].batch));
+    for (const key of ['w1', 'w2', 'w4', 'w8'])
+      line(results.scaling[key].workers, ms(results.scaling[key].perWorker), ms(results.scaling[key].batch));
     console.log('');
   }
   if (Object.keys(results.suite).length) {
@@ -380,7 +446,13 @@ function printTables() {
     console.log(`Whole suite (4 workers unless serial; medians of ${m.suiteRuns} run(s))`);
     line('example', 'pgwork', 'unisolated (wrong)', 'serial, shared', 'overhead / speedup');
     for (const [label, s] of Object.entries(results.suite)) {
-      line(label, `${sec(s.pgwork)}, ${s.pgwork.failedTests.join('/')} failed`, `${sec(s.unisolated)}, ${s.unisolated.failedTests.join('/')} failed`, `${sec(s.serial)}, ${s.serial.failedTests.join('/')} failed`, `${s.overheadPct}% / ${s.speedupOverSerial}x`);
+      line(
+        label,
+        `${sec(s.pgwork)}, ${s.pgwork.failedTests.join('/')} failed`,
+        `${sec(s.unisolated)}, ${s.unisolated.failedTests.join('/')} failed`,
+        `${sec(s.serial)}, ${s.serial.failedTests.join('/')} failed`,
+        `${s.overheadPct}% / ${s.speedupOverSerial}x`,
+      );
     }
     console.log('');
   }

@@ -24,26 +24,55 @@ for (const example of chosen) {
 
   console.log(`\n${example.short}`);
   row('', 'isolated (pgwork)', 'unisolated (PGWORK_DISABLE=1)');
-  const workers = (run) => (run.pgwork ? (run.pgwork.shared ? '1 shared database for all workers' : `${run.pgwork.databases.length} (one database each)`) : '?');
+  const workers = (run) =>
+    run.pgwork
+      ? run.pgwork.shared
+        ? '1 shared database for all workers'
+        : `${run.pgwork.databases.length} (one database each)`
+      : '?';
   row('workers', workers(isolated), workers(shared));
-  const template = (run) => (run.pgwork ? `template ${run.pgwork.templateBuilt ? `built (${Math.round(run.pgwork.migrateMs)} ms)` : 'reused'}` : 'no report');
-  row('databases', `${isolated.pgwork?.databases.length ?? '?'} cloned, ${template(isolated)}`, `1 cloned, ${template(shared)}`);
-  row('tests', `${isolated.passed} passed, ${isolated.failed} failed`, `${shared.passed} passed, ${shared.failed} failed`);
+  const template = (run) =>
+    run.pgwork
+      ? `template ${run.pgwork.templateBuilt ? `built (${Math.round(run.pgwork.migrateMs)} ms)` : 'reused'}`
+      : 'no report';
+  row(
+    'databases',
+    `${isolated.pgwork?.databases.length ?? '?'} cloned, ${template(isolated)}`,
+    `1 cloned, ${template(shared)}`,
+  );
+  row(
+    'tests',
+    `${isolated.passed} passed, ${isolated.failed} failed`,
+    `${shared.passed} passed, ${shared.failed} failed`,
+  );
   row('wall time', `${isolated.seconds.toFixed(1)} s`, `${shared.seconds.toFixed(1)} s`);
-  row('contamination', isolated.failed ? 'FAILURES (see below)' : 'none', shared.failed ? `${shared.failed} tests saw other workers' rows` : 'none seen this time (rerun: it is a race)');
-  for (const failure of shared.failures.slice(0, 4)) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
+  row(
+    'contamination',
+    isolated.failed ? 'FAILURES (see below)' : 'none',
+    shared.failed ? `${shared.failed} tests saw other workers' rows` : 'none seen this time (rerun: it is a race)',
+  );
+  for (const failure of shared.failures.slice(0, 4))
+    console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
   if (shared.failures.length > 4) console.log(`    ... and ${shared.failures.length - 4} more`);
   console.log(
     `  scenario.test.js (tests that build on each other): ${isolated.failures.some((f) => f.file.startsWith('scenario')) ? 'FAILED' : 'passes'} with its docblock's resetBefore "file"; ` +
       `with the default reset before every test, ${scenario.failed} of ${scenario.total} fail:`,
   );
-  for (const failure of scenario.failures.slice(0, 2)) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
+  for (const failure of scenario.failures.slice(0, 2))
+    console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
 
   if (isolated.status !== 0 || isolated.failed > 0 || isolated.total === 0) {
     broken++;
     console.log(`\n  The isolated run failed:`);
     for (const failure of isolated.failures) console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
-    if (!isolated.failures.length) console.log(isolated.output.split('\n').slice(-30).map((line) => `    ${line}`).join('\n'));
+    if (!isolated.failures.length)
+      console.log(
+        isolated.output
+          .split('\n')
+          .slice(-30)
+          .map((line) => `    ${line}`)
+          .join('\n'),
+      );
   }
 }
 if (!chosen.length) console.log('No examples found under examples/.');

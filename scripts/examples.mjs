@@ -13,11 +13,20 @@ export function discoverExamples() {
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => join(dir, entry.name))
-    .filter((path) => existsSync(join(path, 'package.json')) && readdirSync(path).some((file) => /^jest\.config\.(ts|js|cjs|mjs)$/.test(file)))
+    .filter(
+      (path) =>
+        existsSync(join(path, 'package.json')) &&
+        readdirSync(path).some((file) => /^jest\.config\.(ts|js|cjs|mjs)$/.test(file)),
+    )
     .map((path) => {
       const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8'));
       // An example may declare isolation modes its tool cannot run in: "pgwork": { "unsupportedIsolation": ["schema"] }.
-      return { name: manifest.name, dir: path, short: path.slice(ROOT.length + 1), unsupportedIsolation: manifest.pgwork?.unsupportedIsolation ?? [] };
+      return {
+        name: manifest.name,
+        dir: path,
+        short: path.slice(ROOT.length + 1),
+        unsupportedIsolation: manifest.pgwork?.unsupportedIsolation ?? [],
+      };
     })
     .sort((a, b) => a.short.localeCompare(b.short));
 }
@@ -56,7 +65,13 @@ export async function runExample(example, env = {}, extraArgs = [], { onStart } 
       const message = stripAnsi(test.failureMessages.join('\n'));
       const expected = message.match(/Expected[^:\n]*:\s*(.+)/)?.[1]?.trim();
       const received = message.match(/Received[^:\n]*:\s*(.+)/)?.[1]?.trim();
-      const what = expected && received ? `expected ${expected}, got ${received}` : message.split('\n').find((line) => line.trim())?.trim();
+      const what =
+        expected && received
+          ? `expected ${expected}, got ${received}`
+          : message
+              .split('\n')
+              .find((line) => line.trim())
+              ?.trim();
       failures.push({ file: file.name.split('/').pop(), test: test.title, what });
     }
   }

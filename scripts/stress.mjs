@@ -50,7 +50,9 @@ const green = (run) => run.status === 0 && run.failed === 0 && run.total > 0;
 async function databasesOf(runId) {
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
   try {
-    return (await core.listOwnedDatabases(admin)).filter((db) => db.marker.run === runId && db.marker.kind !== 'template').map((db) => db.name);
+    return (await core.listOwnedDatabases(admin))
+      .filter((db) => db.marker.run === runId && db.marker.kind !== 'template')
+      .map((db) => db.name);
   } finally {
     await admin.end();
   }
@@ -73,13 +75,19 @@ try {
       if (run.failed > 0) unisolatedFailures++;
     }
   }
-  check('repeat', `unisolated runs that saw contamination: ${unisolatedFailures}/${unisolatedRuns}`, unisolatedFailures > 0, 'the suite must be able to see it');
+  check(
+    'repeat',
+    `unisolated runs that saw contamination: ${unisolatedFailures}/${unisolatedRuns}`,
+    unisolatedFailures > 0,
+    'the suite must be able to see it',
+  );
 
   // Every example's suite with each test in a rolled-back transaction.
   for (const example of examples) {
     say(`${example.short}: ${repeat} runs with PGWORK_RESET=transaction`);
     let greenRuns = 0;
-    for (let i = 0; i < repeat; i++) if (green(await runExample(example, { ...env, PGWORK_RESET: 'transaction' }))) greenRuns++;
+    for (let i = 0; i < repeat; i++)
+      if (green(await runExample(example, { ...env, PGWORK_RESET: 'transaction' }))) greenRuns++;
     check('transaction', `${example.short} green ${greenRuns}/${repeat}`, greenRuns === repeat);
   }
 
@@ -87,23 +95,39 @@ try {
   for (const example of examples.filter((e) => !e.unsupportedIsolation.includes('schema'))) {
     say(`${example.short}: ${repeat} runs with PGWORK_ISOLATION=schema`);
     let greenRuns = 0;
-    for (let i = 0; i < repeat; i++) if (green(await runExample(example, { ...env, PGWORK_ISOLATION: 'schema' }))) greenRuns++;
+    for (let i = 0; i < repeat; i++)
+      if (green(await runExample(example, { ...env, PGWORK_ISOLATION: 'schema' }))) greenRuns++;
     check('isolation', `${example.short} green ${greenRuns}/${repeat} with a schema per worker`, greenRuns === repeat);
   }
   {
     const example = examples[0];
     say(`${example.short}: PGWORK_ISOLATION=server (an embedded server per worker)`);
     const run = await runExample(example, { PGWORK_DATABASE_URL: 'embedded', PGWORK_ISOLATION: 'server' });
-    check('isolation', `${example.short} green with a server per worker`, green(run) && run.pgwork?.servers > 1, `${run.pgwork?.servers} servers`);
+    check(
+      'isolation',
+      `${example.short} green with a server per worker`,
+      green(run) && run.pgwork?.servers > 1,
+      `${run.pgwork?.servers} servers`,
+    );
   }
 
   const example = examples[0];
   // 2. Two runs of one example at the same time on one server.
   say(`${example.short}: two concurrent runs`);
   const [a, b] = await Promise.all([runExample(example, env), runExample(example, env)]);
-  check('concurrent', 'both runs green', green(a) && green(b), `${a.passed}+${b.passed} passed, ${a.failed}+${b.failed} failed`);
+  check(
+    'concurrent',
+    'both runs green',
+    green(a) && green(b),
+    `${a.passed}+${b.passed} passed, ${a.failed}+${b.failed} failed`,
+  );
   const shared = (a.pgwork?.databases ?? []).filter((name) => (b.pgwork?.databases ?? []).includes(name));
-  check('concurrent', 'no database used by both', a.pgwork && b.pgwork && shared.length === 0, `${a.pgwork?.databases.length} and ${b.pgwork?.databases.length} databases`);
+  check(
+    'concurrent',
+    'no database used by both',
+    a.pgwork && b.pgwork && shared.length === 0,
+    `${a.pgwork?.databases.length} and ${b.pgwork?.databases.length} databases`,
+  );
 
   // 3a. SIGKILL one worker in the middle of a run.
   say(`${example.short}: SIGKILL a worker mid-run`);
@@ -122,7 +146,12 @@ try {
     },
   });
   const leftAfterWorkerKill = workerKilled.pgwork ? await databasesOf(workerKilled.pgwork.runId) : ['(no report)'];
-  check('killed worker', 'the run still ended and dropped its databases', killedWorker && leftAfterWorkerKill.length === 0, `killed pid ${killedWorker}; run exit ${workerKilled.status}`);
+  check(
+    'killed worker',
+    'the run still ended and dropped its databases',
+    killedWorker && leftAfterWorkerKill.length === 0,
+    `killed pid ${killedWorker}; run exit ${workerKilled.status}`,
+  );
   const afterWorkerKill = await runExample(example, env);
   check('killed worker', 'the next run is green', green(afterWorkerKill));
 
@@ -155,13 +184,21 @@ try {
   const survivors = orphans.filter(isAlive);
   const leftovers = killedRun ? await databasesOf(killedRun) : [];
   const next = await runExample(example, env);
-  survivors.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
-  check('killed run', 'the next run is green without cleanup', green(next), `${survivors.length} orphaned Jest processes were still connected`);
+  for (const pid of survivors.filter(isAlive)) process.kill(pid, 'SIGKILL');
+  check(
+    'killed run',
+    'the next run is green without cleanup',
+    green(next),
+    `${survivors.length} orphaned Jest processes were still connected`,
+  );
   const reclaimed = next.pgwork?.reclaimed ?? [];
   check(
     'killed run',
     "the dead run's databases are reclaimed",
-    killedRun && leftovers.length > 0 && leftovers.every((name) => reclaimed.includes(name)) && (await databasesOf(killedRun)).length === 0,
+    killedRun &&
+      leftovers.length > 0 &&
+      leftovers.every((name) => reclaimed.includes(name)) &&
+      (await databasesOf(killedRun)).length === 0,
     `${leftovers.length} left by run ${killedRun}, ${reclaimed.length} reclaimed`,
   );
 
@@ -188,32 +225,55 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 250));
       left = readdirSync(dir);
     }
-    check(`${signal.toLowerCase()} run`, 'the embedded cluster and its directory are gone', sent && interrupted.status !== 0 && left.length === 0, sent ? `left: ${left.join(', ') || 'nothing'}` : 'the run ended before the signal');
+    check(
+      `${signal.toLowerCase()} run`,
+      'the embedded cluster and its directory are gone',
+      sent && interrupted.status !== 0 && left.length === 0,
+      sent ? `left: ${left.join(', ') || 'nothing'}` : 'the run ended before the signal',
+    );
     rmSync(dir, { recursive: true, force: true });
   }
 
   // 4. Two shards of one suite at the same time.
   say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);
-  const [s1, s2] = await Promise.all([runExample(example, env, ['--shard=1/2']), runExample(example, env, ['--shard=2/2'])]);
+  const [s1, s2] = await Promise.all([
+    runExample(example, env, ['--shard=1/2']),
+    runExample(example, env, ['--shard=2/2']),
+  ]);
   check('sharded', 'both shards green', green(s1) && green(s2), `${s1.total} + ${s2.total} tests`);
   const full = await runExample(example, env);
-  check('sharded', 'the shards together run the whole suite', s1.total + s2.total === full.total, `${full.total} in a full run`);
+  check(
+    'sharded',
+    'the shards together run the whole suite',
+    s1.total + s2.total === full.total,
+    `${full.total} in a full run`,
+  );
   const overlap = (s1.pgwork?.databases ?? []).filter((name) => (s2.pgwork?.databases ?? []).includes(name));
-  check('sharded', 'no shared database names', s1.pgwork && s2.pgwork && overlap.length === 0 && s1.pgwork.runId !== s2.pgwork.runId);
+  check(
+    'sharded',
+    'no shared database names',
+    s1.pgwork && s2.pgwork && overlap.length === 0 && s1.pgwork.runId !== s2.pgwork.runId,
+  );
 } finally {
   await embedded?.stop();
 }
 
 const failed = checks.filter((c) => !c.ok);
-console.log(`\npgwork stress (repeat ${repeat}, ${examples.length} example(s), ${embedded ? 'embedded server' : 'PGWORK_DATABASE_URL'})`);
-for (const c of checks) console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
+console.log(
+  `\npgwork stress (repeat ${repeat}, ${examples.length} example(s), ${embedded ? 'embedded server' : 'PGWORK_DATABASE_URL'})`,
+);
+for (const c of checks)
+  console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
 console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
 if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
 process.exitCode = failed.length ? 1 : 0;
 
 function childPids(pid) {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map(Number)
+      .filter(Boolean);
   } catch {
     return [];
   }

@@ -5,7 +5,9 @@ export function syntheticSchema(tables) {
   const ddl = [];
   for (let i = 0; i < tables; i++) {
     const parent = i > 0 && i % 3 !== 0 ? `, parent_id int REFERENCES t${i - 1}(id) ON DELETE CASCADE` : '';
-    ddl.push(`CREATE TABLE t${i} (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()${parent})`);
+    ddl.push(
+      `CREATE TABLE t${i} (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()${parent})`,
+    );
   }
   return ddl.join(';\n');
 }

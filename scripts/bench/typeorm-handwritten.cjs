@@ -10,7 +10,9 @@ const core = require(process.env.PGWORK_CORE);
 
 (async () => {
   const loaded = require(modulePath);
-  const dataSource = [loaded.default, loaded.dataSource, loaded.AppDataSource, ...Object.values(loaded)].find((v) => v && typeof v.initialize === 'function');
+  const dataSource = [loaded.default, loaded.dataSource, loaded.AppDataSource, ...Object.values(loaded)].find(
+    (v) => v && typeof v.initialize === 'function',
+  );
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
   const samples = [];
   const rebuild = [];
@@ -18,7 +20,12 @@ const core = require(process.env.PGWORK_CORE);
     const name = `${prefix}_${i}`;
     const started = performance.now();
     await admin.query(`CREATE DATABASE ${name}`);
-    const worker = new dataSource.constructor({ ...dataSource.options, url: core.databaseUrl(serverUrl, name), synchronize: false, logging: false });
+    const worker = new dataSource.constructor({
+      ...dataSource.options,
+      url: core.databaseUrl(serverUrl, name),
+      synchronize: false,
+      logging: false,
+    });
     await worker.initialize();
     await worker.synchronize();
     samples.push(performance.now() - started);

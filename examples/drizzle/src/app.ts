@@ -3,7 +3,12 @@ import { asc, count, eq } from 'drizzle-orm';
 import { db, pool } from './db';
 import { clicks, urls } from './schema';
 
-const toUrl = (row: typeof urls.$inferSelect): Url => ({ id: row.id, slug: row.slug, target: row.target, createdAt: row.createdAt });
+const toUrl = (row: typeof urls.$inferSelect): Url => ({
+  id: row.id,
+  slug: row.slug,
+  target: row.target,
+  createdAt: row.createdAt,
+});
 
 export const app: UrlShortenerApp = {
   async createUrl(slug, target) {

@@ -13,7 +13,10 @@ const COLUMNS = 'id, slug, target, created_at';
 
 export const app: UrlShortenerApp = {
   async createUrl(slug, target) {
-    const { rows } = await pool.query<UrlRow>(`INSERT INTO urls (slug, target) VALUES ($1, $2) RETURNING ${COLUMNS}`, [slug, target]);
+    const { rows } = await pool.query<UrlRow>(`INSERT INTO urls (slug, target) VALUES ($1, $2) RETURNING ${COLUMNS}`, [
+      slug,
+      target,
+    ]);
     return toUrl(rows[0]!);
   },
   async listUrls() {
@@ -35,14 +38,19 @@ export const app: UrlShortenerApp = {
     await pool.query('INSERT INTO clicks (url_id) VALUES ($1)', [urlId]);
   },
   async countClicks(urlId) {
-    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clicks WHERE url_id = $1', [urlId]);
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clicks WHERE url_id = $1', [
+      urlId,
+    ]);
     return rows[0]!.n;
   },
   async createUrlWithClicks(slug, target, clicks, fail = false) {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<UrlRow>(`INSERT INTO urls (slug, target) VALUES ($1, $2) RETURNING ${COLUMNS}`, [slug, target]);
+      const { rows } = await client.query<UrlRow>(
+        `INSERT INTO urls (slug, target) VALUES ($1, $2) RETURNING ${COLUMNS}`,
+        [slug, target],
+      );
       for (let i = 0; i < clicks; i++) await client.query('INSERT INTO clicks (url_id) VALUES ($1)', [rows[0]!.id]);
       if (fail) throw new Error('failing on purpose after the inserts');
       await client.query('COMMIT');

@@ -1,4 +1,13 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  OneToMany,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
 
 @Entity('urls')
 export class Url {
@@ -14,7 +23,10 @@ export class Url {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
-  @OneToMany(() => Click, (click) => click.url)
+  @OneToMany(
+    () => Click,
+    (click) => click.url,
+  )
   clicks!: Click[];
 }
 
@@ -27,7 +39,11 @@ export class Click {
   @Column('integer', { name: 'url_id' })
   urlId!: number;
 
-  @ManyToOne(() => Url, (url) => url.clicks, { onDelete: 'CASCADE', nullable: false })
+  @ManyToOne(
+    () => Url,
+    (url) => url.clicks,
+    { onDelete: 'CASCADE', nullable: false },
+  )
   @JoinColumn({ name: 'url_id' })
   url!: Url;
 

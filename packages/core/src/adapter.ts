@@ -51,12 +51,19 @@ export interface AdapterReference {
  * Each adapter package exports `createAdapter` and a config helper built with
  * this: `export const rawPg = adapterHelper(__filename)`.
  */
-export function adapterHelper<Options>(moduleFile: string): (...options: undefined extends Options ? [options?: Options] : [options: Options]) => AdapterReference {
+export function adapterHelper<Options>(
+  moduleFile: string,
+): (...options: undefined extends Options ? [options?: Options] : [options: Options]) => AdapterReference {
   return (...[options]) => Object.freeze({ module: moduleFile, options: structuredClone(options ?? {}) });
 }
 
 export function isAdapterReference(value: unknown): value is AdapterReference {
-  return typeof value === 'object' && value !== null && typeof (value as AdapterReference).module === 'string' && 'options' in value;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AdapterReference).module === 'string' &&
+    'options' in value
+  );
 }
 
 export function loadAdapter(reference: AdapterReference, context: AdapterContext): Adapter {
@@ -65,12 +72,19 @@ export function loadAdapter(reference: AdapterReference, context: AdapterContext
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(reference.module);
   } catch (error) {
-    throw new PgworkError('ADAPTER_FAILED', `cannot load adapter module ${reference.module}: ${(error as Error).message}; install the adapter package.`, {
-      cause: error,
-    });
+    throw new PgworkError(
+      'ADAPTER_FAILED',
+      `cannot load adapter module ${reference.module}: ${(error as Error).message}; install the adapter package.`,
+      {
+        cause: error,
+      },
+    );
   }
   if (typeof loaded.createAdapter !== 'function') {
-    throw new PgworkError('ADAPTER_FAILED', `adapter module ${reference.module} does not export createAdapter(options, context).`);
+    throw new PgworkError(
+      'ADAPTER_FAILED',
+      `adapter module ${reference.module} does not export createAdapter(options, context).`,
+    );
   }
   return validateAdapter(loaded.createAdapter(reference.options, context));
 }

@@ -13,7 +13,8 @@ import { openWorkerSession } from './worker-session';
 
 declare const describe: (name: string, fn: () => void) => void;
 declare const it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
-declare const expect: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Jest's expect, typed by the test project that loads the kit
+declare const expect: any;
 
 export interface ConformanceOptions {
   /** A fresh adapter over the project's real inputs. */
@@ -72,40 +73,47 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
       expect(await options.changedAdapter().fingerprint()).not.toBe(await options.adapter().fingerprint());
     });
 
-    it('migrates an empty database to a schema a raw probe can see, and closes its connections', async () => {
-      await onMigratedDatabase(options.adapter(), async (url, database) => {
-        const admin = await testAdminClient();
-        try {
-          const sessions = await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
-          expect(sessions.rows).toEqual([]);
-        } finally {
-          await admin.end();
-        }
-        await withClient(url, {}, async (target) => {
-        const { rows } = await target.query<{ name: string }>(
-          `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
-        );
-          const tables = rows.map((row) => row.name);
-          for (const table of options.expectedTables) expect(tables).toContain(table);
+    it(
+      'migrates an empty database to a schema a raw probe can see, and closes its connections',
+      async () => {
+        await onMigratedDatabase(options.adapter(), async (url, database) => {
+          const admin = await testAdminClient();
+          try {
+            const sessions = await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
+            expect(sessions.rows).toEqual([]);
+          } finally {
+            await admin.end();
+          }
+          await withClient(url, {}, async (target) => {
+            const { rows } = await target.query<{ name: string }>(
+              `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
+            );
+            const tables = rows.map((row) => row.name);
+            for (const table of options.expectedTables) expect(tables).toContain(table);
+          });
         });
-      });
-    }, TIMEOUT_MS);
+      },
+      TIMEOUT_MS,
+    );
 
-    it('resets: application tables empty, identities restarted, bookkeeping rows kept', async () => {
-      const adapter = options.adapter();
-      const isBookkeeping = bookkeepingMatcher(adapter);
-      await onMigratedDatabase(adapter, (url, database) => withClient(url, {}, async (client) => {
-        await options.insertRows(client);
-        const before = await tableRowCounts(client);
-        expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
-        if (adapter.reset) await adapter.reset({ url, database, client });
-        else await resetDatabase(client, { bookkeepingTables: adapter.bookkeepingTables });
-        const after = await tableRowCounts(client);
-        for (const [table, count] of after) {
-          expect([table, count]).toEqual([table, isBookkeeping(table) ? before.get(table) : 0]);
-        }
-        const sequences = await client.query<{ name: string; table: string; last: string | null }>(
-          `SELECT format('%I.%I', sn.nspname, s.relname) AS name, format('%I.%I', tn.nspname, t.relname) AS table, ps.last_value AS last
+    it(
+      'resets: application tables empty, identities restarted, bookkeeping rows kept',
+      async () => {
+        const adapter = options.adapter();
+        const isBookkeeping = bookkeepingMatcher(adapter);
+        await onMigratedDatabase(adapter, (url, database) =>
+          withClient(url, {}, async (client) => {
+            await options.insertRows(client);
+            const before = await tableRowCounts(client);
+            expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
+            if (adapter.reset) await adapter.reset({ url, database, client });
+            else await resetDatabase(client, { bookkeepingTables: adapter.bookkeepingTables });
+            const after = await tableRowCounts(client);
+            for (const [table, count] of after) {
+              expect([table, count]).toEqual([table, isBookkeeping(table) ? before.get(table) : 0]);
+            }
+            const sequences = await client.query<{ name: string; table: string; last: string | null }>(
+              `SELECT format('%I.%I', sn.nspname, s.relname) AS name, format('%I.%I', tn.nspname, t.relname) AS table, ps.last_value AS last
            FROM pg_class s
            JOIN pg_namespace sn ON sn.oid = s.relnamespace
            JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
@@ -113,47 +121,64 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
            JOIN pg_namespace tn ON tn.oid = t.relnamespace
            JOIN pg_sequences ps ON ps.schemaname = sn.nspname AND ps.sequencename = s.relname
            WHERE s.relkind = 'S'`,
+            );
+            for (const sequence of sequences.rows) {
+              if (!isBookkeeping(sequence.table)) expect([sequence.name, sequence.last]).toEqual([sequence.name, null]);
+            }
+          }),
         );
-        for (const sequence of sequences.rows) {
-          if (!isBookkeeping(sequence.table)) expect([sequence.name, sequence.last]).toEqual([sequence.name, null]);
-        }
-      }));
-    }, TIMEOUT_MS);
+      },
+      TIMEOUT_MS,
+    );
 
-    it('builds the template once and serves a worker from it', async () => {
-      let migrations = 0;
-      const real = options.adapter();
-      const counting: Adapter = { ...real, name: real.name, fingerprint: () => real.fingerprint(), migrate: (target) => (migrations++, real.migrate(target)) };
-      if (real.reset) counting.reset = (target) => real.reset!(target);
-      const config = {
-        adapter: counting,
-        rootDir: process.cwd(),
-        baseName: `conf_${runId}`,
-        env: ['DATABASE_URL'],
-        server: { url: testServerUrl(), source: 'PGWORK_TEST_SERVER_URL' },
-        maintenanceDatabase: 'postgres',
-        rebuild: true,
-      };
-      const first = await startRun(config);
-      await first.finish();
-      const second = await startRun({ ...config, rebuild: false });
-      try {
-        expect(second.summary.templateBuilt).toBe(false);
-        expect(migrations).toBe(1);
-        const session = await openWorkerSession(second.state, 1);
+    it(
+      'builds the template once and serves a worker from it',
+      async () => {
+        let migrations = 0;
+        const real = options.adapter();
+        const counting: Adapter = {
+          ...real,
+          name: real.name,
+          fingerprint: () => real.fingerprint(),
+          migrate: (target) => {
+            migrations++;
+            return real.migrate(target);
+          },
+        };
+        if (real.reset) counting.reset = (target) => real.reset!(target);
+        const config = {
+          adapter: counting,
+          rootDir: process.cwd(),
+          baseName: `conf_${runId}`,
+          env: ['DATABASE_URL'],
+          server: { url: testServerUrl(), source: 'PGWORK_TEST_SERVER_URL' },
+          maintenanceDatabase: 'postgres',
+          rebuild: true,
+        };
+        const first = await startRun(config);
+        await first.finish();
+        const second = await startRun({ ...config, rebuild: false });
         try {
-          const { rows } = await withClient(session.url, {}, (client) =>
-            client.query<{ name: string }>(`SELECT table_schema || '.' || table_name AS name FROM information_schema.tables`),
-          );
-          for (const table of options.expectedTables) expect(rows.map((row) => row.name)).toContain(table);
+          expect(second.summary.templateBuilt).toBe(false);
+          expect(migrations).toBe(1);
+          const session = await openWorkerSession(second.state, 1);
+          try {
+            const { rows } = await withClient(session.url, {}, (client) =>
+              client.query<{ name: string }>(
+                `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables`,
+              ),
+            );
+            for (const table of options.expectedTables) expect(rows.map((row) => row.name)).toContain(table);
+          } finally {
+            await session.close();
+          }
         } finally {
-          await session.close();
+          await second.finish();
+          const admin = await testAdminClient();
+          await dropOwnedDatabase(admin, second.state.template).finally(() => admin.end());
         }
-      } finally {
-        await second.finish();
-        const admin = await testAdminClient();
-        await dropOwnedDatabase(admin, second.state.template).finally(() => admin.end());
-      }
-    }, TIMEOUT_MS);
+      },
+      TIMEOUT_MS,
+    );
   });
 }

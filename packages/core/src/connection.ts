@@ -23,7 +23,11 @@ interface ClientClass {
  * A connected pg Client, or a PgworkError that names the fix. `ClientClass`:
  * another copy of pg's Client, e.g. the app's, so the rows it returns are the app's own Dates and Arrays.
  */
-export async function connect(url: string, options: ConnectOptions = {}, ClientClass: ClientClass = Client): Promise<Client> {
+export async function connect(
+  url: string,
+  options: ConnectOptions = {},
+  ClientClass: ClientClass = Client,
+): Promise<Client> {
   const client = new ClientClass({
     connectionString: url,
     application_name: options.applicationName ?? APPLICATION_NAME,
@@ -70,7 +74,9 @@ export function connectionError(error: unknown, url: string, source: string): Pg
       { cause: error },
     );
   }
-  return new PgworkError('DATABASE_ERROR', `cannot connect to ${shown}: ${describeDatabaseError(error)}`, { cause: error });
+  return new PgworkError('DATABASE_ERROR', `cannot connect to ${shown}: ${describeDatabaseError(error)}`, {
+    cause: error,
+  });
 }
 
 function safeUser(url: string): string {
@@ -81,7 +87,11 @@ function safeUser(url: string): string {
   }
 }
 
-export async function withClient<T>(url: string, options: ConnectOptions, work: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  url: string,
+  options: ConnectOptions,
+  work: (client: Client) => Promise<T>,
+): Promise<T> {
   const client = await connect(url, options);
   try {
     return await work(client);

@@ -28,7 +28,7 @@ export function formatMarker(marker: DatabaseMarker): string {
 }
 
 export function parseMarker(comment: string | null | undefined): DatabaseMarker | undefined {
-  if (!comment || !comment.startsWith(MARKER_PREFIX)) return undefined;
+  if (!comment?.startsWith(MARKER_PREFIX)) return undefined;
   try {
     const value = JSON.parse(comment.slice(MARKER_PREFIX.length)) as DatabaseMarker;
     const kinds = ['template', 'worker', 'shared'];
@@ -92,7 +92,11 @@ export interface CreateDatabaseOptions {
  * a per-name advisory lock makes create-and-mark atomic for everyone who asks
  * through pgwork, and "already exists" from anyone else is checked, not trusted.
  */
-export async function ensureDatabase(admin: Client, name: string, options: CreateDatabaseOptions): Promise<'created' | 'existed'> {
+export async function ensureDatabase(
+  admin: Client,
+  name: string,
+  options: CreateDatabaseOptions,
+): Promise<'created' | 'existed'> {
   assertDatabaseName(name);
   return withLock(admin, `database:${name}`, async () => {
     const existing = await describeDatabase(admin, name);
@@ -113,7 +117,9 @@ export async function ensureDatabase(admin: Client, name: string, options: Creat
       }
       throw createError(error, name, options.template);
     }
-    await admin.query(`COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(formatMarker(options.marker))}`);
+    await admin.query(
+      `COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(formatMarker(options.marker))}`,
+    );
     return 'created';
   });
 }
@@ -127,18 +133,27 @@ function createError(error: unknown, name: string, template: string | undefined)
     );
   }
   const source = template ? ` from template ${JSON.stringify(template)}` : '';
-  return new PgworkError('DATABASE_ERROR', `could not create database ${JSON.stringify(name)}${source}: ${describeDatabaseError(error)}`, {
-    cause: error,
-  });
+  return new PgworkError(
+    'DATABASE_ERROR',
+    `could not create database ${JSON.stringify(name)}${source}: ${describeDatabaseError(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 export async function writeMarker(admin: Client, name: string, marker: DatabaseMarker): Promise<void> {
-  await admin.query(`COMMENT ON DATABASE ${escapeIdentifier(assertDatabaseName(name))} IS ${escapeLiteral(formatMarker(marker))}`);
+  await admin.query(
+    `COMMENT ON DATABASE ${escapeIdentifier(assertDatabaseName(name))} IS ${escapeLiteral(formatMarker(marker))}`,
+  );
 }
 
 /** Closes every other session connected to the database (a leaked pool would block cloning and dropping). */
 export async function terminateSessions(admin: Client, name: string): Promise<void> {
-  await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
+  await admin.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [name],
+  );
 }
 
 /**

@@ -147,7 +147,9 @@ async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -180,12 +182,17 @@ export function embeddedBaseDirectory(env: NodeJS.ProcessEnv = process.env): str
  * A watchdog process stops the server and removes the directory if this
  * process dies without calling stop(), e.g. on SIGKILL.
  */
-export async function startEmbeddedPostgres(options: { port?: number; password?: string } = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(
+  options: { port?: number; password?: string } = {},
+): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const base = embeddedBaseDirectory();
   await removeDeadRunDirectories(base);
   const directory = await mkdtemp(join(base, 'pgwork-'));
-  await writeFile(join(directory, OWNER_FILE), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
+  await writeFile(
+    join(directory, OWNER_FILE),
+    `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`,
+  );
   const isRoot = process.getuid?.() === 0;
   // As root the server runs as another user, which must be able to reach the data directory.
   if (isRoot) await chmod(directory, 0o755);
@@ -220,7 +227,8 @@ export async function startEmbeddedPostgres(options: { port?: number; password?:
       lastError = error;
       await server.stop().catch(() => undefined);
       // Another process may have taken the port between our probe and the server's bind: try another.
-      if (options.port === undefined && log.some((line) => /could not bind|Address already in use/i.test(line))) continue;
+      if (options.port === undefined && log.some((line) => /could not bind|Address already in use/i.test(line)))
+        continue;
       // As root, two runs starting at once may both try to create the postgres user: one
       // fails, but the user then exists, so the next attempt goes through.
       if (/Failed to create and initialize a new user/.test(String((error as Error)?.message))) continue;
@@ -239,7 +247,11 @@ export async function startEmbeddedPostgres(options: { port?: number; password?:
     };
   }
   await rm(directory, { recursive: true, force: true });
-  const detail = (lastError instanceof Error && lastError.message) || log.filter((line) => /FATAL|ERROR|error/.test(line)).pop() || log.pop() || 'no output';
+  const detail =
+    (lastError instanceof Error && lastError.message) ||
+    log.filter((line) => /FATAL|ERROR|error/.test(line)).pop() ||
+    log.pop() ||
+    'no output';
   throw new PgworkError(
     'EMBEDDED_FAILED',
     `the embedded Postgres did not start: ${firstLine(detail)}; set PGWORK_DATABASE_URL to a running server instead.`,

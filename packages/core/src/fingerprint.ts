@@ -56,7 +56,10 @@ export function requireDirectory(path: string, option: string): string {
     // reported below
   }
   if (!isDirectory) {
-    throw new PgworkError('INVALID_OPTION', `${option} points at ${path}, which is not a directory; create it or fix the ${option} option.`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${option} points at ${path}, which is not a directory; create it or fix the ${option} option.`,
+    );
   }
   return path;
 }
@@ -86,7 +89,15 @@ export function globFiles(baseDir: string, patterns: readonly string[]): string[
     const rest = absolute.slice(root.length + 1);
     const source = rest
       .split(/(\*\*\/|\*|\?)/)
-      .map((part) => (part === '**/' ? '(?:.*/)?' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .map((part) =>
+        part === '**/'
+          ? '(?:.*/)?'
+          : part === '*'
+            ? '[^/]*'
+            : part === '?'
+              ? '[^/]'
+              : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+      )
       .join('');
     const matcher = new RegExp(`^${source}$`);
     let files: string[] = [];

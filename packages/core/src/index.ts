@@ -36,11 +36,29 @@ export {
   type AdapterReference,
   type MigrationTarget,
 } from './adapter';
-export { Resetter, resetDatabase, applicationTables, qualifiedName, DELETE_ROW_LIMIT, type ResetOptions, type ResetStrategy, type ApplicationTable } from './reset';
+export {
+  Resetter,
+  resetDatabase,
+  applicationTables,
+  qualifiedName,
+  DELETE_ROW_LIMIT,
+  type ResetOptions,
+  type ResetStrategy,
+  type ApplicationTable,
+} from './reset';
 export { ensureTemplate, templateFingerprint, CORE_VERSION } from './template';
 export { startEmbeddedPostgres, embeddedBaseDirectory, EMBEDDED_SETTINGS, type EmbeddedServer } from './embedded';
 export { resolveOptions, type PgworkOptions, type ResolvedOptions, type ResetBefore } from './options';
-export { startRun, reclaimDeadRuns, RUN_STATE_VARIABLE, type Run, type RunConfig, type RunResult, type RunState, type RunSummary } from './run';
+export {
+  startRun,
+  reclaimDeadRuns,
+  RUN_STATE_VARIABLE,
+  type Run,
+  type RunConfig,
+  type RunResult,
+  type RunState,
+  type RunSummary,
+} from './run';
 export { openWorkerSession, workerDatabase, applyWorkerEnvironment, type WorkerSession } from './worker-session';
 export { readRunState, startRunGroup, workerServer, type RunGroup } from './run-group';
 export { runStateVariable } from './run';

@@ -39,7 +39,10 @@ export function newRunId(): string {
 
 export function assertRunId(runId: string): string {
   if (!RUN_ID.test(runId)) {
-    throw new PgworkError('INVALID_NAME', `run id ${JSON.stringify(runId)} is malformed; it must be 8 characters of a-z and 0-9.`);
+    throw new PgworkError(
+      'INVALID_NAME',
+      `run id ${JSON.stringify(runId)} is malformed; it must be 8 characters of a-z and 0-9.`,
+    );
   }
   return runId;
 }
@@ -56,7 +59,10 @@ export function sharedDatabaseName(baseName: string, runId: string): string {
 /** Templates are named by their fingerprint, so a schema change makes a new template. */
 export function templateDatabaseName(baseName: string, fingerprint: string): string {
   if (!/^[0-9a-f]{16,}$/.test(fingerprint)) {
-    throw new PgworkError('INVALID_NAME', `fingerprint ${JSON.stringify(fingerprint)} must be lowercase hex of at least 16 digits.`);
+    throw new PgworkError(
+      'INVALID_NAME',
+      `fingerprint ${JSON.stringify(fingerprint)} must be lowercase hex of at least 16 digits.`,
+    );
   }
   return assertDatabaseName(`${validateBaseName(baseName)}_tpl_${fingerprint.slice(0, 16)}`);
 }
@@ -66,10 +72,16 @@ export function parseDatabaseUrl(url: string, option = 'PGWORK_DATABASE_URL'): U
   try {
     parsed = new URL(url);
   } catch {
-    throw new PgworkError('INVALID_URL', `${option} is not a valid URL (${maskUrl(url)}); expected postgres://user:password@host:5432/database.`);
+    throw new PgworkError(
+      'INVALID_URL',
+      `${option} is not a valid URL (${maskUrl(url)}); expected postgres://user:password@host:5432/database.`,
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new PgworkError('INVALID_URL', `${option} must start with postgres:// or postgresql:// (got ${maskUrl(url)}).`);
+    throw new PgworkError(
+      'INVALID_URL',
+      `${option} must start with postgres:// or postgresql:// (got ${maskUrl(url)}).`,
+    );
   }
   return parsed;
 }

@@ -112,23 +112,43 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof raw !== 'object' || raw === null) {
-    throw new PgworkError('INVALID_OPTION', 'no pgwork options found; wrap your Jest config with withPgwork(config, { adapter: ... }) or set globals.pgwork.');
+    throw new PgworkError(
+      'INVALID_OPTION',
+      'no pgwork options found; wrap your Jest config with withPgwork(config, { adapter: ... }) or set globals.pgwork.',
+    );
   }
   const options = raw as Record<string, unknown>;
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.includes(key)) {
-      throw new PgworkError('INVALID_OPTION', `unknown option ${JSON.stringify(key)}; the options are ${KNOWN_OPTIONS.join(', ')}.`);
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `unknown option ${JSON.stringify(key)}; the options are ${KNOWN_OPTIONS.join(', ')}.`,
+      );
     }
   }
   if (!isAdapterReference(options.adapter)) {
-    throw new PgworkError('INVALID_OPTION', 'the adapter option is missing; pass an adapter helper\'s result, e.g. adapter: rawPg({ migrations: "migrations" }).');
+    throw new PgworkError(
+      'INVALID_OPTION',
+      'the adapter option is missing; pass an adapter helper\'s result, e.g. adapter: rawPg({ migrations: "migrations" }).',
+    );
   }
   const envNames = options.env ?? ['DATABASE_URL'];
-  if (!Array.isArray(envNames) || envNames.length === 0 || !envNames.every((name) => typeof name === 'string' && ENV_NAME.test(name))) {
-    throw new PgworkError('INVALID_OPTION', `env must be a non-empty list of environment variable names, e.g. ["DATABASE_URL"] (got ${JSON.stringify(envNames)}).`);
+  if (
+    !Array.isArray(envNames) ||
+    envNames.length === 0 ||
+    !envNames.every((name) => typeof name === 'string' && ENV_NAME.test(name))
+  ) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `env must be a non-empty list of environment variable names, e.g. ["DATABASE_URL"] (got ${JSON.stringify(envNames)}).`,
+    );
   }
   const maintenanceDatabase = options.maintenanceDatabase ?? 'postgres';
-  if (typeof maintenanceDatabase !== 'string' || maintenanceDatabase === '' || /^template[01]$/.test(maintenanceDatabase)) {
+  if (
+    typeof maintenanceDatabase !== 'string' ||
+    maintenanceDatabase === '' ||
+    /^template[01]$/.test(maintenanceDatabase)
+  ) {
     throw new PgworkError(
       'INVALID_OPTION',
       `maintenanceDatabase ${JSON.stringify(maintenanceDatabase)} cannot be used: name an existing database other than template0/template1, such as "postgres".`,
@@ -136,14 +156,23 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
   }
   const keepTables = options.keepTables ?? [];
   if (!Array.isArray(keepTables) || !keepTables.every((name) => typeof name === 'string' && TABLE_NAME.test(name))) {
-    throw new PgworkError('INVALID_OPTION', `keepTables must be a list of table names, "table" or "schema.table" (got ${JSON.stringify(keepTables)}).`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `keepTables must be a list of table names, "table" or "schema.table" (got ${JSON.stringify(keepTables)}).`,
+    );
   }
   if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed === '')) {
-    throw new PgworkError('INVALID_OPTION', `seed must be the path of a .sql file or a module (got ${JSON.stringify(options.seed)}).`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `seed must be the path of a .sql file or a module (got ${JSON.stringify(options.seed)}).`,
+    );
   }
   const connectionsPerWorker = options.connectionsPerWorker ?? 10;
   if (!Number.isInteger(connectionsPerWorker) || (connectionsPerWorker as number) < 0) {
-    throw new PgworkError('INVALID_OPTION', `connectionsPerWorker must be a whole number, your app's pool size per worker (got ${JSON.stringify(connectionsPerWorker)}).`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `connectionsPerWorker must be a whole number, your app's pool size per worker (got ${JSON.stringify(connectionsPerWorker)}).`,
+    );
   }
   const reset = env.PGWORK_RESET || options.reset || 'empty';
   if (reset !== 'empty' && reset !== 'transaction') {
@@ -152,17 +181,27 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
   }
   const isolation = env.PGWORK_ISOLATION || options.isolation || 'database';
   if (isolation !== 'database' && isolation !== 'server' && isolation !== 'schema') {
-    const source = env.PGWORK_ISOLATION ? `PGWORK_ISOLATION=${JSON.stringify(isolation)}` : `isolation ${JSON.stringify(isolation)}`;
+    const source = env.PGWORK_ISOLATION
+      ? `PGWORK_ISOLATION=${JSON.stringify(isolation)}`
+      : `isolation ${JSON.stringify(isolation)}`;
     throw new PgworkError('INVALID_OPTION', `${source} is not a mode; use "database", "schema" or "server".`);
   }
   const resetBefore = env.PGWORK_RESET_BEFORE || options.resetBefore || 'test';
   if (!RESET_BEFORE.includes(resetBefore as ResetBefore)) {
-    const source = env.PGWORK_RESET_BEFORE ? `PGWORK_RESET_BEFORE=${JSON.stringify(resetBefore)}` : `resetBefore ${JSON.stringify(resetBefore)}`;
-    throw new PgworkError('INVALID_OPTION', `${source} is not understood; use "test" (before every test), "file" (once per test file) or "never" (call reset() yourself).`);
+    const source = env.PGWORK_RESET_BEFORE
+      ? `PGWORK_RESET_BEFORE=${JSON.stringify(resetBefore)}`
+      : `resetBefore ${JSON.stringify(resetBefore)}`;
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${source} is not understood; use "test" (before every test), "file" (once per test file) or "never" (call reset() yourself).`,
+    );
   }
   const checkEnv = options.checkEnv ?? 'error';
   if (checkEnv !== 'error' && checkEnv !== 'warn' && checkEnv !== 'off') {
-    throw new PgworkError('INVALID_OPTION', `checkEnv ${JSON.stringify(checkEnv)} is not understood; use "error", "warn" or "off".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `checkEnv ${JSON.stringify(checkEnv)} is not understood; use "error", "warn" or "off".`,
+    );
   }
   return Object.freeze({
     adapter: options.adapter,
@@ -189,19 +228,35 @@ function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly
   if (raw === undefined) return Object.freeze({});
   const example = 'e.g. { REDIS_URL: "redis://127.0.0.1:6379/{worker}" }';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PgworkError('INVALID_OPTION', `workerEnv must map variable names to text, ${example} (got ${JSON.stringify(raw)}).`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `workerEnv must map variable names to text, ${example} (got ${JSON.stringify(raw)}).`,
+    );
   }
   for (const [name, value] of Object.entries(raw)) {
-    if (!ENV_NAME.test(name)) throw new PgworkError('INVALID_OPTION', `workerEnv: ${JSON.stringify(name)} is not an environment variable name.`);
+    if (!ENV_NAME.test(name))
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv: ${JSON.stringify(name)} is not an environment variable name.`,
+      );
     if (rewritten.includes(name)) {
-      throw new PgworkError('INVALID_OPTION', `workerEnv: ${name} is in env, which pgwork already points at the worker's database; remove it from one of them.`);
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv: ${name} is in env, which pgwork already points at the worker's database; remove it from one of them.`,
+      );
     }
     if (typeof value !== 'string') {
-      throw new PgworkError('INVALID_OPTION', `workerEnv.${name} must be text with {worker} or {run} in it, ${example}; functions cannot cross Jest's processes.`);
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv.${name} must be text with {worker} or {run} in it, ${example}; functions cannot cross Jest's processes.`,
+      );
     }
     const unknown = value.match(/\{[^}]*\}/g)?.find((placeholder) => !WORKER_ENV_PLACEHOLDERS.includes(placeholder));
     if (unknown) {
-      throw new PgworkError('INVALID_OPTION', `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(' or ')}.`);
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(' or ')}.`,
+      );
     }
   }
   return Object.freeze({ ...(raw as Record<string, string>) });

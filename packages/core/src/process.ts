@@ -18,7 +18,11 @@ export function runProcess(
   options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<ProcessResult> {
   return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -40,7 +44,12 @@ const TYPESCRIPT_LOADERS = ['ts-node/register/transpile-only', '@swc-node/regist
  * places). `preferred` loaders are tried first: an ORM's CLI that loads the
  * file itself with one should be matched.
  */
-export function typescriptLoaderArgs(modulePath: string, searchFrom: readonly string[], option: string, preferred: readonly string[] = []): string[] {
+export function typescriptLoaderArgs(
+  modulePath: string,
+  searchFrom: readonly string[],
+  option: string,
+  preferred: readonly string[] = [],
+): string[] {
   if (!/\.[cm]?tsx?$/.test(modulePath)) return [];
   for (const loader of [...preferred, ...TYPESCRIPT_LOADERS]) {
     try {

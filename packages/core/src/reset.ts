@@ -151,10 +151,13 @@ export class Resetter {
       for (const i of order) statements.push(`DELETE FROM ${catalog.tables[i]!.qualified}`);
     } else {
       truncated = referencingClosure(dirty, catalog.referencedBy);
-      statements.push(`TRUNCATE ${[...truncated].map((i) => catalog.tables[i]!.qualified).join(', ')} RESTART IDENTITY`);
+      statements.push(
+        `TRUNCATE ${[...truncated].map((i) => catalog.tables[i]!.qualified).join(', ')} RESTART IDENTITY`,
+      );
     }
     const restart = advanced.filter((sequence) => !truncated.has(sequence.table));
-    if (restart.length) statements.push(`SELECT ${restart.map((s) => `pg_catalog.setval(${s.oid}::oid, ${s.start}, false)`).join(', ')}`);
+    if (restart.length)
+      statements.push(`SELECT ${restart.map((s) => `pg_catalog.setval(${s.oid}::oid, ${s.start}, false)`).join(', ')}`);
     // One simple-protocol script: one round trip, one implicit transaction.
     await this.client.query(statements.join(';\n'));
     this.counts[order ? 'delete' : 'truncate']++;
@@ -162,7 +165,8 @@ export class Resetter {
 
   private async truncateAll(): Promise<void> {
     const tables = this.catalog!.tables;
-    if (tables.length) await this.client.query(`TRUNCATE ${tables.map((t) => t.qualified).join(', ')} RESTART IDENTITY`);
+    if (tables.length)
+      await this.client.query(`TRUNCATE ${tables.map((t) => t.qualified).join(', ')} RESTART IDENTITY`);
   }
 
   private async probe(catalog: Catalog): Promise<{ signature: string; rows: number[]; advanced: boolean[] }> {
@@ -180,7 +184,8 @@ export class Resetter {
     const referencedBy: number[][] = tables.map(() => []);
     for (const { from, to } of raw.foreignKeys) {
       const [source, target] = [index.get(Number(from)), index.get(Number(to))];
-      if (source !== undefined && target !== undefined && !referencedBy[target]!.includes(source)) referencedBy[target]!.push(source);
+      if (source !== undefined && target !== undefined && !referencedBy[target]!.includes(source))
+        referencedBy[target]!.push(source);
     }
     const sequences = raw.sequences.flatMap((s) => {
       const table = index.get(Number(s.table));
@@ -189,7 +194,8 @@ export class Resetter {
     // EXISTS first: counting (capped) only runs for tables that hold rows, which
     // keeps a clean probe over 100 tables under a millisecond.
     const rowsSql = tables.map(
-      (t) => `CASE WHEN EXISTS (SELECT 1 FROM ${t.qualified}) THEN (SELECT count(*) FROM (SELECT 1 FROM ${t.qualified} LIMIT ${DELETE_ROW_LIMIT + 1}) x) ELSE 0 END`,
+      (t) =>
+        `CASE WHEN EXISTS (SELECT 1 FROM ${t.qualified}) THEN (SELECT count(*) FROM (SELECT 1 FROM ${t.qualified} LIMIT ${DELETE_ROW_LIMIT + 1}) x) ELSE 0 END`,
     );
     const seqSql = sequences.map((s) => `pg_catalog.pg_sequence_last_value(${s.oid}::oid) IS NOT NULL`);
     const text = `SELECT ${SIGNATURE} AS signature, ARRAY[${rowsSql.join(', ')}]::int8[] AS rows, ARRAY[${seqSql.join(', ')}]::bool[] AS advanced`;
@@ -242,14 +248,20 @@ function resetError(error: unknown): PgworkError {
       { cause: error },
     );
   }
-  return new PgworkError('RESET_FAILED', `reset could not empty the tables: ${describeDatabaseError(error)}`, { cause: error });
+  return new PgworkError('RESET_FAILED', `reset could not empty the tables: ${describeDatabaseError(error)}`, {
+    cause: error,
+  });
 }
 
 /** The tables a reset empties, for tools and tests. */
 export async function applicationTables(client: Client, options: ResetOptions = {}): Promise<ApplicationTable[]> {
-  const { rows } = await client.query<{ catalog: RawCatalog }>(CATALOG, [options.schemas ? [...options.schemas] : null]);
+  const { rows } = await client.query<{ catalog: RawCatalog }>(CATALOG, [
+    options.schemas ? [...options.schemas] : null,
+  ]);
   const keep = new Set(options.bookkeepingTables ?? []);
-  return rows[0]!.catalog.tables.filter((t) => !keep.has(t.name) && !keep.has(`${t.schema}.${t.name}`)).map(({ schema, name }) => ({ schema, name }));
+  return rows[0]!.catalog.tables
+    .filter((t) => !keep.has(t.name) && !keep.has(`${t.schema}.${t.name}`))
+    .map(({ schema, name }) => ({ schema, name }));
 }
 
 /** One reset without a cached catalog. Worker sessions keep a Resetter instead. */

@@ -29,7 +29,11 @@ export function workerServer(base: ServerChoice, workerId: number): ServerChoice
   if (base.url === undefined) return base;
   const url = parseDatabaseUrl(base.url, base.source);
   const port = Number(url.port || 5432) + workerId;
-  if (port > 65535) throw new PgworkError('INVALID_OPTION', `worker ${workerId}'s port ${port} is beyond 65535; lower the port in ${base.source}.`);
+  if (port > 65535)
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `worker ${workerId}'s port ${port} is beyond 65535; lower the port in ${base.source}.`,
+    );
   url.port = String(port);
   return Object.freeze({ url: url.toString(), source: `${base.source} (port + ${workerId})` });
 }
@@ -47,7 +51,9 @@ export async function startRunGroup(
     return { runs: [run], published: JSON.stringify(run.state), finish: () => run.finish() };
   }
   const settled = await Promise.allSettled(
-    options.workerIds.map((id) => startRun({ ...config, server: workerServer(config.server, id), workers: 1, prewarm: [id] })),
+    options.workerIds.map((id) =>
+      startRun({ ...config, server: workerServer(config.server, id), workers: 1, prewarm: [id] }),
+    ),
   );
   const runs = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
@@ -55,19 +61,28 @@ export async function startRunGroup(
     await Promise.allSettled(runs.map((run) => run.finish()));
     throw failure.reason;
   }
-  const published: PerWorkerStates = { version: 1, perWorker: Object.fromEntries(options.workerIds.map((id, i) => [String(id), runs[i]!.state])) };
+  const published: PerWorkerStates = {
+    version: 1,
+    perWorker: Object.fromEntries(options.workerIds.map((id, i) => [String(id), runs[i]!.state])),
+  };
   return {
     runs,
     published: JSON.stringify(published),
     async finish() {
       const results = await Promise.all(runs.map((run) => run.finish()));
-      return { databases: results.flatMap((result) => result.databases), dropped: results.every((result) => result.dropped) };
+      return {
+        databases: results.flatMap((result) => result.databases),
+        dropped: results.every((result) => result.dropped),
+      };
     },
   };
 }
 
 /** This worker's run state, whichever isolation published it. */
-export function readRunState(env: NodeJS.ProcessEnv = process.env, project: string | undefined = projectOf(globalThis)): RunState {
+export function readRunState(
+  env: NodeJS.ProcessEnv = process.env,
+  project: string | undefined = projectOf(globalThis),
+): RunState {
   const variable = runStateVariable(project);
   const raw = env[variable];
   if (!raw) {
@@ -79,7 +94,10 @@ export function readRunState(env: NodeJS.ProcessEnv = process.env, project: stri
   }
   const parsed = JSON.parse(raw) as RunState | PerWorkerStates;
   if (parsed.version !== 1) {
-    throw new PgworkError('NO_RUN', `${variable} was written by another pgwork version; use one version of @pgwork/* packages throughout.`);
+    throw new PgworkError(
+      'NO_RUN',
+      `${variable} was written by another pgwork version; use one version of @pgwork/* packages throughout.`,
+    );
   }
   if (!('perWorker' in parsed)) return parsed;
   const workerId = resolveWorkerId(env);

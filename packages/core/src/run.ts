@@ -5,7 +5,14 @@ import { dropOwnedDatabase, ensureDatabase, listOwnedDatabases, type DatabaseMar
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { PgworkError } from './errors';
 import { isLockHeld, lock, unlock } from './locks';
-import { databaseOfUrl, databaseUrl, newRunId, sharedDatabaseName, templateDatabaseName, workerDatabaseName } from './naming';
+import {
+  databaseOfUrl,
+  databaseUrl,
+  newRunId,
+  sharedDatabaseName,
+  templateDatabaseName,
+  workerDatabaseName,
+} from './naming';
 import { loadSeed } from './seed';
 import { ensureTemplate, templateFingerprint } from './template';
 import type { ResetBefore } from './options';
@@ -56,7 +63,21 @@ export interface RunState {
 }
 
 /** The RunState fields that come from the options unchanged, whatever the isolation. */
-export function workerOptions(config: RunConfig): Pick<RunState, 'env' | 'reset' | 'resetBefore' | 'resetBeforeForced' | 'workerEnv' | 'checkEnv' | 'rootDir' | 'adapter' | 'optionsDigest' | 'bookkeepingTables'> {
+export function workerOptions(
+  config: RunConfig,
+): Pick<
+  RunState,
+  | 'env'
+  | 'reset'
+  | 'resetBefore'
+  | 'resetBeforeForced'
+  | 'workerEnv'
+  | 'checkEnv'
+  | 'rootDir'
+  | 'adapter'
+  | 'optionsDigest'
+  | 'bookkeepingTables'
+> {
   return {
     env: config.env,
     bookkeepingTables: [...(config.adapter.bookkeepingTables ?? []), ...(config.keepTables ?? [])],
@@ -169,9 +190,17 @@ export async function beginRun(
     const serverUrl = config.server.url ?? embedded!.url;
     const source = config.server.source;
     const runId = newRunId();
-    admin = await connect(databaseUrl(serverUrl, databaseOf(serverUrl)), { source, applicationName: `pgwork run ${runId}` });
+    admin = await connect(databaseUrl(serverUrl, databaseOf(serverUrl)), {
+      source,
+      applicationName: `pgwork run ${runId}`,
+    });
     await checks(admin);
-    await assertConnectionBudget(admin, config.workers ?? 1, config.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER, source);
+    await assertConnectionBudget(
+      admin,
+      config.workers ?? 1,
+      config.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER,
+      source,
+    );
     await lock(admin, `run:${runId}`);
     return { runId, serverUrl, source, admin, embedded, abort };
   } catch (error) {
@@ -199,7 +228,9 @@ export async function startRun(config: RunConfig): Promise<Run> {
       seed,
       rebuild: config.rebuild ?? false,
     });
-    const protectedDatabases = [databaseOfUrl(serverUrl), config.maintenanceDatabase].filter((name): name is string => !!name);
+    const protectedDatabases = [databaseOfUrl(serverUrl), config.maintenanceDatabase].filter(
+      (name): name is string => !!name,
+    );
     const { rows } = await admin.query<{ version: string; number: string }>(
       `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number`,
     );
@@ -207,7 +238,12 @@ export async function startRun(config: RunConfig): Promise<Run> {
     let shared: string | undefined;
     if (config.disable) {
       shared = sharedDatabaseName(config.baseName, runId);
-      const marker = { kind: 'shared' as const, run: runId, template: template.name, created: new Date().toISOString() };
+      const marker = {
+        kind: 'shared' as const,
+        run: runId,
+        template: template.name,
+        created: new Date().toISOString(),
+      };
       await ensureDatabase(admin, shared, { template: template.name, strategy: cloneStrategy, marker });
     }
     const state: RunState = Object.freeze({
@@ -261,7 +297,12 @@ async function prewarm(state: RunState, workerIds: readonly number[]): Promise<v
   await Promise.allSettled(clones);
 }
 
-async function finishRun(admin: Client, state: RunState, keep: boolean, embedded: EmbeddedServer | undefined): Promise<RunResult> {
+async function finishRun(
+  admin: Client,
+  state: RunState,
+  keep: boolean,
+  embedded: EmbeddedServer | undefined,
+): Promise<RunResult> {
   const databases: string[] = [];
   try {
     const ownedByRun = (marker: DatabaseMarker) => marker.run === state.runId && marker.kind !== 'template';
@@ -288,7 +329,12 @@ const PGWORK_CONNECTIONS_PER_WORKER = 2;
  * connections than the server has free: otherwise tests fail later, one by one,
  * with "53300 sorry, too many clients already".
  */
-export async function assertConnectionBudget(admin: Client, workers: number, perWorker: number, source: string): Promise<void> {
+export async function assertConnectionBudget(
+  admin: Client,
+  workers: number,
+  perWorker: number,
+  source: string,
+): Promise<void> {
   const { rows } = await admin.query<{ max: number; reserved: number; used: number }>(
     `SELECT current_setting('max_connections')::int AS max,
             current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
@@ -337,7 +383,8 @@ export async function reclaimDeadRuns(admin: Client, ownRunId: string): Promise<
     const abandoned = marker.kind !== 'template' || marker.state === 'building';
     if (!abandoned || (await isAlive(marker.run))) continue;
     // A template mid-build is protected by its builder's lease and template lock; re-check under the name lock.
-    const accept = (current: typeof marker) => current.run === marker.run && (current.kind !== 'template' || current.state === 'building');
+    const accept = (current: typeof marker) =>
+      current.run === marker.run && (current.kind !== 'template' || current.state === 'building');
     if (await dropOwnedDatabase(admin, database.name, accept)) reclaimed.push(database.name);
   }
   return reclaimed;

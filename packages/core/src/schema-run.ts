@@ -44,7 +44,11 @@ async function listOwnedSchemas(client: Client): Promise<OwnedSchema[]> {
   });
 }
 
-async function dropOwnedSchema(client: Client, name: string, accept: (marker: DatabaseMarker) => boolean): Promise<boolean> {
+async function dropOwnedSchema(
+  client: Client,
+  name: string,
+  accept: (marker: DatabaseMarker) => boolean,
+): Promise<boolean> {
   return withLock(client, `schema:${name}`, async () => {
     const owned = (await listOwnedSchemas(client)).find((schema) => schema.name === name);
     if (!owned || !accept(owned.marker)) return false;
@@ -63,11 +67,16 @@ export async function startSchemaRun(config: RunConfig, workerIds: readonly numb
     const reclaimed: string[] = [];
     for (const schema of await listOwnedSchemas(admin)) {
       if (schema.marker.run === runId || (await isLockHeld(admin, `run:${schema.marker.run}`))) continue;
-      if (await dropOwnedSchema(admin, schema.name, (marker) => marker.run === schema.marker.run)) reclaimed.push(schema.name);
+      if (await dropOwnedSchema(admin, schema.name, (marker) => marker.run === schema.marker.run))
+        reclaimed.push(schema.name);
     }
     const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
     const started = performance.now();
-    await Promise.all(workerIds.map((id) => prepareSchema(config.adapter, url, database, workerSchemaName(config.baseName, runId, id), runId, source, seed)));
+    await Promise.all(
+      workerIds.map((id) =>
+        prepareSchema(config.adapter, url, database, workerSchemaName(config.baseName, runId, id), runId, source, seed),
+      ),
+    );
     const migrateMs = performance.now() - started;
     const { rows } = await admin.query<{ version: string }>(`SELECT current_setting('server_version') AS version`);
     const state: RunState = Object.freeze({
@@ -104,7 +113,15 @@ export async function startSchemaRun(config: RunConfig, workerIds: readonly numb
 }
 
 /** CREATE SCHEMA, migrate into it (search_path = the schema), seed, mark it ready. */
-async function prepareSchema(adapter: Adapter, url: string, database: string, schema: string, runId: string, source: string, seed?: ReturnType<typeof loadSeed>) {
+async function prepareSchema(
+  adapter: Adapter,
+  url: string,
+  database: string,
+  schema: string,
+  runId: string,
+  source: string,
+  seed?: ReturnType<typeof loadSeed>,
+) {
   const marker: DatabaseMarker = { kind: 'worker', run: runId, state: 'building', created: new Date().toISOString() };
   await withClient(url, { source }, async (client) => {
     await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
@@ -116,14 +133,23 @@ async function prepareSchema(adapter: Adapter, url: string, database: string, sc
     await seed?.run({ url: target, database }, source);
   } catch (error) {
     const detail = error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
-    throw new PgworkError('MIGRATION_FAILED', `adapter ${adapter.name} could not migrate schema ${schema}: ${detail}`, { cause: error });
+    throw new PgworkError('MIGRATION_FAILED', `adapter ${adapter.name} could not migrate schema ${schema}: ${detail}`, {
+      cause: error,
+    });
   }
   await withClient(url, { source }, (client) =>
-    client.query(`COMMENT ON SCHEMA ${escapeIdentifier(schema)} IS ${escapeLiteral(formatMarker({ ...marker, state: 'ready' }))}`),
+    client.query(
+      `COMMENT ON SCHEMA ${escapeIdentifier(schema)} IS ${escapeLiteral(formatMarker({ ...marker, state: 'ready' }))}`,
+    ),
   );
 }
 
-async function finishSchemaRun(admin: Client, runId: string, keep: boolean, embedded: EmbeddedServer | undefined): Promise<RunResult> {
+async function finishSchemaRun(
+  admin: Client,
+  runId: string,
+  keep: boolean,
+  embedded: EmbeddedServer | undefined,
+): Promise<RunResult> {
   const schemas: string[] = [];
   try {
     for (const schema of await listOwnedSchemas(admin)) {

@@ -45,7 +45,10 @@ export function loadSeed(file: string, rootDir: string): Seed {
   try {
     content = readFileSync(path);
   } catch {
-    throw new PgworkError('INVALID_OPTION', `the seed option points at ${path}, which cannot be read; fix the path (relative to Jest's rootDir).`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `the seed option points at ${path}, which cannot be read; fix the path (relative to Jest's rootDir).`,
+    );
   }
   const isSql = path.endsWith('.sql');
   return {
@@ -57,14 +60,25 @@ export function loadSeed(file: string, rootDir: string): Seed {
           try {
             await client.query(content.toString('utf8'));
           } catch (error) {
-            throw new PgworkError('MIGRATION_FAILED', `seed ${file} failed: ${describeDatabaseError(error)}`, { cause: error });
+            throw new PgworkError('MIGRATION_FAILED', `seed ${file} failed: ${describeDatabaseError(error)}`, {
+              cause: error,
+            });
           }
         });
         return;
       }
-      const args = [...typescriptLoaderArgs(path, [rootDir], 'the seed option'), '-e', RUN_SEED, path, require.resolve('pg'), target.url, target.database];
+      const args = [
+        ...typescriptLoaderArgs(path, [rootDir], 'the seed option'),
+        '-e',
+        RUN_SEED,
+        path,
+        require.resolve('pg'),
+        target.url,
+        target.database,
+      ];
       const answer = childAnswer<{ error?: string }>(await runProcess(process.execPath, args, { cwd: rootDir }));
-      if ('error' in answer && answer.error) throw new PgworkError('MIGRATION_FAILED', `seed ${file} failed: ${answer.error}`);
+      if ('error' in answer && answer.error)
+        throw new PgworkError('MIGRATION_FAILED', `seed ${file} failed: ${answer.error}`);
     },
   };
 }

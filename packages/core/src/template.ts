@@ -1,7 +1,15 @@
 import { escapeIdentifier, type Client } from 'pg';
 import type { Adapter } from './adapter';
 import { withClient } from './connection';
-import { describeDatabase, dropOwnedDatabase, ensureDatabase, notOwnedError, terminateSessions, writeMarker, type DatabaseMarker } from './databases';
+import {
+  describeDatabase,
+  dropOwnedDatabase,
+  ensureDatabase,
+  notOwnedError,
+  terminateSessions,
+  writeMarker,
+  type DatabaseMarker,
+} from './databases';
 import { PgworkError, describeDatabaseError } from './errors';
 import { hashParts } from './fingerprint';
 import { withLock } from './locks';
@@ -21,10 +29,17 @@ export async function templateFingerprint(adapter: Adapter, seed?: Seed): Promis
     adapterFingerprint = await adapter.fingerprint();
   } catch (error) {
     if (error instanceof PgworkError) throw error;
-    throw new PgworkError('ADAPTER_FAILED', `adapter ${adapter.name} could not compute its fingerprint: ${describeDatabaseError(error)}`, { cause: error });
+    throw new PgworkError(
+      'ADAPTER_FAILED',
+      `adapter ${adapter.name} could not compute its fingerprint: ${describeDatabaseError(error)}`,
+      { cause: error },
+    );
   }
   if (typeof adapterFingerprint !== 'string' || adapterFingerprint === '') {
-    throw new PgworkError('ADAPTER_FAILED', `adapter ${adapter.name} returned an empty fingerprint; it must return a non-empty string.`);
+    throw new PgworkError(
+      'ADAPTER_FAILED',
+      `adapter ${adapter.name} returned an empty fingerprint; it must return a non-empty string.`,
+    );
   }
   return hashParts([TEMPLATE_FORMAT, CORE_VERSION, adapter.name, adapterFingerprint, seed?.fingerprint ?? 'no seed']);
 }
@@ -80,8 +95,13 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
       await withClient(url, { source: options.source }, (client) => adapter.migrate({ url, database: name, client }));
     } catch (error) {
       await dropOwnedDatabase(admin, name).catch(() => undefined);
-      const detail = error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
-      throw new PgworkError('MIGRATION_FAILED', `adapter ${adapter.name} could not migrate the template ${name}: ${detail}`, { cause: error });
+      const detail =
+        error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
+      throw new PgworkError(
+        'MIGRATION_FAILED',
+        `adapter ${adapter.name} could not migrate the template ${name}: ${detail}`,
+        { cause: error },
+      );
     }
     if (options.seed) {
       try {

@@ -106,7 +106,10 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
             const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as Callback) : undefined;
             const result = run(args as QueryArgs);
             if (!callback) return result;
-            result.then((value) => callback(null, value), (error: Error) => callback(error));
+            result.then(
+              (value) => callback(null, value),
+              (error: Error) => callback(error),
+            );
             return undefined;
           };
         }
@@ -116,7 +119,10 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
             if (savepoint) {
               const name = savepoint;
               savepoint = undefined;
-              void shared.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`).catch(() => undefined).finally(() => releaseLock?.());
+              void shared
+                .query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
+                .catch(() => undefined)
+                .finally(() => releaseLock?.());
             }
           };
         }

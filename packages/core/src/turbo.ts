@@ -12,7 +12,13 @@ export const TURBO_PASS_THROUGH = '"globalPassThroughEnv": ["PGWORK_*", "DATABAS
  * one-line notice to print; otherwise undefined.
  */
 export function turboNotice(rootDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (!env.TURBO_HASH || Object.keys(env).some((name) => name.startsWith('PGWORK_') && name !== 'PGWORK_RUN' && !name.startsWith('PGWORK_RUN_'))) return undefined;
+  if (
+    !env.TURBO_HASH ||
+    Object.keys(env).some(
+      (name) => name.startsWith('PGWORK_') && name !== 'PGWORK_RUN' && !name.startsWith('PGWORK_RUN_'),
+    )
+  )
+    return undefined;
   const file = nearestTurboJson(rootDir);
   if (!file) return undefined;
   let declared: string[] = [];
@@ -20,9 +26,11 @@ export function turboNotice(rootDir: string, env: NodeJS.ProcessEnv = process.en
     const config = JSON.parse(readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>;
     if (config.envMode === 'loose') return undefined;
     const tasks = Object.values((config.tasks ?? {}) as Record<string, Record<string, unknown>>);
-    declared = [config.globalEnv, config.globalPassThroughEnv, ...tasks.flatMap((task) => [task.env, task.passThroughEnv])].flatMap((list) =>
-      Array.isArray(list) ? list.map(String) : [],
-    );
+    declared = [
+      config.globalEnv,
+      config.globalPassThroughEnv,
+      ...tasks.flatMap((task) => [task.env, task.passThroughEnv]),
+    ].flatMap((list) => (Array.isArray(list) ? list.map(String) : []));
   } catch {
     return undefined; // not ours to judge
   }

@@ -35,7 +35,8 @@ export interface WorkerLifecycleOptions {
 }
 
 // The first comment of the file; TypeScript's CommonJS output puts "use strict" and an __esModule line before it.
-const DOCBLOCK = /^\s*(?:#![^\n]*\n\s*)?(?:(['"])use strict\1;?\s*)?(?:Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);\s*)?\/\*\*([\s\S]*?)\*\//;
+const DOCBLOCK =
+  /^\s*(?:#![^\n]*\n\s*)?(?:(['"])use strict\1;?\s*)?(?:Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);\s*)?\/\*\*([\s\S]*?)\*\//;
 const RESET_BEFORE_PRAGMA = /@pgwork-reset-before[ \t]+(\S+)/;
 
 /**
@@ -53,7 +54,10 @@ export function resetBeforeOfFile(testPath: string | undefined): ResetBefore | u
   const value = RESET_BEFORE_PRAGMA.exec(DOCBLOCK.exec(source)?.[2] ?? '')?.[1];
   if (value === undefined) return undefined;
   if (!RESET_BEFORE.includes(value as ResetBefore)) {
-    throw new PgworkError('INVALID_OPTION', `${testPath}: @pgwork-reset-before ${value} is not understood; use test, file or never.`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${testPath}: @pgwork-reset-before ${value} is not understood; use test, file or never.`,
+    );
   }
   return value as ResetBefore;
 }
@@ -100,7 +104,11 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       session = await openWorkerSession(state, workerId);
       if (state.reset === 'transaction') {
         const pg = options.appPg(state.rootDir);
-        appConnection = await connect(session.url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS }, pg.Client);
+        appConnection = await connect(
+          session.url,
+          { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS },
+          pg.Client,
+        );
         transactions = installTransactionMode(pg, appConnection);
       }
       if (when === 'file') await emptyThenBegin();
@@ -125,7 +133,11 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       }
     },
     async reset() {
-      if (!session) throw new PgworkError('NO_RUN', 'reset() was called before pgwork connected this test file; call it inside a test or a beforeAll/beforeEach hook.');
+      if (!session)
+        throw new PgworkError(
+          'NO_RUN',
+          'reset() was called before pgwork connected this test file; call it inside a test or a beforeAll/beforeEach hook.',
+        );
       const wasOpen = inTransaction;
       await rollback();
       await session.reset();
@@ -148,7 +160,10 @@ export function registerWorker(lifecycle: WorkerLifecycle | undefined, scope: ob
 export async function reset(): Promise<void> {
   const lifecycle = (globalThis as Record<symbol, WorkerLifecycle | undefined>)[WORKER];
   if (!lifecycle) {
-    throw new PgworkError('NO_RUN', "reset() found no pgwork worker in this test file; wrap your Jest config with withPgwork(...) so pgwork's setupFilesAfterEnv runs.");
+    throw new PgworkError(
+      'NO_RUN',
+      "reset() found no pgwork worker in this test file; wrap your Jest config with withPgwork(...) so pgwork's setupFilesAfterEnv runs.",
+    );
   }
   await lifecycle.reset();
 }

@@ -13,14 +13,20 @@ import { runStateVariable, type RunState } from './run';
 import { resolveWorkerId } from './worker';
 
 /** The database this worker uses: its own, or the shared one (isolation off, or a schema of its own in it). */
-export function workerDatabase(state: RunState, workerId: number = resolveWorkerId()): { name: string; url: string; schema?: string } {
+export function workerDatabase(
+  state: RunState,
+  workerId: number = resolveWorkerId(),
+): { name: string; url: string; schema?: string } {
   if (state.workerSchemas) {
     const schema = workerSchemaName(state.baseName, state.runId, workerId);
     return { name: state.shared!, url: schemaUrl(databaseUrl(state.serverUrl, state.shared!), schema), schema };
   }
   const name = state.shared ?? workerDatabaseName(state.baseName, state.runId, workerId);
   if (state.protectedDatabases.includes(name)) {
-    throw new PgworkError('INVALID_NAME', `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`);
+    throw new PgworkError(
+      'INVALID_NAME',
+      `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`,
+    );
   }
   return { name, url: databaseUrl(state.serverUrl, name) };
 }
@@ -29,7 +35,11 @@ export function workerDatabase(state: RunState, workerId: number = resolveWorker
  * The part of the worker lifecycle that must be synchronous and run before any
  * app module is imported: point every configured variable at this worker's database.
  */
-export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env, project?: string, options?: unknown): string {
+export function applyWorkerEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  project?: string,
+  options?: unknown,
+): string {
   const state = readRunState(env, project);
   if (options !== undefined && state.optionsDigest && optionsDigest(options) !== state.optionsDigest) {
     throw new PgworkError(
@@ -47,7 +57,8 @@ export function workerVariables(state: RunState, workerId: number): Record<strin
   const { url } = workerDatabase(state, workerId);
   const variables: Record<string, string> = {};
   for (const name of state.env) variables[name] = url;
-  for (const [name, value] of Object.entries(state.workerEnv ?? {})) variables[name] = expandWorkerEnv(value, workerId, state.runId);
+  for (const [name, value] of Object.entries(state.workerEnv ?? {}))
+    variables[name] = expandWorkerEnv(value, workerId, state.runId);
   return variables;
 }
 
@@ -59,9 +70,11 @@ export function workerVariables(state: RunState, workerId: number): Record<strin
 export function overwrittenVariables(state: RunState, workerId: number, env: NodeJS.ProcessEnv): string | undefined {
   const changed = Object.entries(workerVariables(state, workerId)).filter(([name, value]) => env[name] !== value);
   if (!changed.length) return undefined;
-  const shown = changed.map(([name]) => `${name} (now ${env[name] === undefined ? 'unset' : JSON.stringify(maskUrl(env[name]!))})`).join(', ');
+  const shown = changed
+    .map(([name]) => `${name} (now ${env[name] === undefined ? 'unset' : JSON.stringify(maskUrl(env[name]!))})`)
+    .join(', ');
   const fix = changed.some(([name]) => state.env.includes(name))
-    ? "remove the assignment from your setup files or test code, or add the variable your app reads to pgwork's env option (env: [\"DATABASE_URL\", \"TEST_DATABASE_URL\"]) so pgwork rewrites that one instead"
+    ? 'remove the assignment from your setup files or test code, or add the variable your app reads to pgwork\'s env option (env: ["DATABASE_URL", "TEST_DATABASE_URL"]) so pgwork rewrites that one instead'
     : 'remove the assignment from your setup files or test code';
   return `worker ${workerId}: ${shown} changed after pgwork set it for this worker, so tests would not use the worker's own database or service; ${fix} (checkEnv: "warn" or "off" relaxes this check).`;
 }
@@ -125,12 +138,22 @@ async function openSchemaSession(state: RunState, workerId: number): Promise<Wor
   const client = await connect(url, { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS });
   if (!(await isSchemaReady(client, schema!, state.runId))) {
     await client.end().catch(() => undefined);
-    throw new PgworkError('NO_RUN', `worker ${workerId}'s schema ${schema} was not prepared by globalSetup (it prepares one per maxWorkers); do not raise the worker count after globalSetup.`);
+    throw new PgworkError(
+      'NO_RUN',
+      `worker ${workerId}'s schema ${schema} was not prepared by globalSetup (it prepares one per maxWorkers); do not raise the worker count after globalSetup.`,
+    );
   }
   return sessionOn(state, client, name, url, false, [schema!]);
 }
 
-function sessionOn(state: RunState, session: Client, name: string, url: string, created: boolean, schemas?: string[]): WorkerSession {
+function sessionOn(
+  state: RunState,
+  session: Client,
+  name: string,
+  url: string,
+  created: boolean,
+  schemas?: string[],
+): WorkerSession {
   let adapter: Adapter | undefined;
   const resetter = new Resetter(session, { bookkeepingTables: state.bookkeepingTables, schemas });
   return {

@@ -14,7 +14,10 @@ export function resolveWorkerId(env: NodeJS.ProcessEnv = process.env): number {
   if (raw === undefined || raw === '') return 1;
   if (!POSITIVE_INTEGER.test(raw)) {
     const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
-    throw new PgworkError('INVALID_WORKER_ID', `${variable}=${shown} is not a worker number; set it to a positive integer such as 1, or unset it.`);
+    throw new PgworkError(
+      'INVALID_WORKER_ID',
+      `${variable}=${shown} is not a worker number; set it to a positive integer such as 1, or unset it.`,
+    );
   }
   return Number(raw);
 }

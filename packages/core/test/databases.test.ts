@@ -1,7 +1,13 @@
 import { escapeIdentifier } from 'pg';
 import { PgworkError } from '../src/errors';
 import { connect } from '../src/connection';
-import { describeDatabase, dropOwnedDatabase, ensureDatabase, listOwnedDatabases, type DatabaseMarker } from '../src/databases';
+import {
+  describeDatabase,
+  dropOwnedDatabase,
+  ensureDatabase,
+  listOwnedDatabases,
+  type DatabaseMarker,
+} from '../src/databases';
 import { databaseUrl } from '../src/naming';
 import { adminClient, databaseExists, liveRun, rows, serverUrl, uniqueBase, withAdmin } from './helpers';
 
@@ -11,7 +17,12 @@ beforeAll(async () => {
 });
 afterAll(() => lease.release());
 
-const marker = (extra: Partial<DatabaseMarker> = {}): DatabaseMarker => ({ kind: 'worker', run: lease.runId, created: new Date().toISOString(), ...extra });
+const marker = (extra: Partial<DatabaseMarker> = {}): DatabaseMarker => ({
+  kind: 'worker',
+  run: lease.runId,
+  created: new Date().toISOString(),
+  ...extra,
+});
 
 describe('create, clone, drop', () => {
   it('makes exactly one database when 8 callers ensure the same name at once', async () => {
@@ -21,9 +32,14 @@ describe('create, clone, drop', () => {
       const outcomes = await Promise.all(clients.map((client) => ensureDatabase(client, name, { marker: marker() })));
       expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
       expect(outcomes.filter((outcome) => outcome === 'existed')).toHaveLength(7);
-      const found = await withAdmin((client) => client.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [name]));
+      const found = await withAdmin((client) =>
+        client.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [name]),
+      );
       expect(found.rows[0].n).toBe(1);
-      expect((await withAdmin((client) => describeDatabase(client, name)))?.marker).toMatchObject({ kind: 'worker', run: lease.runId });
+      expect((await withAdmin((client) => describeDatabase(client, name)))?.marker).toMatchObject({
+        kind: 'worker',
+        run: lease.runId,
+      });
     } finally {
       await withAdmin((client) => dropOwnedDatabase(client, name));
       await Promise.all(clients.map((client) => client.end()));
@@ -35,13 +51,18 @@ describe('create, clone, drop', () => {
     const workers = [1, 2, 3, 4].map((n) => `${template}_w${n}`);
     await withAdmin(async (admin) => {
       await ensureDatabase(admin, template, { marker: marker({ kind: 'template', state: 'ready' }) });
-      await rows(databaseUrl(serverUrl(), template), 'CREATE TABLE items (id int generated always as identity primary key, label text)');
+      await rows(
+        databaseUrl(serverUrl(), template),
+        'CREATE TABLE items (id int generated always as identity primary key, label text)',
+      );
       await rows(databaseUrl(serverUrl(), template), 'INSERT INTO items (label) VALUES ($1)', ['seed']);
       await admin.query(`ALTER DATABASE ${escapeIdentifier(template)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
     });
     const clients = await Promise.all(workers.map(adminClient));
     try {
-      const outcomes = await Promise.all(workers.map((name, i) => ensureDatabase(clients[i]!, name, { template, marker: marker({ template }) })));
+      const outcomes = await Promise.all(
+        workers.map((name, i) => ensureDatabase(clients[i]!, name, { template, marker: marker({ template }) })),
+      );
       expect(outcomes).toEqual(['created', 'created', 'created', 'created']);
       for (const name of workers) {
         expect(await rows(databaseUrl(serverUrl(), name), 'SELECT label FROM items')).toEqual([{ label: 'seed' }]);
@@ -63,7 +84,9 @@ describe('create, clone, drop', () => {
     try {
       await withAdmin(async (admin) => {
         expect(await dropOwnedDatabase(admin, decoy)).toBe(false);
-        await expect(ensureDatabase(admin, decoy, { marker: marker() })).rejects.toThrow(/exists but was not created by pgwork/);
+        await expect(ensureDatabase(admin, decoy, { marker: marker() })).rejects.toThrow(
+          /exists but was not created by pgwork/,
+        );
         expect((await listOwnedDatabases(admin)).map((d) => d.name)).not.toContain(decoy);
       });
       expect(await rows(decoyUrl, 'SELECT v FROM precious')).toEqual([{ v: 42 }]);

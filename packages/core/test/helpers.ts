@@ -30,7 +30,9 @@ export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promis
 export const uniqueBase = (prefix = 't') => `${prefix}_${newRunId()}`;
 
 export async function databaseExists(name: string): Promise<boolean> {
-  return withAdmin(async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  return withAdmin(
+    async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
 }
 
 export interface SqlAdapter extends Adapter {
@@ -64,7 +66,11 @@ export function runConfig(adapter: Adapter, baseName: string, overrides: Partial
   };
 }
 
-export async function rows<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rows<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = await connect(url);
   try {
     return (await client.query(sql, params)).rows as T[];
@@ -105,15 +111,22 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
   writeFileSync(out, '');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_OUT: out, ...env };
   for (const name of Object.keys(childEnv)) {
-    if ((name.startsWith('PGWORK_') && name !== 'PGWORK_TEST_SERVER_URL') || ['JEST_WORKER_ID', 'DATABASE_URL'].includes(name)) {
+    if (
+      (name.startsWith('PGWORK_') && name !== 'PGWORK_TEST_SERVER_URL') ||
+      ['JEST_WORKER_ID', 'DATABASE_URL'].includes(name)
+    ) {
       if (!(name in env)) delete childEnv[name];
     }
   }
-  const result = spawnSync(process.execPath, [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci'], {
-    env: childEnv,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci'],
+    {
+      env: childEnv,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const databases = lines.map((line) => line.split(' ')[0]!);
   const ports = lines.map((line) => Number(line.split(' ')[1]));
@@ -121,7 +134,6 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
   rmSync(work, { recursive: true, force: true });
   return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports, schemas, lines };
 }
-
 
 /** The run passed exactly `tests` tests and Jest exited 0. */
 export function expectPassed(run: { output: string; status: number | null }, tests: number): void {
@@ -132,6 +144,7 @@ export function expectPassed(run: { output: string; status: number | null }, tes
 /** Drops every pgwork database (templates included) whose name starts with `<baseName>_`. */
 export async function dropOwnedWithBase(baseName: string): Promise<void> {
   await withAdmin(async (admin) => {
-    for (const db of await listOwnedDatabases(admin)) if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
+    for (const db of await listOwnedDatabases(admin))
+      if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
   });
 }

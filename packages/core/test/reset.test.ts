@@ -42,7 +42,11 @@ const database = uniqueBase('reset');
 
 beforeAll(async () => {
   lease = await liveRun();
-  await withAdmin((admin) => ensureDatabase(admin, database, { marker: { kind: 'worker', run: lease.runId, created: new Date().toISOString() } }));
+  await withAdmin((admin) =>
+    ensureDatabase(admin, database, {
+      marker: { kind: 'worker', run: lease.runId, created: new Date().toISOString() },
+    }),
+  );
   client = await connect(databaseUrl(serverUrl(), database));
   await client.query(SCHEMA);
 });
@@ -63,7 +67,15 @@ describe('reset', () => {
     // A rolled-back insert still advances the sequence.
     await client.query(`BEGIN; INSERT INTO public.urls (slug) VALUES ('gone'); ROLLBACK;`);
     await resetDatabase(client, { bookkeepingTables: ['schema_migrations'] });
-    for (const table of ['public.urls', 'public.clicks', 'billing."Invoice"', 'public.a', 'public.b', 'public.events', 'public.events_2026']) {
+    for (const table of [
+      'public.urls',
+      'public.clicks',
+      'billing."Invoice"',
+      'public.a',
+      'public.b',
+      'public.events',
+      'public.events_2026',
+    ]) {
       expect([table, await count(table)]).toEqual([table, 0]);
     }
     const inserted = await client.query(`INSERT INTO public.urls (slug) VALUES ('first') RETURNING id`);
@@ -83,7 +95,9 @@ describe('reset', () => {
   });
 
   it('accepts a schema-qualified bookkeeping name and then empties the same-named table elsewhere', async () => {
-    await client.query(`CREATE TABLE billing.schema_migrations (id int); INSERT INTO billing.schema_migrations VALUES (1);`);
+    await client.query(
+      `CREATE TABLE billing.schema_migrations (id int); INSERT INTO billing.schema_migrations VALUES (1);`,
+    );
     await resetDatabase(client, { bookkeepingTables: ['public.schema_migrations'] });
     expect(await count('public.schema_migrations')).toBe(2);
     expect(await count('billing.schema_migrations')).toBe(0);
@@ -96,7 +110,9 @@ describe('reset', () => {
   });
 
   it('empties only the schemas it is given', async () => {
-    await client.query(`INSERT INTO billing."Invoice" (parent) VALUES (NULL); INSERT INTO public.urls (slug) VALUES ('stays')`);
+    await client.query(
+      `INSERT INTO billing."Invoice" (parent) VALUES (NULL); INSERT INTO public.urls (slug) VALUES ('stays')`,
+    );
     await resetDatabase(client, { bookkeepingTables: ['schema_migrations'], schemas: ['billing'] });
     expect(await count('billing."Invoice"')).toBe(0);
     expect(await count('public.urls')).toBe(1);
@@ -104,10 +120,16 @@ describe('reset', () => {
   });
 
   it('fails loudly rather than emptying a bookkeeping table through a foreign key', async () => {
-    await client.query(`CREATE TABLE public.audit (id int REFERENCES public.urls(id)); INSERT INTO public.urls (slug) VALUES ('x'); INSERT INTO public.audit VALUES (1);`);
-    const error = await resetDatabase(client, { bookkeepingTables: ['schema_migrations', 'audit'] }).catch((e: unknown) => e);
+    await client.query(
+      `CREATE TABLE public.audit (id int REFERENCES public.urls(id)); INSERT INTO public.urls (slug) VALUES ('x'); INSERT INTO public.audit VALUES (1);`,
+    );
+    const error = await resetDatabase(client, { bookkeepingTables: ['schema_migrations', 'audit'] }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PgworkError);
-    expect((error as Error).message).toMatch(/reset could not empty the tables: cannot truncate a table referenced in a foreign key constraint/);
+    expect((error as Error).message).toMatch(
+      /reset could not empty the tables: cannot truncate a table referenced in a foreign key constraint/,
+    );
     expect(await count('public.audit')).toBe(1);
     await client.query('DROP TABLE public.audit');
   });

@@ -9,13 +9,21 @@ import { lock } from '../src/locks';
 import { databaseUrl, newRunId } from '../src/naming';
 import { reclaimDeadRuns, startRun } from '../src/run';
 import { openWorkerSession } from '../src/worker-session';
-import { databaseExists, rows, runConfig, serverUrl, sqlAdapter, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
+import {
+  databaseExists,
+  rows,
+  runConfig,
+  serverUrl,
+  sqlAdapter,
+  uniqueBase,
+  withAdmin,
+  dropOwnedWithBase,
+} from './helpers';
 
 const SCHEMA = `
   CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL);
   CREATE TABLE schema_log (id serial PRIMARY KEY, note text);
   INSERT INTO schema_log (note) VALUES ('v1');`;
-
 
 describe('templates keyed by fingerprint', () => {
   it('builds the template once, reuses it on the next run, and rebuilds on a new fingerprint or rebuild', async () => {
@@ -73,7 +81,9 @@ describe('templates keyed by fingerprint', () => {
     expect((error as PgworkError).code).toBe('MIGRATION_FAILED');
     expect((error as Error).message).toContain(`adapter sql could not migrate the template ${baseName}_tpl_`);
     expect((error as Error).message).toMatch(/relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
-    const left = await withAdmin((admin) => admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${baseName}%`]));
+    const left = await withAdmin((admin) =>
+      admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${baseName}%`]),
+    );
     expect(left.rows).toEqual([]);
     // The next run with a fixed migration builds a fresh template and works.
     const fixed = sqlAdapter('CREATE TABLE ok (id int);');
@@ -180,7 +190,9 @@ describe('roles', () => {
       const url = new URL(serverUrl());
       url.username = role;
       url.password = 'pw';
-      const error = await startRun(runConfig(sqlAdapter(SCHEMA), role, { server: { url: url.toString(), source: 'DATABASE_URL' } })).catch((e: unknown) => e);
+      const error = await startRun(
+        runConfig(sqlAdapter(SCHEMA), role, { server: { url: url.toString(), source: 'DATABASE_URL' } }),
+      ).catch((e: unknown) => e);
       expect((error as PgworkError).code).toBe('NO_CREATEDB');
       expect((error as Error).message).toBe(
         `pgwork: role "${role}" cannot create databases; run ALTER ROLE "${role}" CREATEDB as a superuser, or connect as a role that has CREATEDB.`,
@@ -194,15 +206,23 @@ describe('roles', () => {
 describe('connection budget', () => {
   it('refuses up front, with the numbers and the fix, when workers would exhaust the server', async () => {
     const baseName = uniqueBase('budget');
-    const max = Number((await withAdmin((admin) => admin.query(`SELECT current_setting('max_connections') AS m`))).rows[0].m);
-    const error = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { workers: max, connectionsPerWorker: 10 })).catch((e: unknown) => e);
+    const max = Number(
+      (await withAdmin((admin) => admin.query(`SELECT current_setting('max_connections') AS m`))).rows[0].m,
+    );
+    const error = await startRun(
+      runConfig(sqlAdapter(SCHEMA), baseName, { workers: max, connectionsPerWorker: 10 }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PgworkError);
     expect((error as PgworkError).code).toBe('CONNECTION_BUDGET');
     expect((error as Error).message).toMatch(
-      new RegExp(`^pgwork: ${max} workers x \\(10 app connections \\+ 2 of pgwork's\\) need ${max * 12} connections, but the server at PGWORK_TEST_SERVER_URL allows ${max} \\(\\d+ reserved, \\d+ in use, \\d+ free\\); lower maxWorkers to \\d+,`),
+      new RegExp(
+        `^pgwork: ${max} workers x \\(10 app connections \\+ 2 of pgwork's\\) need ${max * 12} connections, but the server at PGWORK_TEST_SERVER_URL allows ${max} \\(\\d+ reserved, \\d+ in use, \\d+ free\\); lower maxWorkers to \\d+,`,
+      ),
     );
     // Nothing was created.
-    const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
+    const left = await withAdmin((admin) =>
+      admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]),
+    );
     expect(left.rows).toEqual([]);
     const fine = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { workers: 4, connectionsPerWorker: 5 }));
     await fine.finish();
@@ -221,7 +241,10 @@ describe('seed data and kept tables', () => {
     try {
       const run = await startRun(config);
       const session = await openWorkerSession(run.state, 1);
-      expect(await rows(session.url, 'SELECT code FROM countries ORDER BY code')).toEqual([{ code: 'FR' }, { code: 'JP' }]);
+      expect(await rows(session.url, 'SELECT code FROM countries ORDER BY code')).toEqual([
+        { code: 'FR' },
+        { code: 'JP' },
+      ]);
       expect(await rows(session.url, 'SELECT slug FROM urls')).toEqual([{ slug: 'seeded' }]);
       await session.reset();
       expect(await rows(session.url, 'SELECT count(*)::int AS n FROM countries')).toEqual([{ n: 2 }]);
@@ -243,7 +266,13 @@ describe('seed data and kept tables', () => {
 
   it('runs a seed module with a client on the template', async () => {
     const baseName = uniqueBase('seedmod');
-    const run = await startRun(runConfig(sqlAdapter(COUNTRIES), baseName, { rootDir: seeds, seed: 'countries.js', keepTables: ['public.countries'] }));
+    const run = await startRun(
+      runConfig(sqlAdapter(COUNTRIES), baseName, {
+        rootDir: seeds,
+        seed: 'countries.js',
+        keepTables: ['public.countries'],
+      }),
+    );
     try {
       const session = await openWorkerSession(run.state, 1);
       expect(await rows(session.url, 'SELECT code FROM countries')).toEqual([{ code: 'DE' }]);
@@ -261,11 +290,15 @@ describe('seed data and kept tables', () => {
       ['broken.js', /seed broken\.js failed: relation "no_such_table" does not exist/],
       ['missing.sql', /the seed option points at .*missing\.sql, which cannot be read/],
     ] as const) {
-      const error = await startRun(runConfig(sqlAdapter(COUNTRIES), baseName, { rootDir: seeds, seed })).catch((e: unknown) => e);
+      const error = await startRun(runConfig(sqlAdapter(COUNTRIES), baseName, { rootDir: seeds, seed })).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(message);
     }
-    const left = await withAdmin((admin) => admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]));
+    const left = await withAdmin((admin) =>
+      admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`]),
+    );
     expect(left.rows).toEqual([]);
   });
 });
@@ -277,10 +310,17 @@ describe('schema isolation', () => {
       const alive = newRunId();
       const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
       await lock(holder, `run:${alive}`);
-      const marked = (run: string) => formatMarker({ kind: 'worker', run, state: 'ready', created: new Date().toISOString() });
-      await rows(url, `CREATE SCHEMA s_dead; COMMENT ON SCHEMA s_dead IS ${escapeLiteral(marked(dead))}; CREATE SCHEMA s_alive; COMMENT ON SCHEMA s_alive IS ${escapeLiteral(marked(alive))}; CREATE SCHEMA s_user;`);
+      const marked = (run: string) =>
+        formatMarker({ kind: 'worker', run, state: 'ready', created: new Date().toISOString() });
+      await rows(
+        url,
+        `CREATE SCHEMA s_dead; COMMENT ON SCHEMA s_dead IS ${escapeLiteral(marked(dead))}; CREATE SCHEMA s_alive; COMMENT ON SCHEMA s_alive IS ${escapeLiteral(marked(alive))}; CREATE SCHEMA s_user;`,
+      );
       try {
-        const run = await startSchemaRun(runConfig(sqlAdapter(SCHEMA), 'sch', { server: { url, source: 'test' } }), [1, 2]);
+        const run = await startSchemaRun(
+          runConfig(sqlAdapter(SCHEMA), 'sch', { server: { url, source: 'test' } }),
+          [1, 2],
+        );
         expect(run.summary.reclaimed).toEqual(['s_dead']);
         const [one, two] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
         await rows(one.url, `INSERT INTO urls (slug) VALUES ('only-in-one')`);
@@ -292,7 +332,10 @@ describe('schema isolation', () => {
         await Promise.all([one.close(), two.close()]);
         const result = await run.finish();
         expect(result.databases.sort()).toEqual([`sch_${run.state.runId}_w1`, `sch_${run.state.runId}_w2`]);
-        const left = await rows<{ nspname: string }>(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_%' OR nspname LIKE 'sch%' ORDER BY 1`);
+        const left = await rows<{ nspname: string }>(
+          url,
+          `SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_%' OR nspname LIKE 'sch%' ORDER BY 1`,
+        );
         expect(left.map((row) => row.nspname)).toEqual(['s_alive', 's_user']);
       } finally {
         await holder.end();
@@ -306,7 +349,12 @@ describe('reclaiming dead runs', () => {
     const dead = newRunId();
     const alive = newRunId();
     const base = uniqueBase('reclaim');
-    const names = { dead: `${base}_${dead}_w1`, alive: `${base}_${alive}_w1`, decoy: `${base}_${newRunId()}_w1`, building: `${base}_tpl_0123456789abcdef` };
+    const names = {
+      dead: `${base}_${dead}_w1`,
+      alive: `${base}_${alive}_w1`,
+      decoy: `${base}_${newRunId()}_w1`,
+      building: `${base}_tpl_0123456789abcdef`,
+    };
     const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
     await lock(holder, `run:${alive}`);
     try {
@@ -314,7 +362,9 @@ describe('reclaiming dead runs', () => {
         const created = new Date().toISOString();
         await ensureDatabase(admin, names.dead, { marker: { kind: 'worker', run: dead, created } });
         await ensureDatabase(admin, names.alive, { marker: { kind: 'worker', run: alive, created } });
-        await ensureDatabase(admin, names.building, { marker: { kind: 'template', run: dead, state: 'building', created } });
+        await ensureDatabase(admin, names.building, {
+          marker: { kind: 'template', run: dead, state: 'building', created },
+        });
         await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
         const reclaimed = await reclaimDeadRuns(admin, newRunId());
         // A run starting in a parallel test file may have reclaimed the dead ones first; gone either way (below).

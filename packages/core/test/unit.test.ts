@@ -3,7 +3,15 @@ import { adapterHelper } from '../src/adapter';
 import { formatMarker, parseMarker } from '../src/databases';
 import { hashParts } from '../src/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
-import { databaseUrl, databaseOfUrl, templateDatabaseName, validateBaseName, workerDatabaseName, newRunId, assertDatabaseName } from '../src/naming';
+import {
+  databaseUrl,
+  databaseOfUrl,
+  templateDatabaseName,
+  validateBaseName,
+  workerDatabaseName,
+  newRunId,
+  assertDatabaseName,
+} from '../src/naming';
 import { resolveOptions } from '../src/options';
 import { applyWorkerEnvironment, overwrittenVariables, workerDatabase } from '../src/worker-session';
 import { resetBeforeFor, resetBeforeOfFile } from '../src/worker-lifecycle';
@@ -36,7 +44,9 @@ describe('worker identity', () => {
   });
 
   it('names the variable and the fix in the error', () => {
-    expect(() => resolveWorkerId({ PGWORK_WORKER_ID: 'x' })).toThrow(/PGWORK_WORKER_ID="x" is not a worker number; set it to a positive integer/);
+    expect(() => resolveWorkerId({ PGWORK_WORKER_ID: 'x' })).toThrow(
+      /PGWORK_WORKER_ID="x" is not a worker number; set it to a positive integer/,
+    );
   });
 });
 
@@ -53,9 +63,12 @@ describe('naming', () => {
     expect(run).toMatch(/^[a-z0-9]{8}$/);
   });
 
-  it.each(['', 'App', '1abc', 'a-b', 'a"b', 'x'.repeat(41), '1"; DROP DATABASE x; --', 'ünï'])('rejects base name %j', (name) => {
-    expect(code(() => validateBaseName(name))).toBe('INVALID_NAME');
-  });
+  it.each(['', 'App', '1abc', 'a-b', 'a"b', 'x'.repeat(41), '1"; DROP DATABASE x; --', 'ünï'])(
+    'rejects base name %j',
+    (name) => {
+      expect(code(() => validateBaseName(name))).toBe('INVALID_NAME');
+    },
+  );
 
   it('keeps every generated name within 63 bytes', () => {
     const base = 'x'.repeat(40);
@@ -96,7 +109,14 @@ describe('markers and hashing', () => {
 describe('options', () => {
   it('applies documented defaults and freezes the result', () => {
     const options = resolveOptions({ adapter }, {});
-    expect(options).toMatchObject({ baseName: 'pgwork', env: ['DATABASE_URL'], maintenanceDatabase: 'postgres', disable: false, keep: false, rebuild: false });
+    expect(options).toMatchObject({
+      baseName: 'pgwork',
+      env: ['DATABASE_URL'],
+      maintenanceDatabase: 'postgres',
+      disable: false,
+      keep: false,
+      rebuild: false,
+    });
     expect(options.server).toEqual({ url: undefined, source: 'the embedded server' });
     expect(Object.isFrozen(options)).toBe(true);
   });
@@ -104,9 +124,13 @@ describe('options', () => {
   it('picks PGWORK_DATABASE_URL, then the option, then DATABASE_URL', () => {
     const env = { PGWORK_DATABASE_URL: 'postgres://a@h/x', DATABASE_URL: 'postgres://c@h/x' };
     expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, env).server.source).toBe('PGWORK_DATABASE_URL');
-    expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, { DATABASE_URL: env.DATABASE_URL }).server.url).toBe('postgres://b@h/x');
+    expect(
+      resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, { DATABASE_URL: env.DATABASE_URL }).server.url,
+    ).toBe('postgres://b@h/x');
     expect(resolveOptions({ adapter }, { DATABASE_URL: env.DATABASE_URL }).server.source).toBe('DATABASE_URL');
-    expect(resolveOptions({ adapter }, { PGWORK_DATABASE_URL: 'embedded', DATABASE_URL: env.DATABASE_URL }).server.url).toBeUndefined();
+    expect(
+      resolveOptions({ adapter }, { PGWORK_DATABASE_URL: 'embedded', DATABASE_URL: env.DATABASE_URL }).server.url,
+    ).toBeUndefined();
   });
 
   it.each([
@@ -123,14 +147,30 @@ describe('options', () => {
     [{ adapter, keepTables: ['a.b.c'] }, {}, /keepTables must be a list of table names/],
     [{ adapter, seed: '' }, {}, /seed must be the path of a \.sql file or a module/],
     [{ adapter, connectionsPerWorker: 2.5 }, {}, /connectionsPerWorker must be a whole number/],
-    [{ adapter, resetBefore: 'suite' }, {}, /resetBefore "suite" is not understood; use "test" \(before every test\), "file" \(once per test file\) or "never"/],
+    [
+      { adapter, resetBefore: 'suite' },
+      {},
+      /resetBefore "suite" is not understood; use "test" \(before every test\), "file" \(once per test file\) or "never"/,
+    ],
     [{ adapter }, { PGWORK_RESET_BEFORE: 'each' }, /PGWORK_RESET_BEFORE="each" is not understood/],
     [{ adapter, checkEnv: true }, {}, /checkEnv true is not understood; use "error", "warn" or "off"/],
     [{ adapter, workerEnv: ['REDIS_DB'] }, {}, /workerEnv must map variable names to text/],
-    [{ adapter, workerEnv: { 'REDIS-DB': '{worker}' } }, {}, /workerEnv: "REDIS-DB" is not an environment variable name/],
-    [{ adapter, workerEnv: { DATABASE_URL: 'x' } }, {}, /workerEnv: DATABASE_URL is in env, which pgwork already points at the worker's database/],
+    [
+      { adapter, workerEnv: { 'REDIS-DB': '{worker}' } },
+      {},
+      /workerEnv: "REDIS-DB" is not an environment variable name/,
+    ],
+    [
+      { adapter, workerEnv: { DATABASE_URL: 'x' } },
+      {},
+      /workerEnv: DATABASE_URL is in env, which pgwork already points at the worker's database/,
+    ],
     [{ adapter, workerEnv: { REDIS_DB: 3 } }, {}, /workerEnv.REDIS_DB must be text with \{worker\} or \{run\} in it/],
-    [{ adapter, workerEnv: { REDIS_DB: '{workerId}' } }, {}, /workerEnv.REDIS_DB: \{workerId\} is not a placeholder; use \{worker\} or \{run\}/],
+    [
+      { adapter, workerEnv: { REDIS_DB: '{workerId}' } },
+      {},
+      /workerEnv.REDIS_DB: \{workerId\} is not a placeholder; use \{worker\} or \{run\}/,
+    ],
   ])('rejects %j with env %j', (raw, env, message) => {
     expect(() => resolveOptions(raw, env as NodeJS.ProcessEnv)).toThrow(message);
   });
@@ -157,7 +197,11 @@ describe('worker environment', () => {
   };
 
   it('points every configured variable at the worker database', () => {
-    const env: NodeJS.ProcessEnv = { PGWORK_RUN: JSON.stringify(state), JEST_WORKER_ID: '2', DATABASE_URL: 'postgres://dev/app_dev' };
+    const env: NodeJS.ProcessEnv = {
+      PGWORK_RUN: JSON.stringify(state),
+      JEST_WORKER_ID: '2',
+      DATABASE_URL: 'postgres://dev/app_dev',
+    };
     const url = applyWorkerEnvironment(env);
     expect(url).toBe('postgres://u:p@127.0.0.1:5/app_abcd1234_w2');
     expect(env.DATABASE_URL).toBe(url);
@@ -186,7 +230,9 @@ describe('worker environment', () => {
   });
 
   it('refuses to become a protected database', () => {
-    expect(() => workerDatabase({ ...state, protectedDatabases: ['app_abcd1234_w1'] }, 1)).toThrow(/is the configured database itself/);
+    expect(() => workerDatabase({ ...state, protectedDatabases: ['app_abcd1234_w1'] }, 1)).toThrow(
+      /is the configured database itself/,
+    );
   });
 
   it('fails clearly when globalSetup did not run', () => {
@@ -196,7 +242,10 @@ describe('worker environment', () => {
 
 describe('withPgwork', () => {
   it('adds the four entry points and keeps the user config', () => {
-    const config = withPgwork({ maxWorkers: 4, setupFiles: ['./mine.js'], globals: { x: 1 } } as Record<string, unknown>, { adapter });
+    const config = withPgwork(
+      { maxWorkers: 4, setupFiles: ['./mine.js'], globals: { x: 1 } } as Record<string, unknown>,
+      { adapter },
+    );
     expect(config).toMatchObject({
       maxWorkers: 4,
       globalSetup: entryPoints.globalSetup,
@@ -210,26 +259,40 @@ describe('withPgwork', () => {
   it("keeps the project's own globalSetup and globalTeardown, to run after and before pgwork's", () => {
     const config = withPgwork({ globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' }, { adapter });
     expect(config.globalSetup).toBe(entryPoints.globalSetup);
-    expect((config as Record<string, unknown>).globals).toMatchObject({ pgworkBinding: { globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' } });
+    expect((config as Record<string, unknown>).globals).toMatchObject({
+      pgworkBinding: { globalSetup: './mine.ts', globalTeardown: '<rootDir>/down.js' },
+    });
   });
 
   it('refuses to wrap twice, or to be handed its own hooks', () => {
     expect(() => withPgwork(withPgwork({}, { adapter }), { adapter })).toThrow(/already wrapped by withPgwork/);
-    expect(() => withPgwork({ globalSetup: '@pgwork/core/jest/global-setup' }, { adapter })).toThrow(/globalSetup is already pgwork's; withPgwork adds it/);
+    expect(() => withPgwork({ globalSetup: '@pgwork/core/jest/global-setup' }, { adapter })).toThrow(
+      /globalSetup is already pgwork's; withPgwork adds it/,
+    );
   });
 
   it('wraps every inline project, each keyed by its displayName, with hook files of its own', () => {
-    const config = withPgwork({ projects: [{ displayName: 'api' }, { displayName: { name: 'jobs' } }, {}] }, { adapter }) as { projects: Array<Record<string, unknown>> };
-    const keys = config.projects.map((project) => (project.globals as { pgworkBinding: { project: string } }).pgworkBinding.project);
+    const config = withPgwork(
+      { projects: [{ displayName: 'api' }, { displayName: { name: 'jobs' } }, {}] },
+      { adapter },
+    ) as { projects: Array<Record<string, unknown>> };
+    const keys = config.projects.map(
+      (project) => (project.globals as { pgworkBinding: { project: string } }).pgworkBinding.project,
+    );
     expect(keys).toEqual(['api', 'jobs', 'project3']);
     const setups = new Set(config.projects.map((project) => project.globalSetup));
     expect(setups.size).toBe(3);
-    for (const project of config.projects) expect(require(project.globalSetup as string)).toBe(require(entryPoints.globalSetup));
+    for (const project of config.projects)
+      expect(require(project.globalSetup as string)).toBe(require(entryPoints.globalSetup));
   });
 
   it('refuses projects it cannot wrap', () => {
-    expect(() => withPgwork({ projects: ['<rootDir>/api'] }, { adapter })).toThrow(/projects\[0\] is "<rootDir>\/api", a path pgwork cannot reach from here; wrap that project's own config/);
-    expect(() => withPgwork({ projects: [{ displayName: 'a' }, { displayName: 'A' }] }, { adapter })).toThrow(/two projects are named "A"/);
+    expect(() => withPgwork({ projects: ['<rootDir>/api'] }, { adapter })).toThrow(
+      /projects\[0\] is "<rootDir>\/api", a path pgwork cannot reach from here; wrap that project's own config/,
+    );
+    expect(() => withPgwork({ projects: [{ displayName: 'a' }, { displayName: 'A' }] }, { adapter })).toThrow(
+      /two projects are named "A"/,
+    );
   });
 
   it('validates options at config time', () => {
@@ -245,7 +308,15 @@ describe('globFiles', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'pgwork-glob-'));
-    for (const file of ['schema/a.ts', 'schema/b.ts', 'schema/nested/c.ts', 'schema/readme.md', 'one.ts', 'x.y.ts', 'xzy.ts']) {
+    for (const file of [
+      'schema/a.ts',
+      'schema/b.ts',
+      'schema/nested/c.ts',
+      'schema/readme.md',
+      'one.ts',
+      'x.y.ts',
+      'xzy.ts',
+    ]) {
       mkdirSync(join(dir, file, '..'), { recursive: true });
       writeFileSync(join(dir, file), file);
     }
@@ -261,7 +332,10 @@ describe('globFiles', () => {
   });
 
   it('takes plain files and whole directories, skips what does not exist, and de-duplicates', () => {
-    expect(rel(globFiles(dir, ['./one.ts', 'schema/nested', 'missing.ts', 'missing/*.ts', 'one.ts']))).toEqual(['one.ts', 'schema/nested/c.ts']);
+    expect(rel(globFiles(dir, ['./one.ts', 'schema/nested', 'missing.ts', 'missing/*.ts', 'one.ts']))).toEqual([
+      'one.ts',
+      'schema/nested/c.ts',
+    ]);
   });
 });
 
@@ -274,16 +348,25 @@ describe('server isolation', () => {
       source: 'DATABASE_URL (port + 3)',
     });
     expect(workerServer({ url: 'postgres://u@db/app', source: 'X' }, 1).url).toBe('postgres://u@db:5433/app');
-    expect(workerServer({ url: undefined, source: 'the embedded server' }, 2)).toEqual({ url: undefined, source: 'the embedded server' });
-    expect(() => workerServer({ url: 'postgres://u@db:65535/app', source: 'X' }, 1)).toThrow(/port 65536 is beyond 65535/);
+    expect(workerServer({ url: undefined, source: 'the embedded server' }, 2)).toEqual({
+      url: undefined,
+      source: 'the embedded server',
+    });
+    expect(() => workerServer({ url: 'postgres://u@db:65535/app', source: 'X' }, 1)).toThrow(
+      /port 65536 is beyond 65535/,
+    );
   });
 
   it('lets each worker read its own run', () => {
     const state = (runId: string) => ({ version: 1, runId }) as unknown as RunState;
     const published = JSON.stringify({ version: 1, perWorker: { '1': state('aaaaaaaa'), '2': state('bbbbbbbb') } });
     expect(readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '2' }).runId).toBe('bbbbbbbb');
-    expect(() => readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '3' })).toThrow(/worker 3 has no server: globalSetup started 2 for maxWorkers/);
-    expect(() => readRunState({ PGWORK_RUN: JSON.stringify({ version: 2 }) })).toThrow(/written by another pgwork version/);
+    expect(() => readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '3' })).toThrow(
+      /worker 3 has no server: globalSetup started 2 for maxWorkers/,
+    );
+    expect(() => readRunState({ PGWORK_RUN: JSON.stringify({ version: 2 }) })).toThrow(
+      /written by another pgwork version/,
+    );
   });
 });
 
@@ -300,20 +383,30 @@ describe('when a test file resets', () => {
   };
 
   it('reads @pgwork-reset-before from the docblock at the top of the file only', () => {
-    expect(resetBeforeOfFile(file('a.test.js', '/**\n * Scenario.\n * @pgwork-reset-before file\n */\ntest("x", () => {});'))).toBe('file');
-    expect(resetBeforeOfFile(file('b.test.js', '"use strict";\n/** @pgwork-reset-before never */\nrequire("x");'))).toBe('never');
-    const compiled = '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n/**\n * @pgwork-reset-before file\n */\nconst x = 1;';
+    expect(
+      resetBeforeOfFile(
+        file('a.test.js', '/**\n * Scenario.\n * @pgwork-reset-before file\n */\ntest("x", () => {});'),
+      ),
+    ).toBe('file');
+    expect(
+      resetBeforeOfFile(file('b.test.js', '"use strict";\n/** @pgwork-reset-before never */\nrequire("x");')),
+    ).toBe('never');
+    const compiled =
+      '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n/**\n * @pgwork-reset-before file\n */\nconst x = 1;';
     expect(resetBeforeOfFile(file('tsc.test.js', compiled))).toBe('file');
     expect(resetBeforeOfFile(file('c.test.js', 'const a = 1;\n/** @pgwork-reset-before file */'))).toBeUndefined();
     expect(resetBeforeOfFile(file('d.test.js', 'test("x", () => {});'))).toBeUndefined();
     expect(resetBeforeOfFile(undefined)).toBeUndefined();
-    expect(() => resetBeforeOfFile(file('e.test.js', '/** @pgwork-reset-before suite */'))).toThrow(/e\.test\.js: @pgwork-reset-before suite is not understood; use test, file or never/);
+    expect(() => resetBeforeOfFile(file('e.test.js', '/** @pgwork-reset-before suite */'))).toThrow(
+      /e\.test\.js: @pgwork-reset-before suite is not understood; use test, file or never/,
+    );
   });
 
   it('lets PGWORK_RESET_BEFORE win over the file, and the file over the option', () => {
     const scenario = file('s.test.js', '/** @pgwork-reset-before file */');
     const plain = file('p.test.js', '');
-    const state = (resetBefore: 'test' | 'never', resetBeforeForced: boolean) => ({ resetBefore, resetBeforeForced }) as RunState;
+    const state = (resetBefore: 'test' | 'never', resetBeforeForced: boolean) =>
+      ({ resetBefore, resetBeforeForced }) as RunState;
     expect(resetBeforeFor(state('test', false), scenario)).toBe('file');
     expect(resetBeforeFor(state('never', false), plain)).toBe('never');
     expect(resetBeforeFor(state('test', true), scenario)).toBe('test');

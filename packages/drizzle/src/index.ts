@@ -53,29 +53,43 @@ process.stdout.write('\\n${CHILD_ANSWER}' + JSON.stringify(config || {}) + '\\n'
 
 async function readConfig(configPath: string, rootDir: string): Promise<DrizzleConfig> {
   if (!existsSync(configPath)) {
-    throw new PgworkError('INVALID_OPTION', `the drizzle config ${configPath} does not exist; create it or set drizzle({ config }).`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `the drizzle config ${configPath} does not exist; create it or set drizzle({ config }).`,
+    );
   }
   const kit = installedPackage('drizzle-kit', rootDir);
   // drizzle-kit loads its config with tsx: do the same, so the config means what it means to drizzle-kit.
-  const loader = typescriptLoaderArgs(configPath, [...(kit ? [kit.dir] : []), rootDir], 'drizzle({ config })', ['tsx/cjs']);
+  const loader = typescriptLoaderArgs(configPath, [...(kit ? [kit.dir] : []), rootDir], 'drizzle({ config })', [
+    'tsx/cjs',
+  ]);
   const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const answer = childAnswer<DrizzleConfig & { error?: string }>(await runProcess(process.execPath, [...loader, '-e', LOAD_CONFIG, configPath], { cwd: rootDir, env }));
+  const answer = childAnswer<DrizzleConfig & { error?: string }>(
+    await runProcess(process.execPath, [...loader, '-e', LOAD_CONFIG, configPath], { cwd: rootDir, env }),
+  );
   if ('error' in answer && typeof answer.error === 'string') {
     throw new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${configPath}: ${answer.error}`);
   }
   const config = answer as DrizzleConfig;
   if (config.dialect !== 'postgresql') {
-    throw new PgworkError('INVALID_OPTION', `${configPath} has dialect ${JSON.stringify(config.dialect)}; pgwork needs "postgresql".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${configPath} has dialect ${JSON.stringify(config.dialect)}; pgwork needs "postgresql".`,
+    );
   }
   return config;
 }
 
-const list = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const list = (value: string | string[] | undefined) =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 export function createAdapter(options: DrizzleOptions = {}, context: AdapterContext): Adapter {
   const mode = options.mode ?? 'push';
   if (mode !== 'push' && mode !== 'migrations') {
-    throw new PgworkError('INVALID_OPTION', `drizzle({ mode: ${JSON.stringify(mode)} }) is not a mode; use "push" or "migrations".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `drizzle({ mode: ${JSON.stringify(mode)} }) is not a mode; use "push" or "migrations".`,
+    );
   }
   const configPath = resolve(context.rootDir, options.config ?? 'drizzle.config.ts');
   let config: Promise<DrizzleConfig> | undefined;
@@ -89,12 +103,21 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
       const c = await loadConfig();
       const schemaFiles = globFiles(context.rootDir, list(c.schema));
       if (schemaFiles.length === 0) {
-        throw new PgworkError('INVALID_OPTION', `the schema ${JSON.stringify(c.schema)} in ${configPath} matches no file; fix schema in the drizzle config.`);
+        throw new PgworkError(
+          'INVALID_OPTION',
+          `the schema ${JSON.stringify(c.schema)} in ${configPath} matches no file; fix schema in the drizzle config.`,
+        );
       }
       if (mode === 'migrations') {
-        bookkeepingTables.splice(0, bookkeepingTables.length, `${c.migrations?.schema ?? 'drizzle'}.${c.migrations?.table ?? '__drizzle_migrations'}`);
+        bookkeepingTables.splice(
+          0,
+          bookkeepingTables.length,
+          `${c.migrations?.schema ?? 'drizzle'}.${c.migrations?.table ?? '__drizzle_migrations'}`,
+        );
       }
-      const versions = ['drizzle-orm', 'drizzle-kit'].map((name) => installedPackage(name, context.rootDir)?.version ?? 'not installed');
+      const versions = ['drizzle-orm', 'drizzle-kit'].map(
+        (name) => installedPackage(name, context.rootDir)?.version ?? 'not installed',
+      );
       return hashParts([
         'drizzle',
         VERSION,
@@ -116,29 +139,62 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
 /** `drizzle-kit push --force`, with the config's schema and filters, aimed at the target by URL. */
 async function push(target: MigrationTarget, rootDir: string, config: DrizzleConfig): Promise<void> {
   const kit = installedPackage('drizzle-kit', rootDir);
-  if (!kit) throw new PgworkError('INVALID_OPTION', `drizzle({ mode: "push" }) needs drizzle-kit in ${rootDir}; install it (pnpm add -D drizzle-kit) or use mode "migrations".`);
+  if (!kit)
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `drizzle({ mode: "push" }) needs drizzle-kit in ${rootDir}; install it (pnpm add -D drizzle-kit) or use mode "migrations".`,
+    );
   const args = [join(kit.dir, 'bin.cjs'), 'push', '--force', '--dialect', 'postgresql', '--url', target.url];
   for (const schema of list(config.schema)) args.push('--schema', schema);
-  for (const [flag, value] of [['--schemaFilter', config.schemaFilter], ['--tablesFilter', config.tablesFilter], ['--extensionsFilters', config.extensionsFilters]] as const) {
+  for (const [flag, value] of [
+    ['--schemaFilter', config.schemaFilter],
+    ['--tablesFilter', config.tablesFilter],
+    ['--extensionsFilters', config.extensionsFilters],
+  ] as const) {
     for (const item of list(value)) args.push(flag, item);
   }
   if (config.casing) args.push('--casing', config.casing);
   const { code, output } = await runProcess(process.execPath, args, { cwd: rootDir, timeoutMs: 120_000 });
   const clean = output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
   if (/created or renamed|\u276f/.test(clean)) {
-    throw new PgworkError('MIGRATION_FAILED', 'drizzle-kit push asked an interactive question (a rename it cannot decide); answer it once with `drizzle-kit push` by hand, or use drizzle({ mode: "migrations" }).');
+    throw new PgworkError(
+      'MIGRATION_FAILED',
+      'drizzle-kit push asked an interactive question (a rename it cannot decide); answer it once with `drizzle-kit push` by hand, or use drizzle({ mode: "migrations" }).',
+    );
   }
   if (/relation "public\./.test(clean) && target.url.includes('search_path')) {
-    throw new PgworkError('MIGRATION_FAILED', 'drizzle-kit writes DDL that names the public schema, so isolation "schema" cannot move it into a worker schema; use isolation "database" (the default).');
+    throw new PgworkError(
+      'MIGRATION_FAILED',
+      'drizzle-kit writes DDL that names the public schema, so isolation "schema" cannot move it into a worker schema; use isolation "database" (the default).',
+    );
   }
-  if (code !== 0 || /error/i.test(clean.split('\n').filter((line) => !/warning/i.test(line)).join('\n'))) {
-    const detail = clean.split('\n').map((line) => line.trim()).filter((line) => /error|fail/i.test(line)).slice(0, 2).join(' ') || clean.trim().split('\n').pop();
+  if (
+    code !== 0 ||
+    /error/i.test(
+      clean
+        .split('\n')
+        .filter((line) => !/warning/i.test(line))
+        .join('\n'),
+    )
+  ) {
+    const detail =
+      clean
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => /error|fail/i.test(line))
+        .slice(0, 2)
+        .join(' ') || clean.trim().split('\n').pop();
     throw new PgworkError('MIGRATION_FAILED', `drizzle-kit push failed (exit code ${code}): ${detail}`);
   }
 }
 
 /** drizzle-orm's own migrator over the committed `drizzle-kit generate` output. */
-async function applyMigrations(target: MigrationTarget, rootDir: string, folder: string, config: DrizzleConfig): Promise<void> {
+async function applyMigrations(
+  target: MigrationTarget,
+  rootDir: string,
+  folder: string,
+  config: DrizzleConfig,
+): Promise<void> {
   requireDirectory(folder, 'drizzle({ migrations })');
   const load = (path: string) => require(require.resolve(path, { paths: [rootDir] }));
   const { drizzle: connect } = load('drizzle-orm/node-postgres');
@@ -152,6 +208,8 @@ async function applyMigrations(target: MigrationTarget, rootDir: string, folder:
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
     const detail = cause ? describeDatabaseError(cause) : describeDatabaseError(error);
-    throw new PgworkError('MIGRATION_FAILED', `drizzle-orm's migrator failed on ${folder}: ${detail}`, { cause: error });
+    throw new PgworkError('MIGRATION_FAILED', `drizzle-orm's migrator failed on ${folder}: ${detail}`, {
+      cause: error,
+    });
   }
 }

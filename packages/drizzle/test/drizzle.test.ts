@@ -38,7 +38,11 @@ describe('drizzle specifics', () => {
 
   const columns = (url: string) =>
     withClient(url, {}, async (client) =>
-      (await client.query(`SELECT table_name || '.' || column_name || ':' || is_identity AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1`)).rows.map((r) => r.c),
+      (
+        await client.query(
+          `SELECT table_name || '.' || column_name || ':' || is_identity AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.c),
     );
 
   it('push and the migrations folder build the same tables', async () => {
@@ -62,29 +66,51 @@ describe('drizzle specifics', () => {
   it('quotes Postgres when a migration of the folder fails', async () => {
     const project = join(scratch, 'broken');
     cpSync(app, project, { recursive: true });
-    writeFileSync(join(project, 'drizzle/0000_init.sql'), 'CREATE TABLE "urls" ("id" integer REFERENCES "nowhere"("id"));');
+    writeFileSync(
+      join(project, 'drizzle/0000_init.sql'),
+      'CREATE TABLE "urls" ("id" integer REFERENCES "nowhere"("id"));',
+    );
     symlinkModules(project);
     await withScratchDatabase(async (url, database) => {
-      const error = await migrateInto(adapterFor({ mode: 'migrations' }, project), url, database).catch((e: unknown) => e);
+      const error = await migrateInto(adapterFor({ mode: 'migrations' }, project), url, database).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(PgworkError);
-      expect((error as Error).message).toMatch(/drizzle-orm's migrator failed on .*drizzle: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
+      expect((error as Error).message).toMatch(
+        /drizzle-orm's migrator failed on .*drizzle: relation "nowhere" does not exist \(SQLSTATE 42P01\)/,
+      );
     });
   });
 
   it('explains a missing config, a non-Postgres dialect and a schema that matches nothing', async () => {
-    await expect(adapterFor({ config: 'missing.config.ts' }).fingerprint()).rejects.toThrow(/the drizzle config .*missing\.config\.ts does not exist; create it or set drizzle\(\{ config \}\)/);
+    await expect(adapterFor({ config: 'missing.config.ts' }).fingerprint()).rejects.toThrow(
+      /the drizzle config .*missing\.config\.ts does not exist; create it or set drizzle\(\{ config \}\)/,
+    );
     const project = join(scratch, 'odd');
     cpSync(app, project, { recursive: true });
     symlinkModules(project);
-    writeFileSync(join(project, 'sqlite.config.ts'), `export default { dialect: 'sqlite', schema: './src/schema.ts' };\n`);
-    await expect(adapterFor({ config: 'sqlite.config.ts' }, project).fingerprint()).rejects.toThrow(/has dialect "sqlite"; pgwork needs "postgresql"/);
-    writeFileSync(join(project, 'empty.config.ts'), `export default { dialect: 'postgresql', schema: './nothing/*.ts' };\n`);
-    await expect(adapterFor({ config: 'empty.config.ts' }, project).fingerprint()).rejects.toThrow(/matches no file; fix schema in the drizzle config/);
+    writeFileSync(
+      join(project, 'sqlite.config.ts'),
+      `export default { dialect: 'sqlite', schema: './src/schema.ts' };\n`,
+    );
+    await expect(adapterFor({ config: 'sqlite.config.ts' }, project).fingerprint()).rejects.toThrow(
+      /has dialect "sqlite"; pgwork needs "postgresql"/,
+    );
+    writeFileSync(
+      join(project, 'empty.config.ts'),
+      `export default { dialect: 'postgresql', schema: './nothing/*.ts' };\n`,
+    );
+    await expect(adapterFor({ config: 'empty.config.ts' }, project).fingerprint()).rejects.toThrow(
+      /matches no file; fix schema in the drizzle config/,
+    );
     expect(() => adapterFor({ mode: 'generate' as never })).toThrow(/is not a mode; use "push" or "migrations"/);
   });
 
   it('gives a serialisable config helper', () => {
-    expect(JSON.parse(JSON.stringify(drizzle({ mode: 'migrations' })))).toEqual({ module: require.resolve('../src/index.ts'), options: { mode: 'migrations' } });
+    expect(JSON.parse(JSON.stringify(drizzle({ mode: 'migrations' })))).toEqual({
+      module: require.resolve('../src/index.ts'),
+      options: { mode: 'migrations' },
+    });
   });
 });
 

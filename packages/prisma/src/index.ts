@@ -59,16 +59,24 @@ async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<Re
   let fromConfig: { schema?: string; migrations?: { path?: string } } = {};
   let configFile = options.config ? fromRoot(options.config) : undefined;
   const pkg = prismaPackage(rootDir);
-  if ((!options.schema || !options.migrations) && pkg && (configFile || existsSync(join(rootDir, 'prisma.config.ts')))) {
+  if (
+    (!options.schema || !options.migrations) &&
+    pkg &&
+    (configFile || existsSync(join(rootDir, 'prisma.config.ts')))
+  ) {
     const loaded = await readPrismaConfig(pkg.dir, rootDir, configFile);
     fromConfig = loaded.config;
     configFile = loaded.file;
   }
-  const schema = options.schema ? fromRoot(options.schema) : (fromConfig.schema ?? packageJsonSchema(rootDir) ?? defaultSchema(rootDir));
+  const schema = options.schema
+    ? fromRoot(options.schema)
+    : (fromConfig.schema ?? packageJsonSchema(rootDir) ?? defaultSchema(rootDir));
   const beside = existsSync(schema) && statSync(schema).isDirectory() ? schema : dirname(schema);
   return {
     schema,
-    migrations: options.migrations ? fromRoot(options.migrations) : (fromConfig.migrations?.path ?? join(beside, 'migrations')),
+    migrations: options.migrations
+      ? fromRoot(options.migrations)
+      : (fromConfig.migrations?.path ?? join(beside, 'migrations')),
     config: configFile,
   };
 }
@@ -76,7 +84,9 @@ async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<Re
 /** Prisma 5 and 6 read the schema path from package.json: { "prisma": { "schema": "db/schema.prisma" } }. */
 function packageJsonSchema(rootDir: string): string | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')) as { prisma?: { schema?: unknown } };
+    const manifest = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')) as {
+      prisma?: { schema?: unknown };
+    };
     return typeof manifest.prisma?.schema === 'string' ? resolve(rootDir, manifest.prisma.schema) : undefined;
   } catch {
     return undefined;
@@ -102,7 +112,10 @@ async function readPrismaConfig(prismaDir: string, rootDir: string, configFile: 
   // The config usually reads env('DATABASE_URL'), which need not be set where pgwork runs.
   const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
   const result: { error?: string; file?: string; schema?: string; migrations?: { path?: string } } = childAnswer(
-    await runProcess(process.execPath, ['-e', LOAD_CONFIG, prismaDir, rootDir, configFile ?? ''], { cwd: rootDir, env }),
+    await runProcess(process.execPath, ['-e', LOAD_CONFIG, prismaDir, rootDir, configFile ?? ''], {
+      cwd: rootDir,
+      env,
+    }),
   );
   if (result.error) {
     throw new PgworkError(
@@ -114,9 +127,13 @@ async function readPrismaConfig(prismaDir: string, rootDir: string, configFile: 
 }
 
 function schemaFiles(schema: string): { dir: string; files: string[] } {
-  if (existsSync(schema) && statSync(schema).isDirectory()) return { dir: schema, files: listFiles(schema, (p) => p.endsWith('.prisma')) };
+  if (existsSync(schema) && statSync(schema).isDirectory())
+    return { dir: schema, files: listFiles(schema, (p) => p.endsWith('.prisma')) };
   if (!existsSync(schema)) {
-    throw new PgworkError('INVALID_OPTION', `the Prisma schema ${schema} does not exist; fix prisma({ schema }) or the schema path in prisma.config.ts.`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `the Prisma schema ${schema} does not exist; fix prisma({ schema }) or the schema path in prisma.config.ts.`,
+    );
   }
   return { dir: dirname(schema), files: [schema.slice(dirname(schema).length + 1)] };
 }
@@ -128,12 +145,18 @@ export function migrationDirectories(migrations: string): string[] {
   if (existsSync(lock)) {
     const provider = /provider\s*=\s*"([^"]+)"/.exec(readFileSync(lock, 'utf8'))?.[1];
     if (provider && provider !== 'postgresql') {
-      throw new PgworkError('INVALID_OPTION', `${lock} says provider "${provider}"; pgwork needs "postgresql" migrations.`);
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `${lock} says provider "${provider}"; pgwork needs "postgresql" migrations.`,
+      );
     }
   }
   const dirs = listFiles(migrations, (p) => /^[^/]+\/migration\.sql$/.test(p)).map((p) => p.split('/')[0]!);
   if (dirs.length === 0) {
-    throw new PgworkError('INVALID_OPTION', `no migrations in ${migrations}; create one with \`prisma migrate dev\`, or point prisma({ migrations }) at your folder.`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `no migrations in ${migrations}; create one with \`prisma migrate dev\`, or point prisma({ migrations }) at your folder.`,
+    );
   }
   return dirs.sort();
 }
@@ -141,7 +164,10 @@ export function migrationDirectories(migrations: string): string[] {
 export function createAdapter(options: PrismaOptions = {}, context: AdapterContext): Adapter {
   const mode = options.mode ?? 'in-process';
   if (mode !== 'in-process' && mode !== 'cli') {
-    throw new PgworkError('INVALID_OPTION', `prisma({ mode: ${JSON.stringify(mode)} }) is not a mode; use "in-process" or "cli".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `prisma({ mode: ${JSON.stringify(mode)} }) is not a mode; use "in-process" or "cli".`,
+    );
   }
   let paths: Promise<ResolvedPaths> | undefined;
   const resolved = () => (paths ??= resolvePaths(options, context.rootDir));
@@ -153,7 +179,14 @@ export function createAdapter(options: PrismaOptions = {}, context: AdapterConte
       const prismaVersion = prismaPackage(context.rootDir)?.version ?? 'not installed';
       const schemaSource = schemaFiles(schema);
       migrationDirectories(migrations);
-      return hashParts(['prisma', VERSION, prismaVersion, mode, hashParts(schemaSource.files.map((f) => readFileSync(join(schemaSource.dir, f)))), hashDirectory(migrations)]);
+      return hashParts([
+        'prisma',
+        VERSION,
+        prismaVersion,
+        mode,
+        hashParts(schemaSource.files.map((f) => readFileSync(join(schemaSource.dir, f)))),
+        hashDirectory(migrations),
+      ]);
     },
     async migrate(target) {
       const { migrations, config } = await resolved();
@@ -191,36 +224,59 @@ export async function applyMigrations({ client }: MigrationTarget, migrations: s
     if (applied.has(name)) continue;
     const script = readFileSync(join(migrations, name, 'migration.sql'));
     const id = randomUUID();
-    await client.query(`INSERT INTO "${MIGRATIONS_TABLE}" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`, [
-      id,
-      createHash('sha256').update(script).digest('hex'),
-      name,
-    ]);
+    await client.query(
+      `INSERT INTO "${MIGRATIONS_TABLE}" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`,
+      [id, createHash('sha256').update(script).digest('hex'), name],
+    );
     try {
       await client.query(script.toString('utf8'));
     } catch (error) {
-      await client.query(`UPDATE "${MIGRATIONS_TABLE}" SET logs = $2 WHERE id = $1`, [id, describeDatabaseError(error)]).catch(() => undefined);
-      throw new PgworkError('MIGRATION_FAILED', `migration ${name} (${join(migrations, name)}) failed: ${describeDatabaseError(error)}`, { cause: error });
+      await client
+        .query(`UPDATE "${MIGRATIONS_TABLE}" SET logs = $2 WHERE id = $1`, [id, describeDatabaseError(error)])
+        .catch(() => undefined);
+      throw new PgworkError(
+        'MIGRATION_FAILED',
+        `migration ${name} (${join(migrations, name)}) failed: ${describeDatabaseError(error)}`,
+        { cause: error },
+      );
     }
-    await client.query(`UPDATE "${MIGRATIONS_TABLE}" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`, [id]);
+    await client.query(
+      `UPDATE "${MIGRATIONS_TABLE}" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`,
+      [id],
+    );
   }
 }
 
-const ENGINE_TROUBLE = /schema[- ]engine|binaries\.prisma\.sh|fetch[^\n]*engine|engine[^\n]*(download|not found)|ENOTFOUND|EAI_AGAIN/i;
+const ENGINE_TROUBLE =
+  /schema[- ]engine|binaries\.prisma\.sh|fetch[^\n]*engine|engine[^\n]*(download|not found)|ENOTFOUND|EAI_AGAIN/i;
 
 /** Runs the project's own `prisma migrate deploy` with DATABASE_URL aimed at the target. */
-export async function migrateWithCli(target: MigrationTarget, rootDir: string, config: string | undefined): Promise<void> {
+export async function migrateWithCli(
+  target: MigrationTarget,
+  rootDir: string,
+  config: string | undefined,
+): Promise<void> {
   const pkg = prismaPackage(rootDir);
-  if (!pkg) throw new PgworkError('INVALID_OPTION', `prisma({ mode: "cli" }) needs the prisma package in ${rootDir}; install it (pnpm add -D prisma) or use mode "in-process".`);
+  if (!pkg)
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `prisma({ mode: "cli" }) needs the prisma package in ${rootDir}; install it (pnpm add -D prisma) or use mode "in-process".`,
+    );
   const cli = join(pkg.dir, 'build', 'index.js');
   const args = [cli, 'migrate', 'deploy', ...(config ? ['--config', config] : [])];
   const env = { ...process.env, DATABASE_URL: target.url, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' };
   const { code, output } = await runProcess(process.execPath, args, { cwd: rootDir, env });
   if (code === 0) return;
-  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const detail = lines.find((line) => /error|failed|P\d{4}/i.test(line)) ?? lines.pop() ?? `exit code ${code}`;
   if (ENGINE_TROUBLE.test(output)) {
-    throw new PgworkError('MIGRATION_FAILED', `the Prisma CLI could not start its schema engine (${detail}); use prisma({ mode: "in-process" }), which needs no engine binary.`);
+    throw new PgworkError(
+      'MIGRATION_FAILED',
+      `the Prisma CLI could not start its schema engine (${detail}); use prisma({ mode: "in-process" }), which needs no engine binary.`,
+    );
   }
   throw new PgworkError('MIGRATION_FAILED', `prisma migrate deploy failed (exit code ${code}): ${detail}`);
 }

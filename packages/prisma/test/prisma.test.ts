@@ -29,7 +29,9 @@ async function cliAppliesOrNamesTheEngine(adapter: Adapter): Promise<void> {
       (error: Error) => error.message,
     );
     if (outcome === 'applied') {
-      const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`));
+      const { rows } = await withClient(url, {}, (client) =>
+        client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`),
+      );
       expect(rows).toEqual([{ n: 2 }]);
     } else {
       expect(outcome).toMatch(/could not start its schema engine .*use prisma\(\{ mode: "in-process" \}\)/);
@@ -56,15 +58,20 @@ describe('a Prisma 6 app', () => {
     expect(require(join(prisma6App, 'node_modules/prisma/package.json')).version).toMatch(/^6\./);
     const six = await adapterFor({}, prisma6App).fingerprint();
     // Same migrations, another schema file and Prisma version: another template.
-    expect(six).not.toBe(await adapterFor({ schema: 'prisma/schema.prisma', migrations: '../prisma6-app/db/migrations' }).fingerprint());
+    expect(six).not.toBe(
+      await adapterFor({ schema: 'prisma/schema.prisma', migrations: '../prisma6-app/db/migrations' }).fingerprint(),
+    );
     await withScratchDatabase(async (url, database) => {
       await migrateInto(adapterFor({}, prisma6App), url, database);
-      const { rows } = await withClient(url, {}, (client) => client.query(`SELECT migration_name FROM _prisma_migrations ORDER BY 1`));
+      const { rows } = await withClient(url, {}, (client) =>
+        client.query(`SELECT migration_name FROM _prisma_migrations ORDER BY 1`),
+      );
       expect(rows.map((row) => row.migration_name)).toEqual(['20260101000000_init', '20260102000000_clicks']);
     });
   });
 
-  it('with its real Prisma 6 CLI: applies the migrations, or says the engine is unavailable', () => cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' }, prisma6App)));
+  it('with its real Prisma 6 CLI: applies the migrations, or says the engine is unavailable', () =>
+    cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' }, prisma6App)));
 });
 
 describe('prisma specifics', () => {
@@ -74,14 +81,14 @@ describe('prisma specifics', () => {
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-
-
   it('writes the _prisma_migrations rows prisma migrate deploy writes', async () => {
     await withScratchDatabase(async (url, database) => {
       await migrateInto(adapterFor(), url, database);
       await migrateInto(adapterFor(), url, database); // applied migrations are skipped
       const { rows } = await withClient(url, {}, (client) =>
-        client.query(`SELECT id, checksum, migration_name, finished_at, logs, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`),
+        client.query(
+          `SELECT id, checksum, migration_name, finished_at, logs, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`,
+        ),
       );
       expect(rows.map((row) => row.migration_name)).toEqual(['20260101000000_init', '20260102000000_clicks']);
       for (const row of rows) {
@@ -97,12 +104,19 @@ describe('prisma specifics', () => {
   it('names the migration directory and quotes Postgres when a migration fails, rolling it back whole', async () => {
     const migrations = join(scratch, 'broken');
     cpSync(join(app, 'prisma/migrations'), migrations, { recursive: true });
-    cpSync(join(app, 'prisma/migrations/20260101000000_init'), join(migrations, '20260103000000_bad'), { recursive: true });
-    writeFileSync(join(migrations, '20260103000000_bad/migration.sql'), 'CREATE TABLE half (id int);\nALTER TABLE "nowhere" ADD COLUMN x int;\n');
+    cpSync(join(app, 'prisma/migrations/20260101000000_init'), join(migrations, '20260103000000_bad'), {
+      recursive: true,
+    });
+    writeFileSync(
+      join(migrations, '20260103000000_bad/migration.sql'),
+      'CREATE TABLE half (id int);\nALTER TABLE "nowhere" ADD COLUMN x int;\n',
+    );
     await withScratchDatabase(async (url, database) => {
       const error = await migrateInto(adapterFor({ migrations }), url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
-      expect((error as Error).message).toMatch(/migration 20260103000000_bad \(.*broken\/20260103000000_bad\) failed: relation "nowhere" does not exist \(SQLSTATE 42P01\)/);
+      expect((error as Error).message).toMatch(
+        /migration 20260103000000_bad \(.*broken\/20260103000000_bad\) failed: relation "nowhere" does not exist \(SQLSTATE 42P01\)/,
+      );
       const { rows } = await withClient(url, {}, (client) => client.query(`SELECT to_regclass('half') AS half`));
       expect(rows).toEqual([{ half: null }]);
     });
@@ -112,12 +126,17 @@ describe('prisma specifics', () => {
     const project = join(scratch, 'custom');
     cpSync(join(app, 'prisma/schema.prisma'), join(project, 'db/schema.prisma'));
     cpSync(join(app, 'prisma/migrations'), join(project, 'db/history'), { recursive: true });
-    writeFileSync(join(project, 'prisma.config.ts'), `export default { schema: 'db/schema.prisma', migrations: { path: 'db/history' } };\n`);
+    writeFileSync(
+      join(project, 'prisma.config.ts'),
+      `export default { schema: 'db/schema.prisma', migrations: { path: 'db/history' } };\n`,
+    );
     // Resolve the prisma package (and its config loader) from this package, as a project would.
     symlinkSync(join(__dirname, '..', 'node_modules'), join(project, 'node_modules'));
     await withScratchDatabase(async (url, database) => {
       await migrateInto(adapterFor({}, project), url, database);
-      const { rows } = await withClient(url, {}, (client) => client.query(`SELECT count(*)::int AS n FROM _prisma_migrations`));
+      const { rows } = await withClient(url, {}, (client) =>
+        client.query(`SELECT count(*)::int AS n FROM _prisma_migrations`),
+      );
       expect(rows).toEqual([{ n: 2 }]);
     });
     expect(await adapterFor({}, project).fingerprint()).toBe(await adapterFor({}, project).fingerprint());
@@ -152,40 +171,70 @@ describe('prisma specifics', () => {
     };
     const cliAdapter = () => adapterFor({ mode: 'cli', schema: 'schema.prisma', migrations: 'migrations' }, stubCli);
 
-    it('runs the project\'s prisma migrate deploy in its directory with DATABASE_URL aimed at the target', async () => {
+    it("runs the project's prisma migrate deploy in its directory with DATABASE_URL aimed at the target", async () => {
       await withStub('ok', async () => {
-        await cliAdapter().migrate({ url: 'postgres://u:p@127.0.0.1:1/pgwork_tpl_x', database: 'pgwork_tpl_x', client: undefined as never });
+        await cliAdapter().migrate({
+          url: 'postgres://u:p@127.0.0.1:1/pgwork_tpl_x',
+          database: 'pgwork_tpl_x',
+          client: undefined as never,
+        });
       });
-      expect(JSON.parse(readFileSync(stubOut(), 'utf8'))).toEqual({ argv: ['migrate', 'deploy'], cwd: stubCli, url: 'postgres://u:p@127.0.0.1:1/pgwork_tpl_x' });
+      expect(JSON.parse(readFileSync(stubOut(), 'utf8'))).toEqual({
+        argv: ['migrate', 'deploy'],
+        cwd: stubCli,
+        url: 'postgres://u:p@127.0.0.1:1/pgwork_tpl_x',
+      });
     });
 
     it('names the in-process mode when the CLI cannot start its schema engine', async () => {
       await withStub('engine', async () => {
-        const error = await cliAdapter().migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never }).catch((e: unknown) => e);
-        expect((error as Error).message).toMatch(/the Prisma CLI could not start its schema engine \(.*ENOTFOUND binaries\.prisma\.sh\); use prisma\(\{ mode: "in-process" \}\)/);
+        const error = await cliAdapter()
+          .migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never })
+          .catch((e: unknown) => e);
+        expect((error as Error).message).toMatch(
+          /the Prisma CLI could not start its schema engine \(.*ENOTFOUND binaries\.prisma\.sh\); use prisma\(\{ mode: "in-process" \}\)/,
+        );
       });
     });
 
     it('quotes the CLI when migrate deploy fails', async () => {
       await withStub('fail', async () => {
-        const error = await cliAdapter().migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never }).catch((e: unknown) => e);
-        expect((error as Error).message).toMatch(/prisma migrate deploy failed \(exit code 1\): Error: P3009 migrate found failed migrations/);
+        const error = await cliAdapter()
+          .migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never })
+          .catch((e: unknown) => e);
+        expect((error as Error).message).toMatch(
+          /prisma migrate deploy failed \(exit code 1\): Error: P3009 migrate found failed migrations/,
+        );
       });
     });
 
     it('passes --config when the project names its Prisma config', async () => {
       await withStub('ok', async () => {
-        const adapter = createAdapter({ mode: 'cli', schema: 'schema.prisma', migrations: 'migrations', config: 'prisma.config.ts' }, { rootDir: stubCli });
+        const adapter = createAdapter(
+          { mode: 'cli', schema: 'schema.prisma', migrations: 'migrations', config: 'prisma.config.ts' },
+          { rootDir: stubCli },
+        );
         await adapter.migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never });
       });
-      expect(JSON.parse(readFileSync(stubOut(), 'utf8')).argv).toEqual(['migrate', 'deploy', '--config', join(stubCli, 'prisma.config.ts')]);
+      expect(JSON.parse(readFileSync(stubOut(), 'utf8')).argv).toEqual([
+        'migrate',
+        'deploy',
+        '--config',
+        join(stubCli, 'prisma.config.ts'),
+      ]);
     });
 
-    it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', () => cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' })));
+    it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', () =>
+      cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' })));
   });
 
   it('rejects an unknown mode and gives a serialisable config helper', () => {
-    expect(() => createAdapter({ mode: 'push' as never }, { rootDir: app })).toThrow(/prisma\(\{ mode: "push" \}\) is not a mode; use "in-process" or "cli"/);
-    expect(JSON.parse(JSON.stringify(prisma({ mode: 'cli' })))).toEqual({ module: require.resolve('../src/index.ts'), options: { mode: 'cli' } });
+    expect(() => createAdapter({ mode: 'push' as never }, { rootDir: app })).toThrow(
+      /prisma\(\{ mode: "push" \}\) is not a mode; use "in-process" or "cli"/,
+    );
+    expect(JSON.parse(JSON.stringify(prisma({ mode: 'cli' })))).toEqual({
+      module: require.resolve('../src/index.ts'),
+      options: { mode: 'cli' },
+    });
   });
 });

@@ -47,18 +47,27 @@ export function createAdapter(options: RawPgOptions = {}, context: AdapterContex
         checksum text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const applied = new Set((await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).rows.map((row) => row.name));
+      const applied = new Set(
+        (await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).rows.map((row) => row.name),
+      );
       for (const file of files) {
         if (applied.has(file)) continue;
         const sql = readFileSync(join(dir, file), 'utf8');
         try {
           await client.query('BEGIN');
           await client.query(sql);
-          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [file, hashParts([sql])]);
+          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [
+            file,
+            hashParts([sql]),
+          ]);
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK').catch(() => undefined);
-          throw new PgworkError('MIGRATION_FAILED', `migration ${file} failed${location(sql, error)}: ${describeDatabaseError(error)}`, { cause: error });
+          throw new PgworkError(
+            'MIGRATION_FAILED',
+            `migration ${file} failed${location(sql, error)}: ${describeDatabaseError(error)}`,
+            { cause: error },
+          );
         }
       }
     },

@@ -27,7 +27,6 @@ describe('raw-pg specifics', () => {
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-
   it('orders files naturally and ignores other files', () => {
     writeFileSync(join(scratch, '10_c.sql'), '');
     writeFileSync(join(scratch, '2_b.sql'), '');
@@ -41,7 +40,9 @@ describe('raw-pg specifics', () => {
       const adapter = adapterFor('migrations');
       await migrateInto(adapter, url, database);
       await migrateInto(adapter, url, database);
-      const applied = await withClient(url, {}, (client) => client.query('SELECT name FROM pgwork_migrations ORDER BY applied_at, name'));
+      const applied = await withClient(url, {}, (client) =>
+        client.query('SELECT name FROM pgwork_migrations ORDER BY applied_at, name'),
+      );
       expect(applied.rows.map((row) => row.name).sort()).toEqual(['10_stats.sql', '1_urls.sql', '2_clicks.sql']);
     });
   });
@@ -54,19 +55,28 @@ describe('raw-pg specifics', () => {
       const adapter = createAdapter({ migrations: dir }, { rootDir: '/' });
       const error = await migrateInto(adapter, url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
-      expect((error as Error).message).toMatch(/^pgwork: migration 2_bad\.sql failed at line 2, column 29: syntax error at or near "," \(SQLSTATE 42601\)/);
-      const tables = await withClient(url, {}, (client) => client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`));
+      expect((error as Error).message).toMatch(
+        /^pgwork: migration 2_bad\.sql failed at line 2, column 29: syntax error at or near "," \(SQLSTATE 42601\)/,
+      );
+      const tables = await withClient(url, {}, (client) =>
+        client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`),
+      );
       expect(tables.rows.map((row) => row.tablename)).toEqual(['ok', 'pgwork_migrations']);
     });
   });
 
   it('reports a missing migrations directory with the option to fix', () => {
     const adapter = createAdapter({ migrations: 'nowhere' }, { rootDir: scratch });
-    expect(() => adapter.fingerprint()).toThrow(/rawPg\(\{ migrations \}\) points at .*nowhere, which is not a directory/);
+    expect(() => adapter.fingerprint()).toThrow(
+      /rawPg\(\{ migrations \}\) points at .*nowhere, which is not a directory/,
+    );
   });
 
   it('gives a config helper that Jest can pass between processes', () => {
     const reference = rawPg({ migrations: 'db/migrations' });
-    expect(JSON.parse(JSON.stringify(reference))).toEqual({ module: require.resolve('../src/index.ts'), options: { migrations: 'db/migrations' } });
+    expect(JSON.parse(JSON.stringify(reference))).toEqual({
+      module: require.resolve('../src/index.ts'),
+      options: { migrations: 'db/migrations' },
+    });
   });
 });

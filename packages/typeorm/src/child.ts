@@ -25,9 +25,15 @@ async function main() {
     const options = dataSource.options;
     for (const key of ['entities', 'migrations', 'subscribers'] as const) {
       const globs = ((options[key] as unknown[]) ?? []).filter((item): item is string => typeof item === 'string');
-      if (globs.length) importClassesFromDirectories({ log: () => undefined }, globs.map((glob) => resolve(request.rootDir, glob)));
+      if (globs.length)
+        importClassesFromDirectories(
+          { log: () => undefined },
+          globs.map((glob) => resolve(request.rootDir, glob)),
+        );
     }
-    const files = Object.keys(require.cache).filter((file) => !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(__dirname));
+    const files = Object.keys(require.cache).filter(
+      (file) => !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(__dirname),
+    );
     const migrations = (options.migrations as unknown[] | undefined) ?? [];
     emit({
       files,

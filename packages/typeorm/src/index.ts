@@ -45,7 +45,12 @@ interface Inspection {
   metadataTableName: string;
 }
 
-async function runChild<T>(action: 'inspect' | 'synchronize' | 'migrations', options: TypeormOptions, rootDir: string, url?: string): Promise<T> {
+async function runChild<T>(
+  action: 'inspect' | 'synchronize' | 'migrations',
+  options: TypeormOptions,
+  rootDir: string,
+  url?: string,
+): Promise<T> {
   const module = resolve(rootDir, options.dataSource);
   const args = [
     ...typescriptLoaderArgs(module, [rootDir], 'typeorm({ dataSource })'),
@@ -54,26 +59,43 @@ async function runChild<T>(action: 'inspect' | 'synchronize' | 'migrations', opt
   ];
   // The user's module may build its DataSource from DATABASE_URL at import.
   const env = { ...process.env, DATABASE_URL: url ?? process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const result = childAnswer<T & { error?: string; query?: string }>(await runProcess(process.execPath, args, { cwd: rootDir, env }));
+  const result = childAnswer<T & { error?: string; query?: string }>(
+    await runProcess(process.execPath, args, { cwd: rootDir, env }),
+  );
   if ('error' in result && result.error) {
     if (action === 'inspect') {
-      throw new PgworkError('ADAPTER_FAILED', `cannot load the DataSource from ${options.dataSource}: ${result.error}; fix typeorm({ dataSource }) or the module.`);
+      throw new PgworkError(
+        'ADAPTER_FAILED',
+        `cannot load the DataSource from ${options.dataSource}: ${result.error}; fix typeorm({ dataSource }) or the module.`,
+      );
     }
     const query = 'query' in result && result.query ? ` (while running: ${String(result.query).slice(0, 200)})` : '';
-    throw new PgworkError('MIGRATION_FAILED', `TypeORM ${action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize'} failed: ${result.error}${query}`);
+    throw new PgworkError(
+      'MIGRATION_FAILED',
+      `TypeORM ${action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize'} failed: ${result.error}${query}`,
+    );
   }
   return result as T;
 }
 
 export function createAdapter(options: TypeormOptions, context: AdapterContext): Adapter {
   if (!options || typeof options.dataSource !== 'string') {
-    throw new PgworkError('INVALID_OPTION', 'typeorm({ dataSource }) needs the path of the module that exports your DataSource, e.g. "src/data-source.ts".');
+    throw new PgworkError(
+      'INVALID_OPTION',
+      'typeorm({ dataSource }) needs the path of the module that exports your DataSource, e.g. "src/data-source.ts".',
+    );
   }
   if (options.migrate && !['synchronize', 'migrations'].includes(options.migrate)) {
-    throw new PgworkError('INVALID_OPTION', `typeorm({ migrate: ${JSON.stringify(options.migrate)} }) must be "synchronize" or "migrations".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `typeorm({ migrate: ${JSON.stringify(options.migrate)} }) must be "synchronize" or "migrations".`,
+    );
   }
   if (options.reset && !['truncate', 'rebuild'].includes(options.reset)) {
-    throw new PgworkError('INVALID_OPTION', `typeorm({ reset: ${JSON.stringify(options.reset)} }) must be "truncate" or "rebuild".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `typeorm({ reset: ${JSON.stringify(options.reset)} }) must be "truncate" or "rebuild".`,
+    );
   }
   let inspection: Promise<Inspection> | undefined;
   const inspect = () => (inspection ??= runChild<Inspection>('inspect', options, context.rootDir));
@@ -84,7 +106,11 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
     bookkeepingTables,
     async fingerprint() {
       const info = await inspect();
-      if (info.type !== 'postgres') throw new PgworkError('INVALID_OPTION', `the DataSource in ${options.dataSource} is type "${info.type}"; pgwork needs "postgres".`);
+      if (info.type !== 'postgres')
+        throw new PgworkError(
+          'INVALID_OPTION',
+          `the DataSource in ${options.dataSource} is type "${info.type}"; pgwork needs "postgres".`,
+        );
       bookkeepingTables.splice(0, bookkeepingTables.length, info.migrationsTableName, info.metadataTableName);
       const files = [...info.files].sort();
       return hashParts([
@@ -97,7 +123,12 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
       ]);
     },
     async migrate(target) {
-      await runChild('migrations' === migrateStrategy(options, await inspect()) ? 'migrations' : 'synchronize', options, context.rootDir, target.url);
+      await runChild(
+        'migrations' === migrateStrategy(options, await inspect()) ? 'migrations' : 'synchronize',
+        options,
+        context.rootDir,
+        target.url,
+      );
     },
   };
   if (options.reset === 'rebuild') adapter.reset = (target) => rebuildSchema(options, context, target);
@@ -124,7 +155,10 @@ async function rebuildSchema(options: TypeormOptions, context: AdapterContext, t
  * under pgwork, unchanged otherwise: `new DataSource(workerDataSourceOptions({...}))`.
  * Only needed when the options name host/port/database instead of reading DATABASE_URL.
  */
-export function workerDataSourceOptions<T extends Record<string, unknown>>(options: T, env: NodeJS.ProcessEnv = process.env): T {
+export function workerDataSourceOptions<T extends Record<string, unknown>>(
+  options: T,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   if (!env.PGWORK_RUN) return options;
   return retargetOptions(options, workerDatabase(readRunState(env), resolveWorkerId(env)).url);
 }

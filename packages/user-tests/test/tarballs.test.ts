@@ -10,14 +10,20 @@ describe.each(packed.map((pkg) => [pkg.name, pkg] as const))('%s as packed', (_,
   const manifest = JSON.parse(tarballFile(pkg.tarball, 'package.json'));
 
   it('ships LICENSE, README, compiled code and types, and no test files', () => {
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']),
+    );
     expect(files.filter((file) => /(^|\/)test\/|\.test\.[jt]s$/.test(file))).toEqual([]);
   });
 
   it('has no source map pointing at a file it does not ship', () => {
     const missing = files
       .filter((file) => file.endsWith('.map'))
-      .flatMap((map) => (JSON.parse(tarballFile(pkg.tarball, map)).sources as string[]).map((source) => posix.join(posix.dirname(map), source)))
+      .flatMap((map) =>
+        (JSON.parse(tarballFile(pkg.tarball, map)).sources as string[]).map((source) =>
+          posix.join(posix.dirname(map), source),
+        ),
+      )
       .filter((source) => !files.includes(source));
     expect(missing).toEqual([]);
   });

@@ -6,12 +6,17 @@ import { ROOT } from './packages';
 // PGWORK_* through. A test that they do reach the example's Jest.
 function turboTestRawPg(env: Record<string, string>) {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', ...env };
-  for (const name of Object.keys(childEnv)) if (/^(PGWORK_|TURBO_HASH|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
-  const run = spawnSync('pnpm', ['turbo', 'run', 'test', '--filter=./examples/raw-pg', '--output-logs=full'], { cwd: ROOT, env: childEnv, encoding: 'utf8' });
+  for (const name of Object.keys(childEnv))
+    if (/^(PGWORK_|TURBO_HASH|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
+  const run = spawnSync('pnpm', ['turbo', 'run', 'test', '--filter=./examples/raw-pg', '--output-logs=full'], {
+    cwd: ROOT,
+    env: childEnv,
+    encoding: 'utf8',
+  });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
-test('PGWORK_DATABASE_URL reaches the example through turbo: an unreachable one fails with pgwork\'s line', () => {
+test("PGWORK_DATABASE_URL reaches the example through turbo: an unreachable one fails with pgwork's line", () => {
   const run = turboTestRawPg({ PGWORK_DATABASE_URL: 'postgres://pgwork:pgwork@127.0.0.1:9/postgres' });
   expect(run.output).toMatch(/pgwork: cannot reach Postgres at postgres:\/\/pgwork:\*\*\*@127\.0\.0\.1:9\/postgres/);
   expect(run.status).not.toBe(0);

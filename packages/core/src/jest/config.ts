@@ -41,7 +41,8 @@ export function withPgwork<Config extends JestConfigLike>(config: Config, option
 }
 
 function withPgworkInProjects<Config extends JestConfigLike>(config: Config, options: PgworkOptions): Config {
-  if (!Array.isArray(config.projects)) throw new PgworkError('INVALID_OPTION', 'projects must be a list of Jest project configs.');
+  if (!Array.isArray(config.projects))
+    throw new PgworkError('INVALID_OPTION', 'projects must be a list of Jest project configs.');
   const seen = new Set<string>();
   const projects = config.projects.map((project: unknown, index) => {
     if (typeof project !== 'object' || project === null) {
@@ -52,7 +53,11 @@ function withPgworkInProjects<Config extends JestConfigLike>(config: Config, opt
     }
     const name = projectName(project as JestConfigLike) ?? `project${index + 1}`;
     const key = name.toLowerCase();
-    if (seen.has(key)) throw new PgworkError('INVALID_OPTION', `two projects are named "${name}"; give each project its own displayName.`);
+    if (seen.has(key))
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `two projects are named "${name}"; give each project its own displayName.`,
+      );
     seen.add(key);
     return wrapProject(project as JestConfigLike, options, name);
   });
@@ -63,19 +68,32 @@ function projectName(config: JestConfigLike): string | undefined {
   const name = typeof config.displayName === 'object' ? config.displayName?.name : config.displayName;
   if (name === undefined) return undefined;
   if (typeof name !== 'string' || !PROJECT_NAME.test(name)) {
-    throw new PgworkError('INVALID_OPTION', `displayName ${JSON.stringify(name)} cannot key a pgwork run; use letters, digits, space, ".", "_" or "-".`);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `displayName ${JSON.stringify(name)} cannot key a pgwork run; use letters, digits, space, ".", "_" or "-".`,
+    );
   }
   return name;
 }
 
-function wrapProject<Config extends JestConfigLike>(config: Config, options: PgworkOptions, project: string | undefined): Config {
+function wrapProject<Config extends JestConfigLike>(
+  config: Config,
+  options: PgworkOptions,
+  project: string | undefined,
+): Config {
   if (config.globals?.pgwork !== undefined) {
-    throw new PgworkError('INVALID_OPTION', 'this Jest config is already wrapped by withPgwork (globals.pgwork is set); wrap it once.');
+    throw new PgworkError(
+      'INVALID_OPTION',
+      'this Jest config is already wrapped by withPgwork (globals.pgwork is set); wrap it once.',
+    );
   }
   const own = Object.values(entryPoints);
   for (const hook of ['globalSetup', 'globalTeardown'] as const) {
     if (own.includes(config[hook] ?? '') || /@pgwork\/core\/jest\//.test(config[hook] ?? '')) {
-      throw new PgworkError('INVALID_OPTION', `${hook} is already pgwork's; withPgwork adds it, so remove it from your config.`);
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `${hook} is already pgwork's; withPgwork adds it, so remove it from your config.`,
+      );
     }
   }
   const binding: BindingData = {

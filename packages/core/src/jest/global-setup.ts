@@ -37,7 +37,14 @@ async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestPr
     const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
     const workerIds = Array.from({ length: count }, (_, i) => i + 1);
     group = await startRunGroup(
-      { ...options, adapter, adapterReference: options.adapter, rootDir: context.rootDir, workers, optionsDigest: optionsDigest(projectConfig.globals?.pgwork) },
+      {
+        ...options,
+        adapter,
+        adapterReference: options.adapter,
+        rootDir: context.rootDir,
+        workers,
+        optionsDigest: optionsDigest(projectConfig.globals?.pgwork),
+      },
       { isolation: options.isolation, workerIds },
     );
     process.env[runStateVariable(binding.project)] = group.published;
@@ -50,8 +57,12 @@ async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestPr
         ? `schema per worker: ${count} in database ${state.shared} ${built}`
         : `template ${summary.template} ${summary.templateBuilt ? built : 'reused'}`;
       const mode = options.disable ? '; PGWORK_DISABLE=1: all workers share one database' : '';
-      const reclaimed = summary.reclaimed.length ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs` : '';
-      process.stderr.write(`\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${template} (${adapter.name})${reclaimed}${mode}`);
+      const reclaimed = summary.reclaimed.length
+        ? `; reclaimed ${summary.reclaimed.length} database(s) of dead runs`
+        : '';
+      process.stderr.write(
+        `\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${template} (${adapter.name})${reclaimed}${mode}`,
+      );
     }
     process.stderr.write('\n');
   } catch (error) {

@@ -18,7 +18,8 @@ async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectC
   const group = activeRuns().get(key);
   activeRuns().delete(key);
   try {
-    if (binding.globalTeardown) await runUserHook(binding.globalTeardown, 'globalTeardown', globalConfig, projectConfig);
+    if (binding.globalTeardown)
+      await runUserHook(binding.globalTeardown, 'globalTeardown', globalConfig, projectConfig);
   } finally {
     if (group) await finish(group, binding.project);
   }
@@ -36,7 +37,10 @@ async function finish(group: RunGroup, project: string | undefined): Promise<voi
     const report = process.env[REPORT_VARIABLE];
     if (report && first) {
       const servers = group.runs.length;
-      writeFileSync(report, `${JSON.stringify({ ...first.summary, project: project ?? null, servers, shared: first.state.shared ?? null, ...result })}\n`);
+      writeFileSync(
+        report,
+        `${JSON.stringify({ ...first.summary, project: project ?? null, servers, shared: first.state.shared ?? null, ...result })}\n`,
+      );
     }
   } catch (error) {
     throw conciseError(error);

@@ -25,7 +25,9 @@ declare const expect: { getState(): { testPath?: string } };
  */
 function nodeRequire(filename: string): NodeJS.Require {
   const realProcess = runInThisContext('process') as NodeJS.Process & { getBuiltinModule?: (id: string) => unknown };
-  const Module = (realProcess.getBuiltinModule?.('node:module') ?? realProcess.mainModule?.constructor) as typeof import('node:module') | undefined;
+  const Module = (realProcess.getBuiltinModule?.('node:module') ?? realProcess.mainModule?.constructor) as
+    | typeof import('node:module')
+    | undefined;
   return Module?.createRequire ? Module.createRequire(filename) : require;
 }
 
@@ -44,7 +46,8 @@ const lifecycle = workerLifecycle({
 });
 registerWorker(lifecycle, globalThis);
 
-const concise = (step: () => Promise<void>) => () => step().catch((error: unknown) => Promise.reject(conciseError(error)));
+const concise = (step: () => Promise<void>) => () =>
+  step().catch((error: unknown) => Promise.reject(conciseError(error)));
 beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
 beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
 afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);

@@ -18,12 +18,21 @@ interface ScriptTransformer {
  * from rootDir, compiled with the project's transform (a global-setup.ts works),
  * called with Jest's two arguments.
  */
-export async function runUserHook(hook: string, kind: 'globalSetup' | 'globalTeardown', globalConfig: unknown, projectConfig: JestProjectConfig): Promise<void> {
+export async function runUserHook(
+  hook: string,
+  kind: 'globalSetup' | 'globalTeardown',
+  globalConfig: unknown,
+  projectConfig: JestProjectConfig,
+): Promise<void> {
   const path = resolveHook(hook, kind, projectConfig.rootDir);
   const transformer = await jestTransform(projectConfig.rootDir).createScriptTransformer(projectConfig);
   await transformer.requireAndTranspileModule(path, async (loaded: unknown) => {
     const fn = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown } | undefined)?.default;
-    if (typeof fn !== 'function') throw new PgworkError('INVALID_OPTION', `your ${kind} ${path} must export a function (module.exports = async () => {} or export default).`);
+    if (typeof fn !== 'function')
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `your ${kind} ${path} must export a function (module.exports = async () => {} or export default).`,
+      );
     await fn(globalConfig, projectConfig);
   });
 }
@@ -39,13 +48,19 @@ function resolveHook(hook: string, kind: string, rootDir: string): string {
       return require.resolve(path, { paths: [rootDir] });
     }
   } catch (error) {
-    throw new PgworkError('INVALID_OPTION', `your ${kind} ${JSON.stringify(hook)} cannot be found from ${rootDir}; fix the path in your Jest config.`, { cause: error });
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `your ${kind} ${JSON.stringify(hook)} cannot be found from ${rootDir}; fix the path in your Jest config.`,
+      { cause: error },
+    );
   }
 }
 
 /** @jest/transform as the running Jest has it: found through jest -> @jest/core, as pnpm's strict layout requires. */
 function jestTransform(rootDir: string): { createScriptTransformer(config: unknown): Promise<ScriptTransformer> } {
-  const starts = [join(rootDir, 'package.json'), require.main?.filename, __filename].filter((start): start is string => !!start);
+  const starts = [join(rootDir, 'package.json'), require.main?.filename, __filename].filter(
+    (start): start is string => !!start,
+  );
   for (const start of starts) {
     for (const chain of [['jest/package.json', '@jest/core/package.json'], ['@jest/core/package.json'], []]) {
       try {
@@ -57,5 +72,8 @@ function jestTransform(rootDir: string): { createScriptTransformer(config: unkno
       }
     }
   }
-  throw new PgworkError('INVALID_OPTION', `cannot find @jest/transform from ${rootDir} to load your own global hooks; install jest in the project.`);
+  throw new PgworkError(
+    'INVALID_OPTION',
+    `cannot find @jest/transform from ${rootDir} to load your own global hooks; install jest in the project.`,
+  );
 }

@@ -32,7 +32,10 @@ export async function stopTestServer(): Promise<void> {
 /** Inside a test: the server's URL, or a clear error when the test server setup is missing. */
 export function testServerUrl(): string {
   const url = process.env[TEST_SERVER_VARIABLE];
-  if (!url) throw new Error(`${TEST_SERVER_VARIABLE} is not set: add @pgwork/core/testing/global-setup as the Jest globalSetup.`);
+  if (!url)
+    throw new Error(
+      `${TEST_SERVER_VARIABLE} is not set: add @pgwork/core/testing/global-setup as the Jest globalSetup.`,
+    );
   return url;
 }
 
@@ -46,13 +49,18 @@ export function testAdminClient(serverUrl = testServerUrl()): Promise<Client> {
  * The database belongs to a run whose lease is held meanwhile, so a run starting
  * in a parallel test file never reclaims it.
  */
-export async function withScratchDatabase<T>(work: (url: string, database: string) => Promise<T>, serverUrl = testServerUrl()): Promise<T> {
+export async function withScratchDatabase<T>(
+  work: (url: string, database: string) => Promise<T>,
+  serverUrl = testServerUrl(),
+): Promise<T> {
   const runId = newRunId();
   const database = `scratch_${runId}`;
   const admin = await testAdminClient(serverUrl);
   try {
     await lock(admin, `run:${runId}`);
-    await ensureDatabase(admin, database, { marker: { kind: 'worker', run: runId, created: new Date().toISOString() } });
+    await ensureDatabase(admin, database, {
+      marker: { kind: 'worker', run: runId, created: new Date().toISOString() },
+    });
     try {
       return await work(databaseUrl(serverUrl, database), database);
     } finally {
