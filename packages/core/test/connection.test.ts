@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
-import { PgworkError } from '../src/errors';
-import { connect } from '../src/connection';
-import { databaseUrl } from '../src/naming';
+import { PgworkError } from '../src/shared/errors';
+import { connect } from '../src/shared/connection';
+import { databaseUrl } from '../src/shared/naming';
 import { serverUrl } from './helpers';
 
 async function closedPort(): Promise<number> {

@@ -1,14 +1,14 @@
 import { escapeIdentifier } from 'pg';
-import { PgworkError } from '../src/errors';
-import { connect } from '../src/connection';
+import { PgworkError } from '../src/shared/errors';
+import { connect } from '../src/shared/connection';
 import {
   describeDatabase,
   dropOwnedDatabase,
   ensureDatabase,
   listOwnedDatabases,
   type DatabaseMarker,
-} from '../src/databases';
-import { databaseUrl } from '../src/naming';
+} from '../src/admin/databases';
+import { databaseUrl } from '../src/shared/naming';
 import { adminClient, databaseExists, liveRun, rows, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 let lease: Awaited<ReturnType<typeof liveRun>>;

@@ -3,13 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'pg';
-import type { Adapter } from '../src/adapter';
-import { connect } from '../src/connection';
-import { dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
-import { lock } from '../src/locks';
-import { databaseUrl, newRunId } from '../src/naming';
-import { testServerUrl } from '../src/testing/server';
-import type { RunConfig } from '../src/run';
+import type { Adapter } from '../src/shared/adapter';
+import { connect } from '../src/shared/connection';
+import { dropOwnedDatabase, listOwnedDatabases } from '../src/admin/databases';
+import { lock } from '../src/shared/locks';
+import { databaseUrl, newRunId } from '../src/shared/naming';
+import { hashParts } from '../src/shared/fingerprint';
+import { testRunConfig, testServerUrl } from '../src/testing/server';
+import type { RunConfig } from '../src/setup/run';
 
 export const serverUrl = () => testServerUrl();
 
@@ -44,7 +45,12 @@ export function sqlAdapter(sql: string, extra: Partial<Adapter> = {}): SqlAdapte
   const adapter: SqlAdapter = {
     name: 'sql',
     migrations: 0,
-    fingerprint: () => require('../src/fingerprint').hashParts([sql]),
+    describe: () => ({
+      fingerprint: hashParts([sql]),
+      bookkeepingTables: [],
+      isolation: ['database', 'schema', 'server'],
+      reset: ['empty', 'transaction'],
+    }),
     async migrate(target) {
       adapter.migrations++;
       await target.client.query(sql);
@@ -55,15 +61,7 @@ export function sqlAdapter(sql: string, extra: Partial<Adapter> = {}): SqlAdapte
 }
 
 export function runConfig(adapter: Adapter, baseName: string, overrides: Partial<RunConfig> = {}): RunConfig {
-  return {
-    adapter,
-    rootDir: __dirname,
-    baseName,
-    env: ['DATABASE_URL'],
-    server: { url: serverUrl(), source: 'PGWORK_TEST_SERVER_URL' },
-    maintenanceDatabase: 'postgres',
-    ...overrides,
-  };
+  return testRunConfig(adapter, baseName, { rootDir: __dirname, workerIds: [], ...overrides });
 }
 
 export async function rows<T = Record<string, unknown>>(

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { listOwnedDatabases } from '../src/databases';
+import { listOwnedDatabases } from '../src/admin/databases';
 import { dropOwnedWithBase, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 const CONFIG = join(__dirname, 'fixtures/features/jest.config.js');

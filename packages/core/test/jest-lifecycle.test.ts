@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { describeDatabase, listOwnedDatabases } from '../src/databases';
-import { databaseUrl } from '../src/naming';
+import { describeDatabase, listOwnedDatabases } from '../src/admin/databases';
+import { databaseUrl } from '../src/shared/naming';
 import { rows, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 describe('the Jest lifecycle, end to end', () => {

@@ -2,8 +2,8 @@
 // Random schemas and data, built twice; one copy reset by pgwork, the other by
 // the plain TRUNCATE; then every table and sequence compared.
 import type { Client } from 'pg';
-import { connect } from '../src/connection';
-import { Resetter, applicationTables, qualifiedName } from '../src/reset';
+import { connect } from '../src/shared/connection';
+import { Resetter, applicationTables, qualifiedName } from '../src/worker/reset';
 import { withScratchDatabase } from '../src/testing/server';
 
 /** A small seeded PRNG (mulberry32), so a failing seed can be replayed. */
@@ -141,7 +141,7 @@ async function snapshot(client: Client): Promise<Record<string, unknown>> {
 }
 
 async function truncateEverything(client: Client, bookkeeping: string) {
-  const tables = await applicationTables(client, { bookkeepingTables: [bookkeeping] });
+  const tables = await applicationTables(client, { keepTables: [bookkeeping] });
   await client.query(`TRUNCATE ${tables.map(qualifiedName).join(', ')} RESTART IDENTITY`);
 }
 
@@ -157,7 +157,7 @@ describe('fast reset is TRUNCATE <all> RESTART IDENTITY', () => {
         try {
           await a.query(ddl);
           await b.query(ddl);
-          const resetter = new Resetter(a, { bookkeepingTables: [bookkeeping] });
+          const resetter = new Resetter(a, { keepTables: [bookkeeping] });
           for (const round of [1, 2, 3]) {
             const data = fill(round);
             await a.query(data);

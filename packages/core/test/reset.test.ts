@@ -1,9 +1,9 @@
 import type { Client } from 'pg';
-import { connect } from '../src/connection';
-import { dropOwnedDatabase, ensureDatabase } from '../src/databases';
-import { PgworkError } from '../src/errors';
-import { databaseUrl } from '../src/naming';
-import { resetDatabase } from '../src/reset';
+import { connect } from '../src/shared/connection';
+import { dropOwnedDatabase, ensureDatabase } from '../src/admin/databases';
+import { PgworkError } from '../src/shared/errors';
+import { databaseUrl } from '../src/shared/naming';
+import { resetDatabase } from '../src/worker/reset';
 import { liveRun, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 const SCHEMA = `
@@ -66,7 +66,7 @@ describe('reset', () => {
     await client.query(FILL);
     // A rolled-back insert still advances the sequence.
     await client.query(`BEGIN; INSERT INTO public.urls (slug) VALUES ('gone'); ROLLBACK;`);
-    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'] });
+    await resetDatabase(client, { keepTables: ['schema_migrations'] });
     for (const table of [
       'public.urls',
       'public.clicks',
@@ -87,7 +87,7 @@ describe('reset', () => {
   });
 
   it('keeps bookkeeping rows, extension tables and sequences no table owns', async () => {
-    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'] });
+    await resetDatabase(client, { keepTables: ['schema_migrations'] });
     expect(await count('public.schema_migrations')).toBe(2);
     expect(await count('public.owned_by_extension')).toBe(1);
     const standalone = await client.query(`SELECT nextval('public.standalone') AS v`);
@@ -98,14 +98,14 @@ describe('reset', () => {
     await client.query(
       `CREATE TABLE billing.schema_migrations (id int); INSERT INTO billing.schema_migrations VALUES (1);`,
     );
-    await resetDatabase(client, { bookkeepingTables: ['public.schema_migrations'] });
+    await resetDatabase(client, { keepTables: ['public.schema_migrations'] });
     expect(await count('public.schema_migrations')).toBe(2);
     expect(await count('billing.schema_migrations')).toBe(0);
   });
 
   it('sees tables a test created after the previous reset', async () => {
     await client.query(`CREATE TABLE public.late (id serial, v text); INSERT INTO public.late (v) VALUES ('x');`);
-    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'] });
+    await resetDatabase(client, { keepTables: ['schema_migrations'] });
     expect(await count('public.late')).toBe(0);
   });
 
@@ -113,17 +113,17 @@ describe('reset', () => {
     await client.query(
       `INSERT INTO billing."Invoice" (parent) VALUES (NULL); INSERT INTO public.urls (slug) VALUES ('stays')`,
     );
-    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'], schemas: ['billing'] });
+    await resetDatabase(client, { keepTables: ['schema_migrations'], schemas: ['billing'] });
     expect(await count('billing."Invoice"')).toBe(0);
     expect(await count('public.urls')).toBe(1);
-    await resetDatabase(client, { bookkeepingTables: ['schema_migrations'] });
+    await resetDatabase(client, { keepTables: ['schema_migrations'] });
   });
 
   it('fails loudly rather than emptying a bookkeeping table through a foreign key', async () => {
     await client.query(
       `CREATE TABLE public.audit (id int REFERENCES public.urls(id)); INSERT INTO public.urls (slug) VALUES ('x'); INSERT INTO public.audit VALUES (1);`,
     );
-    const error = await resetDatabase(client, { bookkeepingTables: ['schema_migrations', 'audit'] }).catch(
+    const error = await resetDatabase(client, { keepTables: ['schema_migrations', 'audit'] }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(PgworkError);

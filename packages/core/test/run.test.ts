@@ -1,14 +1,18 @@
 import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { connect } from '../src/connection';
-import { dropOwnedDatabase, ensureDatabase, formatMarker } from '../src/databases';
-import { startSchemaRun } from '../src/schema-run';
+import { connect } from '../src/shared/connection';
+import { dropOwnedDatabase, ensureDatabase, formatMarker } from '../src/admin/databases';
 import { withScratchDatabase } from '../src/testing/server';
-import { PgworkError } from '../src/errors';
-import { lock } from '../src/locks';
-import { databaseUrl, newRunId } from '../src/naming';
-import { reclaimDeadRuns, startRun } from '../src/run';
-import { openWorkerSession } from '../src/worker-session';
+import { PgworkError } from '../src/shared/errors';
+import { lock } from '../src/shared/locks';
+import { databaseUrl, newRunId } from '../src/shared/naming';
+import { ownedDatabases } from '../src/admin/databases';
+import { reclaimDeadRuns } from '../src/admin/owned';
+import type { DatabaseRunState } from '../src/shared/run-state';
+import { startRun, type Run } from '../src/setup/run';
+import { openWorkerSession } from '../src/worker/session';
+
+const databaseState = (run: Run) => run.state as DatabaseRunState;
 import {
   databaseExists,
   rows,
@@ -35,23 +39,23 @@ describe('templates keyed by fingerprint', () => {
       const second = await startRun(runConfig(adapter, baseName));
       await second.finish();
       expect(adapter.migrations).toBe(1);
-      expect(first.summary.templateBuilt).toBe(true);
-      expect(second.summary.templateBuilt).toBe(false);
-      expect(second.state.template).toBe(first.state.template);
+      expect(first.summaries[0]!.templateBuilt).toBe(true);
+      expect(second.summaries[0]!.templateBuilt).toBe(false);
+      expect(databaseState(second).template).toBe(databaseState(first).template);
 
       const rebuilt = await startRun(runConfig(adapter, baseName, { rebuild: true }));
       await rebuilt.finish();
       expect(adapter.migrations).toBe(2);
-      expect(rebuilt.state.template).toBe(first.state.template);
+      expect(databaseState(rebuilt).template).toBe(databaseState(first).template);
 
       const changed = sqlAdapter(`${SCHEMA} CREATE TABLE extra (id int);`);
       const third = await startRun(runConfig(changed, baseName));
       await third.finish();
       expect(changed.migrations).toBe(1);
-      expect(third.state.template).not.toBe(first.state.template);
+      expect(databaseState(third).template).not.toBe(databaseState(first).template);
 
       const sealed = await withAdmin((admin) =>
-        admin.query('SELECT datistemplate, datallowconn FROM pg_database WHERE datname = $1', [third.state.template]),
+        admin.query('SELECT datistemplate, datallowconn FROM pg_database WHERE datname = $1', [databaseState(third).template]),
       );
       expect(sealed.rows).toEqual([{ datistemplate: true, datallowconn: false }]);
     } finally {
@@ -65,7 +69,7 @@ describe('templates keyed by fingerprint', () => {
     try {
       const runs = await Promise.all([startRun(runConfig(adapter, baseName)), startRun(runConfig(adapter, baseName))]);
       expect(adapter.migrations).toBe(1);
-      expect(runs[0].state.template).toBe(runs[1].state.template);
+      expect(databaseState(runs[0]).template).toBe(databaseState(runs[1]).template);
       expect(runs[0].state.runId).not.toBe(runs[1].state.runId);
       await Promise.all(runs.map((run) => run.finish()));
     } finally {
@@ -120,7 +124,7 @@ describe('a run and its workers', () => {
 
       const result = await run.finish();
       expect(result.dropped).toBe(true);
-      expect(result.databases.sort()).toEqual(sessions.map((s) => s.database).sort());
+      expect([...result.databases].sort()).toEqual(sessions.map((s) => s.database).sort());
       for (const session of sessions) expect(await databaseExists(session.database)).toBe(false);
       expect(await databaseExists(otherSession.database)).toBe(true);
     } finally {
@@ -131,7 +135,7 @@ describe('a run and its workers', () => {
 
   it('prewarms worker databases in the background; workers that arrive meanwhile get them', async () => {
     const baseName = uniqueBase('prewarm');
-    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { prewarm: [1, 2, 3] }));
+    const run = await startRun(runConfig(sqlAdapter(SCHEMA), baseName, { workerIds: [1, 2, 3] }));
     try {
       // Arrive while the clones are still running: each worker waits for its own, none clones twice.
       const sessions = await Promise.all([1, 2, 3].map((worker) => openWorkerSession(run.state, worker)));
@@ -143,7 +147,7 @@ describe('a run and its workers', () => {
         await session.close();
       }
       const result = await run.finish();
-      expect(result.databases.sort()).toEqual(sessions.map((s) => s.database).sort());
+      expect([...result.databases].sort()).toEqual(sessions.map((s) => s.database).sort());
     } finally {
       await dropOwnedWithBase(baseName);
     }
@@ -155,13 +159,13 @@ describe('a run and its workers', () => {
     try {
       const [a, b] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
       expect(a!.database).toBe(b!.database);
-      expect(a!.database).toBe(run.state.shared);
+      expect(a!.database).toBe(databaseState(run).shared);
       await Promise.all([a!.close(), b!.close()]);
     } finally {
       await run.finish();
       await dropOwnedWithBase(baseName);
     }
-    expect(await databaseExists(run.state.shared!)).toBe(false);
+    expect(await databaseExists(databaseState(run).shared!)).toBe(false);
   });
 
   it('keeps its databases with keep, and a later run reclaims them once the run is gone', async () => {
@@ -254,10 +258,10 @@ describe('seed data and kept tables', () => {
       // Same seed, same template: reused. Another seed: a new template.
       const again = await startRun(config);
       await again.finish();
-      expect(again.summary.templateBuilt).toBe(false);
+      expect(again.summaries[0]!.templateBuilt).toBe(false);
       const other = await startRun({ ...config, seed: 'countries.js' });
       await other.finish();
-      expect(other.state.template).not.toBe(run.state.template);
+      expect(databaseState(other).template).not.toBe(databaseState(run).template);
       expect(adapter.migrations).toBe(2);
     } finally {
       await dropOwnedWithBase(baseName);
@@ -317,11 +321,10 @@ describe('schema isolation', () => {
         `CREATE SCHEMA s_dead; COMMENT ON SCHEMA s_dead IS ${escapeLiteral(marked(dead))}; CREATE SCHEMA s_alive; COMMENT ON SCHEMA s_alive IS ${escapeLiteral(marked(alive))}; CREATE SCHEMA s_user;`,
       );
       try {
-        const run = await startSchemaRun(
-          runConfig(sqlAdapter(SCHEMA), 'sch', { server: { url, source: 'test' } }),
-          [1, 2],
+        const run = await startRun(
+          runConfig(sqlAdapter(SCHEMA), 'sch', { server: { url, source: 'test' }, isolation: 'schema', workerIds: [1, 2] }),
         );
-        expect(run.summary.reclaimed).toEqual(['s_dead']);
+        expect(run.summaries[0]!.reclaimed).toEqual(['s_dead']);
         const [one, two] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
         await rows(one.url, `INSERT INTO urls (slug) VALUES ('only-in-one')`);
         expect(await rows(two.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);
@@ -331,7 +334,7 @@ describe('schema isolation', () => {
         expect(await rows(one.url, `INSERT INTO urls (slug) VALUES ('again') RETURNING id`)).toEqual([{ id: 1 }]);
         await Promise.all([one.close(), two.close()]);
         const result = await run.finish();
-        expect(result.databases.sort()).toEqual([`sch_${run.state.runId}_w1`, `sch_${run.state.runId}_w2`]);
+        expect([...result.databases].sort()).toEqual([`sch_${run.state.runId}_w1`, `sch_${run.state.runId}_w2`]);
         const left = await rows<{ nspname: string }>(
           url,
           `SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_%' OR nspname LIKE 'sch%' ORDER BY 1`,
@@ -366,7 +369,7 @@ describe('reclaiming dead runs', () => {
           marker: { kind: 'template', run: dead, state: 'building', created },
         });
         await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
-        const reclaimed = await reclaimDeadRuns(admin, newRunId());
+        const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, newRunId());
         // A run starting in a parallel test file may have reclaimed the dead ones first; gone either way (below).
         expect(reclaimed).not.toContain(names.alive);
         expect(reclaimed).not.toContain(names.decoy);

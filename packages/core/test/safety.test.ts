@@ -2,11 +2,11 @@
 // through real Jest runs of the fixture project.
 import { createServer, type Server } from 'node:net';
 import { escapeIdentifier } from 'pg';
-import { PgworkError } from '../src/errors';
-import { connect } from '../src/connection';
-import { dropOwnedDatabase, listOwnedDatabases } from '../src/databases';
-import { loadEmbeddedPostgres } from '../src/embedded';
-import { databaseUrl } from '../src/naming';
+import { PgworkError } from '../src/shared/errors';
+import { connect } from '../src/shared/connection';
+import { dropOwnedDatabase, listOwnedDatabases } from '../src/admin/databases';
+import { loadEmbeddedPostgres } from '../src/setup/embedded';
+import { databaseUrl } from '../src/shared/naming';
 import { rows, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 async function createDecoy(name: string, comment?: string) {

@@ -1,6 +1,6 @@
 import { Client, Pool } from 'pg';
 import * as pg from 'pg';
-import { installTransactionMode, type TransactionMode } from '../src/transaction';
+import { installTransactionMode, type TransactionMode } from '../src/worker/transaction';
 import { withScratchDatabase } from '../src/testing/server';
 
 const SCHEMA = `CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL)`;

@@ -1,7 +1,7 @@
-import { PgworkError, maskUrl } from '../src/errors';
-import { adapterHelper } from '../src/adapter';
-import { formatMarker, parseMarker } from '../src/databases';
-import { hashParts } from '../src/fingerprint';
+import { PgworkError, maskUrl } from '../src/shared/errors';
+import { adapterHelper } from '../src/shared/adapter';
+import { formatMarker, parseMarker } from '../src/admin/databases';
+import { hashParts } from '../src/shared/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
 import {
   databaseUrl,
@@ -11,12 +11,13 @@ import {
   workerDatabaseName,
   newRunId,
   assertDatabaseName,
-} from '../src/naming';
-import { resolveOptions } from '../src/options';
-import { applyWorkerEnvironment, overwrittenVariables, workerDatabase } from '../src/worker-session';
-import { resetBeforeFor, resetBeforeOfFile } from '../src/worker-lifecycle';
-import { resolveWorkerId } from '../src/worker';
-import type { RunState } from '../src/run';
+} from '../src/shared/naming';
+import { resolveOptions } from '../src/setup/options';
+import { applyWorkerEnvironment, overwrittenVariables, workerTarget } from '../src/worker/env';
+import { resetBeforeFor, resetBeforeOfFile } from '../src/worker/lifecycle';
+import { resolveWorkerId } from '../src/shared/worker-id';
+import { readRunState, type DatabaseRunState, type RunState, type WorkerSettings } from '../src/shared/run-state';
+import { keepTablesIn } from '../src/worker/session';
 
 const adapter = adapterHelper<{ dir: string }>('/abs/adapter.js')({ dir: 'migrations' });
 
@@ -177,23 +178,26 @@ describe('options', () => {
 });
 
 describe('worker environment', () => {
-  const state: RunState = {
-    version: 1,
-    runId: 'abcd1234',
-    serverUrl: 'postgres://u:p@127.0.0.1:5/postgres',
-    source: 'test',
-    maintenanceDatabase: 'postgres',
-    baseName: 'app',
-    template: 'app_tpl_0123456789abcdef',
+  const settings: WorkerSettings = {
     env: ['DATABASE_URL', 'READ_URL'],
-    protectedDatabases: ['postgres'],
-    bookkeepingTables: [],
+    keepTables: [],
     reset: 'empty',
     resetBefore: 'test',
     resetBeforeForced: false,
     workerEnv: { REDIS_URL: 'redis://127.0.0.1:6379/{worker}', QUEUE_PREFIX: 'q_{run}_{worker}_' },
     checkEnv: 'error',
     rootDir: '/',
+  };
+  const state: DatabaseRunState = {
+    version: 1,
+    mode: 'database',
+    runId: 'abcd1234',
+    settings,
+    server: { url: 'postgres://u:p@127.0.0.1:5/postgres', source: 'test' },
+    maintenanceDatabase: 'postgres',
+    baseName: 'app',
+    template: 'app_tpl_0123456789abcdef',
+    protectedDatabases: ['postgres'],
   };
 
   it('points every configured variable at the worker database', () => {
@@ -225,14 +229,27 @@ describe('worker environment', () => {
 
   it('routes every worker to the shared database when isolation is off', () => {
     const shared = { ...state, shared: 'app_abcd1234_shared' };
-    expect(workerDatabase(shared, 1).name).toBe('app_abcd1234_shared');
-    expect(workerDatabase(shared, 3).name).toBe('app_abcd1234_shared');
+    expect(workerTarget(shared, 1).database).toBe('app_abcd1234_shared');
+    expect(workerTarget(shared, 3).database).toBe('app_abcd1234_shared');
   });
 
   it('refuses to become a protected database', () => {
-    expect(() => workerDatabase({ ...state, protectedDatabases: ['app_abcd1234_w1'] }, 1)).toThrow(
+    expect(() => workerTarget({ ...state, protectedDatabases: ['app_abcd1234_w1'] }, 1)).toThrow(
       /is the configured database itself/,
     );
+  });
+
+  it('routes schema isolation through search_path, and finds kept tables in the worker schema', () => {
+    const schemaState: RunState = { ...state, mode: 'schema', database: 'app_dev', shared: false };
+    const target = workerTarget(schemaState, 2);
+    expect(target).toMatchObject({ database: 'app_dev', schema: 'app_abcd1234_w2' });
+    expect(new URL(target.url).searchParams.get('options')).toBe('-c search_path=app_abcd1234_w2');
+    expect(keepTablesIn(['public.migrations', 'drizzle.__drizzle_migrations', 'countries'], 'w2')).toEqual([
+      'w2.migrations',
+      'w2.__drizzle_migrations',
+      'countries',
+    ]);
+    expect(keepTablesIn(['public.migrations'], undefined)).toEqual(['public.migrations']);
   });
 
   it('fails clearly when globalSetup did not run', () => {
@@ -304,7 +321,7 @@ describe('globFiles', () => {
   const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = require('node:fs') as typeof import('node:fs');
   const { join } = require('node:path') as typeof import('node:path');
   const { tmpdir } = require('node:os') as typeof import('node:os');
-  const { globFiles } = require('../src/fingerprint') as typeof import('../src/fingerprint');
+  const { globFiles } = require('../src/shared/fingerprint') as typeof import('../src/shared/fingerprint');
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'pgwork-glob-'));
@@ -340,7 +357,7 @@ describe('globFiles', () => {
 });
 
 describe('server isolation', () => {
-  const { workerServer, readRunState } = require('../src/run-group') as typeof import('../src/run-group');
+  const { workerServer } = require('../src/isolation/server') as typeof import('../src/isolation/server');
 
   it('gives worker N the base port + N, with the default port when the URL names none', () => {
     expect(workerServer({ url: 'postgres://u:p@db:6000/app?sslmode=disable', source: 'DATABASE_URL' }, 3)).toEqual({
@@ -357,13 +374,13 @@ describe('server isolation', () => {
     );
   });
 
-  it('lets each worker read its own run', () => {
-    const state = (runId: string) => ({ version: 1, runId }) as unknown as RunState;
-    const published = JSON.stringify({ version: 1, perWorker: { '1': state('aaaaaaaa'), '2': state('bbbbbbbb') } });
-    expect(readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '2' }).runId).toBe('bbbbbbbb');
-    expect(() => readRunState({ PGWORK_RUN: published, JEST_WORKER_ID: '3' })).toThrow(
-      /worker 3 has no server: globalSetup started 2 for maxWorkers/,
-    );
+  it('lets each worker find its own run', () => {
+    const own = (runId: string, port: number) =>
+      ({ mode: 'database', runId, baseName: 'app', protectedDatabases: [], server: { url: `postgres://h:${port}/x`, source: 'X' } }) as unknown as DatabaseRunState;
+    const state = { version: 1, mode: 'server', runId: 'aaaaaaaa', perWorker: { '1': own('aaaaaaaa', 1), '2': own('bbbbbbbb', 2) } };
+    const published = readRunState({ PGWORK_RUN: JSON.stringify(state) });
+    expect(workerTarget(published, 2)).toMatchObject({ runId: 'bbbbbbbb', url: 'postgres://h:2/app_bbbbbbbb_w2' });
+    expect(() => workerTarget(published, 3)).toThrow(/worker 3 has no server: globalSetup started 2 for maxWorkers/);
     expect(() => readRunState({ PGWORK_RUN: JSON.stringify({ version: 2 }) })).toThrow(
       /written by another pgwork version/,
     );
@@ -406,7 +423,7 @@ describe('when a test file resets', () => {
     const scenario = file('s.test.js', '/** @pgwork-reset-before file */');
     const plain = file('p.test.js', '');
     const state = (resetBefore: 'test' | 'never', resetBeforeForced: boolean) =>
-      ({ resetBefore, resetBeforeForced }) as RunState;
+      ({ settings: { resetBefore, resetBeforeForced } }) as RunState;
     expect(resetBeforeFor(state('test', false), scenario)).toBe('file');
     expect(resetBeforeFor(state('never', false), plain)).toBe('never');
     expect(resetBeforeFor(state('test', true), scenario)).toBe('test');
@@ -417,7 +434,7 @@ describe('turbo', () => {
   const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = require('node:fs') as typeof import('node:fs');
   const { join } = require('node:path') as typeof import('node:path');
   const { tmpdir } = require('node:os') as typeof import('node:os');
-  const { turboNotice } = require('../src/turbo') as typeof import('../src/turbo');
+  const { turboNotice } = require('../src/setup/turbo') as typeof import('../src/setup/turbo');
   let repo: string;
   let app: string;
   beforeAll(() => {
@@ -453,7 +470,7 @@ describe('embedded cluster directories of dead runs', () => {
   const { join } = require('node:path') as typeof import('node:path');
   const { tmpdir } = require('node:os') as typeof import('node:os');
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const { removeDeadRunDirectories } = require('../src/embedded') as typeof import('../src/embedded');
+  const { removeDeadRunDirectories } = require('../src/setup/embedded') as typeof import('../src/setup/embedded');
 
   it('removes only pgwork directories whose owning process is gone', async () => {
     const base = mkdtempSync(join(tmpdir(), 'pgwork-sweep-'));

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BINDING_GLOBAL, type BindingData } from '../binding';
-import { PgworkError } from '../errors';
-import { resolveOptions, type PgworkOptions } from '../options';
+import { BINDING_GLOBAL, type BindingData } from '../shared/binding';
+import { PgworkError } from '../shared/errors';
+import { resolveOptions, type PgworkOptions } from '../setup/options';
 
 /** The parts of a Jest config pgwork touches; everything else passes through unchanged. */
 export interface JestConfigLike {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { bindingOf } from '../binding';
-import { conciseError } from '../errors';
-import type { RunGroup } from '../run-group';
+import { bindingOf } from '../shared/binding';
+import { conciseError } from '../shared/errors';
+import type { Run } from '../setup/run';
 import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
 
@@ -15,32 +15,28 @@ const REPORT_VARIABLE = 'PGWORK_REPORT';
 async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectConfig): Promise<void> {
   const binding = bindingOf(projectConfig?.globals);
   const key = binding.project ?? '';
-  const group = activeRuns().get(key);
+  const run = activeRuns().get(key);
   activeRuns().delete(key);
   try {
     if (binding.globalTeardown)
       await runUserHook(binding.globalTeardown, 'globalTeardown', globalConfig, projectConfig);
   } finally {
-    if (group) await finish(group, binding.project);
+    if (run) await finish(run, binding.project);
   }
 }
 
-async function finish(group: RunGroup, project: string | undefined): Promise<void> {
+async function finish(run: Run, project: string | undefined): Promise<void> {
   try {
-    const result = await group.finish();
+    const result = await run.finish();
     const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
-    const [first] = group.runs;
-    const runIds = group.runs.map((run) => run.summary.runId).join(', ');
-    const unit = first?.state.workerSchemas ? 'schema(s)' : 'database(s)';
+    const runIds = run.summaries.map((summary) => summary.runId).join(', ');
     const of = project ? ` (project "${project}")` : '';
-    process.stderr.write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${unit}, now ${fate}\n`);
+    process.stderr.write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${run.unit}(s), now ${fate}\n`);
     const report = process.env[REPORT_VARIABLE];
-    if (report && first) {
-      const servers = group.runs.length;
-      writeFileSync(
-        report,
-        `${JSON.stringify({ ...first.summary, project: project ?? null, servers, shared: first.state.shared ?? null, ...result })}\n`,
-      );
+    if (report) {
+      const shared = run.state.mode === 'database' ? (run.state.shared ?? null) : null;
+      const line = { ...run.summaries[0], project: project ?? null, servers: run.summaries.length, shared, ...result };
+      writeFileSync(report, `${JSON.stringify(line)}\n`);
     }
   } catch (error) {
     throw conciseError(error);

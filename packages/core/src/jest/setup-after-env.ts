@@ -8,9 +8,9 @@
 // replace the sandbox's setTimeout, setImmediate and process.nextTick, and a
 // node-postgres client loaded inside it would wait on them forever.
 import { runInThisContext } from 'node:vm';
-import type * as Lifecycle from '../worker-lifecycle';
-import type { PgModule } from '../transaction';
-import { projectOf } from '../binding';
+import type * as Lifecycle from '../worker/lifecycle';
+import type { PgModule } from '../worker/transaction';
+import { projectOf } from '../shared/binding';
 
 declare const beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const beforeEach: (fn: () => Promise<void>, timeout?: number) => void;
@@ -32,8 +32,8 @@ function nodeRequire(filename: string): NodeJS.Require {
 }
 
 const outside = nodeRequire(__filename);
-const { workerLifecycle, registerWorker } = outside('../worker-lifecycle') as typeof Lifecycle;
-const { conciseError } = outside('../errors') as typeof import('../errors');
+const { workerLifecycle, registerWorker } = outside('../worker/lifecycle') as typeof Lifecycle;
+const { conciseError } = outside('../shared/errors') as typeof import('../shared/errors');
 
 const SETUP_TIMEOUT_MS = 120_000;
 const lifecycle = workerLifecycle({

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
-import { PgworkError } from '../errors';
+import { PgworkError } from '../shared/errors';
 
 /** The parts of Jest's project config pgwork reads in its global hooks. */
 export interface JestProjectConfig {

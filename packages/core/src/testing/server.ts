@@ -2,12 +2,13 @@
 // Postgres per Jest run, the embedded one unless PGWORK_DATABASE_URL names a
 // server, and scratch databases on it. Tests read PGWORK_TEST_SERVER_URL.
 import type { Client } from 'pg';
-import type { Adapter } from '../adapter';
-import { connect, withClient } from '../connection';
-import { dropOwnedDatabase, ensureDatabase } from '../databases';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../embedded';
-import { lock } from '../locks';
-import { databaseUrl, newRunId } from '../naming';
+import type { Adapter } from '../shared/adapter';
+import { connect, withClient } from '../shared/connection';
+import { dropOwnedDatabase, ensureDatabase } from '../admin/databases';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../setup/embedded';
+import { lock } from '../shared/locks';
+import { databaseUrl, newRunId } from '../shared/naming';
+import type { RunConfig } from '../setup/run';
 
 export const TEST_SERVER_VARIABLE = 'PGWORK_TEST_SERVER_URL';
 const SERVER = Symbol.for('pgwork.testServer');
@@ -72,9 +73,11 @@ export async function withScratchDatabase<T>(
 }
 
 /** Runs the adapter's migrate on a database, with a connection pgwork opens and closes, as a run does. */
-export function migrateInto(adapter: Adapter, url: string, database: string): Promise<void> {
-  return withClient(url, {}, (client) => adapter.migrate({ url, database, client }));
+export function migrateInto(adapter: Adapter, url: string, database: string, schema?: string): Promise<void> {
+  return withClient(url, {}, (client) => adapter.migrate({ url, database, client, schema }));
 }
+
+export { connect, withClient } from '../shared/connection';
 
 /** The Jest config of an adapter package's own tests. */
 export function adapterTestJestConfig() {
@@ -85,5 +88,35 @@ export function adapterTestJestConfig() {
     globalSetup: require.resolve('./global-setup'),
     globalTeardown: require.resolve('./global-teardown'),
     testTimeout: 120_000,
+  };
+}
+
+/**
+ * A complete run config for tests: defaults as resolveOptions gives them, the
+ * test server, one worker. `server: { url: undefined }` starts an embedded one.
+ */
+export function testRunConfig(adapter: Adapter, baseName: string, overrides: Partial<RunConfig> = {}): RunConfig {
+  return {
+    adapter,
+    rootDir: process.cwd(),
+    baseName,
+    env: ['DATABASE_URL'],
+    server: { url: testServerUrl(), source: TEST_SERVER_VARIABLE },
+    maintenanceDatabase: 'postgres',
+    keepTables: [],
+    seed: undefined,
+    connectionsPerWorker: 10,
+    reset: 'empty',
+    isolation: 'database',
+    resetBefore: 'test',
+    resetBeforeForced: false,
+    workerEnv: {},
+    checkEnv: 'error',
+    disable: false,
+    keep: false,
+    rebuild: false,
+    workers: 1,
+    workerIds: [1],
+    ...overrides,
   };
 }

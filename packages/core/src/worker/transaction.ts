@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { PgworkError } from './errors';
+import { PgworkError } from '../shared/errors';
 
 /**
  * Transaction-per-test isolation for apps on node-postgres (`pg`), which is

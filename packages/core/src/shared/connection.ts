@@ -2,6 +2,9 @@ import { Client } from 'pg';
 import { PgworkError, describeDatabaseError, maskUrl, sqlState } from './errors';
 import { databaseOfUrl } from './naming';
 
+/** How long a worker's reset waits for a lock an app connection holds before it says so. */
+export const SESSION_LOCK_TIMEOUT_MS = 15_000;
+
 /** Every connection pgwork opens carries this application_name, so its sessions can be told apart. */
 export const APPLICATION_NAME = 'pgwork';
 

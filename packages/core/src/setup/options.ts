@@ -1,6 +1,17 @@
-import { isAdapterReference, type AdapterReference } from './adapter';
-import { PgworkError } from './errors';
-import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from './naming';
+import { isAdapterReference, type AdapterReference } from '../shared/adapter';
+import { PgworkError } from '../shared/errors';
+import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from '../shared/naming';
+import {
+  ISOLATION_MODES,
+  RESET_BEFORE,
+  type CheckEnv,
+  type IsolationMode,
+  type ResetBefore,
+  type ResetMode,
+} from '../shared/run-state';
+import { DEFAULT_CONNECTIONS_PER_WORKER } from './checks';
+
+export type { CheckEnv, IsolationMode, ResetBefore, ResetMode };
 
 /** What a user writes in withPgwork(config, options). Plain JSON: Jest passes it between processes. */
 export interface PgworkOptions {
@@ -29,13 +40,13 @@ export interface PgworkOptions {
    * "transaction": run each test in a transaction rolled back after it (node-postgres apps only).
    * PGWORK_RESET overrides it.
    */
-  reset?: 'empty' | 'transaction';
+  reset?: ResetMode;
   /**
    * "database" (default): a database per worker on one server. "server": a
    * server per worker (the embedded default starts them; with a URL, worker N
    * uses its port + N).
    */
-  isolation?: 'database' | 'server' | 'schema';
+  isolation?: IsolationMode;
   /**
    * When the worker's database is emptied (reset "empty") or its transaction
    * rolled back (reset "transaction"): "test" (default) before every test;
@@ -56,11 +67,9 @@ export interface PgworkOptions {
    * DATABASE_URL would send the tests elsewhere): "error" (default) fails the file,
    * "warn" prints one line, "off" skips the check.
    */
-  checkEnv?: 'error' | 'warn' | 'off';
+  checkEnv?: CheckEnv;
 }
 
-export type ResetBefore = 'test' | 'file' | 'never';
-export const RESET_BEFORE: readonly ResetBefore[] = ['test', 'file', 'never'];
 /** What a workerEnv value may contain besides text. */
 export const WORKER_ENV_PLACEHOLDERS = ['{worker}', '{run}'];
 
@@ -80,13 +89,13 @@ export interface ResolvedOptions {
   readonly keepTables: readonly string[];
   readonly seed: string | undefined;
   readonly connectionsPerWorker: number;
-  readonly reset: 'empty' | 'transaction';
-  readonly isolation: 'database' | 'server' | 'schema';
+  readonly reset: ResetMode;
+  readonly isolation: IsolationMode;
   readonly resetBefore: ResetBefore;
   /** Set by PGWORK_RESET_BEFORE: wins over a test file's docblock too. */
   readonly resetBeforeForced: boolean;
   readonly workerEnv: Readonly<Record<string, string>>;
-  readonly checkEnv: 'error' | 'warn' | 'off';
+  readonly checkEnv: CheckEnv;
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
@@ -167,7 +176,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
       `seed must be the path of a .sql file or a module (got ${JSON.stringify(options.seed)}).`,
     );
   }
-  const connectionsPerWorker = options.connectionsPerWorker ?? 10;
+  const connectionsPerWorker = options.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER;
   if (!Number.isInteger(connectionsPerWorker) || (connectionsPerWorker as number) < 0) {
     throw new PgworkError(
       'INVALID_OPTION',
@@ -180,7 +189,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     throw new PgworkError('INVALID_OPTION', `${source} is not a reset mode; use "empty" or "transaction".`);
   }
   const isolation = env.PGWORK_ISOLATION || options.isolation || 'database';
-  if (isolation !== 'database' && isolation !== 'server' && isolation !== 'schema') {
+  if (!ISOLATION_MODES.includes(isolation as IsolationMode)) {
     const source = env.PGWORK_ISOLATION
       ? `PGWORK_ISOLATION=${JSON.stringify(isolation)}`
       : `isolation ${JSON.stringify(isolation)}`;
@@ -212,8 +221,8 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     keepTables: Object.freeze([...(keepTables as string[])]),
     seed: options.seed as string | undefined,
     connectionsPerWorker: connectionsPerWorker as number,
-    reset: reset as 'empty' | 'transaction',
-    isolation: isolation as 'database' | 'server' | 'schema',
+    reset: reset as ResetMode,
+    isolation: isolation as IsolationMode,
     resetBefore: resetBefore as ResetBefore,
     resetBeforeForced: !!env.PGWORK_RESET_BEFORE,
     workerEnv: validateWorkerEnv(options.workerEnv, envNames as string[]),
@@ -262,10 +271,6 @@ function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly
   return Object.freeze({ ...(raw as Record<string, string>) });
 }
 
-/** A workerEnv value for one worker. */
-export function expandWorkerEnv(value: string, workerId: number, runId: string): string {
-  return value.replaceAll('{worker}', String(workerId)).replaceAll('{run}', runId);
-}
 
 function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
   const candidates: Array<[unknown, string]> = [

@@ -1,6 +1,4 @@
-import { escapeIdentifier, type Client } from 'pg';
-import type { Adapter } from './adapter';
-import { withClient } from './connection';
+import { escapeIdentifier } from 'pg';
 import {
   describeDatabase,
   dropOwnedDatabase,
@@ -9,53 +7,34 @@ import {
   terminateSessions,
   writeMarker,
   type DatabaseMarker,
-} from './databases';
-import { PgworkError, describeDatabaseError } from './errors';
-import { hashParts } from './fingerprint';
-import { withLock } from './locks';
-import { databaseUrl } from './naming';
+} from '../admin/databases';
+import type { RunStart } from '../isolation/contract';
+import type { MigrationTarget } from '../shared/adapter';
+import { withClient } from '../shared/connection';
+import { hashParts } from '../shared/fingerprint';
+import { withLock } from '../shared/locks';
+import { databaseUrl } from '../shared/naming';
 import type { Seed } from './seed';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const CORE_VERSION: string = require('../package.json').version;
+export const CORE_VERSION: string = require('../../package.json').version;
 
 /** Bumped when core changes what a template contains, so old templates are not trusted. */
 const TEMPLATE_FORMAT = 'pgwork-template-v1';
 
 /** The template's fingerprint: the adapter's, plus everything of pgwork's own that shapes a template. */
-export async function templateFingerprint(adapter: Adapter, seed?: Seed): Promise<string> {
-  let adapterFingerprint: string;
-  try {
-    adapterFingerprint = await adapter.fingerprint();
-  } catch (error) {
-    if (error instanceof PgworkError) throw error;
-    throw new PgworkError(
-      'ADAPTER_FAILED',
-      `adapter ${adapter.name} could not compute its fingerprint: ${describeDatabaseError(error)}`,
-      { cause: error },
-    );
-  }
-  if (typeof adapterFingerprint !== 'string' || adapterFingerprint === '') {
-    throw new PgworkError(
-      'ADAPTER_FAILED',
-      `adapter ${adapter.name} returned an empty fingerprint; it must return a non-empty string.`,
-    );
-  }
-  return hashParts([TEMPLATE_FORMAT, CORE_VERSION, adapter.name, adapterFingerprint, seed?.fingerprint ?? 'no seed']);
+export function templateFingerprint(adapterName: string, adapterFingerprint: string, seed?: Seed): string {
+  return hashParts([TEMPLATE_FORMAT, CORE_VERSION, adapterName, adapterFingerprint, seed?.fingerprint ?? 'no seed']);
 }
 
 export interface EnsureTemplateOptions {
-  admin: Client;
-  serverUrl: string;
-  /** Named in connection errors. */
-  source: string;
+  /** The run, whose admin connection creates, seals and marks the template. */
+  start: RunStart;
   name: string;
   fingerprint: string;
-  runId: string;
-  adapter: Adapter;
-  /** Written into the template after migrate. */
-  seed?: Seed;
   rebuild: boolean;
+  /** Migrate and seed the new, empty template. */
+  build(target: MigrationTarget): Promise<void>;
 }
 
 export interface TemplateResult {
@@ -72,7 +51,8 @@ export interface TemplateResult {
  * "ready"; a failed or interrupted build is dropped and never cloned.
  */
 export async function ensureTemplate(options: EnsureTemplateOptions): Promise<TemplateResult> {
-  const { admin, name, adapter } = options;
+  const { start, name } = options;
+  const { admin } = start;
   return withLock(admin, `template:${name}`, async () => {
     const existing = await describeDatabase(admin, name);
     if (existing && !existing.marker) throw notOwnedError(name);
@@ -83,33 +63,19 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
 
     const marker: DatabaseMarker = {
       kind: 'template',
-      run: options.runId,
+      run: start.runId,
       fingerprint: options.fingerprint,
       state: 'building',
       created: new Date().toISOString(),
     };
     await ensureDatabase(admin, name, { marker });
     const started = performance.now();
-    const url = databaseUrl(options.serverUrl, name);
+    const url = databaseUrl(start.server.url, name);
     try {
-      await withClient(url, { source: options.source }, (client) => adapter.migrate({ url, database: name, client }));
+      await withClient(url, { source: start.server.source }, (client) => options.build({ url, database: name, client }));
     } catch (error) {
       await dropOwnedDatabase(admin, name).catch(() => undefined);
-      const detail =
-        error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
-      throw new PgworkError(
-        'MIGRATION_FAILED',
-        `adapter ${adapter.name} could not migrate the template ${name}: ${detail}`,
-        { cause: error },
-      );
-    }
-    if (options.seed) {
-      try {
-        await options.seed.run({ url, database: name }, options.source);
-      } catch (error) {
-        await dropOwnedDatabase(admin, name).catch(() => undefined);
-        throw error;
-      }
+      throw error;
     }
     const migrateMs = performance.now() - started;
     // Seal first, then close stragglers: no session can come back, and clones never

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from 'pg';
-import { connect } from './connection';
-import { PgworkError } from './errors';
-import { RESET_BEFORE, type ResetBefore } from './options';
-import type { RunState } from './run';
-import { readRunState } from './run-group';
+import { SESSION_LOCK_TIMEOUT_MS, connect } from '../shared/connection';
+import { PgworkError } from '../shared/errors';
+import { RESET_BEFORE, readRunState, type ResetBefore, type RunState } from '../shared/run-state';
+import { resolveWorkerId } from '../shared/worker-id';
+import { overwrittenVariables } from './env';
+import { openWorkerSession, type WorkerSession } from './session';
 import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
-import { RESET_LOCK_TIMEOUT_MS, openWorkerSession, overwrittenVariables, type WorkerSession } from './worker-session';
-import { resolveWorkerId } from './worker';
 
 /**
  * What a runner binding calls around a test file and its tests. Runner-free:
@@ -64,8 +63,8 @@ export function resetBeforeOfFile(testPath: string | undefined): ResetBefore | u
 
 /** When this file resets: PGWORK_RESET_BEFORE, else the file's docblock, else the resetBefore option. */
 export function resetBeforeFor(state: RunState, testPath: string | undefined): ResetBefore {
-  if (state.resetBeforeForced) return state.resetBefore;
-  return resetBeforeOfFile(testPath) ?? state.resetBefore;
+  if (state.settings.resetBeforeForced) return state.settings.resetBefore;
+  return resetBeforeOfFile(testPath) ?? state.settings.resetBefore;
 }
 
 export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycle {
@@ -98,15 +97,16 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       state = readRunState(options.env, options.project);
       const workerId = resolveWorkerId(options.env);
       when = resetBeforeFor(state, options.testPath);
-      const overwritten = state.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
-      if (overwritten && state.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
+      const { settings } = state;
+      const overwritten = settings.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
+      if (overwritten && settings.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
       else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
       session = await openWorkerSession(state, workerId);
-      if (state.reset === 'transaction') {
-        const pg = options.appPg(state.rootDir);
+      if (settings.reset === 'transaction') {
+        const pg = options.appPg(settings.rootDir);
         appConnection = await connect(
           session.url,
-          { source: state.source, lockTimeoutMs: RESET_LOCK_TIMEOUT_MS },
+          { source: session.source, lockTimeoutMs: SESSION_LOCK_TIMEOUT_MS },
           pg.Client,
         );
         transactions = installTransactionMode(pg, appConnection);

@@ -1,8 +1,9 @@
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
-import { PgworkError, describeDatabaseError, sqlState } from './errors';
-import { serverMajorVersion } from './connection';
-import { withLock } from './locks';
-import { assertDatabaseName } from './naming';
+import { serverMajorVersion } from '../shared/connection';
+import { PgworkError, describeDatabaseError, sqlState } from '../shared/errors';
+import { withLock } from '../shared/locks';
+import { assertDatabaseName } from '../shared/naming';
+import type { OwnedObjects } from './owned';
 
 /**
  * What pgwork writes into COMMENT ON DATABASE for every database it creates.
@@ -181,3 +182,10 @@ export async function dropOwnedDatabase(
     return true;
   });
 }
+
+/** Databases as objects pgwork owns: what reclaiming and finishing a run go through. */
+export const ownedDatabases: OwnedObjects = {
+  unit: 'database',
+  list: listOwnedDatabases,
+  drop: dropOwnedDatabase,
+};

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { escapeIdentifier, type Client } from 'pg';
-import { PgworkError, describeDatabaseError, sqlState } from './errors';
+import { PgworkError, describeDatabaseError, sqlState } from '../shared/errors';
 
 export interface ResetOptions {
   /** Tables never emptied: "schema.table", or "table" in any schema. */
-  readonly bookkeepingTables?: readonly string[];
+  readonly keepTables?: readonly string[];
   /** Only these schemas (schema isolation: the worker's own). Default: every non-system schema. */
   readonly schemas?: readonly string[];
 }
@@ -107,7 +107,7 @@ export class Resetter {
     private readonly client: Client,
     options: ResetOptions = {},
   ) {
-    this.keep = new Set(options.bookkeepingTables ?? []);
+    this.keep = new Set(options.keepTables ?? []);
     this.schemas = options.schemas ? [...options.schemas] : null;
   }
 
@@ -258,7 +258,7 @@ export async function applicationTables(client: Client, options: ResetOptions = 
   const { rows } = await client.query<{ catalog: RawCatalog }>(CATALOG, [
     options.schemas ? [...options.schemas] : null,
   ]);
-  const keep = new Set(options.bookkeepingTables ?? []);
+  const keep = new Set(options.keepTables ?? []);
   return rows[0]!.catalog.tables
     .filter((t) => !keep.has(t.name) && !keep.has(`${t.schema}.${t.name}`))
     .map(({ schema, name }) => ({ schema, name }));

@@ -1,0 +1,140 @@
+import type { Client } from 'pg';
+import { ensureDatabase, notOwnedError, ownedDatabases, parseMarker } from '../admin/databases';
+import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
+import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
+import { PgworkError, sqlState } from '../shared/errors';
+import { databaseOfUrl, databaseUrl, sharedDatabaseName, workerDatabaseName } from '../shared/naming';
+import type { DatabaseRunState } from '../shared/run-state';
+import type { Isolation, RunStart, SetupContext, StartedRun } from './contract';
+
+/**
+ * The default: a database per worker on one server, cloned from a template
+ * migrated once per schema version. Clones for the first workers are made in
+ * the background while Jest starts them; others clone on demand.
+ */
+export const databaseIsolation: Isolation<DatabaseRunState> = {
+  mode: 'database',
+  unit: 'database',
+
+  async start(context) {
+    const start = await context.begin(context.server, () => context.maintenanceDatabase, { createsDatabases: true });
+    try {
+      return await startOn(start, context);
+    } catch (error) {
+      await start.end();
+      throw error;
+    }
+  },
+
+  target(state, workerId) {
+    const name = state.shared ?? workerDatabaseName(state.baseName, state.runId, workerId);
+    if (state.protectedDatabases.includes(name)) {
+      throw new PgworkError(
+        'INVALID_NAME',
+        `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`,
+      );
+    }
+    return { database: name, url: databaseUrl(state.server.url, name), runId: state.runId, source: state.server.source };
+  },
+
+  // Many workers may race for one name: exactly one clone per name, the rest reuse it.
+  async open(state, workerId) {
+    const target = databaseIsolation.target(state, workerId);
+    const open = () => connect(target.url, { source: target.source, lockTimeoutMs: SESSION_LOCK_TIMEOUT_MS });
+    // Fast path: it exists (prewarmed, shared, or made for an earlier test file of this worker).
+    let client: Client | undefined = await open().catch((error: Error) => {
+      if (sqlState(error.cause) === '3D000') return undefined;
+      throw error;
+    });
+    if (client && !(await isOwnedByRun(client, state.runId))) {
+      // Mid-creation (created, not yet marked) or not ours: decide under the name's lock.
+      await client.end().catch(() => undefined);
+      client = undefined;
+    }
+    if (client) return { client, created: false };
+    const outcome = await withClient(databaseUrl(state.server.url, state.maintenanceDatabase), { source: target.source }, (admin) =>
+      cloneTemplate(admin, state, target.database, 'worker'),
+    );
+    client = await open();
+    if (!(await isOwnedByRun(client, state.runId))) {
+      await client.end().catch(() => undefined);
+      throw notOwnedError(target.database);
+    }
+    return { client, created: outcome === 'created' };
+  },
+};
+
+async function startOn(start: RunStart, context: SetupContext): Promise<StartedRun<DatabaseRunState>> {
+  const { runId, admin, server } = start;
+  const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, runId);
+  const template = await context.template(start);
+  const state: DatabaseRunState = Object.freeze({
+    version: 1,
+    mode: 'database',
+    runId,
+    settings: context.settings,
+    server,
+    maintenanceDatabase: context.maintenanceDatabase,
+    baseName: context.baseName,
+    template: template.name,
+    // FILE_COPY (Postgres 15+) measured about twice as fast with fsync off, as on the embedded server.
+    cloneStrategy: start.embeddedDirectory && start.serverVersionNumber >= 150000 ? 'FILE_COPY' : undefined,
+    protectedDatabases: [databaseOfUrl(server.url), context.maintenanceDatabase].filter((name): name is string => !!name),
+    shared: context.disable ? sharedDatabaseName(context.baseName, runId) : undefined,
+  });
+  if (state.shared) await cloneTemplate(admin, state, state.shared, 'shared');
+  const prewarming = state.shared ? Promise.resolve() : prewarm(state, context.workerIds);
+  return {
+    state,
+    summaries: [
+      {
+        runId,
+        prepared: `template ${template.name} ${template.built ? `built in ${Math.round(template.migrateMs)} ms` : 'reused'}`,
+        template: template.name,
+        templateBuilt: template.built,
+        migrateMs: template.migrateMs,
+        embedded: start.embeddedDirectory !== undefined,
+        embeddedDirectory: start.embeddedDirectory,
+        serverVersion: start.serverVersion,
+        reclaimed,
+      },
+    ],
+    // Background clones finish before anything is dropped.
+    async finish() {
+      await prewarming;
+      try {
+        const databases = await dropRunObjects(admin, ownedDatabases, runId, context.keep);
+        return { databases, dropped: !context.keep };
+      } finally {
+        await start.end();
+      }
+    },
+  };
+}
+
+function cloneTemplate(admin: Client, state: DatabaseRunState, name: string, kind: 'worker' | 'shared') {
+  return ensureDatabase(admin, name, {
+    template: state.template,
+    strategy: state.cloneStrategy,
+    marker: { kind, run: state.runId, template: state.template, created: new Date().toISOString() },
+  });
+}
+
+/** Clones the workers' databases, each on its own connection; failures are left to the workers. */
+async function prewarm(state: DatabaseRunState, workerIds: readonly number[]): Promise<void> {
+  const maintenance = databaseUrl(state.server.url, state.maintenanceDatabase);
+  const clones = workerIds.map((id) =>
+    withClient(maintenance, { source: state.server.source }, (admin) =>
+      cloneTemplate(admin, state, workerDatabaseName(state.baseName, state.runId, id), 'worker'),
+    ),
+  );
+  await Promise.allSettled(clones);
+}
+
+async function isOwnedByRun(client: Client, runId: string): Promise<boolean> {
+  const { rows } = await client.query<{ comment: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
+  );
+  const marker = parseMarker(rows[0]?.comment);
+  return !!marker && marker.run === runId && marker.kind !== 'template';
+}

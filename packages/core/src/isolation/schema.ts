@@ -1,0 +1,105 @@
+import { createOwnedSchema, isSchemaReady, markSchema, ownedSchemas, schemaUrl } from '../admin/schemas';
+import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
+import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
+import { PgworkError } from '../shared/errors';
+import { databaseOfUrl, databaseUrl, workerDatabaseName } from '../shared/naming';
+import type { SchemaRunState } from '../shared/run-state';
+import type { Isolation } from './contract';
+
+/** A worker's schema has the name its database would have. */
+export const workerSchemaName = workerDatabaseName;
+
+/**
+ * A schema per worker in the one database the URL names (no CREATE DATABASE),
+ * each migrated by the adapter with search_path pointing at it, and each worker
+ * routed there by search_path in its URL. For servers where the role may not
+ * create databases, and for apps that never qualify table names.
+ */
+export const schemaIsolation: Isolation<SchemaRunState> = {
+  mode: 'schema',
+  unit: 'schema',
+
+  async start(context) {
+    const databaseOf = (serverUrl: string) => databaseOfUrl(serverUrl) ?? context.maintenanceDatabase;
+    const start = await context.begin(context.server, databaseOf, { createsDatabases: false });
+    const { runId, admin, server } = start;
+    const via = { source: server.source };
+    try {
+      const database = databaseOf(server.url);
+      const reclaimed = await reclaimDeadRuns(admin, ownedSchemas, runId);
+      const started = performance.now();
+      // PGWORK_DISABLE=1: one schema (worker 1's) for every worker.
+      const workerIds = context.disable ? [1] : context.workerIds;
+      await Promise.all(
+        workerIds.map(async (id) => {
+          const schema = workerSchemaName(context.baseName, runId, id);
+          const marker = { kind: 'worker' as const, run: runId, state: 'building' as const, created: new Date().toISOString() };
+          const url = databaseUrl(server.url, database);
+          await withClient(url, via, (client) => createOwnedSchema(client, schema, marker));
+          const target = schemaUrl(url, schema);
+          await withClient(target, via, (client) =>
+            context.build({ url: target, database, client, schema }, `schema ${schema}`),
+          );
+          await withClient(url, via, (client) => markSchema(client, schema, { ...marker, state: 'ready' }));
+        }),
+      );
+      const migrateMs = performance.now() - started;
+      const state: SchemaRunState = Object.freeze({
+        version: 1,
+        mode: 'schema',
+        runId,
+        settings: context.settings,
+        server,
+        database,
+        baseName: context.baseName,
+        shared: context.disable,
+      });
+      return {
+        state,
+        summaries: [
+          {
+            runId,
+            prepared: `schema per worker: ${workerIds.length} in database ${database} built in ${Math.round(migrateMs)} ms`,
+            template: `${workerIds.length} schema(s) in ${database}`,
+            templateBuilt: true,
+            migrateMs,
+            embedded: start.embeddedDirectory !== undefined,
+            embeddedDirectory: start.embeddedDirectory,
+            serverVersion: start.serverVersion,
+            reclaimed,
+          },
+        ],
+        async finish() {
+          try {
+            return { databases: await dropRunObjects(admin, ownedSchemas, runId, context.keep), dropped: !context.keep };
+          } finally {
+            await start.end();
+          }
+        },
+      };
+    } catch (error) {
+      await start.end();
+      throw error;
+    }
+  },
+
+  target(state, workerId) {
+    const schema = workerSchemaName(state.baseName, state.runId, state.shared ? 1 : workerId);
+    const url = schemaUrl(databaseUrl(state.server.url, state.database), schema);
+    return { database: state.database, url, schema, runId: state.runId, source: state.server.source };
+  },
+
+  // The schema was made in globalSetup: the worker only connects to it.
+  async open(state, workerId) {
+    const target = schemaIsolation.target(state, workerId);
+    const client = await connect(target.url, { source: target.source, lockTimeoutMs: SESSION_LOCK_TIMEOUT_MS });
+    if (!(await isSchemaReady(client, target.schema!, state.runId))) {
+      await client.end().catch(() => undefined);
+      throw new PgworkError(
+        'NO_RUN',
+        `worker ${workerId}'s schema ${target.schema} was not prepared by globalSetup (it prepares one per maxWorkers); do not raise the worker count after globalSetup.`,
+      );
+    }
+    return { client, created: false };
+  },
+};

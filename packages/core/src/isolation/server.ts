@@ -1,0 +1,82 @@
+import { PgworkError } from '../shared/errors';
+import { parseDatabaseUrl } from '../shared/naming';
+import type { DatabaseRunState, ServerRunState } from '../shared/run-state';
+import type { Isolation, SetupContext, StartedRun } from './contract';
+import { databaseIsolation } from './database';
+
+/**
+ * A server per worker, each a database run of its own: the embedded default
+ * starts one per worker; with a configured URL, worker N uses its port + N.
+ */
+export const serverIsolation: Isolation<ServerRunState> = {
+  mode: 'server',
+  unit: 'database',
+
+  async start(context) {
+    const settled = await Promise.allSettled(
+      context.workerIds.map((id) =>
+        databaseIsolation.start({ ...context, server: workerServer(context.server, id), workerIds: [id] }),
+      ),
+    );
+    const runs = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) {
+      await Promise.allSettled(runs.map((run) => run.finish()));
+      throw failure.reason;
+    }
+    const perWorker = Object.fromEntries(context.workerIds.map((id, i) => [String(id), runs[i]!.state]));
+    const state: ServerRunState = Object.freeze({
+      version: 1,
+      mode: 'server',
+      runId: runs[0]!.state.runId,
+      settings: context.settings,
+      perWorker,
+    });
+    return combine(state, runs);
+  },
+
+  target(state, workerId) {
+    return databaseIsolation.target(workerState(state, workerId), workerId);
+  },
+
+  open(state, workerId) {
+    return databaseIsolation.open(workerState(state, workerId), workerId);
+  },
+};
+
+function combine(state: ServerRunState, runs: ReadonlyArray<StartedRun<DatabaseRunState>>): StartedRun<ServerRunState> {
+  return {
+    state,
+    summaries: runs.flatMap((run) => run.summaries),
+    async finish() {
+      const results = await Promise.all(runs.map((run) => run.finish()));
+      return { databases: results.flatMap((result) => result.databases), dropped: results.every((r) => r.dropped) };
+    },
+  };
+}
+
+/** The server worker N uses: the base URL's port + N, or an embedded server of its own. */
+export function workerServer(base: SetupContext['server'], workerId: number): SetupContext['server'] {
+  if (base.url === undefined) return base;
+  const url = parseDatabaseUrl(base.url, base.source);
+  const port = Number(url.port || 5432) + workerId;
+  if (port > 65535) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `worker ${workerId}'s port ${port} is beyond 65535; lower the port in ${base.source}.`,
+    );
+  }
+  url.port = String(port);
+  return Object.freeze({ url: url.toString(), source: `${base.source} (port + ${workerId})` });
+}
+
+function workerState(state: ServerRunState, workerId: number): DatabaseRunState {
+  const own = state.perWorker[String(workerId)];
+  if (!own) {
+    throw new PgworkError(
+      'NO_RUN',
+      `worker ${workerId} has no server: globalSetup started ${Object.keys(state.perWorker).length} for maxWorkers; do not raise the worker count after globalSetup (e.g. with PGWORK_WORKER_ID).`,
+    );
+  }
+  return own;
+}

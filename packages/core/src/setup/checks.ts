@@ -1,0 +1,50 @@
+import type { Client } from 'pg';
+import { PgworkError } from '../shared/errors';
+
+/** node-postgres' default pool size. */
+export const DEFAULT_CONNECTIONS_PER_WORKER = 10;
+/** Per worker, pgwork's own: the reset session, and a maintenance connection while it clones. */
+const PGWORK_CONNECTIONS_PER_WORKER = 2;
+
+/**
+ * Fails up front, with the numbers and the fix, when the workers would need more
+ * connections than the server has free: otherwise tests fail later, one by one,
+ * with "53300 sorry, too many clients already".
+ */
+export async function assertConnectionBudget(
+  admin: Client,
+  workers: number,
+  perWorker: number,
+  source: string,
+): Promise<void> {
+  const { rows } = await admin.query<{ max: number; reserved: number; used: number }>(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+  );
+  const { max, reserved, used } = rows[0]!;
+  const free = max - reserved - used;
+  const each = perWorker + PGWORK_CONNECTIONS_PER_WORKER;
+  const needed = workers * each;
+  if (needed <= free) return;
+  const fits = Math.floor(free / each);
+  const advice = fits >= 1 ? `lower maxWorkers to ${fits}` : 'no worker fits: free connections on the server';
+  throw new PgworkError(
+    'CONNECTION_BUDGET',
+    `${workers} workers x (${perWorker} app connections + ${PGWORK_CONNECTIONS_PER_WORKER} of pgwork's) need ${needed} connections, but the server at ${source} allows ${max} (${reserved} reserved, ${used} in use, ${free} free); ${advice}, lower your pool size and the connectionsPerWorker option, or raise max_connections.`,
+  );
+}
+
+export async function assertCanCreateDatabases(admin: Client): Promise<void> {
+  const { rows } = await admin.query<{ user: string; allowed: boolean }>(
+    `SELECT current_user AS user, (rolcreatedb OR rolsuper) AS allowed FROM pg_roles WHERE rolname = current_user`,
+  );
+  const row = rows[0];
+  if (row && !row.allowed) {
+    throw new PgworkError(
+      'NO_CREATEDB',
+      `role ${JSON.stringify(row.user)} cannot create databases; run ALTER ROLE ${JSON.stringify(row.user)} CREATEDB as a superuser, or connect as a role that has CREATEDB.`,
+    );
+  }
+}
+

@@ -1,0 +1,146 @@
+import type { Client } from 'pg';
+import { isolationOf } from '../isolation';
+import type { RunStart, SetupContext, StartedRun } from '../isolation/contract';
+import { runLease } from '../admin/owned';
+import {
+  assertSupported,
+  describeAdapter,
+  type Adapter,
+  type AdapterDescription,
+  type AdapterReference,
+  type MigrationTarget,
+} from '../shared/adapter';
+import { connect } from '../shared/connection';
+import { PgworkError, describeDatabaseError } from '../shared/errors';
+import { lock, unlock } from '../shared/locks';
+import { databaseUrl, newRunId, templateDatabaseName } from '../shared/naming';
+import type { WorkerSettings } from '../shared/run-state';
+import { assertCanCreateDatabases, assertConnectionBudget } from './checks';
+import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
+import type { ResolvedOptions } from './options';
+import { loadSeed, type Seed } from './seed';
+import { ensureTemplate, templateFingerprint } from './template';
+
+/** Everything globalSetup knows when it starts a run: the resolved options and what the runner says. */
+export interface RunConfig extends Omit<ResolvedOptions, 'adapter'> {
+  readonly adapter: Adapter;
+  /** What workers load when the adapter has its own reset. */
+  readonly adapterReference?: AdapterReference;
+  readonly rootDir: string;
+  /** The runner's worker count: checked against the server's free connections. */
+  readonly workers: number;
+  /** Workers prepared now (database isolation clones the rest on demand). */
+  readonly workerIds: readonly number[];
+  readonly optionsDigest?: string;
+}
+
+export interface Run extends StartedRun {
+  readonly adapter: Adapter;
+  readonly unit: 'database' | 'schema';
+}
+
+/**
+ * globalSetup's work, whatever the isolation: ask the adapter what it is and
+ * refuse what it cannot do, then hand the mode its context (how to begin a run
+ * on a server, build the template, migrate a target) and let it start the run.
+ */
+export async function startRun(config: RunConfig): Promise<Run> {
+  const description = await describeAdapter(config.adapter);
+  assertSupported(config.adapter, description, config.isolation, config.reset);
+  const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
+  const isolation = isolationOf(config.isolation);
+  const started = await isolation.start(setupContext(config, description, seed));
+  return { ...started, adapter: config.adapter, unit: isolation.unit };
+}
+
+function setupContext(config: RunConfig, description: AdapterDescription, seed: Seed | undefined): SetupContext {
+  const settings: WorkerSettings = Object.freeze({
+    env: config.env,
+    workerEnv: config.workerEnv,
+    checkEnv: config.checkEnv,
+    keepTables: [...description.bookkeepingTables, ...config.keepTables],
+    reset: config.reset,
+    resetBefore: config.resetBefore,
+    resetBeforeForced: config.resetBeforeForced,
+    rootDir: config.rootDir,
+    adapter: config.adapter.reset ? config.adapterReference : undefined,
+    optionsDigest: config.optionsDigest,
+  });
+  const build = async (target: MigrationTarget, what: string) => {
+    try {
+      await config.adapter.migrate(target);
+    } catch (error) {
+      const detail = error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
+      throw new PgworkError('MIGRATION_FAILED', `adapter ${config.adapter.name} could not migrate ${what}: ${detail}`, {
+        cause: error,
+      });
+    }
+    await seed?.run(target, config.server.source);
+  };
+  const fingerprint = templateFingerprint(config.adapter.name, description.fingerprint, seed);
+  return {
+    baseName: config.baseName,
+    maintenanceDatabase: config.maintenanceDatabase,
+    server: config.server,
+    disable: config.disable,
+    keep: config.keep,
+    workerIds: config.workerIds,
+    settings,
+    begin: (server, database, checks) =>
+      beginRun(server, database, async (admin, source) => {
+        if (checks.createsDatabases) await assertCanCreateDatabases(admin);
+        await assertConnectionBudget(admin, config.workers, config.connectionsPerWorker, source);
+      }),
+    template: (start) =>
+      ensureTemplate({
+        start,
+        name: templateDatabaseName(config.baseName, fingerprint),
+        fingerprint,
+        rebuild: config.rebuild,
+        build: (target) => build(target, `the template ${target.database}`),
+      }),
+    build,
+  };
+}
+
+/**
+ * Starts the embedded server when none is configured, connects to the database
+ * `databaseOf` names, runs the up-front checks, and takes the run's lease: held
+ * as long as this connection lives, so a killed run frees it at once.
+ */
+async function beginRun(
+  server: SetupContext['server'],
+  databaseOf: (serverUrl: string) => string,
+  checks: (admin: Client, source: string) => Promise<void>,
+): Promise<RunStart> {
+  let embedded: EmbeddedServer | undefined;
+  let admin: Client | undefined;
+  const runId = newRunId();
+  const end = async () => {
+    if (admin) await unlock(admin, runLease(runId)).catch(() => undefined);
+    await admin?.end().catch(() => undefined);
+    await embedded?.stop();
+  };
+  try {
+    if (server.url === undefined) embedded = await startEmbeddedPostgres();
+    const url = server.url ?? embedded!.url;
+    admin = await connect(databaseUrl(url, databaseOf(url)), { source: server.source, applicationName: `pgwork run ${runId}` });
+    await checks(admin, server.source);
+    await lock(admin, runLease(runId));
+    const { rows } = await admin.query<{ version: string; number: string }>(
+      `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number`,
+    );
+    return {
+      runId,
+      server: Object.freeze({ url, source: server.source }),
+      admin,
+      embeddedDirectory: embedded?.directory,
+      serverVersion: rows[0]!.version,
+      serverVersionNumber: Number(rows[0]!.number),
+      end,
+    };
+  } catch (error) {
+    await end().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { PgworkError } from './errors';
+
+// One way to run code in a child Node process: the parent starts a compiled
+// child file with a JSON request, the child answers on one marked line. pgwork
+// runs user code (seed modules, ORM configs, DataSources) and ORM CLIs there,
+// so their module loading, globals and connections never touch Jest's.
+
+export interface ProcessResult {
+  code: number | null;
+  /** stdout and stderr, interleaved as they arrived. */
+  output: string;
+}
+
+/** Runs a command to completion and collects its output (an ORM's own CLI, for example). */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<ProcessResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      done({ code, output });
+    });
+  });
+}
+
+/**
+ * DATABASE_URL for code that reads it at load time (an ORM config, a
+ * DataSource module) when pgwork runs it to learn paths, not to connect.
+ */
+export const PLACEHOLDER_DATABASE_URL = 'postgres://pgwork@localhost/pgwork';
+
+/** Loaders that let a plain Node process require TypeScript, most faithful first (ts-node emits decorator metadata). */
+const TYPESCRIPT_LOADERS = ['ts-node/register/transpile-only', '@swc-node/register', 'esbuild-register', 'tsx/cjs'];
+
+/**
+ * Node arguments to require `modulePath`: none for JavaScript, else `-r <loader>`
+ * with the first loader found from `searchFrom` (the project, then any extra
+ * places). `preferred` loaders are tried first: an ORM's CLI that loads the
+ * file itself with one should be matched.
+ */
+export function typescriptLoaderArgs(
+  modulePath: string,
+  searchFrom: readonly string[],
+  option: string,
+  preferred: readonly string[] = [],
+): string[] {
+  if (!/\.[cm]?tsx?$/.test(modulePath)) return [];
+  for (const loader of [...preferred, ...TYPESCRIPT_LOADERS]) {
+    try {
+      return ['-r', require.resolve(loader, { paths: [...searchFrom] })];
+    } catch {
+      // try the next one
+    }
+  }
+  throw new PgworkError(
+    'INVALID_OPTION',
+    `${modulePath} is TypeScript and no loader was found from ${searchFrom[0]}; install ts-node (pnpm add -D ts-node) or point ${option} at compiled JavaScript.`,
+  );
+}
+
+/** Prefix of the one line a child prints its JSON answer on. */
+const ANSWER = '@@pgwork ';
+
+type Answer<T> = { value: T } | { error: string; details?: Record<string, unknown> };
+
+/** A child's failure: its one-line message, and what else it reported (the failing query, a code). */
+export class ChildError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ChildError';
+  }
+}
+
+export interface ChildOptions {
+  /** The project: the child's working directory, where loaders are found. */
+  cwd: string;
+  /** A TypeScript module the child will require: the project's loader is preloaded for it. */
+  loads?: { module: string; option: string; searchFrom?: readonly string[]; preferred?: readonly string[] };
+  /** Extra variables; DATABASE_URL is always set (to PLACEHOLDER_DATABASE_URL when unset). */
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `file` (a compiled module that calls `childMain`) in a fresh Node
+ * process with `request`, and returns what the child's work returned, or
+ * throws a ChildError with its message.
+ */
+export async function runChild<T>(file: string, request: unknown, options: ChildOptions): Promise<T> {
+  const loader = options.loads
+    ? typescriptLoaderArgs(
+        options.loads.module,
+        options.loads.searchFrom ?? [options.cwd],
+        options.loads.option,
+        options.loads.preferred,
+      )
+    : [];
+  const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? PLACEHOLDER_DATABASE_URL, ...options.env };
+  const result = await runProcess(process.execPath, [...loader, file, JSON.stringify(request ?? null)], {
+    cwd: options.cwd,
+    env,
+    timeoutMs: options.timeoutMs,
+  });
+  const line = result.output.split('\n').find((l) => l.startsWith(ANSWER));
+  if (!line) {
+    const last = result.output.trim().split('\n').filter(Boolean).pop();
+    throw new ChildError(last ?? `the child process ended with exit code ${result.code} and no answer`);
+  }
+  const answer = JSON.parse(line.slice(ANSWER.length)) as Answer<T>;
+  if ('error' in answer) throw new ChildError(answer.error, answer.details);
+  return answer.value;
+}
+
+/**
+ * The child's side: reads the request, runs `work`, prints its result (or its
+ * error's first line, with `details` for the parent) on the answer line.
+ */
+export function childMain<Request, T>(
+  work: (request: Request) => Promise<T> | T,
+  details: (error: unknown) => Record<string, unknown> = () => ({}),
+): void {
+  const answer = (value: Answer<T>) => process.stdout.write(`\n${ANSWER}${JSON.stringify(value)}\n`);
+  Promise.resolve()
+    .then(() => work(JSON.parse(process.argv[2] ?? 'null') as Request))
+    .then(
+      (value) => answer({ value: value ?? (null as T) }),
+      (error: unknown) => {
+        const message = String((error as Error)?.message ?? error).split('\n')[0]!;
+        answer({ error: message, details: details(error) });
+        process.exitCode = 1;
+      },
+    );
+}
+
+/** Starts `file` in a detached Node process that outlives this one (the embedded server's watchdog). */
+export function startDetachedChild(file: string, request: unknown): { kill(): void } {
+  const child = spawn(process.execPath, [file, JSON.stringify(request)], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return { kill: () => child.kill() };
+}
+
+/**
+ * The compiled JavaScript of child file `name` in `dir` (pass `__dirname`):
+ * beside it, or in dist/ when the caller runs from src/ (ts-jest).
+ */
+export function childFile(dir: string, name: string): string {
+  const candidates = [join(dir, `${name}.js`)];
+  const src = dir.lastIndexOf(`${sep}src`);
+  if (src !== -1) candidates.push(join(`${dir.slice(0, src)}${sep}dist${dir.slice(src + 4)}`, `${name}.js`));
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) throw new PgworkError('ADAPTER_FAILED', `cannot find ${candidates.join(' or ')}; build the package first.`);
+  return found;
+}

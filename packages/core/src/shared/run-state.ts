@@ -1,0 +1,128 @@
+import type { AdapterReference } from './adapter';
+import { PgworkError } from './errors';
+
+/**
+ * A run's state: written by globalSetup, read by every worker from the
+ * environment as JSON. The worker side depends on this file, never on setup code.
+ */
+export type IsolationMode = 'database' | 'schema' | 'server';
+export type ResetMode = 'empty' | 'transaction';
+export type ResetBefore = 'test' | 'file' | 'never';
+export type CheckEnv = 'error' | 'warn' | 'off';
+
+export const ISOLATION_MODES: readonly IsolationMode[] = ['database', 'schema', 'server'];
+export const RESET_MODES: readonly ResetMode[] = ['empty', 'transaction'];
+export const RESET_BEFORE: readonly ResetBefore[] = ['test', 'file', 'never'];
+
+/** What every worker needs whatever the isolation: the options, as resolved in globalSetup. */
+export interface WorkerSettings {
+  /** Variables rewritten to the worker's database URL. */
+  readonly env: readonly string[];
+  /** Other per-worker variables, with {worker} and {run} placeholders. */
+  readonly workerEnv: Readonly<Record<string, string>>;
+  readonly checkEnv: CheckEnv;
+  /** Tables reset never empties, "schema.table": the adapter's bookkeeping and the keepTables option. */
+  readonly keepTables: readonly string[];
+  readonly reset: ResetMode;
+  readonly resetBefore: ResetBefore;
+  /** PGWORK_RESET_BEFORE chose it: it wins over test files' docblocks too. */
+  readonly resetBeforeForced: boolean;
+  readonly rootDir: string;
+  /** Present when the adapter has its own reset, so workers can load it. */
+  readonly adapter?: AdapterReference;
+  /** Digest of the options: a worker whose project has others read another project's run. */
+  readonly optionsDigest?: string;
+}
+
+/** Where a run's server is, and where that choice came from (named in errors). */
+export interface ServerAddress {
+  readonly url: string;
+  readonly source: string;
+}
+
+interface StateBase {
+  readonly version: 1;
+  readonly runId: string;
+  readonly settings: WorkerSettings;
+}
+
+/** A database per worker, cloned from the run's template on one server. */
+export interface DatabaseRunState extends StateBase {
+  readonly mode: 'database';
+  readonly server: ServerAddress;
+  readonly maintenanceDatabase: string;
+  readonly baseName: string;
+  readonly template: string;
+  /** FILE_COPY on the embedded server (fsync off), else Postgres' default. */
+  readonly cloneStrategy?: 'FILE_COPY';
+  /** Databases a worker must never become: the URL's own and the maintenance database. */
+  readonly protectedDatabases: readonly string[];
+  /** PGWORK_DISABLE=1: every worker uses this one database. */
+  readonly shared?: string;
+}
+
+/** A schema per worker in one database, made and migrated by globalSetup. */
+export interface SchemaRunState extends StateBase {
+  readonly mode: 'schema';
+  readonly server: ServerAddress;
+  readonly database: string;
+  readonly baseName: string;
+  /** PGWORK_DISABLE=1: every worker uses worker 1's schema. */
+  readonly shared: boolean;
+}
+
+/** A server per worker, each with a database run of its own. */
+export interface ServerRunState extends StateBase {
+  readonly mode: 'server';
+  readonly perWorker: Readonly<Record<string, DatabaseRunState>>;
+}
+
+export type RunState = DatabaseRunState | SchemaRunState | ServerRunState;
+
+/** Where one worker's tests go. */
+export interface WorkerTarget {
+  readonly database: string;
+  readonly url: string;
+  /** Schema isolation: the worker's schema, first on the URL's search_path. */
+  readonly schema?: string;
+  /** The run this worker belongs to (server isolation: its server's). */
+  readonly runId: string;
+  readonly source: string;
+}
+
+/** The environment variable that carries a run's state from globalSetup to the workers. */
+export const RUN_STATE_VARIABLE = 'PGWORK_RUN';
+
+/**
+ * The variable for one Jest project of a multi-project config (PGWORK_RUN_API
+ * for the project "api"): every project's run reaches the same worker processes.
+ */
+export function runStateVariable(project?: string): string {
+  return project ? `${RUN_STATE_VARIABLE}_${project.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}` : RUN_STATE_VARIABLE;
+}
+
+/** This worker's run, as globalSetup published it. */
+export function readRunState(env: NodeJS.ProcessEnv = process.env, project?: string): RunState {
+  const variable = runStateVariable(project);
+  const raw = env[variable];
+  if (!raw) {
+    const where = project ? ` for Jest project "${project}"` : '';
+    throw new PgworkError(
+      'NO_RUN',
+      `${variable} is not set, so pgwork's globalSetup did not run${where}; wrap your Jest config with withPgwork(...) or add @pgwork/core/jest/global-setup as globalSetup.`,
+    );
+  }
+  const parsed = JSON.parse(raw) as RunState;
+  if (parsed.version !== 1 || !ISOLATION_MODES.includes(parsed.mode)) {
+    throw new PgworkError(
+      'NO_RUN',
+      `${variable} was written by another pgwork version; use one version of @pgwork/* packages throughout.`,
+    );
+  }
+  return parsed;
+}
+
+/** A workerEnv value for one worker. */
+export function expandWorkerEnv(value: string, workerId: number, runId: string): string {
+  return value.replaceAll('{worker}', String(workerId)).replaceAll('{run}', runId);
+}

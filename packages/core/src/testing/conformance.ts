@@ -1,0 +1,253 @@
+// The conformance kit: every adapter's own test suite calls
+// describeAdapterConformance(...) so a contributor knows when an adapter is
+// correct, in every mode it declares. Results are checked with raw SQL probes,
+// never through the adapter.
+import type { Client } from 'pg';
+import { dropOwnedDatabase } from '../admin/databases';
+import { describeAdapter, type Adapter } from '../shared/adapter';
+import { withClient } from '../shared/connection';
+import { newRunId } from '../shared/naming';
+import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from '../shared/run-state';
+import { startRun, type RunConfig } from '../setup/run';
+import { resetDatabase } from '../worker/reset';
+import { openWorkerSession } from '../worker/session';
+import { listOwnedSchemas } from '../admin/schemas';
+import { migrateInto, testAdminClient, testRunConfig, withScratchDatabase } from './server';
+
+declare const describe: (name: string, fn: () => void) => void;
+declare const it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+// biome-ignore lint/suspicious/noExplicitAny: Jest's expect, typed by the test project that loads the kit
+declare const expect: any;
+
+export interface ConformanceOptions {
+  /** A fresh adapter over the project's real inputs. */
+  adapter: () => Adapter;
+  /** The same adapter over inputs with one migration (or schema file) changed. */
+  changedAdapter: () => Adapter;
+  /** Table names ("links", not schema-qualified) the migrated schema must contain. */
+  expectedTables: string[];
+  /** Writes at least one row into the migrated schema (unqualified names: search_path decides), using identity/serial columns. */
+  insertRows: (client: Client) => Promise<void>;
+}
+
+const TIMEOUT_MS = 120_000;
+
+/** Row counts of every table in `schemas` (default: all but the system ones), straight from the catalog. */
+export async function tableRowCounts(client: Client, schemas?: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await client.query<{ name: string; schema: string; table: string }>(
+    `SELECT format('%I.%I', schemaname, tablename) AS name, schemaname AS schema, tablename AS table FROM pg_tables
+     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND ($1::text[] IS NULL OR schemaname = ANY ($1)) ORDER BY 1`,
+    [schemas ?? null],
+  );
+  const counts = new Map<string, number>();
+  for (const { name, schema, table } of rows) {
+    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+    counts.set(`${schema}.${table}`, Number(result.rows[0]!.n));
+  }
+  return counts;
+}
+
+/** Sequences owned by a table, with whether they were used since the last restart. */
+async function usedSequences(client: Client, schemas?: readonly string[]): Promise<Array<{ table: string; used: boolean }>> {
+  const { rows } = await client.query<{ table: string; used: boolean }>(
+    `SELECT tn.nspname || '.' || t.relname AS table, ps.last_value IS NOT NULL AS used
+     FROM pg_class s
+     JOIN pg_namespace sn ON sn.oid = s.relnamespace
+     JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+     JOIN pg_class t ON t.oid = d.refobjid
+     JOIN pg_namespace tn ON tn.oid = t.relnamespace
+     JOIN pg_sequences ps ON ps.schemaname = sn.nspname AND ps.sequencename = s.relname
+     WHERE s.relkind = 'S' AND ($1::text[] IS NULL OR sn.nspname = ANY ($1))`,
+    [schemas ?? null],
+  );
+  return rows;
+}
+
+/** Whether "schema.table" is one of the adapter's bookkeeping tables; under schema isolation, in `workerSchema`. */
+function bookkeepingMatcher(tables: readonly string[], workerSchema?: string): (qualified: string) => boolean {
+  const names = new Set(tables.map((t) => (workerSchema ? `${workerSchema}.${t.slice(t.indexOf('.') + 1)}` : t)));
+  return (qualified) => names.has(qualified);
+}
+
+/** Fill the target, reset it, and probe: application tables empty and identities restarted, bookkeeping rows kept. */
+async function expectResetKeepsBookkeeping(
+  client: Client,
+  reset: () => Promise<void>,
+  options: ConformanceOptions,
+  isBookkeeping: (qualified: string) => boolean,
+  schemas?: readonly string[],
+): Promise<void> {
+  await options.insertRows(client);
+  const before = await tableRowCounts(client, schemas);
+  expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
+  expect([...before].some(([table, count]) => isBookkeeping(table) && count > 0)).toBe(
+    [...before.keys()].some(isBookkeeping),
+  );
+  await reset();
+  for (const [table, count] of await tableRowCounts(client, schemas)) {
+    expect([table, count]).toEqual([table, isBookkeeping(table) ? before.get(table) : 0]);
+  }
+  for (const sequence of await usedSequences(client, schemas)) {
+    if (!isBookkeeping(sequence.table)) expect(sequence).toEqual({ table: sequence.table, used: false });
+  }
+}
+
+export function describeAdapterConformance(name: string, options: ConformanceOptions): void {
+  describe(`${name} adapter conformance`, () => {
+    const runId = newRunId();
+    const onMigratedDatabase = (adapter: Adapter, work: (url: string, database: string) => Promise<void>) =>
+      withScratchDatabase(async (url, database) => {
+        await migrateInto(adapter, url, database);
+        await work(url, database);
+      });
+
+    it('describes itself: a stable fingerprint, schema-qualified bookkeeping tables, its modes', async () => {
+      const first = await describeAdapter(options.adapter());
+      const second = await describeAdapter(options.adapter());
+      expect(second.fingerprint).toBe(first.fingerprint);
+      expect(first.isolation).toContain('database');
+      expect(first.reset).toContain('empty');
+      for (const mode of [...ISOLATION_MODES, ...RESET_MODES]) {
+        const declared = first.isolation.includes(mode as IsolationMode) || first.reset.includes(mode as ResetMode);
+        // A mode left out says why, for the user who asks for it.
+        if (!declared) expect(typeof first.limits?.[mode]).toBe('string');
+      }
+    });
+
+    it('gives a different fingerprint when a migration changes', async () => {
+      const changed = await describeAdapter(options.changedAdapter());
+      expect(changed.fingerprint).not.toBe((await describeAdapter(options.adapter())).fingerprint);
+    });
+
+    it('migrates an empty database to a schema a raw probe can see, and closes its connections', async () => {
+      await onMigratedDatabase(options.adapter(), async (url, database) => {
+        const admin = await testAdminClient();
+        try {
+          const sessions = await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
+          expect(sessions.rows).toEqual([]);
+        } finally {
+          await admin.end();
+        }
+        const tables = await withClient(url, {}, (client) => tableRowCounts(client));
+        const names = [...tables.keys()].map((table) => table.slice(table.indexOf('.') + 1));
+        for (const table of options.expectedTables) expect(names).toContain(table);
+      });
+    }, TIMEOUT_MS);
+
+    it('resets: application tables empty, identities restarted, bookkeeping rows kept', async () => {
+      const adapter = options.adapter();
+      const description = await describeAdapter(adapter);
+      await onMigratedDatabase(adapter, (url, database) =>
+        withClient(url, {}, async (client) => {
+          const session = { url, database, client };
+          const reset = adapter.reset
+            ? () => adapter.reset!(session)
+            : () => resetDatabase(client, { keepTables: description.bookkeepingTables });
+          await expectResetKeepsBookkeeping(client, reset, options, bookkeepingMatcher(description.bookkeepingTables));
+        }),
+      );
+    }, TIMEOUT_MS);
+
+    it('builds the template once and serves a worker from it', async () => {
+      let migrations = 0;
+      const real = options.adapter();
+      const counting: Adapter = {
+        ...real,
+        name: real.name,
+        describe: () => real.describe(),
+        migrate: (target) => {
+          migrations++;
+          return real.migrate(target);
+        },
+      };
+      if (real.reset) counting.reset = (target) => real.reset!(target);
+      const config = testRunConfig(counting, `conf_${runId}`, { rebuild: true });
+      await (await startRun(config)).finish();
+      const second = await startRun({ ...config, rebuild: false });
+      try {
+        expect(second.summaries[0]!.templateBuilt).toBe(false);
+        expect(migrations).toBe(1);
+      } finally {
+        await second.finish();
+        if (second.state.mode === 'database') await dropTemplate(second.state.template);
+      }
+    }, TIMEOUT_MS);
+
+    for (const mode of ISOLATION_MODES) {
+      it(`isolation "${mode}": serves a worker its own migrated target and resets it, or is refused up front with the reason`, async () => {
+        const adapter = options.adapter();
+        const description = await describeAdapter(adapter);
+        // Server isolation starts a server per worker: the embedded one, whatever the test server is.
+        const server = mode === 'server' ? { server: { url: undefined, source: 'the embedded server' } } : {};
+        const config = testRunConfig(adapter, `conf_${runId}_${mode.slice(0, 2)}`, { isolation: mode, ...server });
+        if (!description.isolation.includes(mode)) return expectRefused(config, mode, description.limits?.[mode]);
+        await expectWorkerServed(config, options, description.bookkeepingTables);
+      }, TIMEOUT_MS);
+    }
+
+    it('reset "transaction": a rolled-back test leaves nothing behind, or is refused up front with the reason', async () => {
+      const adapter = options.adapter();
+      const description = await describeAdapter(adapter);
+      const config = testRunConfig(adapter, `conf_${runId}_tx`, { reset: 'transaction' });
+      if (!description.reset.includes('transaction')) {
+        return expectRefused(config, 'transaction', description.limits?.transaction);
+      }
+      await expectWorkerServed(config, options, description.bookkeepingTables, true);
+    }, TIMEOUT_MS);
+  });
+}
+
+async function expectRefused(config: RunConfig, mode: string, reason: string | undefined): Promise<void> {
+  const refusal = startRun(config).then((run) => run.finish());
+  await expect(refusal).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  await expect(refusal).rejects.toThrow(new RegExp(`does not support \\w+ "${mode}" \\(${escape(reason ?? '')}\\); use`));
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Starts a run, opens worker 1's session and probes its target: the expected
+ * tables there (and, under schema isolation, nowhere else new), then a reset
+ * (after a rolled-back transaction with `inTransaction`) that keeps bookkeeping.
+ */
+async function expectWorkerServed(
+  config: RunConfig,
+  options: ConformanceOptions,
+  bookkeeping: readonly string[],
+  inTransaction = false,
+): Promise<void> {
+  const run = await startRun(config);
+  try {
+    const session = await openWorkerSession(run.state, 1);
+    try {
+      const schemas = session.schema ? [session.schema] : undefined;
+      const tables = [...(await tableRowCounts(session.client, schemas)).keys()];
+      const names = tables.map((table) => table.slice(table.indexOf('.') + 1));
+      for (const table of options.expectedTables) expect(names).toContain(table);
+      if (session.schema) {
+        // Everything migrate made is in the worker's schema: no table of the app's lands elsewhere.
+        const owned = new Set((await listOwnedSchemas(session.client)).map((schema) => schema.name));
+        const outside = [...(await tableRowCounts(session.client)).keys()];
+        const strays = outside.filter((table) => !owned.has(table.slice(0, table.indexOf('.'))));
+        for (const table of options.expectedTables) expect(strays.map((t) => t.slice(t.indexOf('.') + 1))).not.toContain(table);
+      }
+      const isBookkeeping = bookkeepingMatcher(bookkeeping, session.schema);
+      if (inTransaction) await session.client.query('BEGIN');
+      const reset = async () => {
+        if (inTransaction) await session.client.query('ROLLBACK');
+        await session.reset();
+      };
+      await expectResetKeepsBookkeeping(session.client, reset, options, isBookkeeping, schemas);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await run.finish();
+    if (run.state.mode === 'database') await dropTemplate(run.state.template);
+  }
+}
+
+async function dropTemplate(name: string): Promise<void> {
+  const admin = await testAdminClient();
+  await dropOwnedDatabase(admin, name).finally(() => admin.end());
+}

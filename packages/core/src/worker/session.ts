@@ -1,0 +1,63 @@
+import type { Client } from 'pg';
+import { isolationOf } from '../isolation';
+import { loadAdapter, type Adapter } from '../shared/adapter';
+import type { RunState } from '../shared/run-state';
+import { resolveWorkerId } from '../shared/worker-id';
+import { workerTarget } from './env';
+import { Resetter } from './reset';
+
+export interface WorkerSession {
+  readonly database: string;
+  /** The session's own connection to the worker's target. */
+  readonly client: Client;
+  readonly url: string;
+  /** Where the server's URL came from, named in errors. */
+  readonly source: string;
+  /** Schema isolation: the worker's schema. */
+  readonly schema?: string;
+  /** Whether this session made the target (false: it already existed in this run). */
+  readonly created: boolean;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Makes sure the worker's target exists (the isolation decides how) and opens
+ * the connection that resets it. Idempotent: a second call in the same run
+ * reuses the target.
+ */
+export async function openWorkerSession(state: RunState, workerId: number = resolveWorkerId()): Promise<WorkerSession> {
+  const target = workerTarget(state, workerId);
+  const { client, created } = await isolationOf(state.mode).open(state as never, workerId);
+  const { settings } = state;
+  const resetter = new Resetter(client, {
+    keepTables: keepTablesIn(settings.keepTables, target.schema),
+    schemas: target.schema ? [target.schema] : undefined,
+  });
+  let adapter: Adapter | undefined;
+  return {
+    database: target.database,
+    client,
+    url: target.url,
+    source: target.source,
+    schema: target.schema,
+    created,
+    async reset() {
+      if (!settings.adapter) return resetter.reset();
+      adapter ??= loadAdapter(settings.adapter, { rootDir: settings.rootDir });
+      await adapter.reset!({ url: target.url, database: target.database, client, schema: target.schema });
+    },
+    async close() {
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Kept tables as reset sees them. Under schema isolation everything migrate
+ * made, bookkeeping included, is in the worker's schema: "public.t" is found there.
+ */
+export function keepTablesIn(tables: readonly string[], schema: string | undefined): string[] {
+  if (!schema) return [...tables];
+  return tables.map((table) => (table.includes('.') ? `${schema}.${table.slice(table.indexOf('.') + 1)}` : table));
+}
