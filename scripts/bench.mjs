@@ -15,8 +15,7 @@ import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
 import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
 
 const require = createRequire(import.meta.url);
-const CORE = join(ROOT, 'packages/core/dist/index.js');
-const core = require(CORE);
+import { CORE_DIST, core } from './core.mjs';
 const { withScratchDatabase } = require(join(ROOT, 'packages/core/dist/testing/server.js'));
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
@@ -80,21 +79,27 @@ if (json) console.log(JSON.stringify(results));
 
 /** A config for startRun against the bench server. */
 function runConfig(adapter, rootDir, baseName, extra = {}) {
-  return {
-    adapter,
+  return core.testRunConfig(adapter, baseName, {
     rootDir,
-    baseName,
-    env: ['DATABASE_URL'],
     server: { url: serverUrl, source: 'bench' },
-    maintenanceDatabase: 'postgres',
+    workerIds: [],
     ...extra,
-  };
+  });
 }
 
 /** An adapter over a synthetic schema of n tables. */
 function syntheticAdapter(tables) {
   const ddl = syntheticSchema(tables);
-  return { name: 'synthetic', fingerprint: () => core.hashParts([ddl]), migrate: ({ client }) => client.query(ddl) };
+  return {
+    name: 'synthetic',
+    describe: () => ({
+      fingerprint: core.hashParts([ddl]),
+      bookkeepingTables: [],
+      isolation: ['database', 'schema', 'server'],
+      reset: ['empty'],
+    }),
+    migrate: ({ client }) => client.query(ddl),
+  };
 }
 
 async function benchReset() {
@@ -250,18 +255,13 @@ async function handwrittenSetup(target, count) {
 /** TypeORM's hand-written setup runs synchronize in-process, with the entities already loaded. */
 async function typeormHandwritten(target, count) {
   const module = join(target.rootDir, target.reference.options.dataSource);
-  const loader = core.typescriptLoaderArgs(module, [target.rootDir], 'bench');
   const script = join(ROOT, 'scripts/bench/typeorm-handwritten.cjs');
-  const output = await core.runProcess(
-    process.execPath,
-    [...loader, script, module, serverUrl, String(count), `bench_hand_${core.newRunId()}`],
-    {
-      cwd: target.rootDir,
-      env: { ...process.env, DATABASE_URL: serverUrl, PGWORK_CORE: CORE },
-    },
-  );
-  const answer = core.childAnswer(output);
-  if (answer.error) throw new Error(`typeorm hand-written setup failed: ${answer.error}`);
+  const request = { module, serverUrl, runs: count, prefix: `bench_hand_${core.newRunId()}` };
+  const answer = await core.runChild(script, request, {
+    cwd: target.rootDir,
+    loads: { module, option: 'bench' },
+    env: { DATABASE_URL: serverUrl, PGWORK_CORE_DIST: CORE_DIST },
+  });
   // TypeORM's own per-test reset (the adapter's reset: 'rebuild'), next to pgwork's.
   results.typeormReset.rebuild = summarise(answer.rebuild);
   return summarise(answer.samples);
@@ -293,7 +293,7 @@ async function benchIsolation(examples) {
   results.isolation.schema = await repeat(count, async () => {
     let schemaRun;
     const elapsed = await time(async () => {
-      schemaRun = await core.startRunGroup(config(), { isolation: 'schema', workerIds: [1] });
+      schemaRun = await core.startRun(config({ isolation: 'schema', workerIds: [1] }));
     });
     await schemaRun.finish();
     return elapsed;
@@ -302,12 +302,10 @@ async function benchIsolation(examples) {
   results.isolation.server = await repeat(Math.max(2, Math.ceil(runs / 7)), async () => {
     let group;
     const elapsed = await time(async () => {
-      group = await core.startRunGroup(config({ server: { url: undefined, source: 'bench' } }), {
-        isolation: 'server',
-        workerIds: [1],
-      });
-      const state = group.runs[0].state;
-      const session = await core.openWorkerSession(state, 1);
+      group = await core.startRun(
+        config({ server: { url: undefined, source: 'bench' }, isolation: 'server', workerIds: [1] }),
+      );
+      const session = await core.openWorkerSession(group.state, 1);
       await session.close();
     });
     await group.finish();

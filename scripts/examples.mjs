@@ -20,12 +20,10 @@ export function discoverExamples() {
     )
     .map((path) => {
       const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8'));
-      // An example may declare isolation modes its tool cannot run in: "pgwork": { "unsupportedIsolation": ["schema"] }.
       return {
         name: manifest.name,
         dir: path,
         short: path.slice(ROOT.length + 1),
-        unsupportedIsolation: manifest.pgwork?.unsupportedIsolation ?? [],
       };
     })
     .sort((a, b) => a.short.localeCompare(b.short));

@@ -9,12 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { discoverExamples, ROOT, runExample } from './examples.mjs';
-
-const require = createRequire(import.meta.url);
-const core = require(join(ROOT, 'packages/core/dist/index.js'));
+import { core } from './core.mjs';
+import { discoverExamples, runExample } from './examples.mjs';
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 const option = (name, fallback) => {
@@ -91,8 +88,8 @@ try {
     check('transaction', `${example.short} green ${greenRuns}/${repeat}`, greenRuns === repeat);
   }
 
-  // Every example that supports it with a schema per worker; one with a server per worker.
-  for (const example of examples.filter((e) => !e.unsupportedIsolation.includes('schema'))) {
+  // Every example with a schema per worker (every adapter declares it); one with a server per worker.
+  for (const example of examples) {
     say(`${example.short}: ${repeat} runs with PGWORK_ISOLATION=schema`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++)

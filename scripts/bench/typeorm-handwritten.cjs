@@ -2,13 +2,15 @@
 // already loaded the entities (as a Jest worker would), each "worker" runs
 // CREATE DATABASE, then initialize + synchronize + destroy on it. Also times
 // TypeORM's own per-test reset, synchronize(true) (dropSchema + synchronize),
-// on an initialized DataSource. Run with the project's TypeScript loader;
-// prints JSON samples on stdout.
+// on an initialized DataSource. Run with the project's TypeScript loader
+// through core's child-process helper; answers the samples.
+const { join } = require('node:path');
 const { performance } = require('node:perf_hooks');
-const [modulePath, serverUrl, runsText, prefix] = process.argv.slice(2);
-const core = require(process.env.PGWORK_CORE);
+const dist = (path) => require(join(process.env.PGWORK_CORE_DIST, path));
+const { childMain } = dist('shared/child.js');
+const core = { ...dist('shared/connection.js'), ...dist('shared/naming.js') };
 
-(async () => {
+childMain(async ({ module: modulePath, serverUrl, runs: runsText, prefix }) => {
   const loaded = require(modulePath);
   const dataSource = [loaded.default, loaded.dataSource, loaded.AppDataSource, ...Object.values(loaded)].find(
     (v) => v && typeof v.initialize === 'function',
@@ -36,8 +38,5 @@ const core = require(process.env.PGWORK_CORE);
     await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
   }
   await admin.end();
-  process.stdout.write(`\n${core.CHILD_ANSWER}${JSON.stringify({ samples, rebuild })}\n`);
-})().catch((error) => {
-  process.stdout.write(`\n${core.CHILD_ANSWER}${JSON.stringify({ error: error.message })}\n`);
-  process.exitCode = 1;
+  return { samples, rebuild };
 });

@@ -123,9 +123,7 @@ describe('reset', () => {
     await client.query(
       `CREATE TABLE public.audit (id int REFERENCES public.urls(id)); INSERT INTO public.urls (slug) VALUES ('x'); INSERT INTO public.audit VALUES (1);`,
     );
-    const error = await resetDatabase(client, { keepTables: ['schema_migrations', 'audit'] }).catch(
-      (e: unknown) => e,
-    );
+    const error = await resetDatabase(client, { keepTables: ['schema_migrations', 'audit'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PgworkError);
     expect((error as Error).message).toMatch(
       /reset could not empty the tables: cannot truncate a table referenced in a foreign key constraint/,

@@ -55,7 +55,9 @@ describe('templates keyed by fingerprint', () => {
       expect(databaseState(third).template).not.toBe(databaseState(first).template);
 
       const sealed = await withAdmin((admin) =>
-        admin.query('SELECT datistemplate, datallowconn FROM pg_database WHERE datname = $1', [databaseState(third).template]),
+        admin.query('SELECT datistemplate, datallowconn FROM pg_database WHERE datname = $1', [
+          databaseState(third).template,
+        ]),
       );
       expect(sealed.rows).toEqual([{ datistemplate: true, datallowconn: false }]);
     } finally {
@@ -322,7 +324,11 @@ describe('schema isolation', () => {
       );
       try {
         const run = await startRun(
-          runConfig(sqlAdapter(SCHEMA), 'sch', { server: { url, source: 'test' }, isolation: 'schema', workerIds: [1, 2] }),
+          runConfig(sqlAdapter(SCHEMA), 'sch', {
+            server: { url, source: 'test' },
+            isolation: 'schema',
+            workerIds: [1, 2],
+          }),
         );
         expect(run.summaries[0]!.reclaimed).toEqual(['s_dead']);
         const [one, two] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);

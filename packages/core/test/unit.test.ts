@@ -376,8 +376,19 @@ describe('server isolation', () => {
 
   it('lets each worker find its own run', () => {
     const own = (runId: string, port: number) =>
-      ({ mode: 'database', runId, baseName: 'app', protectedDatabases: [], server: { url: `postgres://h:${port}/x`, source: 'X' } }) as unknown as DatabaseRunState;
-    const state = { version: 1, mode: 'server', runId: 'aaaaaaaa', perWorker: { '1': own('aaaaaaaa', 1), '2': own('bbbbbbbb', 2) } };
+      ({
+        mode: 'database',
+        runId,
+        baseName: 'app',
+        protectedDatabases: [],
+        server: { url: `postgres://h:${port}/x`, source: 'X' },
+      }) as unknown as DatabaseRunState;
+    const state = {
+      version: 1,
+      mode: 'server',
+      runId: 'aaaaaaaa',
+      perWorker: { '1': own('aaaaaaaa', 1), '2': own('bbbbbbbb', 2) },
+    };
     const published = readRunState({ PGWORK_RUN: JSON.stringify(state) });
     expect(workerTarget(published, 2)).toMatchObject({ runId: 'bbbbbbbb', url: 'postgres://h:2/app_bbbbbbbb_w2' });
     expect(() => workerTarget(published, 3)).toThrow(/worker 3 has no server: globalSetup started 2 for maxWorkers/);

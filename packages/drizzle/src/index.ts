@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { SchemaRequest } from './schema-child';
 import {
-  CHILD_ANSWER,
   PgworkError,
   adapterHelper,
-  childAnswer,
+  ChildError,
+  childFile,
+  runChild,
   describeDatabaseError,
   globFiles,
   hashDirectory,
@@ -12,11 +14,10 @@ import {
   installedPackage,
   requireDirectory,
   runProcess,
-  typescriptLoaderArgs,
   type Adapter,
   type AdapterContext,
   type MigrationTarget,
-} from '@pgwork/core';
+} from '@pgwork/core/adapter';
 
 export interface DrizzleOptions {
   /** "push" (default): the schema as `drizzle-kit push` creates it. "migrations": apply the committed `drizzle-kit generate` output with drizzle-orm's migrator. */
@@ -45,12 +46,6 @@ const VERSION: string = require('../package.json').version;
 /** For the Jest config: `withPgwork(config, { adapter: drizzle() })`. */
 export const drizzle = adapterHelper<DrizzleOptions | undefined>(__filename);
 
-// Loads the config in a child process: it is TypeScript, and may read process.env.
-const LOAD_CONFIG = `
-const loaded = require(process.argv[1]);
-const config = loaded && loaded.__esModule ? loaded.default : loaded.default || loaded;
-process.stdout.write('\\n${CHILD_ANSWER}' + JSON.stringify(config || {}) + '\\n');`;
-
 async function readConfig(configPath: string, rootDir: string): Promise<DrizzleConfig> {
   if (!existsSync(configPath)) {
     throw new PgworkError(
@@ -60,17 +55,19 @@ async function readConfig(configPath: string, rootDir: string): Promise<DrizzleC
   }
   const kit = installedPackage('drizzle-kit', rootDir);
   // drizzle-kit loads its config with tsx: do the same, so the config means what it means to drizzle-kit.
-  const loader = typescriptLoaderArgs(configPath, [...(kit ? [kit.dir] : []), rootDir], 'drizzle({ config })', [
-    'tsx/cjs',
-  ]);
-  const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const answer = childAnswer<DrizzleConfig & { error?: string }>(
-    await runProcess(process.execPath, [...loader, '-e', LOAD_CONFIG, configPath], { cwd: rootDir, env }),
-  );
-  if ('error' in answer && typeof answer.error === 'string') {
-    throw new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${configPath}: ${answer.error}`);
-  }
-  const config = answer as DrizzleConfig;
+  const loads = {
+    module: configPath,
+    option: 'drizzle({ config })',
+    searchFrom: [...(kit ? [kit.dir] : []), rootDir],
+    preferred: ['tsx/cjs'],
+  };
+  const config = await runChild<DrizzleConfig>(childFile(__dirname, 'config-child'), configPath, {
+    cwd: rootDir,
+    loads,
+  }).catch((error: unknown) => {
+    if (!(error instanceof ChildError)) throw error;
+    throw new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${configPath}: ${error.message}`);
+  });
   if (config.dialect !== 'postgresql') {
     throw new PgworkError(
       'INVALID_OPTION',
@@ -95,11 +92,9 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
   let config: Promise<DrizzleConfig> | undefined;
   const loadConfig = () => (config ??= readConfig(configPath, context.rootDir));
   const migrationsFolder = (c: DrizzleConfig) => resolve(context.rootDir, options.migrations ?? c.out ?? 'drizzle');
-  const bookkeepingTables: string[] = [];
   return {
     name: 'drizzle',
-    bookkeepingTables,
-    async fingerprint() {
+    async describe() {
       const c = await loadConfig();
       const schemaFiles = globFiles(context.rootDir, list(c.schema));
       if (schemaFiles.length === 0) {
@@ -108,17 +103,10 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
           `the schema ${JSON.stringify(c.schema)} in ${configPath} matches no file; fix schema in the drizzle config.`,
         );
       }
-      if (mode === 'migrations') {
-        bookkeepingTables.splice(
-          0,
-          bookkeepingTables.length,
-          `${c.migrations?.schema ?? 'drizzle'}.${c.migrations?.table ?? '__drizzle_migrations'}`,
-        );
-      }
       const versions = ['drizzle-orm', 'drizzle-kit'].map(
         (name) => installedPackage(name, context.rootDir)?.version ?? 'not installed',
       );
-      return hashParts([
+      const fingerprint = hashParts([
         'drizzle',
         VERSION,
         ...versions,
@@ -127,10 +115,19 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
         ...schemaFiles.flatMap((file) => [file.slice(context.rootDir.length), readFileSync(file)]),
         mode === 'migrations' ? hashDirectory(requireDirectory(migrationsFolder(c), 'drizzle({ migrations })')) : '',
       ]);
+      const migrationsTable = `${c.migrations?.schema ?? 'drizzle'}.${c.migrations?.table ?? '__drizzle_migrations'}`;
+      const bookkeepingTables = mode === 'migrations' ? [migrationsTable] : [];
+      return {
+        fingerprint,
+        bookkeepingTables,
+        isolation: ['database', 'schema', 'server'],
+        reset: ['empty', 'transaction'],
+      };
     },
     async migrate(target) {
       const c = await loadConfig();
       if (mode === 'migrations') await applyMigrations(target, context.rootDir, migrationsFolder(c), c);
+      else if (target.schema) await createInSchema(target, context.rootDir, c);
       else await push(target, context.rootDir, c);
     },
   };
@@ -160,12 +157,6 @@ async function push(target: MigrationTarget, rootDir: string, config: DrizzleCon
     throw new PgworkError(
       'MIGRATION_FAILED',
       'drizzle-kit push asked an interactive question (a rename it cannot decide); answer it once with `drizzle-kit push` by hand, or use drizzle({ mode: "migrations" }).',
-    );
-  }
-  if (/relation "public\./.test(clean) && target.url.includes('search_path')) {
-    throw new PgworkError(
-      'MIGRATION_FAILED',
-      'drizzle-kit writes DDL that names the public schema, so isolation "schema" cannot move it into a worker schema; use isolation "database" (the default).',
     );
   }
   if (
@@ -200,10 +191,13 @@ async function applyMigrations(
   const { drizzle: connect } = load('drizzle-orm/node-postgres');
   const { migrate } = load('drizzle-orm/node-postgres/migrator');
   try {
-    await migrate(connect({ client: target.client }), {
+    // Schema isolation: the migrations' "public" and drizzle's bookkeeping schema both become the worker's.
+    const schema = target.schema;
+    const client = schema ? rewriting(target.client, (sql) => inSchema(sql, schema)) : target.client;
+    await migrate(connect({ client }), {
       migrationsFolder: folder,
       migrationsTable: config.migrations?.table,
-      migrationsSchema: config.migrations?.schema,
+      migrationsSchema: schema ?? config.migrations?.schema,
     });
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
@@ -212,4 +206,48 @@ async function applyMigrations(
       cause: error,
     });
   }
+}
+
+/** The "public" schema named in drizzle-kit's DDL, moved to the worker's schema (unquoted it never appears). */
+const inSchema = (sql: string, schema: string) => sql.replaceAll('"public".', `"${schema}".`);
+
+/** Schema isolation, push mode: drizzle-kit's CREATE statements for the schema files, run in the worker's schema. */
+async function createInSchema(target: MigrationTarget, rootDir: string, config: DrizzleConfig): Promise<void> {
+  const files = globFiles(rootDir, list(config.schema));
+  const kit = installedPackage('drizzle-kit', rootDir);
+  const loads = {
+    module: files[0]!,
+    option: 'schema in the drizzle config',
+    searchFrom: [...(kit ? [kit.dir] : []), rootDir],
+    preferred: ['tsx/cjs'],
+  };
+  const request: SchemaRequest = { rootDir, files, casing: config.casing };
+  const statements = await runChild<string[]>(childFile(__dirname, 'schema-child'), request, {
+    cwd: rootDir,
+    loads,
+  }).catch((error: unknown) => {
+    if (!(error instanceof ChildError)) throw error;
+    throw new PgworkError(
+      'MIGRATION_FAILED',
+      `drizzle-kit could not generate the schema for ${target.schema}: ${error.message}`,
+    );
+  });
+  for (const statement of statements) await target.client.query(inSchema(statement, target.schema!));
+}
+
+/** The client with every statement's text passed through `rewrite` first. */
+function rewriting(client: MigrationTarget['client'], rewrite: (sql: string) => string): MigrationTarget['client'] {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver);
+      return (query: unknown, ...rest: unknown[]) => {
+        const text = typeof query === 'string' ? rewrite(query) : query;
+        const config =
+          typeof query === 'object' && query && 'text' in query
+            ? { ...query, text: rewrite(String(query.text)) }
+            : text;
+        return (target.query as (...args: unknown[]) => unknown)(config, ...rest);
+      };
+    },
+  });
 }

@@ -1,10 +1,12 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, withClient, type Adapter } from '@pgwork/core';
+import { PgworkError, type Adapter } from '@pgwork/core/adapter';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withClient, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, drizzle, type DrizzleOptions } from '../src';
+
+const fingerprintOf = async (adapter: Adapter) => (await adapter.describe()).fingerprint;
 
 const app = join(__dirname, 'fixtures/app');
 const adapterFor = (options: DrizzleOptions = {}, rootDir = app): Adapter => createAdapter(options, { rootDir });
@@ -18,14 +20,14 @@ const rows = {
 describeAdapterConformance('drizzle (push)', {
   adapter: () => adapterFor(),
   changedAdapter: () => adapterFor({ config: 'drizzle.changed.config.ts' }),
-  expectedTables: ['public.urls', 'public.clicks'],
+  expectedTables: ['urls', 'clicks'],
   ...rows,
 });
 
 describeAdapterConformance('drizzle (migrations)', {
   adapter: () => adapterFor({ mode: 'migrations' }),
   changedAdapter: () => adapterFor({ mode: 'migrations', migrations: 'drizzle-other' }),
-  expectedTables: ['public.urls', 'public.clicks', 'drizzle.__drizzle_migrations'],
+  expectedTables: ['urls', 'clicks', '__drizzle_migrations'],
   ...rows,
 });
 
@@ -54,8 +56,7 @@ describe('drizzle specifics', () => {
     });
     await withScratchDatabase(async (url, database) => {
       const adapter = adapterFor({ mode: 'migrations' });
-      await adapter.fingerprint();
-      expect(adapter.bookkeepingTables).toEqual(['drizzle.__drizzle_migrations']);
+      expect((await adapter.describe()).bookkeepingTables).toEqual(['drizzle.__drizzle_migrations']);
       await migrateInto(adapter, url, database);
       migrated = await columns(url);
     });
@@ -83,7 +84,7 @@ describe('drizzle specifics', () => {
   });
 
   it('explains a missing config, a non-Postgres dialect and a schema that matches nothing', async () => {
-    await expect(adapterFor({ config: 'missing.config.ts' }).fingerprint()).rejects.toThrow(
+    await expect(fingerprintOf(adapterFor({ config: 'missing.config.ts' }))).rejects.toThrow(
       /the drizzle config .*missing\.config\.ts does not exist; create it or set drizzle\(\{ config \}\)/,
     );
     const project = join(scratch, 'odd');
@@ -93,14 +94,14 @@ describe('drizzle specifics', () => {
       join(project, 'sqlite.config.ts'),
       `export default { dialect: 'sqlite', schema: './src/schema.ts' };\n`,
     );
-    await expect(adapterFor({ config: 'sqlite.config.ts' }, project).fingerprint()).rejects.toThrow(
+    await expect(fingerprintOf(adapterFor({ config: 'sqlite.config.ts' }, project))).rejects.toThrow(
       /has dialect "sqlite"; pgwork needs "postgresql"/,
     );
     writeFileSync(
       join(project, 'empty.config.ts'),
       `export default { dialect: 'postgresql', schema: './nothing/*.ts' };\n`,
     );
-    await expect(adapterFor({ config: 'empty.config.ts' }, project).fingerprint()).rejects.toThrow(
+    await expect(fingerprintOf(adapterFor({ config: 'empty.config.ts' }, project))).rejects.toThrow(
       /matches no file; fix schema in the drizzle config/,
     );
     expect(() => adapterFor({ mode: 'generate' as never })).toThrow(/is not a mode; use "push" or "migrations"/);

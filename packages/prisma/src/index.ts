@@ -1,11 +1,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
+import type { ConfigAnswer } from './config-child';
 import {
-  CHILD_ANSWER,
   PgworkError,
   adapterHelper,
-  childAnswer,
+  ChildError,
+  childFile,
+  runChild,
   installedPackage,
   runProcess,
   describeDatabaseError,
@@ -16,7 +18,7 @@ import {
   type Adapter,
   type AdapterContext,
   type MigrationTarget,
-} from '@pgwork/core';
+} from '@pgwork/core/adapter';
 
 export interface PrismaOptions {
   /**
@@ -98,32 +100,20 @@ function defaultSchema(rootDir: string): string {
   return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
 }
 
-// Prisma's own loader (TypeScript configs, env()), run in a child process: it needs
-// real dynamic import(), which a Jest sandbox does not offer, and must not touch our env.
-const LOAD_CONFIG = `
-const [dir, root, file] = process.argv.slice(1);
-const { loadConfigFromFile } = require('node:module').createRequire(dir + '/package.json')('@prisma/config');
-loadConfigFromFile({ configFile: file || undefined, configRoot: root }).then((r) => {
-  const error = r.error && ((r.error.error && r.error.error.message) || r.error._tag);
-  process.stdout.write(\`\\n${CHILD_ANSWER}\` + JSON.stringify({ error, file: r.resolvedPath, schema: r.config && r.config.schema, migrations: r.config && r.config.migrations }) + '\\n');
-});`;
-
 async function readPrismaConfig(prismaDir: string, rootDir: string, configFile: string | undefined) {
-  // The config usually reads env('DATABASE_URL'), which need not be set where pgwork runs.
-  const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const result: { error?: string; file?: string; schema?: string; migrations?: { path?: string } } = childAnswer(
-    await runProcess(process.execPath, ['-e', LOAD_CONFIG, prismaDir, rootDir, configFile ?? ''], {
-      cwd: rootDir,
-      env,
-    }),
-  );
-  if (result.error) {
+  // Prisma's own loader (TypeScript configs, env()), in a child process: it needs real dynamic import().
+  const request = { prismaDir, rootDir, configFile };
+  try {
+    const result = await runChild<ConfigAnswer>(childFile(__dirname, 'config-child'), request, { cwd: rootDir });
+    return { config: { schema: result.schema, migrations: result.migrations }, file: result.file ?? configFile };
+  } catch (error) {
+    if (!(error instanceof ChildError)) throw error;
+    const file = configFile ?? join(rootDir, 'prisma.config.ts');
     throw new PgworkError(
       'INVALID_OPTION',
-      `cannot read the Prisma config ${configFile ?? join(rootDir, 'prisma.config.ts')}: ${result.error}; fix it or pass prisma({ schema, migrations }).`,
+      `cannot read the Prisma config ${file}: ${error.message}; fix it or pass prisma({ schema, migrations }).`,
     );
   }
-  return { config: { schema: result.schema, migrations: result.migrations }, file: result.file ?? configFile };
 }
 
 function schemaFiles(schema: string): { dir: string; files: string[] } {
@@ -173,13 +163,12 @@ export function createAdapter(options: PrismaOptions = {}, context: AdapterConte
   const resolved = () => (paths ??= resolvePaths(options, context.rootDir));
   return {
     name: 'prisma',
-    bookkeepingTables: [MIGRATIONS_TABLE],
-    async fingerprint() {
+    async describe() {
       const { schema, migrations } = await resolved();
       const prismaVersion = prismaPackage(context.rootDir)?.version ?? 'not installed';
       const schemaSource = schemaFiles(schema);
       migrationDirectories(migrations);
-      return hashParts([
+      const fingerprint = hashParts([
         'prisma',
         VERSION,
         prismaVersion,
@@ -187,6 +176,14 @@ export function createAdapter(options: PrismaOptions = {}, context: AdapterConte
         hashParts(schemaSource.files.map((f) => readFileSync(join(schemaSource.dir, f)))),
         hashDirectory(migrations),
       ]);
+      // Migrations name no schema, and the URL's search_path and ?schema= put them (and _prisma_migrations) in a worker's.
+      const bookkeepingTables = [`public.${MIGRATIONS_TABLE}`];
+      return {
+        fingerprint,
+        bookkeepingTables,
+        isolation: ['database', 'schema', 'server'],
+        reset: ['empty', 'transaction'],
+      };
     },
     async migrate(target) {
       const { migrations, config } = await resolved();

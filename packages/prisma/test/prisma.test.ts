@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, withClient, type Adapter } from '@pgwork/core';
+import { PgworkError, type Adapter } from '@pgwork/core/adapter';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withClient, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, migrationDirectories, prisma, type PrismaOptions } from '../src';
+
+const fingerprintOf = async (adapter: Adapter) => (await adapter.describe()).fingerprint;
 
 const app = join(__dirname, 'fixtures/app');
 const stubCli = join(__dirname, 'fixtures/stub-cli');
@@ -14,7 +16,7 @@ const adapterFor = (options: PrismaOptions = {}, rootDir = app): Adapter => crea
 describeAdapterConformance('prisma', {
   adapter: () => adapterFor(),
   changedAdapter: () => adapterFor({ migrations: 'changed-migrations' }),
-  expectedTables: ['public.urls', 'public.clicks', 'public._prisma_migrations'],
+  expectedTables: ['urls', 'clicks', '_prisma_migrations'],
   async insertRows(client) {
     await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
     await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
@@ -46,7 +48,7 @@ const prisma6App = join(__dirname, 'fixtures/prisma6-app');
 describeAdapterConformance('prisma 6', {
   adapter: () => adapterFor({}, prisma6App),
   changedAdapter: () => adapterFor({ migrations: '../app/changed-migrations' }, prisma6App),
-  expectedTables: ['public.urls', 'public.clicks', 'public._prisma_migrations'],
+  expectedTables: ['urls', 'clicks', '_prisma_migrations'],
   async insertRows(client) {
     await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
     await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
@@ -56,10 +58,10 @@ describeAdapterConformance('prisma 6', {
 describe('a Prisma 6 app', () => {
   it('finds its schema through package.json and its migrations beside it, and fingerprints its own Prisma version', async () => {
     expect(require(join(prisma6App, 'node_modules/prisma/package.json')).version).toMatch(/^6\./);
-    const six = await adapterFor({}, prisma6App).fingerprint();
+    const six = await fingerprintOf(adapterFor({}, prisma6App));
     // Same migrations, another schema file and Prisma version: another template.
     expect(six).not.toBe(
-      await adapterFor({ schema: 'prisma/schema.prisma', migrations: '../prisma6-app/db/migrations' }).fingerprint(),
+      await fingerprintOf(adapterFor({ schema: 'prisma/schema.prisma', migrations: '../prisma6-app/db/migrations' })),
     );
     await withScratchDatabase(async (url, database) => {
       await migrateInto(adapterFor({}, prisma6App), url, database);
@@ -139,11 +141,11 @@ describe('prisma specifics', () => {
       );
       expect(rows).toEqual([{ n: 2 }]);
     });
-    expect(await adapterFor({}, project).fingerprint()).toBe(await adapterFor({}, project).fingerprint());
+    expect(await fingerprintOf(adapterFor({}, project))).toBe(await fingerprintOf(adapterFor({}, project)));
   });
 
   it('names the schema path when the schema file cannot be read', async () => {
-    await expect(adapterFor({ schema: 'prisma/missing.prisma' }).fingerprint()).rejects.toThrow(
+    await expect(fingerprintOf(adapterFor({ schema: 'prisma/missing.prisma' }))).rejects.toThrow(
       /the Prisma schema .*prisma\/missing\.prisma does not exist; fix prisma\(\{ schema \}\) or the schema path in prisma\.config\.ts/,
     );
   });

@@ -10,7 +10,7 @@ import {
   requireDirectory,
   type Adapter,
   type AdapterContext,
-} from '@pgwork/core';
+} from '@pgwork/core/adapter';
 
 export interface RawPgOptions {
   /** Directory of *.sql files, applied in natural name order (2_x before 10_x). Relative to Jest's rootDir. Default "migrations". */
@@ -35,10 +35,15 @@ export function createAdapter(options: RawPgOptions = {}, context: AdapterContex
   const dir = resolve(context.rootDir, options.migrations ?? 'migrations');
   return {
     name: 'raw-pg',
-    bookkeepingTables: [MIGRATIONS_TABLE],
-    fingerprint() {
+    describe() {
       requireDirectory(dir, 'rawPg({ migrations })');
-      return hashParts(['raw-pg', VERSION, hashFiles(dir, migrationFiles(dir))]);
+      return {
+        fingerprint: hashParts(['raw-pg', VERSION, hashFiles(dir, migrationFiles(dir))]),
+        // Unqualified, as the migration files are: in public, or under schema isolation in the worker's schema.
+        bookkeepingTables: [`public.${MIGRATIONS_TABLE}`],
+        isolation: ['database', 'schema', 'server'],
+        reset: ['empty', 'transaction'],
+      };
     },
     async migrate({ client }) {
       const files = migrationFiles(requireDirectory(dir, 'rawPg({ migrations })'));

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, withClient, type Adapter } from '@pgwork/core';
+import { PgworkError, type Adapter } from '@pgwork/core/adapter';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withClient, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, migrationFiles, rawPg } from '../src';
 
 const fixtures = join(__dirname, 'fixtures');
@@ -12,7 +12,7 @@ const adapterFor = (migrations: string): Adapter => createAdapter({ migrations }
 describeAdapterConformance('raw-pg', {
   adapter: () => adapterFor('migrations'),
   changedAdapter: () => adapterFor('changed'),
-  expectedTables: ['public.urls', 'public.clicks'],
+  expectedTables: ['urls', 'clicks'],
   async insertRows(client) {
     await client.query(`INSERT INTO urls (slug, target) VALUES ('a', 'https://a'), ('b', 'https://b')`);
     await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
@@ -67,9 +67,7 @@ describe('raw-pg specifics', () => {
 
   it('reports a missing migrations directory with the option to fix', () => {
     const adapter = createAdapter({ migrations: 'nowhere' }, { rootDir: scratch });
-    expect(() => adapter.fingerprint()).toThrow(
-      /rawPg\(\{ migrations \}\) points at .*nowhere, which is not a directory/,
-    );
+    expect(() => adapter.describe()).toThrow(/rawPg\(\{ migrations \}\) points at .*nowhere, which is not a directory/);
   });
 
   it('gives a config helper that Jest can pass between processes', () => {

@@ -1,19 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  ChildError,
   PgworkError,
   adapterHelper,
-  childAnswer,
-  runProcess,
-  typescriptLoaderArgs,
+  childFile,
+  currentWorkerUrl,
   hashParts,
-  readRunState,
-  resolveWorkerId,
-  workerDatabase,
+  runChild,
   type Adapter,
   type AdapterContext,
   type MigrationTarget,
-} from '@pgwork/core';
+} from '@pgwork/core/adapter';
+import type { ChildRequest, Inspection } from './child';
 import { loadDataSource, retarget, retargetOptions } from './load';
 
 export interface TypeormOptions {
@@ -33,49 +32,28 @@ const VERSION: string = require('../package.json').version;
 /** For the Jest config: `withPgwork(config, { adapter: typeorm({ dataSource: 'src/data-source.ts' }) })`. */
 export const typeorm = adapterHelper<TypeormOptions>(__filename);
 
-interface Inspection {
-  files: string[];
-  typeormVersion: string;
-  type: string;
-  schema: string | null;
-  entityPrefix: string | null;
-  namingStrategy: string | null;
-  hasMigrations: boolean;
-  migrationsTableName: string;
-  metadataTableName: string;
-}
-
-async function runChild<T>(
-  action: 'inspect' | 'synchronize' | 'migrations',
-  options: TypeormOptions,
-  rootDir: string,
-  url?: string,
-): Promise<T> {
+/** Runs the DataSource module in a child process; `url` is the target (and DATABASE_URL there). */
+async function inChild<T>(action: ChildRequest['action'], options: TypeormOptions, rootDir: string, url?: string) {
   const module = resolve(rootDir, options.dataSource);
-  const args = [
-    ...typescriptLoaderArgs(module, [rootDir], 'typeorm({ dataSource })'),
-    require.resolve('./child'),
-    JSON.stringify({ action, module, exportName: options.export, rootDir, url }),
-  ];
-  // The user's module may build its DataSource from DATABASE_URL at import.
-  const env = { ...process.env, DATABASE_URL: url ?? process.env.DATABASE_URL ?? 'postgres://pgwork@localhost/pgwork' };
-  const result = childAnswer<T & { error?: string; query?: string }>(
-    await runProcess(process.execPath, args, { cwd: rootDir, env }),
-  );
-  if ('error' in result && result.error) {
+  const request: ChildRequest = { action, module, exportName: options.export, rootDir, url };
+  const loads = { module, option: 'typeorm({ dataSource })' };
+  return runChild<T>(childFile(__dirname, 'child'), request, {
+    cwd: rootDir,
+    loads,
+    env: url ? { DATABASE_URL: url } : {},
+  }).catch((error: unknown) => {
+    if (!(error instanceof ChildError)) throw error;
     if (action === 'inspect') {
+      const fix = 'fix typeorm({ dataSource }) or the module';
       throw new PgworkError(
         'ADAPTER_FAILED',
-        `cannot load the DataSource from ${options.dataSource}: ${result.error}; fix typeorm({ dataSource }) or the module.`,
+        `cannot load the DataSource from ${options.dataSource}: ${error.message}; ${fix}.`,
       );
     }
-    const query = 'query' in result && result.query ? ` (while running: ${String(result.query).slice(0, 200)})` : '';
-    throw new PgworkError(
-      'MIGRATION_FAILED',
-      `TypeORM ${action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize'} failed: ${result.error}${query}`,
-    );
-  }
-  return result as T;
+    const query = error.details.query ? ` (while running: ${String(error.details.query).slice(0, 200)})` : '';
+    const step = action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize';
+    throw new PgworkError('MIGRATION_FAILED', `TypeORM ${step} failed: ${error.message}${query}`);
+  });
 }
 
 export function createAdapter(options: TypeormOptions, context: AdapterContext): Adapter {
@@ -98,45 +76,46 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
     );
   }
   let inspection: Promise<Inspection> | undefined;
-  const inspect = () => (inspection ??= runChild<Inspection>('inspect', options, context.rootDir));
-  // Known once inspected (fingerprint runs first); these defaults are TypeORM's.
-  const bookkeepingTables = ['migrations', 'typeorm_metadata'];
+  const inspect = () => (inspection ??= inChild<Inspection>('inspect', options, context.rootDir));
+  const strategy = (info: Inspection) => options.migrate ?? (info.hasMigrations ? 'migrations' : 'synchronize');
   const adapter: Adapter = {
     name: 'typeorm',
-    bookkeepingTables,
-    async fingerprint() {
+    async describe() {
       const info = await inspect();
-      if (info.type !== 'postgres')
+      if (info.type !== 'postgres') {
         throw new PgworkError(
           'INVALID_OPTION',
           `the DataSource in ${options.dataSource} is type "${info.type}"; pgwork needs "postgres".`,
         );
-      bookkeepingTables.splice(0, bookkeepingTables.length, info.migrationsTableName, info.metadataTableName);
+      }
+      const schema = (info.schema as string | null) ?? 'public';
       const files = [...info.files].sort();
-      return hashParts([
-        'typeorm',
-        VERSION,
-        info.typeormVersion,
-        migrateStrategy(options, info),
-        JSON.stringify([info.schema, info.entityPrefix, info.namingStrategy, info.migrationsTableName]),
-        ...files.flatMap((file) => [file.slice(context.rootDir.length), readFileSync(file)]),
-      ]);
+      return {
+        fingerprint: hashParts([
+          'typeorm',
+          VERSION,
+          info.typeormVersion,
+          strategy(info),
+          JSON.stringify([info.schema, info.entityPrefix, info.namingStrategy, info.migrationsTableName]),
+          ...files.flatMap((file) => [file.slice(context.rootDir.length), readFileSync(file)]),
+        ]),
+        bookkeepingTables: [`${schema}.${info.migrationsTableName}`, `${schema}.${info.metadataTableName}`],
+        // A DataSource with a schema of its own qualifies every table with it: no worker schema can hold them.
+        isolation: info.schema ? ['database', 'server'] : ['database', 'schema', 'server'],
+        reset: options.reset === 'rebuild' ? ['empty'] : ['empty', 'transaction'],
+        limits: {
+          schema: `the DataSource sets schema "${info.schema}", which TypeORM writes into every table name`,
+          transaction:
+            'typeorm({ reset: "rebuild" }) recreates the schema before each test, which a rolled-back transaction cannot undo',
+        },
+      };
     },
     async migrate(target) {
-      await runChild(
-        'migrations' === migrateStrategy(options, await inspect()) ? 'migrations' : 'synchronize',
-        options,
-        context.rootDir,
-        target.url,
-      );
+      await inChild(strategy(await inspect()), options, context.rootDir, target.url);
     },
   };
   if (options.reset === 'rebuild') adapter.reset = (target) => rebuildSchema(options, context, target);
   return adapter;
-}
-
-function migrateStrategy(options: TypeormOptions, info: Inspection): 'synchronize' | 'migrations' {
-  return options.migrate ?? (info.hasMigrations ? 'migrations' : 'synchronize');
 }
 
 /** The opt-in reset: TypeORM rebuilds the schema from the entities (runs inside the Jest worker). */
@@ -159,6 +138,6 @@ export function workerDataSourceOptions<T extends Record<string, unknown>>(
   options: T,
   env: NodeJS.ProcessEnv = process.env,
 ): T {
-  if (!env.PGWORK_RUN) return options;
-  return retargetOptions(options, workerDatabase(readRunState(env), resolveWorkerId(env)).url);
+  const url = currentWorkerUrl(env);
+  return url ? retargetOptions(options, url) : options;
 }

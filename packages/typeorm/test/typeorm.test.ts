@@ -1,8 +1,10 @@
 import { join } from 'node:path';
-import { PgworkError, withClient, type Adapter, type RunState } from '@pgwork/core';
+import { PgworkError, type Adapter } from '@pgwork/core/adapter';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
-import { migrateInto, withScratchDatabase } from '@pgwork/core/testing';
+import { migrateInto, withClient, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, typeorm, workerDataSourceOptions, type TypeormOptions } from '../src';
+
+const fingerprintOf = async (adapter: Adapter) => (await adapter.describe()).fingerprint;
 
 const app = join(__dirname, 'fixtures/app');
 const adapterFor = (options: Partial<TypeormOptions> = {}): Adapter =>
@@ -11,7 +13,7 @@ const adapterFor = (options: Partial<TypeormOptions> = {}): Adapter =>
 describeAdapterConformance('typeorm (synchronize)', {
   adapter: () => adapterFor(),
   changedAdapter: () => adapterFor({ dataSource: 'src/data-source-changed.ts' }),
-  expectedTables: ['public.urls', 'public.clicks'],
+  expectedTables: ['urls', 'clicks'],
   async insertRows(client) {
     await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
     await client.query(`INSERT INTO clicks ("urlId") VALUES (1), (2)`);
@@ -21,7 +23,7 @@ describeAdapterConformance('typeorm (synchronize)', {
 describeAdapterConformance('typeorm (migrations)', {
   adapter: () => adapterFor({ dataSource: 'src/data-source-migrations.ts' }),
   changedAdapter: () => adapterFor({ dataSource: 'src/data-source-migrations.ts', migrate: 'synchronize' }),
-  expectedTables: ['public.urls', 'public.clicks', 'public.schema_history'],
+  expectedTables: ['urls', 'clicks', 'schema_history'],
   async insertRows(client) {
     await client.query(`INSERT INTO urls (slug) VALUES ('a')`);
   },
@@ -30,8 +32,7 @@ describeAdapterConformance('typeorm (migrations)', {
 describe('typeorm specifics', () => {
   it('runs the declared migrations and keeps their table out of reset', async () => {
     const adapter = adapterFor({ dataSource: 'src/data-source-migrations.ts' });
-    await adapter.fingerprint();
-    expect(adapter.bookkeepingTables).toEqual(['schema_history', 'typeorm_metadata']);
+    expect((await adapter.describe()).bookkeepingTables).toEqual(['public.schema_history', 'public.typeorm_metadata']);
     await withScratchDatabase(async (url, database) => {
       await migrateInto(adapter, url, database);
       const { rows } = await withClient(url, {}, (client) => client.query('SELECT name FROM schema_history'));
@@ -55,14 +56,14 @@ describe('typeorm specifics', () => {
   });
 
   it('explains a DataSource module that fails to load, and a non-Postgres DataSource', async () => {
-    const broken = await Promise.resolve(adapterFor({ dataSource: 'src/data-source-broken.ts' }).fingerprint()).catch(
+    const broken = await Promise.resolve(fingerprintOf(adapterFor({ dataSource: 'src/data-source-broken.ts' }))).catch(
       (e: unknown) => e,
     );
     expect(broken).toBeInstanceOf(PgworkError);
     expect((broken as Error).message).toMatch(
       /cannot load the DataSource from src\/data-source-broken\.ts: the configuration service is not ready/,
     );
-    await expect(adapterFor({ dataSource: 'src/data-source-mysql.ts' }).fingerprint()).rejects.toThrow(
+    await expect(fingerprintOf(adapterFor({ dataSource: 'src/data-source-mysql.ts' }))).rejects.toThrow(
       /is type "mysql"; pgwork needs "postgres"/,
     );
     expect(() => createAdapter({} as TypeormOptions, { rootDir: app })).toThrow(
@@ -76,11 +77,12 @@ describe('typeorm specifics', () => {
     expect(workerDataSourceOptions(options, {})).toBe(options);
     const state = {
       version: 1,
+      mode: 'database',
       runId: 'abcd1234',
-      serverUrl: 'postgres://u:p@127.0.0.1:5/postgres',
+      server: { url: 'postgres://u:p@127.0.0.1:5/postgres', source: 'test' },
       baseName: 'app',
       protectedDatabases: [],
-    } as unknown as RunState;
+    };
     const aimed = workerDataSourceOptions(options, { PGWORK_RUN: JSON.stringify(state), JEST_WORKER_ID: '3' });
     expect(aimed).toMatchObject({
       type: 'postgres',

@@ -39,7 +39,12 @@ export async function reclaimDeadRuns(admin: Client, objects: OwnedObjects, ownR
 }
 
 /** The objects one run made (never templates), dropped unless `keep`; their names either way. */
-export async function dropRunObjects(admin: Client, objects: OwnedObjects, runId: string, keep: boolean): Promise<string[]> {
+export async function dropRunObjects(
+  admin: Client,
+  objects: OwnedObjects,
+  runId: string,
+  keep: boolean,
+): Promise<string[]> {
   const ownedByRun = (marker: DatabaseMarker) => marker.run === runId && marker.kind !== 'template';
   const names: string[] = [];
   for (const { name, marker } of await objects.list(admin)) {

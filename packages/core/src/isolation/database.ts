@@ -34,7 +34,12 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
         `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`,
       );
     }
-    return { database: name, url: databaseUrl(state.server.url, name), runId: state.runId, source: state.server.source };
+    return {
+      database: name,
+      url: databaseUrl(state.server.url, name),
+      runId: state.runId,
+      source: state.server.source,
+    };
   },
 
   // Many workers may race for one name: exactly one clone per name, the rest reuse it.
@@ -52,8 +57,10 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
       client = undefined;
     }
     if (client) return { client, created: false };
-    const outcome = await withClient(databaseUrl(state.server.url, state.maintenanceDatabase), { source: target.source }, (admin) =>
-      cloneTemplate(admin, state, target.database, 'worker'),
+    const outcome = await withClient(
+      databaseUrl(state.server.url, state.maintenanceDatabase),
+      { source: target.source },
+      (admin) => cloneTemplate(admin, state, target.database, 'worker'),
     );
     client = await open();
     if (!(await isOwnedByRun(client, state.runId))) {
@@ -79,7 +86,9 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
     template: template.name,
     // FILE_COPY (Postgres 15+) measured about twice as fast with fsync off, as on the embedded server.
     cloneStrategy: start.embeddedDirectory && start.serverVersionNumber >= 150000 ? 'FILE_COPY' : undefined,
-    protectedDatabases: [databaseOfUrl(server.url), context.maintenanceDatabase].filter((name): name is string => !!name),
+    protectedDatabases: [databaseOfUrl(server.url), context.maintenanceDatabase].filter(
+      (name): name is string => !!name,
+    ),
     shared: context.disable ? sharedDatabaseName(context.baseName, runId) : undefined,
   });
   if (state.shared) await cloneTemplate(admin, state, state.shared, 'shared');

@@ -33,7 +33,12 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
       await Promise.all(
         workerIds.map(async (id) => {
           const schema = workerSchemaName(context.baseName, runId, id);
-          const marker = { kind: 'worker' as const, run: runId, state: 'building' as const, created: new Date().toISOString() };
+          const marker = {
+            kind: 'worker' as const,
+            run: runId,
+            state: 'building' as const,
+            created: new Date().toISOString(),
+          };
           const url = databaseUrl(server.url, database);
           await withClient(url, via, (client) => createOwnedSchema(client, schema, marker));
           const target = schemaUrl(url, schema);
@@ -71,7 +76,10 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
         ],
         async finish() {
           try {
-            return { databases: await dropRunObjects(admin, ownedSchemas, runId, context.keep), dropped: !context.keep };
+            return {
+              databases: await dropRunObjects(admin, ownedSchemas, runId, context.keep),
+              dropped: !context.keep,
+            };
           } finally {
             await start.end();
           }

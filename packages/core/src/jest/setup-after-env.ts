@@ -7,7 +7,7 @@
 // timers that a test file or the config installs (fakeTimers.enableGlobally)
 // replace the sandbox's setTimeout, setImmediate and process.nextTick, and a
 // node-postgres client loaded inside it would wait on them forever.
-import { runInThisContext } from 'node:vm';
+import { nodeRequire } from '../shared/node-require';
 import type * as Lifecycle from '../worker/lifecycle';
 import type { PgModule } from '../worker/transaction';
 import { projectOf } from '../shared/binding';
@@ -17,19 +17,6 @@ declare const beforeEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const expect: { getState(): { testPath?: string } };
-
-/**
- * Node's own require. Jest hands the sandbox its own `module` builtin (and
- * `process.getBuiltinModule`), whose createRequire stays inside; the real
- * process, reached through vm, has the real one.
- */
-function nodeRequire(filename: string): NodeJS.Require {
-  const realProcess = runInThisContext('process') as NodeJS.Process & { getBuiltinModule?: (id: string) => unknown };
-  const Module = (realProcess.getBuiltinModule?.('node:module') ?? realProcess.mainModule?.constructor) as
-    | typeof import('node:module')
-    | undefined;
-  return Module?.createRequire ? Module.createRequire(filename) : require;
-}
 
 const outside = nodeRequire(__filename);
 const { workerLifecycle, registerWorker } = outside('../worker/lifecycle') as typeof Lifecycle;

@@ -47,4 +47,3 @@ export async function assertCanCreateDatabases(admin: Client): Promise<void> {
     );
   }
 }
-

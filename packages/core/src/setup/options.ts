@@ -271,7 +271,6 @@ function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly
   return Object.freeze({ ...(raw as Record<string, string>) });
 }
 
-
 function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
   const candidates: Array<[unknown, string]> = [
     [env.PGWORK_DATABASE_URL, 'PGWORK_DATABASE_URL'],

@@ -70,7 +70,8 @@ function setupContext(config: RunConfig, description: AdapterDescription, seed: 
     try {
       await config.adapter.migrate(target);
     } catch (error) {
-      const detail = error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
+      const detail =
+        error instanceof PgworkError ? error.message.replace(/^pgwork: /, '') : describeDatabaseError(error);
       throw new PgworkError('MIGRATION_FAILED', `adapter ${config.adapter.name} could not migrate ${what}: ${detail}`, {
         cause: error,
       });
@@ -124,7 +125,10 @@ async function beginRun(
   try {
     if (server.url === undefined) embedded = await startEmbeddedPostgres();
     const url = server.url ?? embedded!.url;
-    admin = await connect(databaseUrl(url, databaseOf(url)), { source: server.source, applicationName: `pgwork run ${runId}` });
+    admin = await connect(databaseUrl(url, databaseOf(url)), {
+      source: server.source,
+      applicationName: `pgwork run ${runId}`,
+    });
     await checks(admin, server.source);
     await lock(admin, runLease(runId));
     const { rows } = await admin.query<{ version: string; number: string }>(

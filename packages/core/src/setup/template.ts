@@ -72,7 +72,9 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
     const started = performance.now();
     const url = databaseUrl(start.server.url, name);
     try {
-      await withClient(url, { source: start.server.source }, (client) => options.build({ url, database: name, client }));
+      await withClient(url, { source: start.server.source }, (client) =>
+        options.build({ url, database: name, client }),
+      );
     } catch (error) {
       await dropOwnedDatabase(admin, name).catch(() => undefined);
       throw error;

@@ -5,7 +5,11 @@
 // run lives is the run's business.
 import { rmSync } from 'node:fs';
 
-const { parent, server, directory } = JSON.parse(process.argv[2]!) as { parent: number; server: number; directory: string };
+const { parent, server, directory } = JSON.parse(process.argv[2]!) as {
+  parent: number;
+  server: number;
+  directory: string;
+};
 
 const alive = (pid: number) => {
   try {

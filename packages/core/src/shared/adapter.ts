@@ -130,13 +130,18 @@ export async function describeAdapter(adapter: Adapter): Promise<AdapterDescript
     description = await adapter.describe();
   } catch (error) {
     if (error instanceof PgworkError) throw error;
-    throw new PgworkError('ADAPTER_FAILED', `adapter ${adapter.name} could not describe itself: ${describeDatabaseError(error)}`, {
-      cause: error,
-    });
+    throw new PgworkError(
+      'ADAPTER_FAILED',
+      `adapter ${adapter.name} could not describe itself: ${describeDatabaseError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const wrong = (what: string) =>
     new PgworkError('ADAPTER_FAILED', `adapter ${adapter.name}'s describe() returned ${what}; fix the adapter.`);
-  if (typeof description?.fingerprint !== 'string' || description.fingerprint === '') throw wrong('an empty fingerprint');
+  if (typeof description?.fingerprint !== 'string' || description.fingerprint === '')
+    throw wrong('an empty fingerprint');
   const tables = description.bookkeepingTables;
   if (!Array.isArray(tables) || !tables.every((table) => typeof table === 'string' && QUALIFIED_TABLE.test(table))) {
     throw wrong(`bookkeepingTables ${JSON.stringify(tables)} (each must be "schema.table")`);

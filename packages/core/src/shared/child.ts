@@ -166,6 +166,7 @@ export function childFile(dir: string, name: string): string {
   const src = dir.lastIndexOf(`${sep}src`);
   if (src !== -1) candidates.push(join(`${dir.slice(0, src)}${sep}dist${dir.slice(src + 4)}`, `${name}.js`));
   const found = candidates.find((file) => existsSync(file));
-  if (!found) throw new PgworkError('ADAPTER_FAILED', `cannot find ${candidates.join(' or ')}; build the package first.`);
+  if (!found)
+    throw new PgworkError('ADAPTER_FAILED', `cannot find ${candidates.join(' or ')}; build the package first.`);
   return found;
 }

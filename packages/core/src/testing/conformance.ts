@@ -9,8 +9,8 @@ import { withClient } from '../shared/connection';
 import { newRunId } from '../shared/naming';
 import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from '../shared/run-state';
 import { startRun, type RunConfig } from '../setup/run';
+import { nodeRequire } from '../shared/node-require';
 import { resetDatabase } from '../worker/reset';
-import { openWorkerSession } from '../worker/session';
 import { listOwnedSchemas } from '../admin/schemas';
 import { migrateInto, testAdminClient, testRunConfig, withScratchDatabase } from './server';
 
@@ -48,7 +48,10 @@ export async function tableRowCounts(client: Client, schemas?: readonly string[]
 }
 
 /** Sequences owned by a table, with whether they were used since the last restart. */
-async function usedSequences(client: Client, schemas?: readonly string[]): Promise<Array<{ table: string; used: boolean }>> {
+async function usedSequences(
+  client: Client,
+  schemas?: readonly string[],
+): Promise<Array<{ table: string; used: boolean }>> {
   const { rows } = await client.query<{ table: string; used: boolean }>(
     `SELECT tn.nspname || '.' || t.relname AS table, ps.last_value IS NOT NULL AS used
      FROM pg_class s
@@ -119,91 +122,118 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
       expect(changed.fingerprint).not.toBe((await describeAdapter(options.adapter())).fingerprint);
     });
 
-    it('migrates an empty database to a schema a raw probe can see, and closes its connections', async () => {
-      await onMigratedDatabase(options.adapter(), async (url, database) => {
-        const admin = await testAdminClient();
-        try {
-          const sessions = await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
-          expect(sessions.rows).toEqual([]);
-        } finally {
-          await admin.end();
-        }
-        const tables = await withClient(url, {}, (client) => tableRowCounts(client));
-        const names = [...tables.keys()].map((table) => table.slice(table.indexOf('.') + 1));
-        for (const table of options.expectedTables) expect(names).toContain(table);
-      });
-    }, TIMEOUT_MS);
+    it(
+      'migrates an empty database to a schema a raw probe can see, and closes its connections',
+      async () => {
+        await onMigratedDatabase(options.adapter(), async (url, database) => {
+          const admin = await testAdminClient();
+          try {
+            const sessions = await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [database]);
+            expect(sessions.rows).toEqual([]);
+          } finally {
+            await admin.end();
+          }
+          const tables = await withClient(url, {}, (client) => tableRowCounts(client));
+          const names = [...tables.keys()].map((table) => table.slice(table.indexOf('.') + 1));
+          for (const table of options.expectedTables) expect(names).toContain(table);
+        });
+      },
+      TIMEOUT_MS,
+    );
 
-    it('resets: application tables empty, identities restarted, bookkeeping rows kept', async () => {
-      const adapter = options.adapter();
-      const description = await describeAdapter(adapter);
-      await onMigratedDatabase(adapter, (url, database) =>
-        withClient(url, {}, async (client) => {
-          const session = { url, database, client };
-          const reset = adapter.reset
-            ? () => adapter.reset!(session)
-            : () => resetDatabase(client, { keepTables: description.bookkeepingTables });
-          await expectResetKeepsBookkeeping(client, reset, options, bookkeepingMatcher(description.bookkeepingTables));
-        }),
-      );
-    }, TIMEOUT_MS);
-
-    it('builds the template once and serves a worker from it', async () => {
-      let migrations = 0;
-      const real = options.adapter();
-      const counting: Adapter = {
-        ...real,
-        name: real.name,
-        describe: () => real.describe(),
-        migrate: (target) => {
-          migrations++;
-          return real.migrate(target);
-        },
-      };
-      if (real.reset) counting.reset = (target) => real.reset!(target);
-      const config = testRunConfig(counting, `conf_${runId}`, { rebuild: true });
-      await (await startRun(config)).finish();
-      const second = await startRun({ ...config, rebuild: false });
-      try {
-        expect(second.summaries[0]!.templateBuilt).toBe(false);
-        expect(migrations).toBe(1);
-      } finally {
-        await second.finish();
-        if (second.state.mode === 'database') await dropTemplate(second.state.template);
-      }
-    }, TIMEOUT_MS);
-
-    for (const mode of ISOLATION_MODES) {
-      it(`isolation "${mode}": serves a worker its own migrated target and resets it, or is refused up front with the reason`, async () => {
+    it(
+      'resets: application tables empty, identities restarted, bookkeeping rows kept',
+      async () => {
         const adapter = options.adapter();
         const description = await describeAdapter(adapter);
-        // Server isolation starts a server per worker: the embedded one, whatever the test server is.
-        const server = mode === 'server' ? { server: { url: undefined, source: 'the embedded server' } } : {};
-        const config = testRunConfig(adapter, `conf_${runId}_${mode.slice(0, 2)}`, { isolation: mode, ...server });
-        if (!description.isolation.includes(mode)) return expectRefused(config, mode, description.limits?.[mode]);
-        await expectWorkerServed(config, options, description.bookkeepingTables);
-      }, TIMEOUT_MS);
+        await onMigratedDatabase(adapter, (url, database) =>
+          withClient(url, {}, async (client) => {
+            const session = { url, database, client };
+            const reset = adapter.reset
+              ? () => adapter.reset!(session)
+              : () => resetDatabase(client, { keepTables: description.bookkeepingTables });
+            await expectResetKeepsBookkeeping(
+              client,
+              reset,
+              options,
+              bookkeepingMatcher(description.bookkeepingTables),
+            );
+          }),
+        );
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
+      'builds the template once and serves a worker from it',
+      async () => {
+        let migrations = 0;
+        const real = options.adapter();
+        const counting: Adapter = {
+          ...real,
+          name: real.name,
+          describe: () => real.describe(),
+          migrate: (target) => {
+            migrations++;
+            return real.migrate(target);
+          },
+        };
+        if (real.reset) counting.reset = (target) => real.reset!(target);
+        const config = testRunConfig(counting, `conf_${runId}`, { rebuild: true });
+        await (await startRun(config)).finish();
+        const second = await startRun({ ...config, rebuild: false });
+        try {
+          expect(second.summaries[0]!.templateBuilt).toBe(false);
+          expect(migrations).toBe(1);
+        } finally {
+          await second.finish();
+          if (second.state.mode === 'database') await dropTemplate(second.state.template);
+        }
+      },
+      TIMEOUT_MS,
+    );
+
+    for (const mode of ISOLATION_MODES) {
+      it(
+        `isolation "${mode}": serves a worker its own migrated target and resets it, or is refused up front with the reason`,
+        async () => {
+          const adapter = options.adapter();
+          const description = await describeAdapter(adapter);
+          // Server isolation starts a server per worker: the embedded one, whatever the test server is.
+          const server = mode === 'server' ? { server: { url: undefined, source: 'the embedded server' } } : {};
+          const config = testRunConfig(adapter, `conf_${runId}_${mode.slice(0, 2)}`, { isolation: mode, ...server });
+          if (!description.isolation.includes(mode)) return expectRefused(config, mode, description.limits?.[mode]);
+          await expectWorkerServed(config, options, description.bookkeepingTables);
+        },
+        TIMEOUT_MS,
+      );
     }
 
-    it('reset "transaction": a rolled-back test leaves nothing behind, or is refused up front with the reason', async () => {
-      const adapter = options.adapter();
-      const description = await describeAdapter(adapter);
-      const config = testRunConfig(adapter, `conf_${runId}_tx`, { reset: 'transaction' });
-      if (!description.reset.includes('transaction')) {
-        return expectRefused(config, 'transaction', description.limits?.transaction);
-      }
-      await expectWorkerServed(config, options, description.bookkeepingTables, true);
-    }, TIMEOUT_MS);
+    it(
+      'reset "transaction": a rolled-back test leaves nothing behind, or is refused up front with the reason',
+      async () => {
+        const adapter = options.adapter();
+        const description = await describeAdapter(adapter);
+        const config = testRunConfig(adapter, `conf_${runId}_tx`, { reset: 'transaction' });
+        if (!description.reset.includes('transaction')) {
+          return expectRefused(config, 'transaction', description.limits?.transaction);
+        }
+        await expectWorkerServed(config, options, description.bookkeepingTables, true);
+      },
+      TIMEOUT_MS,
+    );
   });
 }
 
 async function expectRefused(config: RunConfig, mode: string, reason: string | undefined): Promise<void> {
   const refusal = startRun(config).then((run) => run.finish());
   await expect(refusal).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-  await expect(refusal).rejects.toThrow(new RegExp(`does not support \\w+ "${mode}" \\(${escape(reason ?? '')}\\); use`));
+  await expect(refusal).rejects.toThrow(
+    new RegExp(`does not support \\w+ "${mode}" \\(${escapeRegExp(reason ?? '')}\\); use`),
+  );
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Starts a run, opens worker 1's session and probes its target: the expected
@@ -216,6 +246,10 @@ async function expectWorkerServed(
   bookkeeping: readonly string[],
   inTransaction = false,
 ): Promise<void> {
+  // Outside Jest's sandbox, where the embedded server's ESM module can be imported (server isolation starts one).
+  const outside = nodeRequire(__filename);
+  const { startRun } = outside('../setup/run') as typeof import('../setup/run');
+  const { openWorkerSession } = outside('../worker/session') as typeof import('../worker/session');
   const run = await startRun(config);
   try {
     const session = await openWorkerSession(run.state, 1);
@@ -229,7 +263,8 @@ async function expectWorkerServed(
         const owned = new Set((await listOwnedSchemas(session.client)).map((schema) => schema.name));
         const outside = [...(await tableRowCounts(session.client)).keys()];
         const strays = outside.filter((table) => !owned.has(table.slice(0, table.indexOf('.'))));
-        for (const table of options.expectedTables) expect(strays.map((t) => t.slice(t.indexOf('.') + 1))).not.toContain(table);
+        for (const table of options.expectedTables)
+          expect(strays.map((t) => t.slice(t.indexOf('.') + 1))).not.toContain(table);
       }
       const isBookkeeping = bookkeepingMatcher(bookkeeping, session.schema);
       if (inTransaction) await session.client.query('BEGIN');

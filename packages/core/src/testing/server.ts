@@ -101,7 +101,7 @@ export function testRunConfig(adapter: Adapter, baseName: string, overrides: Par
     rootDir: process.cwd(),
     baseName,
     env: ['DATABASE_URL'],
-    server: { url: testServerUrl(), source: TEST_SERVER_VARIABLE },
+    server: overrides.server ?? { url: testServerUrl(), source: TEST_SERVER_VARIABLE },
     maintenanceDatabase: 'postgres',
     keepTables: [],
     seed: undefined,

@@ -13,9 +13,17 @@ export function workerTarget(state: RunState, workerId: number = resolveWorkerId
  * The part of the worker lifecycle that must be synchronous and run before any
  * app module is imported: point every configured variable at this worker's database.
  */
-export function applyWorkerEnvironment(env: NodeJS.ProcessEnv = process.env, project?: string, options?: unknown): string {
+export function applyWorkerEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  project?: string,
+  options?: unknown,
+): string {
   const state = readRunState(env, project);
-  if (options !== undefined && state.settings.optionsDigest && optionsDigest(options) !== state.settings.optionsDigest) {
+  if (
+    options !== undefined &&
+    state.settings.optionsDigest &&
+    optionsDigest(options) !== state.settings.optionsDigest
+  ) {
     throw new PgworkError(
       'NO_RUN',
       `this test file's Jest project has other pgwork options than the run ${runStateVariable(project)} describes: Jest runs one globalSetup per distinct file, so in a multi-project config give every project wrapped by withPgwork its own displayName.`,
