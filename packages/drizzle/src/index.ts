@@ -46,6 +46,12 @@ const VERSION: string = require('../package.json').version;
 /** For the Jest config: `withPgwork(config, { adapter: drizzle() })`. */
 export const drizzle = adapterHelper<DrizzleOptions | undefined>(__filename);
 
+/** drizzle-kit loads TypeScript with tsx: do the same, so a file means what it means to drizzle-kit. */
+function asDrizzleKitLoads(module: string, option: string, rootDir: string) {
+  const kit = installedPackage('drizzle-kit', rootDir);
+  return { module, option, searchFrom: [...(kit ? [kit.dir] : []), rootDir], preferred: ['tsx/cjs'] };
+}
+
 async function readConfig(configPath: string, rootDir: string): Promise<DrizzleConfig> {
   if (!existsSync(configPath)) {
     throw new PgworkError(
@@ -53,14 +59,7 @@ async function readConfig(configPath: string, rootDir: string): Promise<DrizzleC
       `the drizzle config ${configPath} does not exist; create it or set drizzle({ config }).`,
     );
   }
-  const kit = installedPackage('drizzle-kit', rootDir);
-  // drizzle-kit loads its config with tsx: do the same, so the config means what it means to drizzle-kit.
-  const loads = {
-    module: configPath,
-    option: 'drizzle({ config })',
-    searchFrom: [...(kit ? [kit.dir] : []), rootDir],
-    preferred: ['tsx/cjs'],
-  };
+  const loads = asDrizzleKitLoads(configPath, 'drizzle({ config })', rootDir);
   const config = await runChild<DrizzleConfig>(childFile(__dirname, 'config-child'), configPath, {
     cwd: rootDir,
     loads,
@@ -90,6 +89,7 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
   }
   const configPath = resolve(context.rootDir, options.config ?? 'drizzle.config.ts');
   let config: Promise<DrizzleConfig> | undefined;
+  let statements: Promise<string[]> | undefined;
   const loadConfig = () => (config ??= readConfig(configPath, context.rootDir));
   const migrationsFolder = (c: DrizzleConfig) => resolve(context.rootDir, options.migrations ?? c.out ?? 'drizzle');
   return {
@@ -127,8 +127,11 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
     async migrate(target) {
       const c = await loadConfig();
       if (mode === 'migrations') await applyMigrations(target, context.rootDir, migrationsFolder(c), c);
-      else if (target.schema) await createInSchema(target, context.rootDir, c);
-      else await push(target, context.rootDir, c);
+      else if (target.schema) {
+        for (const statement of await (statements ??= generateStatements(context.rootDir, c))) {
+          await target.client.query(inSchema(statement, target.schema));
+        }
+      } else await push(target, context.rootDir, c);
     },
   };
 }
@@ -211,28 +214,21 @@ async function applyMigrations(
 /** The "public" schema named in drizzle-kit's DDL, moved to the worker's schema (unquoted it never appears). */
 const inSchema = (sql: string, schema: string) => sql.replaceAll('"public".', `"${schema}".`);
 
-/** Schema isolation, push mode: drizzle-kit's CREATE statements for the schema files, run in the worker's schema. */
-async function createInSchema(target: MigrationTarget, rootDir: string, config: DrizzleConfig): Promise<void> {
+/**
+ * Schema isolation, push mode: drizzle-kit's CREATE statements for the schema
+ * files (generated once per run, in a child process: the files are TypeScript),
+ * each with "public" moved to the worker's schema.
+ */
+function generateStatements(rootDir: string, config: DrizzleConfig): Promise<string[]> {
   const files = globFiles(rootDir, list(config.schema));
-  const kit = installedPackage('drizzle-kit', rootDir);
-  const loads = {
-    module: files[0]!,
-    option: 'schema in the drizzle config',
-    searchFrom: [...(kit ? [kit.dir] : []), rootDir],
-    preferred: ['tsx/cjs'],
-  };
+  const loads = asDrizzleKitLoads(files[0]!, 'schema in the drizzle config', rootDir);
   const request: SchemaRequest = { rootDir, files, casing: config.casing };
-  const statements = await runChild<string[]>(childFile(__dirname, 'schema-child'), request, {
-    cwd: rootDir,
-    loads,
-  }).catch((error: unknown) => {
-    if (!(error instanceof ChildError)) throw error;
-    throw new PgworkError(
-      'MIGRATION_FAILED',
-      `drizzle-kit could not generate the schema for ${target.schema}: ${error.message}`,
-    );
-  });
-  for (const statement of statements) await target.client.query(inSchema(statement, target.schema!));
+  return runChild<string[]>(childFile(__dirname, 'schema-child'), request, { cwd: rootDir, loads }).catch(
+    (error: unknown) => {
+      if (!(error instanceof ChildError)) throw error;
+      throw new PgworkError('MIGRATION_FAILED', `drizzle-kit could not generate the schema: ${error.message}`);
+    },
+  );
 }
 
 /** The client with every statement's text passed through `rewrite` first. */
@@ -241,12 +237,14 @@ function rewriting(client: MigrationTarget['client'], rewrite: (sql: string) => 
     get(target, property, receiver) {
       if (property !== 'query') return Reflect.get(target, property, receiver);
       return (query: unknown, ...rest: unknown[]) => {
-        const text = typeof query === 'string' ? rewrite(query) : query;
-        const config =
-          typeof query === 'object' && query && 'text' in query
-            ? { ...query, text: rewrite(String(query.text)) }
-            : text;
-        return (target.query as (...args: unknown[]) => unknown)(config, ...rest);
+        // node-postgres takes the text alone, or a config object with a text field.
+        const rewritten =
+          typeof query === 'string'
+            ? rewrite(query)
+            : typeof query === 'object' && query && 'text' in query
+              ? { ...query, text: rewrite(String(query.text)) }
+              : query;
+        return (target.query as (...args: unknown[]) => unknown)(rewritten, ...rest);
       };
     },
   });

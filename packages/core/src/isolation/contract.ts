@@ -21,6 +21,8 @@ export interface Isolation<State extends RunState = RunState> {
 }
 
 export interface OpenedTarget {
+  /** Where it is: what target(state, workerId) gives. */
+  readonly target: WorkerTarget;
   /** The worker's own connection to its target, for resets. */
   readonly client: Client;
   /** Whether the worker made its target now (false: globalSetup or an earlier file did). */

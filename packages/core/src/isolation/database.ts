@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { ensureDatabase, notOwnedError, ownedDatabases, parseMarker } from '../admin/databases';
+import { describeDatabase, ensureDatabase, notOwnedError, ownedDatabases } from '../admin/databases';
 import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
 import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
 import { PgworkError, sqlState } from '../shared/errors';
@@ -51,23 +51,23 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
       if (sqlState(error.cause) === '3D000') return undefined;
       throw error;
     });
-    if (client && !(await isOwnedByRun(client, state.runId))) {
+    if (client && !(await isOwnedByRun(client, target.database, state.runId))) {
       // Mid-creation (created, not yet marked) or not ours: decide under the name's lock.
       await client.end().catch(() => undefined);
       client = undefined;
     }
-    if (client) return { client, created: false };
+    if (client) return { target, client, created: false };
     const outcome = await withClient(
       databaseUrl(state.server.url, state.maintenanceDatabase),
       { source: target.source },
       (admin) => cloneTemplate(admin, state, target.database, 'worker'),
     );
     client = await open();
-    if (!(await isOwnedByRun(client, state.runId))) {
+    if (!(await isOwnedByRun(client, target.database, state.runId))) {
       await client.end().catch(() => undefined);
       throw notOwnedError(target.database);
     }
-    return { client, created: outcome === 'created' };
+    return { target, client, created: outcome === 'created' };
   },
 };
 
@@ -140,10 +140,7 @@ async function prewarm(state: DatabaseRunState, workerIds: readonly number[]): P
   await Promise.allSettled(clones);
 }
 
-async function isOwnedByRun(client: Client, runId: string): Promise<boolean> {
-  const { rows } = await client.query<{ comment: string | null }>(
-    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
-  );
-  const marker = parseMarker(rows[0]?.comment);
+async function isOwnedByRun(client: Client, database: string, runId: string): Promise<boolean> {
+  const marker = (await describeDatabase(client, database))?.marker;
   return !!marker && marker.run === runId && marker.kind !== 'template';
 }

@@ -39,13 +39,13 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
             state: 'building' as const,
             created: new Date().toISOString(),
           };
-          const url = databaseUrl(server.url, database);
-          await withClient(url, via, (client) => createOwnedSchema(client, schema, marker));
-          const target = schemaUrl(url, schema);
+          // The run's admin connection is on this database: it creates and marks; the build gets its own.
+          await createOwnedSchema(admin, schema, marker);
+          const target = schemaUrl(databaseUrl(server.url, database), schema);
           await withClient(target, via, (client) =>
             context.build({ url: target, database, client, schema }, `schema ${schema}`),
           );
-          await withClient(url, via, (client) => markSchema(client, schema, { ...marker, state: 'ready' }));
+          await markSchema(admin, schema, { ...marker, state: 'ready' });
         }),
       );
       const migrateMs = performance.now() - started;
@@ -108,6 +108,6 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
         `worker ${workerId}'s schema ${target.schema} was not prepared by globalSetup (it prepares one per maxWorkers); do not raise the worker count after globalSetup.`,
       );
     }
-    return { client, created: false };
+    return { target, client, created: false };
   },
 };

@@ -4,6 +4,7 @@ import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from '../shared
 import {
   ISOLATION_MODES,
   RESET_BEFORE,
+  RESET_MODES,
   type CheckEnv,
   type IsolationMode,
   type ResetBefore,
@@ -184,7 +185,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     );
   }
   const reset = env.PGWORK_RESET || options.reset || 'empty';
-  if (reset !== 'empty' && reset !== 'transaction') {
+  if (!RESET_MODES.includes(reset as ResetMode)) {
     const source = env.PGWORK_RESET ? `PGWORK_RESET=${JSON.stringify(reset)}` : `reset ${JSON.stringify(reset)}`;
     throw new PgworkError('INVALID_OPTION', `${source} is not a reset mode; use "empty" or "transaction".`);
   }

@@ -35,7 +35,6 @@ export interface RunConfig extends Omit<ResolvedOptions, 'adapter'> {
 }
 
 export interface Run extends StartedRun {
-  readonly adapter: Adapter;
   readonly unit: 'database' | 'schema';
 }
 
@@ -50,7 +49,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
   const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
   const isolation = isolationOf(config.isolation);
   const started = await isolation.start(setupContext(config, description, seed));
-  return { ...started, adapter: config.adapter, unit: isolation.unit };
+  return { ...started, unit: isolation.unit };
 }
 
 function setupContext(config: RunConfig, description: AdapterDescription, seed: Seed | undefined): SetupContext {

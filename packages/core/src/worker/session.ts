@@ -3,7 +3,6 @@ import { isolationOf } from '../isolation';
 import { loadAdapter, type Adapter } from '../shared/adapter';
 import type { RunState } from '../shared/run-state';
 import { resolveWorkerId } from '../shared/worker-id';
-import { workerTarget } from './env';
 import { Resetter } from './reset';
 
 export interface WorkerSession {
@@ -27,8 +26,7 @@ export interface WorkerSession {
  * reuses the target.
  */
 export async function openWorkerSession(state: RunState, workerId: number = resolveWorkerId()): Promise<WorkerSession> {
-  const target = workerTarget(state, workerId);
-  const { client, created } = await isolationOf(state.mode).open(state as never, workerId);
+  const { target, client, created } = await isolationOf(state.mode).open(state as never, workerId);
   const { settings } = state;
   const resetter = new Resetter(client, {
     keepTables: keepTablesIn(settings.keepTables, target.schema),
