@@ -20,9 +20,13 @@ export {
   childFile,
   childMain,
   runChild,
+  runPackageCli,
   runProcess,
   type ChildOptions,
+  type CliResult,
   type ProcessResult,
 } from './shared/child';
+export { oneOf } from './shared/choices';
+export { applyScripts, rewritingClient, type Ledger, type MigrationScript } from './shared/scripts';
 export { PgworkError, describeDatabaseError } from './shared/errors';
 export { currentWorkerUrl } from './worker/env';

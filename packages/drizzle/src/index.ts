@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { SchemaRequest } from './schema-child';
 import {
   PgworkError,
   adapterHelper,
-  ChildError,
   childFile,
   runChild,
   describeDatabaseError,
@@ -12,8 +11,10 @@ import {
   hashDirectory,
   hashParts,
   installedPackage,
+  oneOf,
   requireDirectory,
-  runProcess,
+  runPackageCli,
+  rewritingClient,
   type Adapter,
   type AdapterContext,
   type MigrationTarget,
@@ -59,13 +60,11 @@ async function readConfig(configPath: string, rootDir: string): Promise<DrizzleC
       `the drizzle config ${configPath} does not exist; create it or set drizzle({ config }).`,
     );
   }
-  const loads = asDrizzleKitLoads(configPath, 'drizzle({ config })', rootDir);
   const config = await runChild<DrizzleConfig>(childFile(__dirname, 'config-child'), configPath, {
     cwd: rootDir,
-    loads,
-  }).catch((error: unknown) => {
-    if (!(error instanceof ChildError)) throw error;
-    throw new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${configPath}: ${error.message}`);
+    loads: asDrizzleKitLoads(configPath, 'drizzle({ config })', rootDir),
+    failure: (error) =>
+      new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${configPath}: ${error.message}`),
   });
   if (config.dialect !== 'postgresql') {
     throw new PgworkError(
@@ -80,13 +79,11 @@ const list = (value: string | string[] | undefined) =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 export function createAdapter(options: DrizzleOptions = {}, context: AdapterContext): Adapter {
-  const mode = options.mode ?? 'push';
-  if (mode !== 'push' && mode !== 'migrations') {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `drizzle({ mode: ${JSON.stringify(mode)} }) is not a mode; use "push" or "migrations".`,
-    );
-  }
+  const mode = oneOf(
+    options.mode ?? 'push',
+    ['push', 'migrations'],
+    `drizzle({ mode: ${JSON.stringify(options.mode)} })`,
+  );
   const configPath = resolve(context.rootDir, options.config ?? 'drizzle.config.ts');
   let config: Promise<DrizzleConfig> | undefined;
   let statements: Promise<string[]> | undefined;
@@ -138,46 +135,30 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
 
 /** `drizzle-kit push --force`, with the config's schema and filters, aimed at the target by URL. */
 async function push(target: MigrationTarget, rootDir: string, config: DrizzleConfig): Promise<void> {
-  const kit = installedPackage('drizzle-kit', rootDir);
-  if (!kit)
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `drizzle({ mode: "push" }) needs drizzle-kit in ${rootDir}; install it (pnpm add -D drizzle-kit) or use mode "migrations".`,
-    );
-  const args = [join(kit.dir, 'bin.cjs'), 'push', '--force', '--dialect', 'postgresql', '--url', target.url];
-  for (const schema of list(config.schema)) args.push('--schema', schema);
+  const args = ['push', '--force', '--dialect', 'postgresql', '--url', target.url];
+  if (config.casing) args.push('--casing', config.casing);
   for (const [flag, value] of [
+    ['--schema', config.schema],
     ['--schemaFilter', config.schemaFilter],
     ['--tablesFilter', config.tablesFilter],
     ['--extensionsFilters', config.extensionsFilters],
   ] as const) {
     for (const item of list(value)) args.push(flag, item);
   }
-  if (config.casing) args.push('--casing', config.casing);
-  const { code, output } = await runProcess(process.execPath, args, { cwd: rootDir, timeoutMs: 120_000 });
-  const clean = output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
-  if (/created or renamed|\u276f/.test(clean)) {
+  const { code, output, detail } = await runPackageCli('drizzle-kit', 'bin.cjs', args, {
+    rootDir,
+    timeoutMs: 120_000,
+    neededBy: 'drizzle({ mode: "push" })',
+    otherwise: 'use mode "migrations"',
+  });
+  if (/created or renamed|\u276f/.test(output)) {
     throw new PgworkError(
       'MIGRATION_FAILED',
       'drizzle-kit push asked an interactive question (a rename it cannot decide); answer it once with `drizzle-kit push` by hand, or use drizzle({ mode: "migrations" }).',
     );
   }
-  if (
-    code !== 0 ||
-    /error/i.test(
-      clean
-        .split('\n')
-        .filter((line) => !/warning/i.test(line))
-        .join('\n'),
-    )
-  ) {
-    const detail =
-      clean
-        .split('\n')
-        .map((line) => line.trim())
-        .filter((line) => /error|fail/i.test(line))
-        .slice(0, 2)
-        .join(' ') || clean.trim().split('\n').pop();
+  // drizzle-kit can print an error and still exit 0.
+  if (code !== 0 || /error/i.test(detail)) {
     throw new PgworkError('MIGRATION_FAILED', `drizzle-kit push failed (exit code ${code}): ${detail}`);
   }
 }
@@ -196,7 +177,7 @@ async function applyMigrations(
   try {
     // Schema isolation: the migrations' "public" and drizzle's bookkeeping schema both become the worker's.
     const schema = target.schema;
-    const client = schema ? rewriting(target.client, (sql) => inSchema(sql, schema)) : target.client;
+    const client = schema ? rewritingClient(target.client, (sql) => inSchema(sql, schema)) : target.client;
     await migrate(connect({ client }), {
       migrationsFolder: folder,
       migrationsTable: config.migrations?.table,
@@ -223,29 +204,7 @@ function generateStatements(rootDir: string, config: DrizzleConfig): Promise<str
   const files = globFiles(rootDir, list(config.schema));
   const loads = asDrizzleKitLoads(files[0]!, 'schema in the drizzle config', rootDir);
   const request: SchemaRequest = { rootDir, files, casing: config.casing };
-  return runChild<string[]>(childFile(__dirname, 'schema-child'), request, { cwd: rootDir, loads }).catch(
-    (error: unknown) => {
-      if (!(error instanceof ChildError)) throw error;
-      throw new PgworkError('MIGRATION_FAILED', `drizzle-kit could not generate the schema: ${error.message}`);
-    },
-  );
-}
-
-/** The client with every statement's text passed through `rewrite` first. */
-function rewriting(client: MigrationTarget['client'], rewrite: (sql: string) => string): MigrationTarget['client'] {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property !== 'query') return Reflect.get(target, property, receiver);
-      return (query: unknown, ...rest: unknown[]) => {
-        // node-postgres takes the text alone, or a config object with a text field.
-        const rewritten =
-          typeof query === 'string'
-            ? rewrite(query)
-            : typeof query === 'object' && query && 'text' in query
-              ? { ...query, text: rewrite(String(query.text)) }
-              : query;
-        return (target.query as (...args: unknown[]) => unknown)(rewritten, ...rest);
-      };
-    },
-  });
+  const failure = (error: Error) =>
+    new PgworkError('MIGRATION_FAILED', `drizzle-kit could not generate the schema: ${error.message}`);
+  return runChild<string[]>(childFile(__dirname, 'schema-child'), request, { cwd: rootDir, loads, failure });
 }

@@ -104,7 +104,7 @@ describe('drizzle specifics', () => {
     await expect(fingerprintOf(adapterFor({ config: 'empty.config.ts' }, project))).rejects.toThrow(
       /matches no file; fix schema in the drizzle config/,
     );
-    expect(() => adapterFor({ mode: 'generate' as never })).toThrow(/is not a mode; use "push" or "migrations"/);
+    expect(() => adapterFor({ mode: 'generate' as never })).toThrow(/is not understood; use "push" or "migrations"/);
   });
 
   it('gives a serialisable config helper', () => {

@@ -5,11 +5,12 @@ import type { ConfigAnswer } from './config-child';
 import {
   PgworkError,
   adapterHelper,
-  ChildError,
+  applyScripts,
   childFile,
-  runChild,
   installedPackage,
-  runProcess,
+  oneOf,
+  runChild,
+  runPackageCli,
   describeDatabaseError,
   hashDirectory,
   hashParts,
@@ -17,6 +18,7 @@ import {
   requireDirectory,
   type Adapter,
   type AdapterContext,
+  type Ledger,
   type MigrationTarget,
 } from '@pgwork/core/adapter';
 
@@ -58,7 +60,7 @@ const prismaPackage = (rootDir: string) => installedPackage('prisma', rootDir);
  */
 async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<ResolvedPaths> {
   const fromRoot = (path: string) => resolve(rootDir, path);
-  let fromConfig: { schema?: string; migrations?: { path?: string } } = {};
+  let fromConfig: ConfigAnswer = {};
   let configFile = options.config ? fromRoot(options.config) : undefined;
   const pkg = prismaPackage(rootDir);
   if (
@@ -66,14 +68,17 @@ async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<Re
     pkg &&
     (configFile || existsSync(join(rootDir, 'prisma.config.ts')))
   ) {
-    const loaded = await readPrismaConfig(pkg.dir, rootDir, configFile);
-    fromConfig = loaded.config;
-    configFile = loaded.file;
+    fromConfig = await readPrismaConfig(pkg.dir, rootDir, configFile);
+    configFile = fromConfig.file ?? configFile;
   }
   const schema = options.schema
     ? fromRoot(options.schema)
     : (fromConfig.schema ?? packageJsonSchema(rootDir) ?? defaultSchema(rootDir));
-  const beside = existsSync(schema) && statSync(schema).isDirectory() ? schema : dirname(schema);
+  if (!existsSync(schema)) {
+    const fix = 'fix prisma({ schema }) or the schema path in prisma.config.ts';
+    throw new PgworkError('INVALID_OPTION', `the Prisma schema ${schema} does not exist; ${fix}.`);
+  }
+  const beside = statSync(schema).isDirectory() ? schema : dirname(schema);
   return {
     schema,
     migrations: options.migrations
@@ -100,32 +105,16 @@ function defaultSchema(rootDir: string): string {
   return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
 }
 
-async function readPrismaConfig(prismaDir: string, rootDir: string, configFile: string | undefined) {
+function readPrismaConfig(prismaDir: string, rootDir: string, configFile: string | undefined) {
   // Prisma's own loader (TypeScript configs, env()), in a child process: it needs real dynamic import().
-  const request = { prismaDir, rootDir, configFile };
-  try {
-    const result = await runChild<ConfigAnswer>(childFile(__dirname, 'config-child'), request, { cwd: rootDir });
-    return { config: { schema: result.schema, migrations: result.migrations }, file: result.file ?? configFile };
-  } catch (error) {
-    if (!(error instanceof ChildError)) throw error;
-    const file = configFile ?? join(rootDir, 'prisma.config.ts');
-    throw new PgworkError(
+  const file = configFile ?? join(rootDir, 'prisma.config.ts');
+  const failure = (error: Error) =>
+    new PgworkError(
       'INVALID_OPTION',
       `cannot read the Prisma config ${file}: ${error.message}; fix it or pass prisma({ schema, migrations }).`,
     );
-  }
-}
-
-function schemaFiles(schema: string): { dir: string; files: string[] } {
-  if (existsSync(schema) && statSync(schema).isDirectory())
-    return { dir: schema, files: listFiles(schema, (p) => p.endsWith('.prisma')) };
-  if (!existsSync(schema)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `the Prisma schema ${schema} does not exist; fix prisma({ schema }) or the schema path in prisma.config.ts.`,
-    );
-  }
-  return { dir: dirname(schema), files: [schema.slice(dirname(schema).length + 1)] };
+  const request = { prismaDir, rootDir, configFile };
+  return runChild<ConfigAnswer>(childFile(__dirname, 'config-child'), request, { cwd: rootDir, failure });
 }
 
 /** Migration folders in the order `prisma migrate deploy` applies them. */
@@ -152,30 +141,21 @@ export function migrationDirectories(migrations: string): string[] {
 }
 
 export function createAdapter(options: PrismaOptions = {}, context: AdapterContext): Adapter {
-  const mode = options.mode ?? 'in-process';
-  if (mode !== 'in-process' && mode !== 'cli') {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `prisma({ mode: ${JSON.stringify(mode)} }) is not a mode; use "in-process" or "cli".`,
-    );
-  }
+  const mode = oneOf(
+    options.mode ?? 'in-process',
+    ['in-process', 'cli'],
+    `prisma({ mode: ${JSON.stringify(options.mode)} })`,
+  );
   let paths: Promise<ResolvedPaths> | undefined;
   const resolved = () => (paths ??= resolvePaths(options, context.rootDir));
   return {
     name: 'prisma',
     async describe() {
-      const { schema, migrations } = await resolved();
+      const { migrations } = await resolved();
       const prismaVersion = prismaPackage(context.rootDir)?.version ?? 'not installed';
-      const schemaSource = schemaFiles(schema);
       migrationDirectories(migrations);
-      const fingerprint = hashParts([
-        'prisma',
-        VERSION,
-        prismaVersion,
-        mode,
-        hashParts(schemaSource.files.map((f) => readFileSync(join(schemaSource.dir, f)))),
-        hashDirectory(migrations),
-      ]);
+      // Only the migrations shape the database: a schema.prisma edit without a migration changes nothing there.
+      const fingerprint = hashParts(['prisma', VERSION, prismaVersion, mode, hashDirectory(migrations)]);
       // Migrations name no schema, and the URL's search_path and ?schema= put them (and _prisma_migrations) in a worker's.
       const bookkeepingTables = [`public.${MIGRATIONS_TABLE}`];
       return {
@@ -201,8 +181,15 @@ export function createAdapter(options: PrismaOptions = {}, context: AdapterConte
  * of migration.sql, so `prisma migrate status` agrees.
  */
 export async function applyMigrations({ client }: MigrationTarget, migrations: string): Promise<void> {
-  const names = migrationDirectories(migrations);
-  await client.query(`CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (
+  const scripts = migrationDirectories(migrations).map((name) => ({
+    name,
+    path: join(migrations, name, 'migration.sql'),
+  }));
+  await applyScripts(client, scripts, PRISMA_LEDGER);
+}
+
+const PRISMA_LEDGER: Ledger = {
+  create: `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (
     "id" VARCHAR(36) NOT NULL,
     "checksum" VARCHAR(64) NOT NULL,
     "finished_at" TIMESTAMPTZ,
@@ -212,63 +199,43 @@ export async function applyMigrations({ client }: MigrationTarget, migrations: s
     "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count" INTEGER NOT NULL DEFAULT 0,
     CONSTRAINT "_prisma_migrations_pkey" PRIMARY KEY ("id")
-  )`);
-  const done = await client.query<{ migration_name: string }>(
-    `SELECT migration_name FROM "${MIGRATIONS_TABLE}" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-  );
-  const applied = new Set(done.rows.map((row) => row.migration_name));
-  for (const name of names) {
-    if (applied.has(name)) continue;
-    const script = readFileSync(join(migrations, name, 'migration.sql'));
+  )`,
+  applied: `SELECT migration_name AS name FROM "${MIGRATIONS_TABLE}" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+  async apply(client, { name, sql }) {
     const id = randomUUID();
+    const checksum = createHash('sha256').update(sql).digest('hex');
     await client.query(
       `INSERT INTO "${MIGRATIONS_TABLE}" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`,
-      [id, createHash('sha256').update(script).digest('hex'), name],
+      [id, checksum, name],
     );
     try {
-      await client.query(script.toString('utf8'));
+      await client.query(sql);
     } catch (error) {
-      await client
-        .query(`UPDATE "${MIGRATIONS_TABLE}" SET logs = $2 WHERE id = $1`, [id, describeDatabaseError(error)])
-        .catch(() => undefined);
-      throw new PgworkError(
-        'MIGRATION_FAILED',
-        `migration ${name} (${join(migrations, name)}) failed: ${describeDatabaseError(error)}`,
-        { cause: error },
-      );
+      const logs = describeDatabaseError(error, sql);
+      await client.query(`UPDATE "${MIGRATIONS_TABLE}" SET logs = $2 WHERE id = $1`, [id, logs]).catch(() => undefined);
+      throw error;
     }
     await client.query(
       `UPDATE "${MIGRATIONS_TABLE}" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`,
       [id],
     );
-  }
-}
+  },
+};
 
 const ENGINE_TROUBLE =
   /schema[- ]engine|binaries\.prisma\.sh|fetch[^\n]*engine|engine[^\n]*(download|not found)|ENOTFOUND|EAI_AGAIN/i;
 
 /** Runs the project's own `prisma migrate deploy` with DATABASE_URL aimed at the target. */
-export async function migrateWithCli(
-  target: MigrationTarget,
-  rootDir: string,
-  config: string | undefined,
-): Promise<void> {
-  const pkg = prismaPackage(rootDir);
-  if (!pkg)
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `prisma({ mode: "cli" }) needs the prisma package in ${rootDir}; install it (pnpm add -D prisma) or use mode "in-process".`,
-    );
-  const cli = join(pkg.dir, 'build', 'index.js');
-  const args = [cli, 'migrate', 'deploy', ...(config ? ['--config', config] : [])];
+export async function migrateWithCli(target: MigrationTarget, rootDir: string, config?: string): Promise<void> {
+  const args = ['migrate', 'deploy', ...(config ? ['--config', config] : [])];
   const env = { ...process.env, DATABASE_URL: target.url, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' };
-  const { code, output } = await runProcess(process.execPath, args, { cwd: rootDir, env });
+  const { code, output, detail } = await runPackageCli('prisma', 'build/index.js', args, {
+    rootDir,
+    env,
+    neededBy: 'prisma({ mode: "cli" })',
+    otherwise: 'use mode "in-process"',
+  });
   if (code === 0) return;
-  const lines = output
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const detail = lines.find((line) => /error|failed|P\d{4}/i.test(line)) ?? lines.pop() ?? `exit code ${code}`;
   if (ENGINE_TROUBLE.test(output)) {
     throw new PgworkError(
       'MIGRATION_FAILED',

@@ -117,7 +117,7 @@ describe('prisma specifics', () => {
       const error = await migrateInto(adapterFor({ migrations }), url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(
-        /migration 20260103000000_bad \(.*broken\/20260103000000_bad\) failed: relation "nowhere" does not exist \(SQLSTATE 42P01\)/,
+        /migration 20260103000000_bad failed: relation "nowhere" does not exist \(SQLSTATE 42P01\) \(.*broken\/20260103000000_bad\/migration\.sql\)/,
       );
       const { rows } = await withClient(url, {}, (client) => client.query(`SELECT to_regclass('half') AS half`));
       expect(rows).toEqual([{ half: null }]);
@@ -232,7 +232,7 @@ describe('prisma specifics', () => {
 
   it('rejects an unknown mode and gives a serialisable config helper', () => {
     expect(() => createAdapter({ mode: 'push' as never }, { rootDir: app })).toThrow(
-      /prisma\(\{ mode: "push" \}\) is not a mode; use "in-process" or "cli"/,
+      /prisma\(\{ mode: "push" \}\) is not understood; use "in-process" or "cli"/,
     );
     expect(JSON.parse(JSON.stringify(prisma({ mode: 'cli' })))).toEqual({
       module: require.resolve('../src/index.ts'),

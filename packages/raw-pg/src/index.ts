@@ -1,15 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  PgworkError,
   adapterHelper,
-  describeDatabaseError,
+  applyScripts,
   hashFiles,
   hashParts,
   listFiles,
   requireDirectory,
   type Adapter,
   type AdapterContext,
+  type Ledger,
 } from '@pgwork/core/adapter';
 
 export interface RawPgOptions {
@@ -24,6 +23,27 @@ export const MIGRATIONS_TABLE = 'pgwork_migrations';
 
 /** For the Jest config: `withPgwork(config, { adapter: rawPg({ migrations: 'migrations' }) })`. */
 export const rawPg = adapterHelper<RawPgOptions | undefined>(__filename);
+
+const LEDGER: Ledger = {
+  create: `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    name text PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  applied: `SELECT name FROM ${MIGRATIONS_TABLE}`,
+  // One transaction per file: a failed file leaves nothing behind and is not recorded.
+  async apply(client, { name, sql }) {
+    await client.query('BEGIN');
+    try {
+      await client.query(sql);
+      await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [name, hashParts([sql])]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  },
+};
 
 const byNaturalName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
@@ -47,42 +67,11 @@ export function createAdapter(options: RawPgOptions = {}, context: AdapterContex
     },
     async migrate({ client }) {
       const files = migrationFiles(requireDirectory(dir, 'rawPg({ migrations })'));
-      await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-        name text PRIMARY KEY,
-        checksum text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
-      const applied = new Set(
-        (await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).rows.map((row) => row.name),
+      await applyScripts(
+        client,
+        files.map((name) => ({ name, path: join(dir, name) })),
+        LEDGER,
       );
-      for (const file of files) {
-        if (applied.has(file)) continue;
-        const sql = readFileSync(join(dir, file), 'utf8');
-        try {
-          await client.query('BEGIN');
-          await client.query(sql);
-          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)`, [
-            file,
-            hashParts([sql]),
-          ]);
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw new PgworkError(
-            'MIGRATION_FAILED',
-            `migration ${file} failed${location(sql, error)}: ${describeDatabaseError(error)}`,
-            { cause: error },
-          );
-        }
-      }
     },
   };
-}
-
-/** " at line L, column C" from Postgres' character position, when it gave one. */
-function location(sql: string, error: unknown): string {
-  const position = Number((error as { position?: string }).position);
-  if (!Number.isInteger(position) || position < 1) return '';
-  const before = sql.slice(0, position - 1).split('\n');
-  return ` at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
 }

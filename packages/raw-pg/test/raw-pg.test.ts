@@ -56,7 +56,7 @@ describe('raw-pg specifics', () => {
       const error = await migrateInto(adapter, url, database).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PgworkError);
       expect((error as Error).message).toMatch(
-        /^pgwork: migration 2_bad\.sql failed at line 2, column 29: syntax error at or near "," \(SQLSTATE 42601\)/,
+        /^pgwork: migration 2_bad\.sql failed: syntax error at or near "," \(SQLSTATE 42601\) at line 2, column 29/,
       );
       const tables = await withClient(url, {}, (client) =>
         client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`),

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  ChildError,
+  type ChildError,
   PgworkError,
   adapterHelper,
   childFile,
   currentWorkerUrl,
   hashParts,
+  oneOf,
   runChild,
   type Adapter,
   type AdapterContext,
@@ -37,23 +38,20 @@ async function inChild<T>(action: ChildRequest['action'], options: TypeormOption
   const module = resolve(rootDir, options.dataSource);
   const request: ChildRequest = { action, module, exportName: options.export, rootDir, url };
   const loads = { module, option: 'typeorm({ dataSource })' };
-  return runChild<T>(childFile(__dirname, 'child'), request, {
-    cwd: rootDir,
-    loads,
-    env: url ? { DATABASE_URL: url } : {},
-  }).catch((error: unknown) => {
-    if (!(error instanceof ChildError)) throw error;
+  const failure = (error: ChildError) => {
     if (action === 'inspect') {
       const fix = 'fix typeorm({ dataSource }) or the module';
-      throw new PgworkError(
+      return new PgworkError(
         'ADAPTER_FAILED',
         `cannot load the DataSource from ${options.dataSource}: ${error.message}; ${fix}.`,
       );
     }
     const query = error.details.query ? ` (while running: ${String(error.details.query).slice(0, 200)})` : '';
     const step = action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize';
-    throw new PgworkError('MIGRATION_FAILED', `TypeORM ${step} failed: ${error.message}${query}`);
-  });
+    return new PgworkError('MIGRATION_FAILED', `TypeORM ${step} failed: ${error.message}${query}`);
+  };
+  const env = url ? { DATABASE_URL: url } : {};
+  return runChild<T>(childFile(__dirname, 'child'), request, { cwd: rootDir, loads, env, failure });
 }
 
 export function createAdapter(options: TypeormOptions, context: AdapterContext): Adapter {
@@ -63,18 +61,9 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
       'typeorm({ dataSource }) needs the path of the module that exports your DataSource, e.g. "src/data-source.ts".',
     );
   }
-  if (options.migrate && !['synchronize', 'migrations'].includes(options.migrate)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `typeorm({ migrate: ${JSON.stringify(options.migrate)} }) must be "synchronize" or "migrations".`,
-    );
-  }
-  if (options.reset && !['truncate', 'rebuild'].includes(options.reset)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `typeorm({ reset: ${JSON.stringify(options.reset)} }) must be "truncate" or "rebuild".`,
-    );
-  }
+  const { migrate, reset } = options;
+  if (migrate) oneOf(migrate, ['synchronize', 'migrations'], `typeorm({ migrate: ${JSON.stringify(migrate)} })`);
+  if (reset) oneOf(reset, ['truncate', 'rebuild'], `typeorm({ reset: ${JSON.stringify(reset)} })`);
   let inspection: Promise<Inspection> | undefined;
   const inspect = () => (inspection ??= inChild<Inspection>('inspect', options, context.rootDir));
   const strategy = (info: Inspection) => options.migrate ?? (info.hasMigrations ? 'migrations' : 'synchronize');

@@ -69,7 +69,9 @@ describe('typeorm specifics', () => {
     expect(() => createAdapter({} as TypeormOptions, { rootDir: app })).toThrow(
       /typeorm\(\{ dataSource \}\) needs the path/,
     );
-    expect(() => adapterFor({ migrate: 'push' as never })).toThrow(/must be "synchronize" or "migrations"/);
+    expect(() => adapterFor({ migrate: 'push' as never })).toThrow(
+      /typeorm\(\{ migrate: "push" \}\) is not understood; use "synchronize" or "migrations"/,
+    );
   });
 
   it('aims DataSource options at the worker database only under pgwork', () => {

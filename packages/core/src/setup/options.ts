@@ -1,7 +1,9 @@
 import { isAdapterReference, type AdapterReference } from '../shared/adapter';
 import { PgworkError } from '../shared/errors';
 import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from '../shared/naming';
+import { envOrOption, flag, oneOf } from '../shared/choices';
 import {
+  CHECK_ENV,
   ISOLATION_MODES,
   RESET_BEFORE,
   RESET_MODES,
@@ -184,35 +186,18 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
       `connectionsPerWorker must be a whole number, your app's pool size per worker (got ${JSON.stringify(connectionsPerWorker)}).`,
     );
   }
-  const reset = env.PGWORK_RESET || options.reset || 'empty';
-  if (!RESET_MODES.includes(reset as ResetMode)) {
-    const source = env.PGWORK_RESET ? `PGWORK_RESET=${JSON.stringify(reset)}` : `reset ${JSON.stringify(reset)}`;
-    throw new PgworkError('INVALID_OPTION', `${source} is not a reset mode; use "empty" or "transaction".`);
-  }
-  const isolation = env.PGWORK_ISOLATION || options.isolation || 'database';
-  if (!ISOLATION_MODES.includes(isolation as IsolationMode)) {
-    const source = env.PGWORK_ISOLATION
-      ? `PGWORK_ISOLATION=${JSON.stringify(isolation)}`
-      : `isolation ${JSON.stringify(isolation)}`;
-    throw new PgworkError('INVALID_OPTION', `${source} is not a mode; use "database", "schema" or "server".`);
-  }
-  const resetBefore = env.PGWORK_RESET_BEFORE || options.resetBefore || 'test';
-  if (!RESET_BEFORE.includes(resetBefore as ResetBefore)) {
-    const source = env.PGWORK_RESET_BEFORE
-      ? `PGWORK_RESET_BEFORE=${JSON.stringify(resetBefore)}`
-      : `resetBefore ${JSON.stringify(resetBefore)}`;
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `${source} is not understood; use "test" (before every test), "file" (once per test file) or "never" (call reset() yourself).`,
-    );
-  }
-  const checkEnv = options.checkEnv ?? 'error';
-  if (checkEnv !== 'error' && checkEnv !== 'warn' && checkEnv !== 'off') {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `checkEnv ${JSON.stringify(checkEnv)} is not understood; use "error", "warn" or "off".`,
-    );
-  }
+  const reset = envOrOption(env, 'PGWORK_RESET', options.reset, 'reset', 'empty', RESET_MODES);
+  const isolation = envOrOption(env, 'PGWORK_ISOLATION', options.isolation, 'isolation', 'database', ISOLATION_MODES);
+  const resetBefore = envOrOption(
+    env,
+    'PGWORK_RESET_BEFORE',
+    options.resetBefore,
+    'resetBefore',
+    'test',
+    RESET_BEFORE,
+    '"test" (before every test), "file" (once per test file) or "never" (call reset() yourself)',
+  );
+  const checkEnv = oneOf(options.checkEnv ?? 'error', CHECK_ENV, `checkEnv ${JSON.stringify(options.checkEnv)}`);
   return Object.freeze({
     adapter: options.adapter,
     baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
@@ -222,9 +207,9 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     keepTables: Object.freeze([...(keepTables as string[])]),
     seed: options.seed as string | undefined,
     connectionsPerWorker: connectionsPerWorker as number,
-    reset: reset as ResetMode,
-    isolation: isolation as IsolationMode,
-    resetBefore: resetBefore as ResetBefore,
+    reset,
+    isolation,
+    resetBefore,
     resetBeforeForced: !!env.PGWORK_RESET_BEFORE,
     workerEnv: validateWorkerEnv(options.workerEnv, envNames as string[]),
     checkEnv,
@@ -286,11 +271,4 @@ function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
     return Object.freeze({ url: value, source });
   }
   return Object.freeze({ url: undefined, source: 'the embedded server' });
-}
-
-export function flag(env: NodeJS.ProcessEnv, name: string): boolean {
-  const value = env[name];
-  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
-  if (value === '1' || value === 'true') return true;
-  throw new PgworkError('INVALID_OPTION', `${name}=${JSON.stringify(value)} is not understood; set it to 1 or 0.`);
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { PgworkError } from './errors';
+import { installedPackage } from './packages';
 
 // One way to run code in a child Node process: the parent starts a compiled
 // child file with a JSON request, the child answers on one marked line. pgwork
@@ -36,6 +37,41 @@ export function runProcess(
       done({ code, output });
     });
   });
+}
+
+/** A tool's CLI run: exit code, output without terminal colours, and the lines that say what went wrong. */
+export interface CliResult extends ProcessResult {
+  detail: string;
+}
+
+/**
+ * Runs the CLI of package `name` installed in the project (`node <package>/<bin> ...args`).
+ * A missing package is an INVALID_OPTION error: `neededBy` names the option that
+ * wants it (`prisma({ mode: "cli" })`), `otherwise` the alternative.
+ */
+export async function runPackageCli(
+  name: string,
+  bin: string,
+  args: readonly string[],
+  options: { rootDir: string; neededBy: string; otherwise: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CliResult> {
+  const pkg = installedPackage(name, options.rootDir);
+  if (!pkg) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${options.neededBy} needs ${name} in ${options.rootDir}; install it (pnpm add -D ${name}) or ${options.otherwise}.`,
+    );
+  }
+  const { rootDir: cwd, env, timeoutMs } = options;
+  const result = await runProcess(process.execPath, [join(pkg.dir, bin), ...args], { cwd, env, timeoutMs });
+  const output = result.output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const errors = lines.filter((line) => /error|fail|P\d{4}/i.test(line) && !/warning/i.test(line));
+  const detail = errors.slice(0, 2).join(' ') || lines.pop() || `exit code ${result.code}`;
+  return { code: result.code, output, detail };
 }
 
 /**
@@ -97,6 +133,8 @@ export interface ChildOptions {
   /** Extra variables; DATABASE_URL is always set (to PLACEHOLDER_DATABASE_URL when unset). */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** The error to throw instead of the child's own (ChildError), e.g. a PgworkError naming the option to fix. */
+  failure?: (error: ChildError) => Error;
 }
 
 /**
@@ -120,12 +158,15 @@ export async function runChild<T>(file: string, request: unknown, options: Child
     timeoutMs: options.timeoutMs,
   });
   const line = result.output.split('\n').find((l) => l.startsWith(ANSWER));
+  const fail = (error: ChildError): never => {
+    throw options.failure ? options.failure(error) : error;
+  };
   if (!line) {
     const last = result.output.trim().split('\n').filter(Boolean).pop();
-    throw new ChildError(last ?? `the child process ended with exit code ${result.code} and no answer`);
+    return fail(new ChildError(last ?? `the child process ended with exit code ${result.code} and no answer`));
   }
   const answer = JSON.parse(line.slice(ANSWER.length)) as Answer<T>;
-  if ('error' in answer) throw new ChildError(answer.error, answer.details);
+  if ('error' in answer) return fail(new ChildError(answer.error, answer.details));
   return answer.value;
 }
 

@@ -49,16 +49,25 @@ interface PgErrorLike {
   hint?: string;
 }
 
-/** Postgres' own words for an error: message, then SQLSTATE, position and hint when present. */
-export function describeDatabaseError(error: unknown): string {
+/**
+ * Postgres' own words for an error: message, then SQLSTATE, position and hint
+ * when present. Given the `sql` that failed, the position reads as a line and column of it.
+ */
+export function describeDatabaseError(error: unknown, sql?: string): string {
   if (!(error instanceof Error)) return String(error);
   const e = error as Error & PgErrorLike;
   const parts = [firstLine(e.message)];
   if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) parts.push(`(SQLSTATE ${e.code})`);
-  if (e.position) parts.push(`at position ${e.position}`);
+  if (e.position) parts.push(sql ? lineAndColumn(sql, Number(e.position)) : `at position ${e.position}`);
   if (e.detail) parts.push(`; ${firstLine(e.detail)}`);
   if (e.hint) parts.push(`; hint: ${firstLine(e.hint)}`);
   return parts.join(' ');
+}
+
+/** "at line L, column C" of Postgres' 1-based character position in `sql`. */
+function lineAndColumn(sql: string, position: number): string {
+  const before = sql.slice(0, Math.max(position - 1, 0)).split('\n');
+  return `at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
 }
 
 export function firstLine(text: string | undefined): string {

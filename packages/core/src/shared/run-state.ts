@@ -13,6 +13,7 @@ export type CheckEnv = 'error' | 'warn' | 'off';
 export const ISOLATION_MODES: readonly IsolationMode[] = ['database', 'schema', 'server'];
 export const RESET_MODES: readonly ResetMode[] = ['empty', 'transaction'];
 export const RESET_BEFORE: readonly ResetBefore[] = ['test', 'file', 'never'];
+export const CHECK_ENV: readonly CheckEnv[] = ['error', 'warn', 'off'];
 
 /** What every worker needs whatever the isolation: the options, as resolved in globalSetup. */
 export interface WorkerSettings {

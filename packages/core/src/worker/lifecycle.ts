@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from 'pg';
 import { SESSION_LOCK_TIMEOUT_MS, connect } from '../shared/connection';
+import { oneOf } from '../shared/choices';
 import { PgworkError } from '../shared/errors';
 import { RESET_BEFORE, readRunState, type ResetBefore, type RunState } from '../shared/run-state';
 import { resolveWorkerId } from '../shared/worker-id';
@@ -52,13 +53,7 @@ export function resetBeforeOfFile(testPath: string | undefined): ResetBefore | u
   }
   const value = RESET_BEFORE_PRAGMA.exec(DOCBLOCK.exec(source)?.[2] ?? '')?.[1];
   if (value === undefined) return undefined;
-  if (!RESET_BEFORE.includes(value as ResetBefore)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `${testPath}: @pgwork-reset-before ${value} is not understood; use test, file or never.`,
-    );
-  }
-  return value as ResetBefore;
+  return oneOf(value, RESET_BEFORE, `${testPath}: @pgwork-reset-before ${value}`, 'test, file or never');
 }
 
 /** When this file resets: PGWORK_RESET_BEFORE, else the file's docblock, else the resetBefore option. */

@@ -1,0 +1,39 @@
+import { PgworkError } from './errors';
+
+/**
+ * `value` when it is one of `choices`, else a one-line INVALID_OPTION error
+ * that names where the value came from (`source`, e.g. `reset "fast"` or
+ * `prisma({ mode: "x" })`) and what to use instead (`use`, default: the choices).
+ */
+export function oneOf<T extends string>(value: unknown, choices: readonly T[], source: string, use?: string): T {
+  if (choices.includes(value as T)) return value as T;
+  const listed = choices.map((choice) => JSON.stringify(choice));
+  const fallback = listed.length > 1 ? `${listed.slice(0, -1).join(', ')} or ${listed[listed.length - 1]}` : listed[0];
+  throw new PgworkError('INVALID_OPTION', `${source} is not understood; use ${use ?? fallback}.`);
+}
+
+/**
+ * A choice an environment variable overrides: `PGWORK_RESET=transaction` wins
+ * over the `reset` option, which wins over the default. The error names the one used.
+ */
+export function envOrOption<T extends string>(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  option: unknown,
+  name: string,
+  fallback: T,
+  choices: readonly T[],
+  use?: string,
+): T {
+  const fromEnv = env[variable];
+  if (fromEnv) return oneOf(fromEnv, choices, `${variable}=${JSON.stringify(fromEnv)}`, use);
+  return oneOf(option || fallback, choices, `${name} ${JSON.stringify(option)}`, use);
+}
+
+/** A yes/no environment variable: unset, "", 0 or false is no; 1 or true is yes; anything else an error. */
+export function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name];
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new PgworkError('INVALID_OPTION', `${name}=${JSON.stringify(value)} is not understood; set it to 1 or 0.`);
+}
