@@ -11,7 +11,7 @@ export {
   type AdapterReference,
   type MigrationTarget,
 } from './shared/adapter';
-export type { IsolationMode, ResetMode } from './shared/run-state';
+export type { IsolationMode, ResetMode } from './shared/modes';
 export { globFiles, hashDirectory, hashFiles, hashParts, listFiles, requireDirectory } from './shared/fingerprint';
 export { installedPackage, type InstalledPackage } from './shared/packages';
 export {

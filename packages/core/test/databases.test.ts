@@ -1,13 +1,8 @@
 import { escapeIdentifier } from 'pg';
 import { PgworkError } from '../src/shared/errors';
 import { connect } from '../src/shared/connection';
-import {
-  describeDatabase,
-  dropOwnedDatabase,
-  ensureDatabase,
-  listOwnedDatabases,
-  type DatabaseMarker,
-} from '../src/admin/databases';
+import { describeDatabase, dropOwnedDatabase, ensureDatabase, listOwnedDatabases } from '../src/admin/databases';
+import type { DatabaseMarker } from '../src/admin/marker';
 import { databaseUrl } from '../src/shared/naming';
 import { adminClient, databaseExists, liveRun, rows, serverUrl, uniqueBase, withAdmin } from './helpers';
 

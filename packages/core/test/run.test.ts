@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { connect } from '../src/shared/connection';
-import { dropOwnedDatabase, ensureDatabase, formatMarker } from '../src/admin/databases';
+import { dropOwnedDatabase, ensureDatabase } from '../src/admin/databases';
+import { formatMarker } from '../src/admin/marker';
 import { withScratchDatabase } from '../src/testing/server';
 import { PgworkError } from '../src/shared/errors';
 import { lock } from '../src/shared/locks';

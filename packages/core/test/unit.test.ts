@@ -1,6 +1,6 @@
 import { PgworkError, maskUrl } from '../src/shared/errors';
 import { adapterHelper } from '../src/shared/adapter';
-import { formatMarker, parseMarker } from '../src/admin/databases';
+import { formatMarker, parseMarker } from '../src/admin/marker';
 import { hashParts } from '../src/shared/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
 import {

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { isLockHeld } from '../shared/locks';
-import type { DatabaseMarker } from './databases';
+import type { DatabaseMarker } from './marker';
 
 /**
  * Databases or schemas that carry pgwork's marker: one interface, so reclaiming

@@ -1,6 +1,6 @@
 import { escapeIdentifier, escapeLiteral, type Client } from 'pg';
 import { withLock } from '../shared/locks';
-import { formatMarker, parseMarker, type DatabaseMarker } from './databases';
+import { formatMarker, parseMarker, type DatabaseMarker } from './marker';
 import type { OwnedObjects } from './owned';
 
 /**

@@ -1,6 +1,6 @@
 import { isAdapterReference, type AdapterReference } from '../shared/adapter';
 import { PgworkError } from '../shared/errors';
-import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from '../shared/naming';
+import { DEFAULT_BASE_NAME, validateBaseName } from '../shared/naming';
 import { envOrOption, flag, oneOf } from '../shared/choices';
 import {
   CHECK_ENV,
@@ -11,10 +11,11 @@ import {
   type IsolationMode,
   type ResetBefore,
   type ResetMode,
-} from '../shared/run-state';
+} from '../shared/modes';
 import { DEFAULT_CONNECTIONS_PER_WORKER } from './checks';
+import { ENV_NAME, chooseServer, validateWorkerEnv, type ServerChoice } from './server-and-env';
 
-export type { CheckEnv, IsolationMode, ResetBefore, ResetMode };
+export type { CheckEnv, IsolationMode, ResetBefore, ResetMode, ServerChoice };
 
 /** What a user writes in withPgwork(config, options). Plain JSON: Jest passes it between processes. */
 export interface PgworkOptions {
@@ -73,16 +74,6 @@ export interface PgworkOptions {
   checkEnv?: CheckEnv;
 }
 
-/** What a workerEnv value may contain besides text. */
-export const WORKER_ENV_PLACEHOLDERS = ['{worker}', '{run}'];
-
-export interface ServerChoice {
-  /** undefined: start the embedded server. */
-  readonly url: string | undefined;
-  /** Where the choice came from, named in errors. */
-  readonly source: string;
-}
-
 export interface ResolvedOptions {
   readonly adapter: AdapterReference;
   readonly baseName: string;
@@ -120,7 +111,6 @@ const KNOWN_OPTIONS = [
   'checkEnv',
 ];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof raw !== 'object' || raw === null) {
@@ -217,58 +207,4 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),
   });
-}
-
-function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly<Record<string, string>> {
-  if (raw === undefined) return Object.freeze({});
-  const example = 'e.g. { REDIS_URL: "redis://127.0.0.1:6379/{worker}" }';
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `workerEnv must map variable names to text, ${example} (got ${JSON.stringify(raw)}).`,
-    );
-  }
-  for (const [name, value] of Object.entries(raw)) {
-    if (!ENV_NAME.test(name))
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `workerEnv: ${JSON.stringify(name)} is not an environment variable name.`,
-      );
-    if (rewritten.includes(name)) {
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `workerEnv: ${name} is in env, which pgwork already points at the worker's database; remove it from one of them.`,
-      );
-    }
-    if (typeof value !== 'string') {
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `workerEnv.${name} must be text with {worker} or {run} in it, ${example}; functions cannot cross Jest's processes.`,
-      );
-    }
-    const unknown = value.match(/\{[^}]*\}/g)?.find((placeholder) => !WORKER_ENV_PLACEHOLDERS.includes(placeholder));
-    if (unknown) {
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(' or ')}.`,
-      );
-    }
-  }
-  return Object.freeze({ ...(raw as Record<string, string>) });
-}
-
-function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
-  const candidates: Array<[unknown, string]> = [
-    [env.PGWORK_DATABASE_URL, 'PGWORK_DATABASE_URL'],
-    [option, 'the databaseUrl option'],
-    [env.DATABASE_URL, 'DATABASE_URL'],
-  ];
-  for (const [value, source] of candidates) {
-    if (value === undefined || value === '') continue;
-    if (typeof value !== 'string') throw new PgworkError('INVALID_OPTION', `${source} must be a string URL.`);
-    if (value === 'embedded') return Object.freeze({ url: undefined, source });
-    parseDatabaseUrl(value, source);
-    return Object.freeze({ url: value, source });
-  }
-  return Object.freeze({ url: undefined, source: 'the embedded server' });
 }

@@ -6,8 +6,8 @@ import {
   notOwnedError,
   terminateSessions,
   writeMarker,
-  type DatabaseMarker,
 } from '../admin/databases';
+import type { DatabaseMarker } from '../admin/marker';
 import type { RunStart } from '../isolation/contract';
 import type { MigrationTarget } from '../shared/adapter';
 import { withClient } from '../shared/connection';

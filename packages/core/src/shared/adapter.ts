@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { PgworkError, describeDatabaseError } from './errors';
-import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from './run-state';
+import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from './modes';
 
 /** The database an adapter migrates or resets, with an open connection to it. */
 export interface MigrationTarget {

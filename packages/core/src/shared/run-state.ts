@@ -1,20 +1,13 @@
 import type { AdapterReference } from './adapter';
 import { PgworkError } from './errors';
+import { ISOLATION_MODES, type CheckEnv, type ResetBefore, type ResetMode } from './modes';
+
+export type { CheckEnv, IsolationMode, ResetBefore, ResetMode } from './modes';
 
 /**
  * A run's state: written by globalSetup, read by every worker from the
  * environment as JSON. The worker side depends on this file, never on setup code.
  */
-export type IsolationMode = 'database' | 'schema' | 'server';
-export type ResetMode = 'empty' | 'transaction';
-export type ResetBefore = 'test' | 'file' | 'never';
-export type CheckEnv = 'error' | 'warn' | 'off';
-
-export const ISOLATION_MODES: readonly IsolationMode[] = ['database', 'schema', 'server'];
-export const RESET_MODES: readonly ResetMode[] = ['empty', 'transaction'];
-export const RESET_BEFORE: readonly ResetBefore[] = ['test', 'file', 'never'];
-export const CHECK_ENV: readonly CheckEnv[] = ['error', 'warn', 'off'];
-
 /** What every worker needs whatever the isolation: the options, as resolved in globalSetup. */
 export interface WorkerSettings {
   /** Variables rewritten to the worker's database URL. */

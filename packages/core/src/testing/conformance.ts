@@ -7,7 +7,7 @@ import { dropOwnedDatabase } from '../admin/databases';
 import { describeAdapter, type Adapter } from '../shared/adapter';
 import { withClient } from '../shared/connection';
 import { newRunId } from '../shared/naming';
-import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from '../shared/run-state';
+import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from '../shared/modes';
 import { startRun, type RunConfig } from '../setup/run';
 import { nodeRequire } from '../shared/node-require';
 import { resetDatabase } from '../worker/reset';

@@ -1,0 +1,71 @@
+import { PgworkError } from '../shared/errors';
+import { parseDatabaseUrl } from '../shared/naming';
+
+// The two options whose checks are more than a type and a choice: which server
+// to use, and the per-worker variables with placeholders.
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What a workerEnv value may contain besides text. */
+export const WORKER_ENV_PLACEHOLDERS = ['{worker}', '{run}'];
+
+export interface ServerChoice {
+  /** undefined: start the embedded server. */
+  readonly url: string | undefined;
+  /** Where the choice came from, named in errors. */
+  readonly source: string;
+}
+
+export function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
+  const candidates: Array<[unknown, string]> = [
+    [env.PGWORK_DATABASE_URL, 'PGWORK_DATABASE_URL'],
+    [option, 'the databaseUrl option'],
+    [env.DATABASE_URL, 'DATABASE_URL'],
+  ];
+  for (const [value, source] of candidates) {
+    if (value === undefined || value === '') continue;
+    if (typeof value !== 'string') throw new PgworkError('INVALID_OPTION', `${source} must be a string URL.`);
+    if (value === 'embedded') return Object.freeze({ url: undefined, source });
+    parseDatabaseUrl(value, source);
+    return Object.freeze({ url: value, source });
+  }
+  return Object.freeze({ url: undefined, source: 'the embedded server' });
+}
+
+export function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly<Record<string, string>> {
+  if (raw === undefined) return Object.freeze({});
+  const example = 'e.g. { REDIS_URL: "redis://127.0.0.1:6379/{worker}" }';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `workerEnv must map variable names to text, ${example} (got ${JSON.stringify(raw)}).`,
+    );
+  }
+  for (const [name, value] of Object.entries(raw)) {
+    if (!ENV_NAME.test(name))
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv: ${JSON.stringify(name)} is not an environment variable name.`,
+      );
+    if (rewritten.includes(name)) {
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv: ${name} is in env, which pgwork already points at the worker's database; remove it from one of them.`,
+      );
+    }
+    if (typeof value !== 'string') {
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv.${name} must be text with {worker} or {run} in it, ${example}; functions cannot cross Jest's processes.`,
+      );
+    }
+    const unknown = value.match(/\{[^}]*\}/g)?.find((placeholder) => !WORKER_ENV_PLACEHOLDERS.includes(placeholder));
+    if (unknown) {
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(' or ')}.`,
+      );
+    }
+  }
+  return Object.freeze({ ...(raw as Record<string, string>) });
+}
