@@ -23,6 +23,8 @@ export interface CatalogTable extends ApplicationTable {
   deleteUnsafe: boolean;
   /** Row security: a policy may hide rows from any query, so only the table's size tells whether it is empty. */
   rowSecurity: boolean;
+  /** Its rows live in its partitions. */
+  partitioned: boolean;
 }
 
 export interface CatalogSequence {
@@ -69,7 +71,7 @@ export const SIGNATURE = ['pg_class', 'pg_constraint', 'pg_trigger', 'pg_rewrite
  */
 const CATALOG = `
 WITH tables AS (
-  SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relhasrules AS rules, c.relrowsecurity AS rls
+  SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned, c.relhasrules AS rules, c.relrowsecurity AS rls
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND NOT (${SYSTEM_SCHEMA})
     AND ($1::text[] IS NULL OR n.nspname = ANY ($1::text[]))
@@ -79,7 +81,7 @@ SELECT json_build_object(
   'signature', ${SIGNATURE},
   'sequenceData', to_regproc('pg_catalog.pg_get_sequence_data') IS NOT NULL,
   'tables', coalesce((SELECT json_agg(json_build_object(
-      'oid', t.oid, 'schema', t.schema, 'name', t.name,
+      'oid', t.oid, 'schema', t.schema, 'name', t.name, 'partitioned', t.partitioned,
       'rowSecurity', t.rls OR EXISTS (
         SELECT 1 FROM pg_partition_tree(t.oid) p JOIN pg_class pc ON pc.oid = p.relid WHERE pc.relrowsecurity),
       'deleteUnsafe', t.rules OR EXISTS (
@@ -103,7 +105,14 @@ SELECT json_build_object(
 interface RawCatalog {
   signature: string;
   sequenceData: boolean;
-  tables: Array<{ oid: number; schema: string; name: string; deleteUnsafe: boolean; rowSecurity: boolean }>;
+  tables: Array<{
+    oid: number;
+    schema: string;
+    name: string;
+    partitioned: boolean;
+    deleteUnsafe: boolean;
+    rowSecurity: boolean;
+  }>;
   foreignKeys: Array<{ from: number; to: number }>;
   sequences: Array<{ oid: number; schema: string; name: string; cached: boolean; table: number }>;
 }
@@ -181,9 +190,11 @@ function probeFunction(catalog: Omit<Catalog, 'probeFunction'>): string {
   for (const chunk of chunks(catalog.tables)) {
     // Under row security only the size is trustworthy; such a table is TRUNCATEd, which leaves it size 0.
     const tests = chunk.map((t) =>
-      t.rowSecurity
-        ? `EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(${t.oid}::oid) p WHERE p.isleaf AND pg_catalog.pg_relation_size(p.relid) > 0)`
-        : `EXISTS (SELECT 1 FROM ${t.qualified})`,
+      !t.rowSecurity
+        ? `EXISTS (SELECT 1 FROM ${t.qualified})`
+        : t.partitioned
+          ? `EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(${t.oid}::oid) p WHERE p.isleaf AND pg_catalog.pg_relation_size(p.relid) > 0)`
+          : `pg_catalog.pg_relation_size(${t.oid}::oid) > 0`,
     );
     body.push(`e := ARRAY[${tests.join(', ')}];`, 'IF true = ANY (e) THEN');
     chunk.forEach((t, k) => {
