@@ -150,7 +150,10 @@ function generate(seed: number): {
       sql.push(`INSERT INTO app.readings_low (bucket, v) SELECT g, 'direct' FROM generate_series(1, 3) g`);
     if (f.next() < 0.6) sql.push(`INSERT INTO app.shared_b (v) VALUES ('b'), ('b')`);
     if (f.next() < 0.6) sql.push(`INSERT INTO app.numbered (v) VALUES ('n')`);
-    if (f.next() < 0.7)
+    // Often only rows the owner's own policy hides: a probe that reads the table sees it empty.
+    const tenants = f.next();
+    if (tenants < 0.5) sql.push(`INSERT INTO app.tenant_notes (tenant, v) VALUES ('other', 'hidden')`);
+    else if (tenants < 0.8)
       sql.push(`INSERT INTO app.tenant_notes (tenant, v) VALUES ('other', 'hidden'), ('mine', 'seen')`);
     sql.push('COMMIT');
     // Sequences moved without being called: TRUNCATE ... RESTART IDENTITY puts them back all the same.
