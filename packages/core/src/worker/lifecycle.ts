@@ -7,7 +7,7 @@ import { RESET_BEFORE, type ResetBefore } from '../shared/modes';
 import { readRunState, type RunState } from '../shared/run-state';
 import { resolveWorkerId } from '../shared/worker-id';
 import { overwrittenVariables } from './env';
-import { openWorkerSession, type WorkerSession } from './session';
+import { keptWorkerSession, type WorkerSession } from './session';
 import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
 
 /**
@@ -97,7 +97,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       const overwritten = settings.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
       if (overwritten && settings.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
       else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
-      session = await openWorkerSession(state, workerId);
+      session = await keptWorkerSession(state, workerId);
       if (settings.reset === 'transaction') {
         const pg = options.appPg(settings.rootDir);
         appConnection = await connect(
@@ -124,7 +124,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
         transactions = undefined;
         await appConnection?.end().catch(() => undefined);
         appConnection = undefined;
-        await session?.close();
+        // The session stays open for this worker's next test file (keptWorkerSession).
         session = undefined;
       }
     },

@@ -32,6 +32,8 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
     keepTables: keepTablesIn(settings.keepTables, target.schema),
     schemas: target.schema ? [target.schema] : undefined,
   });
+  // Catalog read and probe planned now: the first reset costs what every other one does.
+  if (!settings.adapter) await resetter.prepare();
   let adapter: Adapter | undefined;
   return {
     database: target.database,
@@ -49,6 +51,44 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
       await client.end().catch(() => undefined);
     },
   };
+}
+
+const KEPT = Symbol.for('pgwork.keptSession');
+type KeptSlot = { key: string; session: Promise<WorkerSession>; broken: boolean };
+
+/**
+ * The worker's session, kept open across the test files a Jest worker process
+ * runs (this module is loaded outside Jest's per-file sandbox): the probe a
+ * connection has planned stays planned, so no file pays for planning it again.
+ * A connection that dies (the run ended, the server went away) is replaced.
+ */
+export function keptWorkerSession(state: RunState, workerId: number): Promise<WorkerSession> {
+  const slots = globalThis as unknown as Record<symbol, KeptSlot | undefined>;
+  const key = `${JSON.stringify(state)}#${workerId}`;
+  const kept = slots[KEPT];
+  if (kept && kept.key === key && !kept.broken) return kept.session;
+  if (kept)
+    void kept.session.then(
+      (old) => old.close(),
+      () => undefined,
+    );
+  const slot: KeptSlot = { key, broken: false, session: openWorkerSession(state, workerId) };
+  slots[KEPT] = slot;
+  slot.session.then(
+    (session) => {
+      const drop = () => {
+        slot.broken = true;
+      };
+      session.client.on('error', drop);
+      session.client.on('end', drop);
+      // An idle kept connection must not keep Jest (or a run in band) from exiting.
+      (session.client as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
+    },
+    () => {
+      slot.broken = true;
+    },
+  );
+  return slot.session;
 }
 
 /**
