@@ -33,6 +33,44 @@ async function inTransactionMode(work: (pool: Pool, outside: Client) => Promise<
 const count = async (pool: Pool) => (await pool.query('SELECT count(*)::int AS n FROM urls')).rows[0].n;
 
 describe('transaction mode', () => {
+  it('routes a transaction sent as one string, and rolls all of it back when a statement in it fails', async () => {
+    await inTransactionMode(async (pool, outside) => {
+      await pool.query(`BEGIN; INSERT INTO urls (slug) VALUES ('one; string'); COMMIT`);
+      expect(await count(pool)).toBe(1);
+      expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+      await expect(
+        pool.query(
+          `BEGIN; INSERT INTO urls (slug) VALUES ('half'); INSERT INTO urls (slug) VALUES ('one; string'); COMMIT`,
+        ),
+      ).rejects.toThrow(/duplicate key/);
+      // The failed string left nothing behind, and the next statement does not wait for it.
+      expect(await count(pool)).toBe(1);
+      await pool.query('COMMIT'); // no transaction open: a no-op, not the end of the test's transaction
+      expect(await count(pool)).toBe(1);
+    });
+  });
+
+  it("fires deferred constraints at the app's COMMIT, and keeps them deferred for the next transaction", async () => {
+    await inTransactionMode(async (pool, outside) => {
+      await outside.query(
+        `CREATE TABLE links (id int PRIMARY KEY, url_id int REFERENCES urls(id) DEFERRABLE INITIALLY DEFERRED)`,
+      );
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query('INSERT INTO links VALUES (1, 999)');
+      await expect(client.query('COMMIT')).rejects.toThrow(/violates foreign key constraint/);
+      expect((await client.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 0 }]);
+      // Still deferred: inside a transaction the violation waits for COMMIT, where it is fixed first.
+      await client.query('BEGIN');
+      await client.query('INSERT INTO links VALUES (2, 1)');
+      await client.query(`INSERT INTO urls (slug) OVERRIDING SYSTEM VALUE VALUES ('fix')`);
+      await client.query('UPDATE links SET url_id = (SELECT id FROM urls)');
+      await client.query('COMMIT');
+      expect((await client.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 1 }]);
+      client.release();
+    });
+  });
+
   it('routes the app pool into the test transaction, invisible to other connections', async () => {
     await inTransactionMode(async (pool, outside) => {
       await pool.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);

@@ -23,6 +23,25 @@ type Callback = (error: Error | null, result?: unknown) => void;
 const BEGIN = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
 const COMMIT = /^\s*(COMMIT|END)\b(?!\s+PREPARED)/i;
 const ROLLBACK = /^\s*ROLLBACK\b(?!\s+(TO|PREPARED)\b)/i;
+const CONTROL = [BEGIN, COMMIT, ROLLBACK];
+
+/**
+ * The statements of a simple-protocol string, split at semicolons outside
+ * quotes, quoted identifiers, dollar quotes and comments.
+ */
+export function splitStatements(sql: string): string[] {
+  const parts: string[] = [];
+  const token = /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|(\$[A-Za-z_]*\$)[\s\S]*?\1|;/g;
+  let start = 0;
+  for (let match = token.exec(sql); match; match = token.exec(sql)) {
+    if (match[0] !== ';') continue;
+    parts.push(sql.slice(start, match.index));
+    start = match.index + 1;
+  }
+  parts.push(sql.slice(start));
+  return parts.filter((part) => part.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim() !== '');
+}
+
 /** How long a statement waits for an app transaction on another "connection" before it says so. */
 const WAIT_MS = 10_000;
 
@@ -64,6 +83,16 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
     });
   };
 
+  /** "SET CONSTRAINTS <the initially deferred ones> DEFERRED; ": undoes the app COMMIT's SET CONSTRAINTS ALL IMMEDIATE. */
+  let deferred: Promise<string> | undefined;
+  const restoreDeferred = () =>
+    (deferred ??= shared
+      .query<{ names: string | null }>(
+        `SELECT string_agg(format('%I.%I', n.nspname, c.conname), ', ') AS names
+         FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_namespace n ON n.oid = c.connamespace WHERE c.condeferred`,
+      )
+      .then(({ rows }) => (rows[0]?.names ? `SET CONSTRAINTS ${rows[0].names} DEFERRED; ` : '')));
+
   const text = (query: Query) => (typeof query === 'string' ? query : (query?.text ?? ''));
 
   /** One client handed out by Pool#connect: its transactions are savepoints on the shared connection. */
@@ -73,6 +102,9 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
     let savepoint: string | undefined;
     const run = async (args: QueryArgs) => {
       const sql = text(args[0]);
+      const statements = splitStatements(sql);
+      if (statements.length > 1 && statements.some((part) => CONTROL.some((control) => control.test(part))))
+        return script(statements);
       if (BEGIN.test(sql) && !savepoint) {
         releaseLock = await acquire(owner);
         savepoint = `pgwork_tx_${++depth}`;
@@ -82,11 +114,18 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
         const name = savepoint;
         savepoint = undefined;
         try {
-          return await shared.query(`RELEASE SAVEPOINT ${name}`);
+          // Deferred constraints and constraint triggers fire at the app's COMMIT, as they would at a real one.
+          await shared.query('SET CONSTRAINTS ALL IMMEDIATE').catch(async (error: unknown) => {
+            await shared.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
+            throw error;
+          });
+          return await shared.query(`${await restoreDeferred()}RELEASE SAVEPOINT ${name}`);
         } finally {
           releaseLock?.();
         }
       }
+      // COMMIT or ROLLBACK with no transaction open: a warning on a real connection, nothing here.
+      if (!savepoint && (COMMIT.test(sql) || ROLLBACK.test(sql))) return shared.query('SELECT WHERE false');
       if (savepoint && ROLLBACK.test(sql)) {
         const name = savepoint;
         savepoint = undefined;
@@ -98,6 +137,42 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
       }
       if (savepoint) return (shared.query as (...a: unknown[]) => Promise<unknown>)(...args);
       return autocommit(owner, args);
+    };
+    /**
+     * Several statements in one string ('BEGIN; INSERT ...; COMMIT'): each
+     * transaction statement becomes its savepoint statement, in place, and the
+     * string runs as one query under a savepoint that undoes it all on error.
+     */
+    const script = async (statements: string[]) => {
+      const prior = savepoint;
+      if (!prior) releaseLock = await acquire(owner);
+      let open = prior;
+      const rewritten = statements.map((part) => {
+        if (BEGIN.test(part) && !open) return `SAVEPOINT ${(open = `pgwork_tx_${++depth}`)}`;
+        if (!open && (COMMIT.test(part) || ROLLBACK.test(part))) return 'SELECT WHERE false';
+        const name = open;
+        if (COMMIT.test(part)) return ((open = undefined), `RELEASE SAVEPOINT ${name}`);
+        if (ROLLBACK.test(part)) return ((open = undefined), `ROLLBACK TO SAVEPOINT ${name}`);
+        return part;
+      });
+      await shared.query('SAVEPOINT pgwork_script');
+      try {
+        const result = await shared.query(rewritten.join(';\n'));
+        savepoint = open;
+        if (!open) await shared.query('RELEASE SAVEPOINT pgwork_script');
+        return result;
+      } catch (error) {
+        // The app's transaction failed as a whole, as on a real connection.
+        const undo = prior
+          ? `ROLLBACK TO SAVEPOINT ${prior}; RELEASE SAVEPOINT ${prior}`
+          : 'ROLLBACK TO SAVEPOINT pgwork_script; RELEASE SAVEPOINT pgwork_script';
+        await shared.query(undo).catch(() => undefined);
+        savepoint = undefined;
+        open = undefined;
+        throw error;
+      } finally {
+        if (!savepoint) releaseLock?.();
+      }
     };
     const client = new Proxy(shared, {
       get(target, property) {
