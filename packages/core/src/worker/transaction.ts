@@ -151,9 +151,9 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
         if (BEGIN.test(part) && !open) return `SAVEPOINT ${(open = `pgwork_tx_${++depth}`)}`;
         if (!open && (COMMIT.test(part) || ROLLBACK.test(part))) return 'SELECT WHERE false';
         const name = open;
-        if (COMMIT.test(part)) return ((open = undefined), `RELEASE SAVEPOINT ${name}`);
-        if (ROLLBACK.test(part)) return ((open = undefined), `ROLLBACK TO SAVEPOINT ${name}`);
-        return part;
+        if (!COMMIT.test(part) && !ROLLBACK.test(part)) return part;
+        open = undefined;
+        return COMMIT.test(part) ? `RELEASE SAVEPOINT ${name}` : `ROLLBACK TO SAVEPOINT ${name}`;
       });
       await shared.query('SAVEPOINT pgwork_script');
       try {
