@@ -35,11 +35,12 @@ export function loadSeed(file: string, rootDir: string): Seed {
     fingerprint: hashParts(['seed', path.slice(rootDir.length), content]),
     async run(target, source) {
       if (isSql) {
+        const sql = content.toString('utf8');
         await withClient(target.url, { source }, async (client) => {
           try {
-            await client.query(content.toString('utf8'));
+            await client.query(sql);
           } catch (error) {
-            throw new PgworkError('MIGRATION_FAILED', `seed ${file} failed: ${describeDatabaseError(error)}`, {
+            throw new PgworkError('MIGRATION_FAILED', `seed ${file} failed: ${describeDatabaseError(error, sql)}`, {
               cause: error,
             });
           }

@@ -25,6 +25,9 @@ const COMMIT = /^\s*(COMMIT|END)\b(?!\s+PREPARED)/i;
 const ROLLBACK = /^\s*ROLLBACK\b(?!\s+(TO|PREPARED)\b)/i;
 const CONTROL = [BEGIN, COMMIT, ROLLBACK];
 
+/** Undoes everything since the savepoint and removes it: a failed unit of work, as if it never ran. */
+const discard = (savepoint: string) => `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`;
+
 /**
  * The statements of a simple-protocol string, split at semicolons outside
  * quotes, quoted identifiers, dollar quotes and comments.
@@ -116,7 +119,7 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
         try {
           // Deferred constraints and constraint triggers fire at the app's COMMIT, as they would at a real one.
           await shared.query('SET CONSTRAINTS ALL IMMEDIATE').catch(async (error: unknown) => {
-            await shared.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
+            await shared.query(discard(name));
             throw error;
           });
           return await shared.query(`${await restoreDeferred()}RELEASE SAVEPOINT ${name}`);
@@ -130,7 +133,7 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
         const name = savepoint;
         savepoint = undefined;
         try {
-          return await shared.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
+          return await shared.query(discard(name));
         } finally {
           releaseLock?.();
         }
@@ -163,12 +166,8 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
         return result;
       } catch (error) {
         // The app's transaction failed as a whole, as on a real connection.
-        const undo = prior
-          ? `ROLLBACK TO SAVEPOINT ${prior}; RELEASE SAVEPOINT ${prior}`
-          : 'ROLLBACK TO SAVEPOINT pgwork_script; RELEASE SAVEPOINT pgwork_script';
-        await shared.query(undo).catch(() => undefined);
+        await shared.query(discard(prior ?? 'pgwork_script')).catch(() => undefined);
         savepoint = undefined;
-        open = undefined;
         throw error;
       } finally {
         if (!savepoint) releaseLock?.();
@@ -195,7 +194,7 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
               const name = savepoint;
               savepoint = undefined;
               void shared
-                .query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
+                .query(discard(name))
                 .catch(() => undefined)
                 .finally(() => releaseLock?.());
             }
@@ -219,7 +218,7 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
         await shared.query('RELEASE SAVEPOINT pgwork_stmt');
         return result;
       } catch (error) {
-        await shared.query('ROLLBACK TO SAVEPOINT pgwork_stmt; RELEASE SAVEPOINT pgwork_stmt').catch(() => undefined);
+        await shared.query(discard('pgwork_stmt')).catch(() => undefined);
         throw error;
       }
     } finally {
