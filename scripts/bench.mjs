@@ -7,6 +7,7 @@
 // Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
 // --embedded-dir when given: e.g. /tmp to measure on disk instead of RAM).
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ const option = (name, fallback) => {
 };
 const json = args.includes('--json');
 const runs = Number(option('runs', 15));
-const suiteRuns = Number(option('suite-runs', 1));
+const suiteRuns = Number(option('suite-runs', 3));
 const only = new Set((option('only', 'setup,reset,suite,scaling') ?? '').split(','));
 for (const [name, value] of [
   ['runs', runs],
@@ -37,9 +38,13 @@ for (const [name, value] of [
   }
 }
 
-if (option('embedded-dir')) process.env.PGWORK_EMBEDDED_DIR = option('embedded-dir');
+// The bench's own kept embedded cluster (what a user gets by default: Unix socket, no password),
+// under --embedded-dir (e.g. /tmp, to measure on disk) or the RAM disk; stopped when the bench ends.
+const benchClusters = join(option('embedded-dir') ?? core.embeddedBaseDirectory(), `pgwork-bench-${process.pid}`);
+process.env.PGWORK_EMBEDDED_DIR = benchClusters;
+process.env.PGWORK_EMBEDDED_IDLE_SECONDS = '0';
 const given = process.env.PGWORK_DATABASE_URL;
-const embedded = given ? undefined : await core.startEmbeddedPostgres();
+const embedded = given ? undefined : await core.attachEmbeddedCluster({ rootDir: ROOT, name: 'bench' });
 const serverUrl = given ?? embedded.url;
 const results = {
   version: 1,
@@ -47,6 +52,8 @@ const results = {
   setup: {},
   isolation: {},
   reset: {},
+  firstReset: {},
+  runCost: {},
   typeormReset: {},
   suite: {},
   scaling: {},
@@ -59,20 +66,23 @@ try {
     cpu: cpus()[0]?.model ?? 'unknown',
     node: process.version,
     postgres: (await admin.query(`SELECT current_setting('server_version') AS v`)).rows[0].v,
-    server: embedded ? `embedded in ${embedded.directory.replace(/\/pgwork-[^/]+$/, '')}` : 'PGWORK_DATABASE_URL',
+    server: embedded ? `kept embedded cluster in ${embedded.directory}` : 'PGWORK_DATABASE_URL',
     runs,
     suiteRuns,
   };
   await admin.end();
   const examples = discoverExamples();
   if (only.has('reset')) await benchReset();
+  if (only.has('reset')) await benchFirstReset();
   if (only.has('setup')) await benchSetup(examples);
   if (only.has('setup')) await benchIsolation(examples);
+  if (only.has('setup')) await benchRunCost(examples);
   if (only.has('scaling')) await benchScaling();
   if (only.has('suite')) await benchSuites(examples);
 } finally {
   progress('');
-  await embedded?.stop();
+  await embedded?.detach();
+  await stopClusters(benchClusters);
 }
 printTables();
 if (json) console.log(JSON.stringify(results));
@@ -103,7 +113,7 @@ function syntheticAdapter(tables) {
 }
 
 async function benchReset() {
-  for (const tables of [5, 20, 100]) {
+  for (const tables of [20, 100, 500]) {
     await withScratchDatabase(async (url) => {
       const client = await core.connect(url);
       try {
@@ -142,6 +152,60 @@ async function benchReset() {
   }
 }
 
+/**
+ * The reset a test file starts with, through the worker session Jest's setup
+ * file uses. A worker's first file opens the session (connect, read the
+ * catalog, plan the probe) and then resets; every later file in that worker
+ * process gets the kept session and resets at the steady cost. `afterTruncate`
+ * is a reset right after one that emptied a big table with TRUNCATE.
+ */
+async function benchFirstReset() {
+  for (const tables of [100, 500]) {
+    const dirty = dirtySql(tables, 2);
+    const run = await core.startRun(runConfig(syntheticAdapter(tables), ROOT, `bench_first_${tables}`));
+    try {
+      const open = [];
+      const firstFile = [];
+      const nextFile = [];
+      const afterTruncate = [];
+      const steady = [];
+      for (let i = 0; i < runs; i++) {
+        progress(`first reset: ${tables} tables, ${i + 1}/${runs}`);
+        const workerId = i + 1;
+        // The database exists already, as globalSetup's background clone leaves it; a test wrote 2 tables.
+        const cloned = await core.openWorkerSession(run.state, workerId);
+        await cloned.client.query(dirty);
+        await cloned.close();
+        let session;
+        open.push(await time(async () => (session = await core.keptWorkerSession(run.state, workerId))));
+        firstFile.push(await time(() => session.reset()));
+        await session.client.query(dirty);
+        nextFile.push(await time(async () => (await core.keptWorkerSession(run.state, workerId)).reset()));
+        await session.client.query(dirty);
+        steady.push(await time(() => session.reset()));
+        await session.client.query(
+          `INSERT INTO t1 (label) SELECT 'big' FROM generate_series(1, ${core.DELETE_ROW_LIMIT * 2})`,
+        );
+        await session.reset();
+        await session.client.query(dirty);
+        afterTruncate.push(await time(() => session.reset()));
+      }
+      results.firstReset[`t${tables}`] = {
+        tables,
+        open: summarise(open),
+        firstFile: summarise(firstFile),
+        nextFile: summarise(nextFile),
+        afterTruncate: summarise(afterTruncate),
+        steady: summarise(steady),
+      };
+    } finally {
+      const kept = await core.keptWorkerSession(run.state, runs).catch(() => undefined);
+      await kept?.close();
+      await run.finish();
+    }
+  }
+}
+
 /** Each example's adapter, as its Jest config names it (found by `jest --showConfig`). */
 function exampleAdapter(example) {
   const jest = createRequire(join(example.dir, 'package.json')).resolve('jest/bin/jest');
@@ -163,6 +227,7 @@ async function benchSetup(examples) {
     ...exampleAdapter(example),
   }));
   targets.push({ label: 'synthetic-100', adapter: syntheticAdapter(100), rootDir: ROOT });
+  targets.push({ label: 'synthetic-500', adapter: syntheticAdapter(500), rootDir: ROOT });
   for (const target of targets) {
     const baseName = `bench_${target.label.replace(/[^a-z0-9]/g, '_')}`;
     const coldRuns = Math.max(3, Math.ceil(runs / 5));
@@ -313,6 +378,97 @@ async function benchIsolation(examples) {
   });
 }
 
+/**
+ * The fixed cost of a run at 4 workers (globalSetup with its background
+ * clones, then teardown) on the raw-pg example, three ways interleaved:
+ * the embedded default cold (no cache: initdb, start, migrate), the embedded
+ * default warm (its kept cluster up, template there), and the bench's server
+ * with the template already built.
+ */
+async function benchRunCost(examples) {
+  const example = examples.find((e) => e.short.endsWith('raw-pg')) ?? examples[0];
+  const target = exampleAdapter(example);
+  const base = 'bench_runcost';
+  const ways = {
+    embeddedCold: { server: { url: undefined, source: 'bench' }, cold: true },
+    embeddedWarm: { server: { url: undefined, source: 'bench' }, cold: false },
+    keptServer: { server: { url: serverUrl, source: 'bench' }, cold: false },
+  };
+  const cache = join(benchClusters, 'runcost');
+  const oneRun = async (way) => {
+    const config = runConfig(target.adapter, target.rootDir, base, { server: way.server, workerIds: [1, 2, 3, 4] });
+    config.workers = 4;
+    let run;
+    const ms = await time(async () => {
+      run = await core.startRun(config);
+      await run.finish();
+    });
+    return { ms, built: run.summaries[0].templateBuilt };
+  };
+  const saved = process.env.PGWORK_EMBEDDED_DIR;
+  process.env.PGWORK_EMBEDDED_DIR = cache;
+  process.env.PGWORK_EMBEDDED_IDLE_SECONDS = '600';
+  try {
+    await oneRun(ways.embeddedWarm); // the template on both servers, as after a developer's first run
+    await oneRun(ways.keptServer);
+    const samples = Object.fromEntries(Object.keys(ways).map((key) => [key, []]));
+    const built = Object.fromEntries(Object.keys(ways).map((key) => [key, []]));
+    const names = Object.keys(ways);
+    const reps = Math.max(3, Math.ceil(runs / 3));
+    for (let i = 0; i < reps; i++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(i + k) % names.length];
+        progress(`run cost: ${name} ${i + 1}/${reps}`);
+        if (ways[name].cold) await stopClusters(cache);
+        const { ms, built: wasBuilt } = await oneRun(ways[name]);
+        samples[name].push(ms);
+        built[name].push(wasBuilt);
+      }
+    }
+    for (const name of names) results.runCost[name] = { ...summarise(samples[name]), templateBuilt: built[name] };
+    results.runCost.example = example.short;
+    results.runCost.warmOverKept = ratio(results.runCost.embeddedWarm.median, results.runCost.keptServer.median);
+    results.runCost.coldOverWarm = ratio(results.runCost.embeddedCold.median, results.runCost.embeddedWarm.median);
+  } finally {
+    process.env.PGWORK_EMBEDDED_DIR = saved;
+    process.env.PGWORK_EMBEDDED_IDLE_SECONDS = '0';
+    await stopClusters(cache);
+  }
+}
+
+/**
+ * Stops every kept cluster under `dir` at once (SIGQUIT: nothing in them is
+ * kept) and removes the directory; their keepers exit with their servers.
+ */
+async function stopClusters(dir) {
+  const pids = [];
+  const walk = (d, depth) => {
+    if (depth > 3 || !existsSync(d)) return;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      if (entry.name !== 'data') walk(join(d, entry.name), depth + 1);
+      else if (existsSync(join(d, 'data', 'postmaster.pid')))
+        pids.push(Number(readFileSync(join(d, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]));
+    }
+  };
+  walk(dir, 0);
+  for (const pid of pids) signal(pid, 'SIGQUIT');
+  for (let waited = 0; pids.some((pid) => signal(pid, 0)) && waited < 10_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** process.kill that answers whether the process was there. */
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function benchScaling() {
   const adapter = syntheticAdapter(100);
   const run = await core.startRun(runConfig(adapter, ROOT, 'bench_scaling'));
@@ -348,31 +504,46 @@ async function benchScaling() {
   );
 }
 
+/**
+ * Each example's whole suite with pgwork, unisolated (4 workers on one shared
+ * database: wrong, the floor pgwork's overhead is measured against) and
+ * serial. The three are interleaved, their order rotated each repetition, so
+ * load that drifts during the bench lands on all three alike.
+ */
 async function benchSuites(examples) {
   const env = { PGWORK_DATABASE_URL: serverUrl };
+  const modes = [
+    ['pgwork', {}, []],
+    ['unisolated', { PGWORK_DISABLE: '1' }, []],
+    ['serial', { PGWORK_DISABLE: '1' }, ['--runInBand']],
+  ];
   for (const example of examples) {
     const label = example.short.replace('examples/', '');
-    const modes = {
-      pgwork: { env: {}, args: [] },
-      unisolated: { env: { PGWORK_DISABLE: '1' }, args: [] },
-      serial: { env: { PGWORK_DISABLE: '1' }, args: ['--runInBand'] },
-    };
     // One warm-up run builds the template, as it already exists on a developer's server.
     progress(`suite: ${label}, warm-up`);
     await runExample(example, env);
-    const entry = {};
-    for (const [mode, { env: extra, args: extraArgs }] of Object.entries(modes)) {
-      const seconds = [];
-      const failed = [];
-      for (let i = 0; i < suiteRuns; i++) {
-        progress(`suite: ${label}, ${mode} ${i + 1}/${suiteRuns}`);
+    const samples = Object.fromEntries(modes.map(([mode]) => [mode, { seconds: [], failed: [] }]));
+    const overheads = [];
+    for (let i = 0; i < suiteRuns; i++) {
+      const round = {};
+      for (let k = 0; k < modes.length; k++) {
+        const [mode, extra, extraArgs] = modes[(i + k) % modes.length];
+        progress(`suite: ${label}, repetition ${i + 1}/${suiteRuns}, ${mode}`);
         const outcome = await runExample(example, { ...env, ...extra }, extraArgs);
-        seconds.push(outcome.seconds * 1000);
-        failed.push(outcome.failed);
+        round[mode] = outcome.seconds * 1000;
+        samples[mode].seconds.push(round[mode]);
+        samples[mode].failed.push(outcome.failed);
       }
-      entry[mode] = { ...summarise(seconds), failedTests: failed };
+      overheads.push((round.pgwork / round.unisolated - 1) * 100);
     }
-    entry.overheadPct = Math.round((entry.pgwork.median / entry.unisolated.median - 1) * 1000) / 10;
+    const entry = Object.fromEntries(
+      Object.entries(samples).map(([mode, { seconds, failed }]) => [
+        mode,
+        { ...summarise(seconds), failedTests: failed },
+      ]),
+    );
+    // Per repetition, pgwork against the unisolated run next to it; then the median and spread of those.
+    entry.overheadPct = summarise(overheads);
     entry.speedupOverSerial = ratio(entry.serial.median, entry.pgwork.median);
     results.suite[label] = entry;
   }
@@ -413,6 +584,12 @@ function printTables() {
     }
     console.log('');
   }
+  if (results.runCost.keptServer) {
+    const c = results.runCost;
+    console.log(
+      `Fixed cost of a run (${c.example}, 4 workers: globalSetup with its clones, then teardown): embedded cold ${ms(c.embeddedCold)}, embedded warm ${ms(c.embeddedWarm)}, kept server ${ms(c.keptServer)}; warm / kept ${c.warmOverKept}x, cold / warm ${c.coldOverWarm}x\n`,
+    );
+  }
   if (results.isolation.database) {
     const i = results.isolation;
     console.log(
@@ -432,6 +609,13 @@ function printTables() {
       );
     console.log('');
   }
+  if (Object.keys(results.firstReset).length) {
+    console.log("A test file's first reset (2 dirty tables), next to the steady one");
+    line('schema', "worker's 1st file: open", '1st file: reset', 'next file: reset', 'after a TRUNCATE', 'steady');
+    for (const r of Object.values(results.firstReset))
+      line(`${r.tables} tables`, ms(r.open), ms(r.firstFile), ms(r.nextFile), ms(r.afterTruncate), ms(r.steady));
+    console.log('');
+  }
   if (results.scaling.w1) {
     console.log('Scaling: workers cloning at once (100-table template)');
     line('workers', 'per worker', 'whole batch');
@@ -441,7 +625,7 @@ function printTables() {
   }
   if (Object.keys(results.suite).length) {
     const sec = (s) => `${(s.median / 1000).toFixed(2)} s`;
-    console.log(`Whole suite (4 workers unless serial; medians of ${m.suiteRuns} run(s))`);
+    console.log(`Whole suite (4 workers unless serial; medians of ${m.suiteRuns} interleaved repetitions)`);
     line('example', 'pgwork', 'unisolated (wrong)', 'serial, shared', 'overhead / speedup');
     for (const [label, s] of Object.entries(results.suite)) {
       line(
@@ -449,7 +633,7 @@ function printTables() {
         `${sec(s.pgwork)}, ${s.pgwork.failedTests.join('/')} failed`,
         `${sec(s.unisolated)}, ${s.unisolated.failedTests.join('/')} failed`,
         `${sec(s.serial)}, ${s.serial.failedTests.join('/')} failed`,
-        `${s.overheadPct}% / ${s.speedupOverSerial}x`,
+        `${s.overheadPct.median}% (${s.overheadPct.min} to ${s.overheadPct.max}) / ${s.speedupOverSerial}x`,
       );
     }
     console.log('');

@@ -16,6 +16,7 @@ export const core = {
   ...load('shared/adapter.js'),
   ...load('admin/databases.js'),
   ...load('setup/embedded.js'),
+  ...load('setup/cluster.js'),
   ...load('setup/run.js'),
   ...load('worker/reset.js'),
   ...load('worker/session.js'),

@@ -7,11 +7,11 @@
 // The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
 // Prints a summary table and exits non-zero if any check fails.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { core } from './core.mjs';
-import { discoverExamples, runExample } from './examples.mjs';
+import { discoverExamples, ROOT, runExample } from './examples.mjs';
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 const option = (name, fallback) => {
@@ -199,37 +199,11 @@ try {
     `${leftovers.length} left by run ${killedRun}, ${reclaimed.length} reclaimed`,
   );
 
-  // 3c. Ctrl-C (SIGINT) and SIGTERM to the Jest process of a run on the embedded
-  // default: nothing it created may outlive it, not even an empty directory.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    say(`${example.short}: ${signal} to the Jest process of an embedded run`);
-    const dir = mkdtempSync(join(tmpdir(), 'pgwork-signal-'));
-    chmodSync(dir, 0o755); // as root, the server runs as another user
-    let sent = false;
-    const interrupted = await runExample(example, { PGWORK_DATABASE_URL: '', PGWORK_EMBEDDED_DIR: dir }, [], {
-      onStart: (child, output) => {
-        const timer = setInterval(() => {
-          if (sent || !runIdOf(output()) || childPids(child.pid).length === 0) return;
-          sent = true;
-          clearInterval(timer);
-          process.kill(child.pid, signal);
-        }, 50);
-        child.on('close', () => clearInterval(timer));
-      },
-    });
-    let left = readdirSync(dir);
-    for (let waited = 0; left.length && waited < 20_000; waited += 250) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      left = readdirSync(dir);
-    }
-    check(
-      `${signal.toLowerCase()} run`,
-      'the embedded cluster and its directory are gone',
-      sent && interrupted.status !== 0 && left.length === 0,
-      sent ? `left: ${left.join(', ') || 'nothing'}` : 'the run ended before the signal',
-    );
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // 3c. The kept embedded cluster (the default with no server configured): runs
+  // interrupted by Ctrl-C, SIGTERM and SIGKILL leave a cache the next run uses;
+  // a run killed mid-build leaves nothing the next run trusts; two runs share
+  // one cache; template GC drops stale templates only.
+  await embeddedCacheChecks(example);
 
   // 4. Two shards of one suite at the same time.
   say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);
@@ -264,6 +238,166 @@ for (const c of checks)
 console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
 if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
 process.exitCode = failed.length ? 1 : 0;
+
+/** The core test fixture (4 files, 2 workers, an SQL adapter) as one more project to run. */
+const FIXTURE = { dir: join(ROOT, 'packages/core/test/fixtures/project'), short: 'core fixture' };
+const SLOW_SCHEMA = `CREATE TABLE fixture_migrations (name text PRIMARY KEY);
+INSERT INTO fixture_migrations VALUES ('001');
+CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);
+SELECT pg_sleep(3);`;
+
+async function embeddedCacheChecks(example) {
+  const cache = mkdtempSync(join(tmpdir(), 'pgwork-cache-'));
+  chmodSync(cache, 0o755); // as root, the server runs as another user
+  const out = join(cache, 'fixture-out');
+  const base = `stress_${core.newRunId()}`;
+  const embeddedEnv = { PGWORK_DATABASE_URL: '', DATABASE_URL: '', PGWORK_EMBEDDED_DIR: cache, FIXTURE_OUT: out };
+  const fixtureEnv = { ...embeddedEnv, FIXTURE_BASE_NAME: base, FIXTURE_SQL: SLOW_SCHEMA };
+  const clusterDir = () => join(cache, readdirSync(cache).find((name) => name.startsWith('pg')) ?? 'none', 'main');
+  const onCluster = async (work) => {
+    const admin = await core.connect(core.clusterUrl(clusterDir()));
+    try {
+      return await work(admin);
+    } finally {
+      await admin.end();
+    }
+  };
+  const templates = () =>
+    onCluster(async (admin) =>
+      (await core.listOwnedDatabases(admin)).filter((db) => db.name.startsWith(`${base}_tpl_`)),
+    ).catch(() => []);
+  try {
+    // Ctrl-C, SIGTERM, SIGKILL to an embedded run's Jest process: the next run is green on the same cache.
+    say(`${example.short}: Ctrl-C, SIGTERM and SIGKILL to embedded runs, each followed by a run`);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL']) {
+      let sent = false;
+      const interrupted = await runExample(example, embeddedEnv, [], {
+        onStart: (child, output) => {
+          const timer = setInterval(() => {
+            if (sent || !runIdOf(output()) || childPids(child.pid).length === 0) return;
+            sent = true;
+            clearInterval(timer);
+            process.kill(child.pid, signal);
+          }, 50);
+          child.on('close', () => clearInterval(timer));
+        },
+      });
+      const next = await runExample(example, embeddedEnv);
+      check(
+        `${signal.toLowerCase()} run`,
+        'the next embedded run is green on the same cache, its template reused',
+        sent && interrupted.status !== 0 && green(next) && next.pgwork?.templateBuilt === false,
+        sent
+          ? `next: ${next.passed}/${next.total} passed, template ${next.pgwork?.templateBuilt ? 'built' : 'reused'}`
+          : 'the run ended before the signal',
+      );
+    }
+
+    // SIGKILL while the template is being built (its migration sleeps 3 s).
+    say('core fixture: SIGKILL while building the template, then a run');
+    let killedMidBuild = false;
+    await runExample(FIXTURE, fixtureEnv, [], {
+      onStart: (child) => {
+        const timer = setInterval(async () => {
+          if (killedMidBuild) return;
+          const building = (await templates()).some((db) => db.marker.state === 'building');
+          if (!building || killedMidBuild) return;
+          killedMidBuild = true;
+          clearInterval(timer);
+          process.kill(child.pid, 'SIGKILL');
+        }, 100);
+        child.on('close', () => clearInterval(timer));
+      },
+    });
+    const left = await templates();
+    const after = await runExample(FIXTURE, fixtureEnv);
+    const finalTemplates = await templates();
+    check(
+      'killed build',
+      'a run SIGKILLed mid-build is followed by a green run that builds the template again',
+      killedMidBuild &&
+        left.some((db) => db.marker.state === 'building') &&
+        green(after) &&
+        after.pgwork?.templateBuilt === true &&
+        finalTemplates.length === 1 &&
+        finalTemplates[0].marker.state === 'ready',
+      `left ${left.map((db) => db.marker.state).join(', ') || 'nothing'}; next run ${after.passed}/${after.total} passed`,
+    );
+
+    // Two runs at once on one cache: one server, one template build, both green.
+    say('core fixture: two embedded runs at once on one cache');
+    const [a, b] = await Promise.all([runExample(FIXTURE, fixtureEnv), runExample(FIXTURE, fixtureEnv)]);
+    check(
+      'shared cache',
+      'two runs at once on one cache: both green, one cluster',
+      green(a) &&
+        green(b) &&
+        a.pgwork?.embeddedDirectory === b.pgwork?.embeddedDirectory &&
+        a.pgwork?.runId !== b.pgwork?.runId,
+      `${a.passed}/${a.total} and ${b.passed}/${b.total} passed`,
+    );
+
+    // Template GC: a stale template of the base name goes; a decoy, another base name's and the live one stay.
+    say('core fixture: template GC');
+    const decoy = `${base}_tpl_00000000deadbeef`;
+    const stale = `${base}_tpl_0000000000000001`;
+    const otherBase = `other_${core.newRunId()}_tpl_0000000000000002`;
+    const longAgo = new Date(Date.now() - 60 * 86_400_000).toISOString();
+    await onCluster(async (admin) => {
+      await admin.query(`CREATE DATABASE ${decoy}`);
+      for (const name of [stale, otherBase]) {
+        const marker = {
+          kind: 'template',
+          run: 'deadrun1',
+          fingerprint: 'x',
+          state: 'ready',
+          created: longAgo,
+          lastUsed: longAgo,
+        };
+        await core.ensureDatabase(admin, name, { marker });
+      }
+    });
+    const gcRun = await runExample(FIXTURE, fixtureEnv);
+    const names = await onCluster(async (admin) =>
+      (await admin.query('SELECT datname FROM pg_database')).rows.map((r) => r.datname),
+    );
+    const live = (await templates()).find((db) => db.marker.state === 'ready')?.name;
+    check(
+      'template gc',
+      'GC drops the stale pgwork template only; the decoy, another base name and the live template survive',
+      green(gcRun) &&
+        !names.includes(stale) &&
+        names.includes(decoy) &&
+        names.includes(otherBase) &&
+        !!live &&
+        names.includes(live),
+      `dropped: ${(gcRun.pgwork?.templatesDropped ?? []).join(', ') || 'none'}`,
+    );
+    await onCluster((admin) => admin.query(`DROP DATABASE ${decoy}`)).catch(() => undefined);
+  } finally {
+    await stopClusters(cache);
+  }
+}
+
+/** Stops the kept clusters under `dir` and removes it. */
+async function stopClusters(dir) {
+  const pids = [];
+  for (const major of existsSync(dir) ? readdirSync(dir) : []) {
+    for (const name of existsSync(join(dir, major)) && major.startsWith('pg') ? readdirSync(join(dir, major)) : []) {
+      const pidFile = join(dir, major, name, 'data', 'postmaster.pid');
+      if (existsSync(pidFile)) pids.push(Number(readFileSync(pidFile, 'utf8').split('\n')[0]));
+    }
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      // gone
+    }
+  }
+  for (let waited = 0; pids.some(isAlive) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  rmSync(dir, { recursive: true, force: true });
+}
 
 function childPids(pid) {
   try {

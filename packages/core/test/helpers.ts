@@ -97,6 +97,8 @@ export interface Outcome {
   /** The database, and the server port, each 'sees only its own rows' test ran on. */
   databases: string[];
   ports: number[];
+  /** The server's data directory over a Unix socket (the kept embedded cluster), where there is no port. */
+  servers: string[];
   schemas: string[];
   /** Every line the fixture's files wrote to FIXTURE_OUT. */
   lines: string[];
@@ -128,9 +130,18 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
   const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const databases = lines.map((line) => line.split(' ')[0]!);
   const ports = lines.map((line) => Number(line.split(' ')[1]));
+  const servers = lines.map((line) => line.split(' ')[1]!);
   const schemas = lines.map((line) => line.split(' ')[2]!);
   rmSync(work, { recursive: true, force: true });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, databases, ports, schemas, lines };
+  return {
+    status: result.status,
+    output: `${result.stdout}${result.stderr}`,
+    databases,
+    ports,
+    servers,
+    schemas,
+    lines,
+  };
 }
 
 /** The run passed exactly `tests` tests and Jest exited 0. */

@@ -1,10 +1,11 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describeDatabase, listOwnedDatabases } from '../src/admin/databases';
 import { databaseUrl } from '../src/shared/naming';
+import { embeddedBinaries } from '../src/setup/embedded-binaries';
 import { rows, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 
 describe('the Jest lifecycle, end to end', () => {
@@ -100,19 +101,23 @@ describe('the Jest lifecycle, end to end', () => {
     }
   });
 
-  it('gives each worker its own embedded server with isolation "server"', () => {
+  it('gives each worker its own kept embedded server with isolation "server"', async () => {
     const temp = mkdtempSync(join(tmpdir(), 'pgwork-servers-'));
     chmodSync(temp, 0o755);
     try {
       const run = runFixture({
         PGWORK_EMBEDDED_DIR: temp,
+        PGWORK_EMBEDDED_IDLE_SECONDS: '0',
         FIXTURE_BASE_NAME: uniqueBase('srv'),
         FIXTURE_ISOLATION: 'server',
       });
       expectPassed(run, 8);
       expect(run.output.match(/pgwork: run [a-z0-9]{8} on embedded Postgres/g)).toHaveLength(2);
-      expect(new Set(run.ports).size).toBe(2);
-      expect(readdirSync(temp)).toEqual([]);
+      const clusters = [...new Set(run.servers)].sort();
+      expect(clusters).toEqual(
+        [1, 2].map((n) => join(temp, `pg${PG_MAJOR}-${process.platform}-${process.arch}`, `worker-${n}`, 'data')),
+      );
+      await serversStopped(clusters);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }
@@ -167,22 +172,42 @@ describe('the Jest lifecycle, end to end', () => {
     expect(left.rows).toEqual([]);
   });
 
-  it('starts the embedded server when no server is configured, and removes it afterwards', () => {
+  it('starts the embedded server when no server is configured, and keeps cluster and template for the next run', async () => {
     const temp = mkdtempSync(join(tmpdir(), 'pgwork-embedded-'));
     chmodSync(temp, 0o755); // as root, the server runs as another user that must reach it
+    const cluster = join(temp, `pg${PG_MAJOR}-${process.platform}-${process.arch}`, 'main');
+    const env = { PGWORK_EMBEDDED_DIR: temp, PGWORK_EMBEDDED_IDLE_SECONDS: '0', FIXTURE_BASE_NAME: uniqueBase('emb') };
     try {
-      const run = runFixture({ PGWORK_EMBEDDED_DIR: temp, FIXTURE_BASE_NAME: uniqueBase('emb') });
-      expect(run.output).toContain(`on embedded Postgres (in ${join(temp, 'pgwork-')}`);
-      expectPassed(run, 8);
-      expect(new Set(run.databases).size).toBe(2);
-      expect(run.output).toMatch(/used 2 database\(s\), now dropped/);
-      // The cluster lived in PGWORK_EMBEDDED_DIR and is gone.
-      expect(readdirSync(temp)).toEqual([]);
+      const first = runFixture(env);
+      expect(first.output).toContain(`on embedded Postgres (in ${cluster})`);
+      expect(first.output).toMatch(/template \S+ built in/);
+      expectPassed(first, 8);
+      expect(new Set(first.databases).size).toBe(2);
+      expect(first.output).toMatch(/used 2 database\(s\), now dropped/);
+      // Over its private Unix socket: no TCP port, a directory only the server's user can enter.
+      expect(new Set(first.servers)).toEqual(new Set([join(cluster, 'data')]));
+      expect(statSync(join(cluster, 'socket')).mode & 0o777).toBe(0o700);
+      // Idle time 0: the server stops when the run ends; the cluster and its template stay.
+      await serversStopped([join(cluster, 'data')]);
+      const second = runFixture(env);
+      expectPassed(second, 8);
+      expect(second.output).toMatch(/template \S+ reused/);
+      await serversStopped([join(cluster, 'data')]);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }
   });
 });
+
+const PG_MAJOR = embeddedBinaries().major;
+
+/** Waits until the servers of these data directories have stopped (their postmaster.pid is gone). */
+async function serversStopped(dataDirectories: string[]): Promise<void> {
+  for (let waited = 0; dataDirectories.some((dir) => existsSync(join(dir, 'postmaster.pid'))); waited += 100) {
+    if (waited > 20_000) throw new Error(`still running after 20 s: ${dataDirectories.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** A port p such that p..p+count-1 are all free now. */
 async function freeConsecutivePorts(count: number): Promise<number> {

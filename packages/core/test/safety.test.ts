@@ -5,7 +5,7 @@ import { escapeIdentifier } from 'pg';
 import { PgworkError } from '../src/shared/errors';
 import { connect } from '../src/shared/connection';
 import { dropOwnedDatabase, listOwnedDatabases } from '../src/admin/databases';
-import { loadEmbeddedPostgres } from '../src/setup/embedded';
+import { loadEmbeddedPostgres } from '../src/setup/embedded-binaries';
 import { databaseUrl } from '../src/shared/naming';
 import { rows, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
 

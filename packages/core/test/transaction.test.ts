@@ -47,6 +47,10 @@ describe('transaction mode', () => {
       expect(await count(pool)).toBe(1);
       await pool.query('COMMIT'); // no transaction open: a no-op, not the end of the test's transaction
       expect(await count(pool)).toBe(1);
+      // A backslash-escaped quote in an E'' string does not end the string, so its ';' splits nothing.
+      await pool.query(String.raw`BEGIN; INSERT INTO urls (slug) VALUES (E'it\'s; one'); COMMIT`);
+      expect((await pool.query(`SELECT slug FROM urls WHERE slug LIKE 'it%'`)).rows).toEqual([{ slug: "it's; one" }]);
+      expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
     });
   });
 

@@ -367,7 +367,8 @@ describe('server isolation', () => {
     expect(workerServer({ url: 'postgres://u@db/app', source: 'X' }, 1).url).toBe('postgres://u@db:5433/app');
     expect(workerServer({ url: undefined, source: 'the embedded server' }, 2)).toEqual({
       url: undefined,
-      source: 'the embedded server',
+      source: 'the embedded server of worker 2',
+      cluster: 'worker-2',
     });
     expect(() => workerServer({ url: 'postgres://u@db:65535/app', source: 'X' }, 1)).toThrow(
       /port 65536 is beyond 65535/,

@@ -13,6 +13,8 @@ export interface DatabaseMarker {
   fingerprint?: string;
   state?: 'building' | 'ready';
   created: string;
+  /** Templates: when a run last cloned from it (or reused it); template GC keeps the recently used. */
+  lastUsed?: string;
 }
 
 export const MARKER_PREFIX = 'pgwork:v1 ';

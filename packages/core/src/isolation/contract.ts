@@ -34,7 +34,7 @@ export interface SetupContext {
   readonly baseName: string;
   readonly maintenanceDatabase: string;
   /** The configured server; undefined url: the embedded one. */
-  readonly server: { readonly url: string | undefined; readonly source: string };
+  readonly server: { readonly url: string | undefined; readonly source: string; readonly cluster?: string };
   /** PGWORK_DISABLE=1: every worker shares one target. */
   readonly disable: boolean;
   /** PGWORK_KEEP=1: nothing is dropped at the end. */
@@ -49,7 +49,7 @@ export interface SetupContext {
     checks: { createsDatabases: boolean },
   ): Promise<RunStart>;
   /** The run's template on that server: reused when ready, else built (create, migrate, seed, seal). */
-  template(start: RunStart): Promise<{ name: string; built: boolean; migrateMs: number }>;
+  template(start: RunStart): Promise<{ name: string; built: boolean; migrateMs: number; dropped: readonly string[] }>;
   /** Migrates and seeds an empty target (the template, or a worker's schema); errors name `what`. */
   build(target: MigrationTarget, what: string): Promise<void>;
 }
@@ -78,6 +78,8 @@ export interface RunSummary {
   readonly embeddedDirectory?: string;
   readonly serverVersion: string;
   readonly reclaimed: readonly string[];
+  /** Old templates of the base name dropped by template GC. */
+  readonly templatesDropped?: readonly string[];
 }
 
 export interface RunResult {

@@ -92,7 +92,7 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
     shared: context.disable ? sharedDatabaseName(context.baseName, runId) : undefined,
   });
   if (state.shared) await cloneTemplate(admin, state, state.shared, 'shared');
-  const prewarming = state.shared ? Promise.resolve() : prewarm(state, context.workerIds);
+  const prewarming = state.shared ? Promise.resolve() : prewarm(admin, state, context.workerIds);
   return {
     state,
     summaries: [
@@ -106,6 +106,7 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
         embeddedDirectory: start.embeddedDirectory,
         serverVersion: start.serverVersion,
         reclaimed,
+        templatesDropped: template.dropped,
       },
     ],
     // Background clones finish before anything is dropped.
@@ -129,15 +130,17 @@ function cloneTemplate(admin: Client, state: DatabaseRunState, name: string, kin
   });
 }
 
-/** Clones the workers' databases, each on its own connection; failures are left to the workers. */
-async function prewarm(state: DatabaseRunState, workerIds: readonly number[]): Promise<void> {
-  const maintenance = databaseUrl(state.server.url, state.maintenanceDatabase);
-  const clones = workerIds.map((id) =>
-    withClient(maintenance, { source: state.server.source }, (admin) =>
-      cloneTemplate(admin, state, workerDatabaseName(state.baseName, state.runId, id), 'worker'),
-    ),
-  );
-  await Promise.allSettled(clones);
+/**
+ * Clones the workers' databases one after another on the run's own admin
+ * connection, worker 1 first (Jest starts its workers in that order; clones
+ * at once only share the cores). A failure is left to that worker, which clones on demand.
+ */
+async function prewarm(admin: Client, state: DatabaseRunState, workerIds: readonly number[]): Promise<void> {
+  for (const id of workerIds) {
+    await cloneTemplate(admin, state, workerDatabaseName(state.baseName, state.runId, id), 'worker').catch(
+      () => undefined,
+    );
+  }
 }
 
 async function isOwnedByRun(client: Client, database: string, runId: string): Promise<boolean> {

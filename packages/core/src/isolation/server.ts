@@ -57,7 +57,13 @@ function combine(state: ServerRunState, runs: ReadonlyArray<StartedRun<DatabaseR
 
 /** The server worker N uses: the base URL's port + N, or an embedded server of its own. */
 export function workerServer(base: SetupContext['server'], workerId: number): SetupContext['server'] {
-  if (base.url === undefined) return base;
+  // The embedded default: a kept cluster of the worker's own.
+  if (base.url === undefined)
+    return Object.freeze({
+      url: undefined,
+      source: `${base.source} of worker ${workerId}`,
+      cluster: `worker-${workerId}`,
+    });
   const url = parseDatabaseUrl(base.url, base.source);
   const port = Number(url.port || 5432) + workerId;
   if (port > 65535) {

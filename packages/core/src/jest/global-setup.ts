@@ -51,8 +51,11 @@ async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestPr
       const reclaimed = summary.reclaimed.length
         ? `; reclaimed ${summary.reclaimed.length} ${run.unit}(s) of dead runs`
         : '';
+      const collected = summary.templatesDropped?.length
+        ? `; dropped ${summary.templatesDropped.length} old template(s)`
+        : '';
       process.stderr.write(
-        `\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${summary.prepared} (${adapter.name})${reclaimed}${mode}`,
+        `\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${summary.prepared} (${adapter.name})${reclaimed}${collected}${mode}`,
       );
     }
     process.stderr.write('\n');

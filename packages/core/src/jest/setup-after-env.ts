@@ -32,6 +32,7 @@ const lifecycle = workerLifecycle({
   warn: (line) => process.stderr.write(`${line}\n`),
 });
 registerWorker(lifecycle, globalThis);
+lifecycle.warmUp();
 
 const concise = (step: () => Promise<void>) => () =>
   step().catch((error: unknown) => Promise.reject(conciseError(error)));

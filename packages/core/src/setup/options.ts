@@ -72,7 +72,24 @@ export interface PgworkOptions {
    * "warn" prints one line, "off" skips the check.
    */
   checkEnv?: CheckEnv;
+  /**
+   * Template garbage collection at each run start: the base name's templates
+   * of other fingerprints are dropped beyond the `newest` by last use (default
+   * 3, the run's own included) or when unused for `unusedDays` (default 14).
+   * Never one a live run uses, never a database without pgwork's marker.
+   */
+  keepTemplates?: { newest?: number; unusedDays?: number };
 }
+
+/** Which old templates a run start drops: those beyond the newest few, and those unused for long. */
+export interface TemplateRetention {
+  /** Templates of the base name kept by last use, the run's own included. Default 3. */
+  readonly newest: number;
+  /** A template not used for this many days goes whatever its rank. Default 14. */
+  readonly unusedDays: number;
+}
+
+export const DEFAULT_TEMPLATE_RETENTION: TemplateRetention = Object.freeze({ newest: 3, unusedDays: 14 });
 
 export interface ResolvedOptions {
   readonly adapter: AdapterReference;
@@ -90,6 +107,7 @@ export interface ResolvedOptions {
   readonly resetBeforeForced: boolean;
   readonly workerEnv: Readonly<Record<string, string>>;
   readonly checkEnv: CheckEnv;
+  readonly keepTemplates: TemplateRetention;
   readonly disable: boolean;
   readonly keep: boolean;
   readonly rebuild: boolean;
@@ -109,6 +127,7 @@ const KNOWN_OPTIONS = [
   'resetBefore',
   'workerEnv',
   'checkEnv',
+  'keepTemplates',
 ];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 
@@ -203,8 +222,27 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     resetBeforeForced: !!env.PGWORK_RESET_BEFORE,
     workerEnv: validateWorkerEnv(options.workerEnv, envNames as string[]),
     checkEnv,
+    keepTemplates: templateRetention(options.keepTemplates),
     disable: flag(env, 'PGWORK_DISABLE'),
     keep: flag(env, 'PGWORK_KEEP'),
     rebuild: flag(env, 'PGWORK_REBUILD'),
   });
+}
+
+function templateRetention(raw: unknown): TemplateRetention {
+  if (raw === undefined) return DEFAULT_TEMPLATE_RETENTION;
+  const given = raw as Record<string, unknown>;
+  const valid =
+    typeof raw === 'object' &&
+    raw !== null &&
+    Object.keys(given).every((key) => key === 'newest' || key === 'unusedDays') &&
+    (given.newest === undefined || (Number.isInteger(given.newest) && (given.newest as number) >= 1)) &&
+    (given.unusedDays === undefined || (typeof given.unusedDays === 'number' && given.unusedDays > 0));
+  if (!valid) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `keepTemplates must be { newest?: a whole number >= 1, unusedDays?: a number > 0 } (got ${JSON.stringify(raw)}); e.g. { newest: 3, unusedDays: 14 }.`,
+    );
+  }
+  return Object.freeze({ ...DEFAULT_TEMPLATE_RETENTION, ...(given as Partial<TemplateRetention>) });
 }

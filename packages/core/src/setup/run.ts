@@ -16,10 +16,10 @@ import { lock, unlock } from '../shared/locks';
 import { databaseUrl, newRunId, templateDatabaseName } from '../shared/naming';
 import type { WorkerSettings } from '../shared/run-state';
 import { assertCanCreateDatabases, assertConnectionBudget } from './checks';
-import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
+import { attachEmbeddedCluster, type EmbeddedCluster } from './cluster';
 import type { ResolvedOptions } from './options';
 import { loadSeed, type Seed } from './seed';
-import { ensureTemplate, templateFingerprint } from './template';
+import { collectTemplates, ensureTemplate, templateFingerprint } from './template';
 
 /** Everything globalSetup knows when it starts a run: the resolved options and what the runner says. */
 export interface RunConfig extends Omit<ResolvedOptions, 'adapter'> {
@@ -87,18 +87,22 @@ function setupContext(config: RunConfig, description: AdapterDescription, seed: 
     workerIds: config.workerIds,
     settings,
     begin: (server, database, checks) =>
-      beginRun(server, database, async (admin, source) => {
+      beginRun(server, config.rootDir, database, async (admin, source) => {
         if (checks.createsDatabases) await assertCanCreateDatabases(admin);
         await assertConnectionBudget(admin, config.workers, config.connectionsPerWorker, source);
       }),
-    template: (start) =>
-      ensureTemplate({
+    template: async (start) => {
+      const name = templateDatabaseName(config.baseName, fingerprint);
+      const template = await ensureTemplate({
         start,
-        name: templateDatabaseName(config.baseName, fingerprint),
+        name,
         fingerprint,
         rebuild: config.rebuild,
         build: (target) => build(target, `the template ${target.database}`),
-      }),
+      });
+      const dropped = await collectTemplates(start.admin, config.baseName, name, config.keepTemplates);
+      return { ...template, dropped };
+    },
     build,
   };
 }
@@ -110,19 +114,23 @@ function setupContext(config: RunConfig, description: AdapterDescription, seed: 
  */
 async function beginRun(
   server: SetupContext['server'],
+  rootDir: string,
   databaseOf: (serverUrl: string) => string,
   checks: (admin: Client, source: string) => Promise<void>,
 ): Promise<RunStart> {
-  let embedded: EmbeddedServer | undefined;
+  let embedded: EmbeddedCluster | undefined;
   let admin: Client | undefined;
   const runId = newRunId();
   const end = async () => {
     if (admin) await unlock(admin, runLease(runId)).catch(() => undefined);
     await admin?.end().catch(() => undefined);
-    await embedded?.stop();
+    await embedded?.detach();
   };
   try {
-    if (server.url === undefined) embedded = await startEmbeddedPostgres();
+    if (server.url === undefined) {
+      const notice = (line: string) => process.stderr.write(`${line}\n`);
+      embedded = await attachEmbeddedCluster({ rootDir, name: server.cluster, notice });
+    }
     const url = server.url ?? embedded!.url;
     admin = await connect(databaseUrl(url, databaseOf(url)), {
       source: server.source,

@@ -2,18 +2,21 @@ import { escapeIdentifier } from 'pg';
 import {
   describeDatabase,
   dropOwnedDatabase,
+  listOwnedDatabases,
   ensureDatabase,
   notOwnedError,
   terminateSessions,
   writeMarker,
 } from '../admin/databases';
+import type { Client } from 'pg';
 import type { DatabaseMarker } from '../admin/marker';
 import type { RunStart } from '../isolation/contract';
 import type { MigrationTarget } from '../shared/adapter';
 import { withClient } from '../shared/connection';
 import { hashParts } from '../shared/fingerprint';
-import { withLock } from '../shared/locks';
+import { isLockHeld, lockShared, tryLock, unlock, withLock } from '../shared/locks';
 import { databaseUrl } from '../shared/naming';
+import type { TemplateRetention } from './options';
 import type { Seed } from './seed';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -57,6 +60,7 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
     const existing = await describeDatabase(admin, name);
     if (existing && !existing.marker) throw notOwnedError(name);
     if (existing?.marker?.state === 'ready' && existing.isTemplate && !options.rebuild) {
+      await useTemplate(admin, name, existing.marker);
       return { name, built: false, migrateMs: 0 };
     }
     if (existing) await dropOwnedDatabase(admin, name);
@@ -84,7 +88,49 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
     // fail with "source database is being accessed by other users".
     await admin.query(`ALTER DATABASE ${escapeIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
     await terminateSessions(admin, name);
-    await writeMarker(admin, name, { ...marker, state: 'ready' });
+    await useTemplate(admin, name, { ...marker, state: 'ready' });
     return { name, built: true, migrateMs };
   });
+}
+
+/** Held (shared) by every run that clones from a template, for as long as the run lives: GC skips it. */
+const templateUse = (name: string) => `template-use:${name}`;
+
+async function useTemplate(admin: Client, name: string, marker: DatabaseMarker): Promise<void> {
+  await lockShared(admin, templateUse(name));
+  await writeMarker(admin, name, { ...marker, lastUsed: new Date().toISOString() });
+}
+
+/**
+ * Drops the base name's templates of other fingerprints that fall outside the
+ * retention: never one a live run uses (cloning or about to), never one being
+ * built, never a database without pgwork's marker. Returns what it dropped.
+ */
+export async function collectTemplates(
+  admin: Client,
+  baseName: string,
+  current: string,
+  retention: TemplateRetention,
+): Promise<string[]> {
+  const ours = new RegExp(`^${baseName}_tpl_[0-9a-f]{16}$`);
+  const lastUse = (marker: DatabaseMarker) => Date.parse(marker.lastUsed ?? marker.created) || 0;
+  const others = (await listOwnedDatabases(admin))
+    .filter(({ name, marker }) => marker.kind === 'template' && marker.state === 'ready' && ours.test(name))
+    .filter(({ name }) => name !== current)
+    .sort((a, b) => lastUse(b.marker) - lastUse(a.marker));
+  const dropped: string[] = [];
+  for (const [index, { name, marker }] of others.entries()) {
+    const kept = index + 1 < retention.newest; // the run's own template is the newest
+    if (kept && Date.now() - lastUse(marker) < retention.unusedDays * 86_400_000) continue;
+    // Under the template's lock, as ensureTemplate takes it, so no run starts using it meanwhile.
+    if (!(await tryLock(admin, `template:${name}`))) continue;
+    try {
+      if (await isLockHeld(admin, templateUse(name))) continue;
+      const stillIdle = (now: DatabaseMarker) => now.kind === 'template' && now.lastUsed === marker.lastUsed;
+      if (await dropOwnedDatabase(admin, name, stillIdle)) dropped.push(name);
+    } finally {
+      await unlock(admin, `template:${name}`).catch(() => undefined);
+    }
+  }
+  return dropped;
 }

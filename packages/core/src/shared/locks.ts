@@ -19,6 +19,20 @@ export async function unlock(client: Client, scope: string): Promise<void> {
   await client.query('SELECT pg_advisory_unlock($1, $2)', lockKey(scope));
 }
 
+/** Shared: any number of holders; an exclusive tryLock fails while one holds it. */
+export async function lockShared(client: Client, scope: string): Promise<void> {
+  await client.query('SELECT pg_advisory_lock_shared($1, $2)', lockKey(scope));
+}
+
+/** Exclusive, without waiting: whether it was taken. */
+export async function tryLock(client: Client, scope: string): Promise<boolean> {
+  const { rows } = await client.query<{ taken: boolean }>(
+    'SELECT pg_try_advisory_lock($1, $2) AS taken',
+    lockKey(scope),
+  );
+  return rows[0]!.taken;
+}
+
 export async function withLock<T>(client: Client, scope: string, work: () => Promise<T>): Promise<T> {
   await lock(client, scope);
   try {

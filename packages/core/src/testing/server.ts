@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../setup/embedded';
 import { lock } from '../shared/locks';
 import { databaseUrl, newRunId } from '../shared/naming';
 import type { RunConfig } from '../setup/run';
+import { DEFAULT_TEMPLATE_RETENTION } from '../setup/options';
 
 export const TEST_SERVER_VARIABLE = 'PGWORK_TEST_SERVER_URL';
 const SERVER = Symbol.for('pgwork.testServer');
@@ -112,6 +113,7 @@ export function testRunConfig(adapter: Adapter, baseName: string, overrides: Par
     resetBeforeForced: false,
     workerEnv: {},
     checkEnv: 'error',
+    keepTemplates: DEFAULT_TEMPLATE_RETENTION,
     disable: false,
     keep: false,
     rebuild: false,

@@ -15,6 +15,12 @@ import { installTransactionMode, type PgModule, type TransactionMode } from './t
  * the Jest binding registers these as hooks; the state it reads is the run's.
  */
 export interface WorkerLifecycle {
+  /**
+   * Starts opening the worker's session now, while the runner loads the test
+   * file: connecting and planning the reset probe (tens of ms on a big schema,
+   * once per worker process) overlap the app's own imports. Errors surface in beforeFile.
+   */
+  warmUp(): void;
   beforeFile(): Promise<void>;
   beforeTest(): Promise<void>;
   afterTest(): Promise<void>;
@@ -89,6 +95,15 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
   };
 
   return {
+    warmUp() {
+      let opening: Promise<WorkerSession>;
+      try {
+        opening = keptWorkerSession(readRunState(options.env, options.project), resolveWorkerId(options.env));
+      } catch {
+        return; // beforeFile says what is wrong
+      }
+      opening.catch(() => undefined);
+    },
     async beforeFile() {
       state = readRunState(options.env, options.project);
       const workerId = resolveWorkerId(options.env);

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { PgworkError } from '../shared/errors';
+import { BEGIN, COMMIT, CONTROL, ROLLBACK, splitStatements } from './statements';
 
 /**
  * Transaction-per-test isolation for apps on node-postgres (`pg`), which is
@@ -20,30 +21,8 @@ type Query = string | { text?: string };
 type QueryArgs = [Query, ...unknown[]];
 type Callback = (error: Error | null, result?: unknown) => void;
 
-const BEGIN = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
-const COMMIT = /^\s*(COMMIT|END)\b(?!\s+PREPARED)/i;
-const ROLLBACK = /^\s*ROLLBACK\b(?!\s+(TO|PREPARED)\b)/i;
-const CONTROL = [BEGIN, COMMIT, ROLLBACK];
-
 /** Undoes everything since the savepoint and removes it: a failed unit of work, as if it never ran. */
 const discard = (savepoint: string) => `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`;
-
-/**
- * The statements of a simple-protocol string, split at semicolons outside
- * quotes, quoted identifiers, dollar quotes and comments.
- */
-export function splitStatements(sql: string): string[] {
-  const parts: string[] = [];
-  const token = /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|(\$[A-Za-z_]*\$)[\s\S]*?\1|;/g;
-  let start = 0;
-  for (let match = token.exec(sql); match; match = token.exec(sql)) {
-    if (match[0] !== ';') continue;
-    parts.push(sql.slice(start, match.index));
-    start = match.index + 1;
-  }
-  parts.push(sql.slice(start));
-  return parts.filter((part) => part.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim() !== '');
-}
 
 /** How long a statement waits for an app transaction on another "connection" before it says so. */
 const WAIT_MS = 10_000;

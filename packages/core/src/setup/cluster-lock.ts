@@ -1,0 +1,138 @@
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// The files a kept embedded cluster is coordinated by, shared by the runs that
+// attach to it and the keeper that stops it when idle:
+//   <cluster>/lock/owner   held while a run starts, attaches to or stops the server
+//   <cluster>/runs/<pid>   one per run attached now
+//   <cluster>/keeper.pid   the keeper process and the server it watches
+
+/** A lock whose holder died is taken over; one without an owner yet is taken over after this long. */
+const OWNERLESS_LOCK_MS = 10_000;
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const readPid = (file: string): number | undefined => {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Takes the cluster's lock now, or returns false when a live process holds it. */
+export function tryLock(cluster: string): boolean {
+  const lock = join(cluster, 'lock');
+  try {
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'owner'), String(process.pid));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const owner = readPid(join(lock, 'owner'));
+  let age = 0;
+  try {
+    age = Date.now() - statSync(lock).mtimeMs;
+  } catch {
+    return false; // released meanwhile: the next try takes it
+  }
+  if (owner ? isAlive(owner) : age < OWNERLESS_LOCK_MS) return false;
+  // Its holder died (SIGKILL): move the lock aside, and keep it aside only if it is still the dead one.
+  const aside = `${lock}.stale-${process.pid}`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return false;
+  }
+  if (readPid(join(aside, 'owner')) !== owner) {
+    renameSync(aside, lock);
+    return false;
+  }
+  rmSync(aside, { recursive: true, force: true });
+  return tryLock(cluster);
+}
+
+export function unlock(cluster: string): void {
+  const lock = join(cluster, 'lock');
+  if (readPid(join(lock, 'owner')) === process.pid) rmSync(lock, { recursive: true, force: true });
+}
+
+/** Runs `work` holding the cluster's lock, waiting up to `waitMs` for it. */
+export async function withClusterLock<T>(cluster: string, waitMs: number, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  while (!tryLock(cluster)) {
+    if (Date.now() > deadline) {
+      const holder = readPid(join(cluster, 'lock', 'owner'));
+      throw new Error(
+        `process ${holder ?? '(unknown)'} has held ${join(cluster, 'lock')} for over ${Math.round(waitMs / 1000)} s`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  try {
+    return await work();
+  } finally {
+    unlock(cluster);
+  }
+}
+
+export function registerRun(cluster: string, pid = process.pid): void {
+  mkdirSync(join(cluster, 'runs'), { recursive: true });
+  writeFileSync(join(cluster, 'runs', String(pid)), `${new Date().toISOString()}\n`);
+}
+
+export function unregisterRun(cluster: string, pid = process.pid): void {
+  rmSync(join(cluster, 'runs', String(pid)), { force: true });
+}
+
+/** Runs attached now; files of runs that died are removed. */
+export function liveRuns(cluster: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(cluster, 'runs'));
+  } catch {
+    return [];
+  }
+  return names.map(Number).filter((pid) => {
+    if (Number.isInteger(pid) && isAlive(pid)) return true;
+    rmSync(join(cluster, 'runs', String(pid)), { force: true });
+    return false;
+  });
+}
+
+/**
+ * The server's postmaster pid, from its lock file in the data directory, when
+ * that process lives and is a postgres (after a reboot the pid may be another program's).
+ */
+export function serverPid(cluster: string): number | undefined {
+  const pid = readPid(join(cluster, 'data', 'postmaster.pid'));
+  if (!pid || !isAlive(pid)) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres' ? pid : undefined;
+  } catch {
+    return pid; // no /proc (macOS): trust the lock file
+  }
+}
+
+/** The live keeper watching this server (keeper.pid: "<keeper pid> <server pid>"), if any. */
+export function keeperOf(cluster: string, server: number): number | undefined {
+  try {
+    const [keeper, watched] = readFileSync(join(cluster, 'keeper.pid'), 'utf8').split(' ').map(Number);
+    return keeper && watched === server && isAlive(keeper) ? keeper : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeKeeper(cluster: string, server: number): void {
+  writeFileSync(join(cluster, 'keeper.pid'), `${process.pid} ${server}`);
+}

