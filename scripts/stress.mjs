@@ -55,6 +55,13 @@ async function databasesOf(runId) {
   }
 }
 
+/** The core test fixture (4 files, 2 workers, an SQL adapter) as one more project to run. */
+const FIXTURE = { dir: join(ROOT, 'packages/core/test/fixtures/project'), short: 'core fixture' };
+const SLOW_SCHEMA = `CREATE TABLE fixture_migrations (name text PRIMARY KEY);
+INSERT INTO fixture_migrations VALUES ('001');
+CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);
+SELECT pg_sleep(3);`;
+
 const runIdOf = (output) => output.match(/pgwork: run ([a-z0-9]{8})/)?.[1];
 
 try {
@@ -238,13 +245,6 @@ for (const c of checks)
 console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
 if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
 process.exitCode = failed.length ? 1 : 0;
-
-/** The core test fixture (4 files, 2 workers, an SQL adapter) as one more project to run. */
-const FIXTURE = { dir: join(ROOT, 'packages/core/test/fixtures/project'), short: 'core fixture' };
-const SLOW_SCHEMA = `CREATE TABLE fixture_migrations (name text PRIMARY KEY);
-INSERT INTO fixture_migrations VALUES ('001');
-CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);
-SELECT pg_sleep(3);`;
 
 async function embeddedCacheChecks(example) {
   const cache = mkdtempSync(join(tmpdir(), 'pgwork-cache-'));

@@ -10,15 +10,14 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { childFile, startDetachedChild } from '../shared/child';
 import { PgworkError, firstLine } from '../shared/errors';
-import { EMBEDDED_SETTINGS, ramDisk } from './embedded';
-import { closedAncestor, embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-binaries';
-import { keeperOf, registerRun, serverPid, unregisterRun, withClusterLock } from './cluster-lock';
+import { EMBEDDED_SETTINGS } from './embedded';
+import { embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-binaries';
+import { clusterDirectory, keeperOf, registerRun, serverPid, unregisterRun, withClusterLock } from './cluster-files';
 
 /**
  * The embedded default, kept between runs: one initialised cluster per
@@ -46,35 +45,6 @@ export const DEFAULT_IDLE_SECONDS = 600;
 const SOCKET_PORT = 5432;
 const LOCK_WAIT_MS = 120_000;
 const START_TIMEOUT_MS = 60_000;
-
-/**
- * Where kept clusters live: PGWORK_EMBEDDED_DIR, else the RAM disk (/dev/shm,
- * cleared at reboot; creating a database there is 10-20x faster than on a
- * virtual disk), else node_modules/.cache/pgwork of the project, else the temp directory.
- */
-export function clusterCacheRoot(rootDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.PGWORK_EMBEDDED_DIR) return resolve(env.PGWORK_EMBEDDED_DIR);
-  const user = process.getuid?.() ?? 'user';
-  const ram = ramDisk();
-  if (ram) return join(ram, `pgwork-${user}`);
-  for (let dir = resolve(rootDir); dirname(dir) !== dir; dir = dirname(dir)) {
-    const modules = join(dir, 'node_modules');
-    // As root the server runs as "postgres", which must be able to enter the path.
-    if (existsSync(modules) && !(process.getuid?.() === 0 && closedAncestor(join(modules, 'x')))) {
-      return join(modules, '.cache', 'pgwork');
-    }
-  }
-  return join(tmpdir(), `pgwork-${user}`);
-}
-
-export function clusterDirectory(
-  rootDir: string,
-  binaries: EmbeddedBinaries,
-  name = 'main',
-  env = process.env,
-): string {
-  return join(clusterCacheRoot(rootDir, env), `pg${binaries.major}-${process.platform}-${process.arch}`, name);
-}
 
 export function idleSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.PGWORK_EMBEDDED_IDLE_SECONDS;
