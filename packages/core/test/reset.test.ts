@@ -132,3 +132,96 @@ describe('reset', () => {
     await client.query('DROP TABLE public.audit');
   });
 });
+
+describe('a catalog shared by the clones of one template', () => {
+  const { chmodSync, existsSync, mkdtempSync, rmSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { Resetter } = require('../src/worker/reset') as typeof import('../src/worker/reset');
+  const template = uniqueBase('shared_tpl');
+  const clones = [1, 2, 3].map((n) => `${template}_c${n}`);
+  const readsCatalog = (sql: string) => sql.includes('WITH tables AS');
+
+  /** A session on a clone, recording whether it read the catalog itself. */
+  async function session(name: string, file: string) {
+    const own = await connect(databaseUrl(serverUrl(), name));
+    const sent: string[] = [];
+    const query = own.query.bind(own) as (...args: unknown[]) => Promise<unknown>;
+    (own as unknown as { query: typeof query }).query = (...args: unknown[]) => {
+      const text = args[0];
+      sent.push(typeof text === 'string' ? text : String((text as { text?: string })?.text ?? ''));
+      return query(...args);
+    };
+    const resetter = new Resetter(own, { sharedCatalog: file });
+    await resetter.prepare();
+    return { own, resetter, readOwn: () => sent.some(readsCatalog) };
+  }
+
+  beforeAll(async () => {
+    await withAdmin(async (admin) => {
+      const marker = { kind: 'worker' as const, run: lease.runId, created: new Date().toISOString() };
+      await ensureDatabase(admin, template, { marker });
+      const t = await connect(databaseUrl(serverUrl(), template));
+      await t.query(
+        `CREATE TABLE urls (id serial PRIMARY KEY, slug text); CREATE TABLE clicks (id serial, url_id int REFERENCES urls(id))`,
+      );
+      await t.end();
+      for (const clone of clones) await ensureDatabase(admin, clone, { template, marker });
+    });
+  });
+  afterAll(async () => {
+    await withAdmin(async (admin) => {
+      for (const name of [...clones, template]) await dropOwnedDatabase(admin, name);
+    });
+  });
+
+  it('is read by the first clone and used by the next, which still resets exactly; a clone whose schema changed reads its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgwork-catalog-'));
+    const file = join(dir, 'catalog.json');
+    const opened: Array<{ own: Client }> = [];
+    try {
+      const first = await session(clones[0]!, file);
+      opened.push(first);
+      expect(first.readOwn()).toBe(true);
+      expect(existsSync(file)).toBe(true);
+
+      const second = await session(clones[1]!, file);
+      opened.push(second);
+      expect(second.readOwn()).toBe(false);
+      await second.own.query(`INSERT INTO urls (slug) VALUES ('a'); INSERT INTO clicks (url_id) VALUES (1)`);
+      await second.resetter.reset();
+      const left = await second.own.query(
+        `SELECT (SELECT count(*) FROM urls) + (SELECT count(*) FROM clicks) AS n, nextval('urls_id_seq') AS next`,
+      );
+      expect(left.rows).toEqual([{ n: '0', next: '1' }]);
+
+      // A clone whose schema moved on before its session opened: the shared catalog's signature does not match.
+      const moved = await connect(databaseUrl(serverUrl(), clones[2]!));
+      await moved.query(`CREATE TABLE extra (id int); INSERT INTO extra VALUES (1)`);
+      await moved.end();
+      const third = await session(clones[2]!, file);
+      opened.push(third);
+      expect(third.readOwn()).toBe(true);
+      await third.resetter.reset();
+      expect((await third.own.query('SELECT count(*)::int AS n FROM extra')).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await Promise.all(opened.map((s) => s.own.end()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never takes a catalog from a directory another user could write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgwork-catalog-'));
+    const file = join(dir, 'catalog.json');
+    try {
+      const first = await session(clones[0]!, file);
+      await first.own.end();
+      chmodSync(dir, 0o777);
+      const second = await session(clones[1]!, file);
+      await second.own.end();
+      expect(second.readOwn()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,6 +9,12 @@ export interface ResetOptions {
   readonly keepTables?: readonly string[];
   /** Only these schemas (schema isolation: the worker's own). Default: every non-system schema. */
   readonly schemas?: readonly string[];
+  /**
+   * A file for the catalog of every database cloned from one template: clones
+   * share their template's OIDs, so a worker uses the catalog another worker
+   * read, once the probe confirms its signature, instead of reading its own.
+   */
+  readonly sharedCatalog?: string;
 }
 
 export interface ApplicationTable {

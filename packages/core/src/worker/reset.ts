@@ -1,3 +1,5 @@
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Client } from 'pg';
 import { PgworkError, describeDatabaseError, sqlState } from '../shared/errors';
 import {
@@ -35,13 +37,18 @@ export class Resetter {
   /** How often each strategy ran: for benchmarks and tests. */
   readonly counts: Record<ResetStrategy, number> = { clean: 0, delete: 0, truncate: 0, fallback: 0 };
   private catalog: Catalog | undefined;
+  private readOwnCatalog = false;
   private readonly options: ResetOptions;
 
   constructor(
     private readonly client: Client,
     options: ResetOptions = {},
   ) {
-    this.options = { keepTables: [...(options.keepTables ?? [])], schemas: options.schemas && [...options.schemas] };
+    this.options = {
+      keepTables: [...(options.keepTables ?? [])],
+      schemas: options.schemas && [...options.schemas],
+      sharedCatalog: options.sharedCatalog,
+    };
   }
 
   /** Reads the catalog and plans the probe now, so the first reset costs what every other one does. */
@@ -66,8 +73,14 @@ export class Resetter {
     }
   }
 
-  private async load(): Promise<Catalog> {
-    const catalog = await readCatalog(this.client, this.options);
+  /** The catalog (the shared one, when `shared` and there is one), installed as this session's probe. */
+  private async load(shared = false): Promise<Catalog> {
+    const file = this.options.sharedCatalog;
+    const known = shared && file ? readSharedCatalog(file) : undefined;
+    const catalog = known ?? (await readCatalog(this.client, this.options));
+    // A session's first read is of the database as cloned: share it (later ones may see a test's DDL).
+    if (file && !known && !this.readOwnCatalog) writeSharedCatalog(file, catalog);
+    this.readOwnCatalog ||= !known;
     // Row security off: a query a policy would filter fails instead, so the probe never misses a hidden row.
     // Generic plans from the first call: PL/pgSQL would otherwise re-plan every chunk on each of the first five.
     await this.client.query(
@@ -78,7 +91,7 @@ export class Resetter {
   }
 
   private async probe(): Promise<{ catalog: Catalog; result: ProbeResult }> {
-    let catalog = this.catalog ?? (await this.load());
+    let catalog = this.catalog ?? (await this.load(true));
     let result = (await this.client.query<{ probe: ProbeResult }>(PROBE)).rows[0]!.probe;
     if (result.signature !== catalog.signature) {
       catalog = await this.load();
@@ -184,4 +197,35 @@ function resetError(error: unknown): PgworkError {
 /** One reset without a cached catalog. Worker sessions keep a Resetter instead. */
 export async function resetDatabase(client: Client, options: ResetOptions = {}): Promise<void> {
   await new Resetter(client, options).reset();
+}
+
+/**
+ * The catalog becomes SQL this session runs: only from a directory and file
+ * that are this user's and that no other user can write.
+ */
+function isPrivate(path: string): boolean {
+  const stats = lstatSync(path);
+  return stats.uid === process.getuid?.() && (stats.mode & 0o022) === 0 && !stats.isSymbolicLink();
+}
+
+function readSharedCatalog(file: string): Catalog | undefined {
+  try {
+    if (!isPrivate(dirname(file)) || !isPrivate(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as Catalog;
+  } catch {
+    return undefined; // none yet, or half-written by a process that died: read the database's own
+  }
+}
+
+/** Written whole or not at all (rename), so a reader never sees half of it. */
+function writeSharedCatalog(file: string, catalog: Catalog): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (!isPrivate(dirname(file))) return;
+    const temporary = `${file}.${process.pid}`;
+    writeFileSync(temporary, JSON.stringify(catalog), { mode: 0o600 });
+    renameSync(temporary, file);
+  } catch {
+    // only a cache: the next worker reads its own catalog
+  }
 }

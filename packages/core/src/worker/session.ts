@@ -1,4 +1,7 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from 'pg';
+import { hashParts } from '../shared/fingerprint';
 import { isolationOf } from '../isolation';
 import { loadAdapter, type Adapter } from '../shared/adapter';
 import type { RunState } from '../shared/run-state';
@@ -28,9 +31,12 @@ export interface WorkerSession {
 export async function openWorkerSession(state: RunState, workerId: number = resolveWorkerId()): Promise<WorkerSession> {
   const { target, client, created } = await isolationOf(state.mode).open(state as never, workerId);
   const { settings } = state;
+  const keepTables = keepTablesIn(settings.keepTables, target.schema);
+  const template = templateOf(state, workerId);
   const resetter = new Resetter(client, {
-    keepTables: keepTablesIn(settings.keepTables, target.schema),
+    keepTables,
     schemas: target.schema ? [target.schema] : undefined,
+    sharedCatalog: template && sharedCatalogFile(target.url, template, keepTables),
   });
   // Catalog read and probe planned now: the first reset costs what every other one does.
   if (!settings.adapter) await resetter.prepare();
@@ -89,6 +95,21 @@ export function keptWorkerSession(state: RunState, workerId: number): Promise<Wo
     },
   );
   return slot.session;
+}
+
+/** The template the worker's database was cloned from (database and server isolation). */
+function templateOf(state: RunState, workerId: number): string | undefined {
+  if (state.mode === 'database') return state.template;
+  if (state.mode === 'server') return state.perWorker[String(workerId)]?.template;
+  return undefined;
+}
+
+/** Where clones of one template on one server share their catalog: per user, cleared with the temp directory. */
+function sharedCatalogFile(url: string, template: string, keepTables: readonly string[]): string {
+  const server = new URL(url);
+  server.pathname = '/';
+  const key = hashParts([server.toString(), template, ...keepTables]).slice(0, 24);
+  return join(tmpdir(), `pgwork-catalogs-${process.getuid?.() ?? 'user'}`, `${template}-${key}.json`);
 }
 
 /**
