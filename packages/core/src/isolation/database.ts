@@ -47,10 +47,14 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
     const target = databaseIsolation.target(state, workerId);
     const open = () => connect(target.url, { source: target.source, lockTimeoutMs: SESSION_LOCK_TIMEOUT_MS });
     // Fast path: it exists (prewarmed, shared, or made for an earlier test file of this worker).
-    let client: Client | undefined = await open().catch((error: Error) => {
-      if (sqlState(error.cause) === '3D000') return undefined;
-      throw error;
-    });
+    // A worker nobody prewarmed goes straight to cloning rather than try a connection that must fail.
+    const expected = !!state.shared || state.prewarmed === undefined || state.prewarmed.includes(workerId);
+    let client: Client | undefined = !expected
+      ? undefined
+      : await open().catch((error: Error) => {
+          if (sqlState(error.cause) === '3D000') return undefined;
+          throw error;
+        });
     if (client && !(await isOwnedByRun(client, target.database, state.runId))) {
       // Mid-creation (created, not yet marked) or not ours: decide under the name's lock.
       await client.end().catch(() => undefined);
@@ -90,6 +94,7 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
       (name): name is string => !!name,
     ),
     shared: context.disable ? sharedDatabaseName(context.baseName, runId) : undefined,
+    prewarmed: context.disable ? [] : [...context.workerIds],
   });
   if (state.shared) await cloneTemplate(admin, state, state.shared, 'shared');
   const prewarming = state.shared ? Promise.resolve() : prewarm(admin, state, context.workerIds);

@@ -53,6 +53,8 @@ export interface DatabaseRunState extends StateBase {
   readonly protectedDatabases: readonly string[];
   /** PGWORK_DISABLE=1: every worker uses this one database. */
   readonly shared?: string;
+  /** Workers whose databases globalSetup clones in the background; the others clone on demand. */
+  readonly prewarmed?: readonly number[];
 }
 
 /** A schema per worker in one database, made and migrated by globalSetup. */

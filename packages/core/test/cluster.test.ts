@@ -1,0 +1,93 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attachEmbeddedCluster, type EmbeddedCluster } from '../src/setup/cluster';
+import { serverPid } from '../src/setup/cluster-files';
+import { connect } from '../src/shared/connection';
+
+// The kept embedded cluster on a real server: what a run finds after crashes.
+
+const live: EmbeddedCluster[] = [];
+let cache: string;
+
+beforeAll(() => {
+  cache = mkdtempSync(join(tmpdir(), 'pgwork-cluster-'));
+  chmodSync(cache, 0o755); // as root, the server runs as "postgres"
+});
+
+afterAll(async () => {
+  for (const cluster of live) await cluster.detach();
+  for (const cluster of live) {
+    const pid = serverPid(cluster.directory);
+    if (pid) process.kill(pid, 'SIGQUIT');
+  }
+  rmSync(cache, { recursive: true, force: true });
+});
+
+async function attach(notices: string[] = []): Promise<EmbeddedCluster> {
+  const cluster = await attachEmbeddedCluster({
+    rootDir: cache,
+    env: { PGWORK_EMBEDDED_DIR: cache, PGWORK_EMBEDDED_IDLE_SECONDS: '600' },
+    notice: (line) => notices.push(line),
+  });
+  live.push(cluster);
+  return cluster;
+}
+
+async function answers(url: string): Promise<number> {
+  const client = await connect(url);
+  try {
+    return (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one;
+  } finally {
+    await client.end();
+  }
+}
+
+const waitUntil = async (done: () => boolean) => {
+  for (let waited = 0; !done(); waited += 50) {
+    if (waited > 20_000) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+describe('the kept embedded cluster', () => {
+  it('is created once, attached to by the next run, and restarted after its server was SIGKILLed', async () => {
+    const first = await attach();
+    expect([first.created, first.started]).toEqual([true, true]);
+    expect(await answers(first.url)).toBe(1);
+
+    const second = await attach();
+    expect([second.created, second.started]).toEqual([false, false]);
+    expect(second.url).toBe(first.url);
+
+    // The server dies hard: its postmaster.pid stays behind, naming a dead process.
+    const pid = serverPid(first.directory)!;
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => serverPid(first.directory) === undefined);
+    expect(existsSync(join(first.directory, 'data', 'postmaster.pid'))).toBe(true);
+
+    const third = await attach();
+    expect([third.created, third.started]).toEqual([false, true]);
+    expect(await answers(third.url)).toBe(1);
+  });
+
+  it('creates a cluster again, with a notice, when initdb never finished', async () => {
+    const running = await attach();
+    const pid = serverPid(running.directory)!;
+    process.kill(pid, 'SIGQUIT');
+    await waitUntil(() => serverPid(running.directory) === undefined);
+    // What a run killed during initdb leaves: a data directory without the "initialised" mark.
+    rmSync(join(running.directory, 'initialised'));
+    writeFileSync(join(running.directory, 'data', 'half-written'), '');
+
+    const notices: string[] = [];
+    const again = await attach(notices);
+    expect([again.created, again.started]).toEqual([true, true]);
+    expect(notices).toEqual([
+      `pgwork: the kept embedded cluster in ${again.directory} was left half-created (a run was killed while creating it); creating it again.`,
+    ]);
+    expect(existsSync(join(again.directory, 'data', 'half-written'))).toBe(false);
+    expect(readFileSync(join(again.directory, 'initialised'), 'utf8')).toMatch(/^\d+\./);
+    expect(await answers(again.url)).toBe(1);
+  });
+});
