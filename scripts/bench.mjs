@@ -7,7 +7,6 @@
 // Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
 // --embedded-dir when given: e.g. /tmp to measure on disk instead of RAM).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +81,7 @@ try {
 } finally {
   progress('');
   await embedded?.detach();
-  await stopClusters(benchClusters);
+  await core.removeClusters(benchClusters);
 }
 printTables();
 if (json) console.log(JSON.stringify(results));
@@ -419,7 +418,7 @@ async function benchRunCost(examples) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(i + k) % names.length];
         progress(`run cost: ${name} ${i + 1}/${reps}`);
-        if (ways[name].cold) await stopClusters(cache);
+        if (ways[name].cold) await core.removeClusters(cache);
         const { ms, built: wasBuilt } = await oneRun(ways[name]);
         samples[name].push(ms);
         built[name].push(wasBuilt);
@@ -432,40 +431,7 @@ async function benchRunCost(examples) {
   } finally {
     process.env.PGWORK_EMBEDDED_DIR = saved;
     process.env.PGWORK_EMBEDDED_IDLE_SECONDS = '0';
-    await stopClusters(cache);
-  }
-}
-
-/**
- * Stops every kept cluster under `dir` at once (SIGQUIT: nothing in them is
- * kept) and removes the directory; their keepers exit with their servers.
- */
-async function stopClusters(dir) {
-  const pids = [];
-  const walk = (d, depth) => {
-    if (depth > 3 || !existsSync(d)) return;
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      if (entry.name !== 'data') walk(join(d, entry.name), depth + 1);
-      else if (existsSync(join(d, 'data', 'postmaster.pid')))
-        pids.push(Number(readFileSync(join(d, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]));
-    }
-  };
-  walk(dir, 0);
-  for (const pid of pids) signal(pid, 'SIGQUIT');
-  for (let waited = 0; pids.some((pid) => signal(pid, 0)) && waited < 10_000; waited += 50) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
-
-/** process.kill that answers whether the process was there. */
-function signal(pid, name) {
-  try {
-    process.kill(pid, name);
-    return true;
-  } catch {
-    return false;
+    await core.removeClusters(cache);
   }
 }
 

@@ -17,6 +17,7 @@ export const core = {
   ...load('admin/databases.js'),
   ...load('setup/embedded.js'),
   ...load('setup/cluster.js'),
+  ...load('setup/cluster-files.js'),
   ...load('setup/run.js'),
   ...load('worker/reset.js'),
   ...load('worker/session.js'),

@@ -7,7 +7,7 @@
 // The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
 // Prints a summary table and exits non-zero if any check fails.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { core } from './core.mjs';
@@ -375,28 +375,8 @@ async function embeddedCacheChecks(example) {
     );
     await onCluster((admin) => admin.query(`DROP DATABASE ${decoy}`)).catch(() => undefined);
   } finally {
-    await stopClusters(cache);
+    await core.removeClusters(cache);
   }
-}
-
-/** Stops the kept clusters under `dir` and removes it. */
-async function stopClusters(dir) {
-  const pids = [];
-  for (const major of existsSync(dir) ? readdirSync(dir) : []) {
-    for (const name of existsSync(join(dir, major)) && major.startsWith('pg') ? readdirSync(join(dir, major)) : []) {
-      const pidFile = join(dir, major, name, 'data', 'postmaster.pid');
-      if (existsSync(pidFile)) pids.push(Number(readFileSync(pidFile, 'utf8').split('\n')[0]));
-    }
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGQUIT');
-    } catch {
-      // gone
-    }
-  }
-  for (let waited = 0; pids.some(isAlive) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-  rmSync(dir, { recursive: true, force: true });
 }
 
 function childPids(pid) {

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachEmbeddedCluster, type EmbeddedCluster } from '../src/setup/cluster';
-import { serverPid } from '../src/setup/cluster-files';
+import { removeClusters, serverPid } from '../src/setup/cluster-files';
 import { connect } from '../src/shared/connection';
 
 // The kept embedded cluster on a real server: what a run finds after crashes.
@@ -17,11 +17,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const cluster of live) await cluster.detach();
-  for (const cluster of live) {
-    const pid = serverPid(cluster.directory);
-    if (pid) process.kill(pid, 'SIGQUIT');
-  }
-  rmSync(cache, { recursive: true, force: true });
+  await removeClusters(cache);
 });
 
 async function attach(notices: string[] = []): Promise<EmbeddedCluster> {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { isAlive } from '../shared/child';
 import { ramDisk } from './embedded';
 import { closedAncestor, type EmbeddedBinaries } from './embedded-binaries';
 
@@ -41,15 +42,6 @@ export function clusterDirectory(
 
 /** A lock whose holder died is taken over; one without an owner yet is taken over after this long. */
 const OWNERLESS_LOCK_MS = 10_000;
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const readPid = (file: string): number | undefined => {
   try {
@@ -167,4 +159,33 @@ export function keeperOf(cluster: string, server: number): number | undefined {
 
 export function writeKeeper(cluster: string, server: number): void {
   writeFileSync(join(cluster, 'keeper.pid'), `${process.pid} ${server}`);
+}
+
+/**
+ * Stops the server of every kept cluster under `root` (a PGWORK_EMBEDDED_DIR:
+ * `<root>/<major-platform>/<name>`) at once, SIGQUIT since nothing in them is
+ * kept, and removes `root`; their keepers exit with their servers.
+ */
+export async function removeClusters(root: string): Promise<void> {
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return []; // gone, or a file
+    }
+  };
+  const servers = list(root).flatMap((key) =>
+    list(join(root, key)).flatMap((name) => serverPid(join(root, key, name)) ?? []),
+  );
+  for (const pid of servers) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      // already gone
+    }
+  }
+  for (let waited = 0; servers.some(isAlive) && waited < 10_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  rmSync(root, { recursive: true, force: true });
 }

@@ -4,7 +4,8 @@
 // to clear the cache), and exits when the server is gone.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, keeperOf, liveRuns, serverPid, tryLock, unlock, writeKeeper } from './cluster-files';
+import { isAlive } from '../shared/child';
+import { keeperOf, liveRuns, serverPid, tryLock, unlock, writeKeeper } from './cluster-files';
 
 const { directory, server, idleMs } = JSON.parse(process.argv[2]!) as {
   directory: string;

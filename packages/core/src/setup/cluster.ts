@@ -162,24 +162,22 @@ async function initialise(
       `pgwork: the kept embedded cluster in ${directory} was ${version && version !== String(binaries.major) ? `made by PostgreSQL ${version}` : 'left half-created (a run was killed while creating it)'}; creating it again.`,
     );
   }
-  rmSync(data, { recursive: true, force: true });
   rmSync(done, { force: true });
-  const socket = join(directory, 'socket');
-  for (const dir of [data, socket]) {
+  // Both the server's own, and no one else's: Postgres requires it of the data directory, and the socket's is its only guard.
+  const serverOwned = (dir: string) => {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o700);
     if (user) chownSync(dir, user.uid, user.gid);
-  }
-  const args = [`--pgdata=${data}`, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--no-sync'];
-  try {
-    await promisify(execFile)(binaries.initdb, [...args, '--locale=C.UTF-8'], { cwd: directory, ...user });
-  } catch {
-    // Older majors or a libc without C.UTF-8: the plain C locale.
+  };
+  serverOwned(join(directory, 'socket'));
+  const initdb = async (locale: string) => {
     rmSync(data, { recursive: true, force: true });
-    mkdirSync(data, { mode: 0o700 });
-    if (user) chownSync(data, user.uid, user.gid);
-    await promisify(execFile)(binaries.initdb, [...args, '--no-locale'], { cwd: directory, ...user });
-  }
+    serverOwned(data);
+    const args = [`--pgdata=${data}`, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--no-sync', locale];
+    await promisify(execFile)(binaries.initdb, args, { cwd: directory, ...user });
+  };
+  // Older majors or a libc without C.UTF-8: the plain C locale.
+  await initdb('--locale=C.UTF-8').catch(() => initdb('--no-locale'));
   writeFileSync(done, `${binaries.version}\n`);
   return true;
 }
@@ -190,9 +188,10 @@ async function startServer(
   user: { uid: number; gid: number } | undefined,
 ): Promise<void> {
   const data = join(directory, 'data');
+  const running = serverPid(directory);
+  if (running) throw new Error(`a server (pid ${running}) holds ${data} but does not answer on its socket`);
   // A lock file of a server that is gone (or whose pid another program has now): Postgres would refuse to start.
-  if (!serverPid(directory)) rmSync(join(data, 'postmaster.pid'), { force: true });
-  else throw new Error(`a server (pid ${serverPid(directory)}) holds ${data} but does not answer on its socket`);
+  rmSync(join(data, 'postmaster.pid'), { force: true });
   const settings = { ...EMBEDDED_SETTINGS, listen_addresses: '', unix_socket_permissions: '0700' };
   delete (settings as Record<string, string>).unix_socket_directories;
   const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);

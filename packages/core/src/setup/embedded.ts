@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childFile, startDetachedChild } from '../shared/child';
+import { childFile, isAlive, startDetachedChild } from '../shared/child';
 import { PgworkError, firstLine } from '../shared/errors';
 import { loadEmbeddedPostgres } from './embedded-binaries';
 
@@ -58,15 +58,6 @@ export async function removeDeadRunDirectories(base: string): Promise<string[]> 
     removed.push(join(base, name));
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function freePort(): Promise<number> {

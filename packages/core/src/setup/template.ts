@@ -1,4 +1,4 @@
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, type Client } from 'pg';
 import {
   describeDatabase,
   dropOwnedDatabase,
@@ -8,7 +8,6 @@ import {
   terminateSessions,
   writeMarker,
 } from '../admin/databases';
-import type { Client } from 'pg';
 import type { DatabaseMarker } from '../admin/marker';
 import type { RunStart } from '../isolation/contract';
 import type { MigrationTarget } from '../shared/adapter';

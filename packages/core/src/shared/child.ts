@@ -192,6 +192,16 @@ export function childMain<Request, T>(
 }
 
 /** Starts `file` in a detached Node process that outlives this one (the embedded server's watchdog). */
+/** Whether a process lives (one of another user's, which we may not signal, counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function startDetachedChild(file: string, request: unknown): { kill(): void } {
   const child = spawn(process.execPath, [file, JSON.stringify(request)], { detached: true, stdio: 'ignore' });
   child.unref();
