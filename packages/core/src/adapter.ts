@@ -23,10 +23,9 @@ export {
   runPackageCli,
   runProcess,
   type ChildOptions,
-  type CliResult,
   type ProcessResult,
 } from './shared/child';
-export { oneOf } from './shared/choices';
+export { adapterChoice, oneOf } from './shared/choices';
 export { applyScripts, rewritingClient, type Ledger, type MigrationScript } from './shared/scripts';
 export { PgworkError, describeDatabaseError } from './shared/errors';
 export { currentWorkerUrl } from './worker/env';

@@ -1,4 +1,5 @@
-import { PgworkError, maskUrl } from '../src/shared/errors';
+import { PgworkError, describeDatabaseError, maskUrl } from '../src/shared/errors';
+import { adapterChoice } from '../src/shared/choices';
 import { adapterHelper } from '../src/shared/adapter';
 import { formatMarker, parseMarker } from '../src/admin/marker';
 import { hashParts } from '../src/shared/fingerprint';
@@ -88,6 +89,25 @@ describe('naming', () => {
   it('masks passwords', () => {
     expect(maskUrl('postgres://u:secret@h:1/d')).toBe('postgres://u:***@h:1/d');
     expect(maskUrl('postgres://u:secret@h:notaport/d')).toBe('postgres://u:***@h:notaport/d');
+  });
+});
+
+describe('error text', () => {
+  it("quotes Postgres from an ORM wrapper's cause, and a wrapper with its own SQLSTATE as is", () => {
+    const pg = Object.assign(new Error('relation "nowhere" does not exist'), { code: '42P01' });
+    const wrapper = new Error('Failed query: CREATE TABLE x ()', { cause: pg });
+    expect(describeDatabaseError(wrapper)).toBe('relation "nowhere" does not exist (SQLSTATE 42P01)');
+    const own = Object.assign(new Error('deadlock detected'), { code: '40P01', cause: pg });
+    expect(describeDatabaseError(own)).toBe('deadlock detected (SQLSTATE 40P01)');
+    expect(describeDatabaseError(new Error('plain', { cause: new Error('no code') }))).toBe('plain');
+  });
+
+  it("validates an adapter's choice option, naming the adapter, the key and the choices", () => {
+    expect(adapterChoice('drizzle', 'mode', undefined, ['push', 'migrations'])).toBe('push');
+    expect(adapterChoice('drizzle', 'mode', 'migrations', ['push', 'migrations'])).toBe('migrations');
+    expect(() => adapterChoice('drizzle', 'mode', 'generate' as never, ['push', 'migrations'])).toThrow(
+      'pgwork: drizzle({ mode: "generate" }) is not understood; use "push" or "migrations".',
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgworkError, type Adapter } from '@pgwork/core/adapter';
+import { PgworkError, runProcess, type Adapter } from '@pgwork/core/adapter';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
 import { migrateInto, withClient, withScratchDatabase } from '@pgwork/core/testing';
 import { createAdapter, drizzle, type DrizzleOptions } from '../src';
@@ -62,6 +62,69 @@ describe('drizzle specifics', () => {
     });
     expect(pushed).toEqual(['clicks.id:YES', 'clicks.url_id:NO', 'urls.id:YES', 'urls.slug:NO']);
     expect(migrated).toEqual(pushed);
+  });
+
+  it('push mode builds exactly what the real `drizzle-kit push --force` builds (enums, defaults, checks, pgSchema filtered)', async () => {
+    const project = join(scratch, 'rich');
+    cpSync(app, project, { recursive: true });
+    symlinkModules(project);
+    writeFileSync(
+      join(project, 'src/rich.ts'),
+      `import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, pgEnum, pgSchema, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+export const status = pgEnum('status', ['draft', 'live', 'gone']);
+export const audit = pgSchema('audit');
+export const trail = audit.table('trail', { id: serial('id').primaryKey() });
+export const pages = pgTable('pages', {
+  id: serial('id').primaryKey(),
+  title: text('title').notNull().default('untitled'),
+  state: status('state').notNull().default('draft'),
+  meta: jsonb('meta').default({}),
+  views: integer('views').notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true }).defaultNow(),
+}, (t) => [check('views_positive', sql\`\${t.views} >= 0\`), uniqueIndex('pages_title_state').on(t.title, t.state), index('pages_created').on(t.createdAt)]);
+`,
+    );
+    writeFileSync(
+      join(project, 'rich.config.ts'),
+      `export default { dialect: 'postgresql', schema: './src/rich.ts', dbCredentials: { url: process.env.DATABASE_URL } };\n`,
+    );
+    const catalog = (url: string) =>
+      withClient(url, {}, async (client) =>
+        (
+          await client.query(`
+            SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text AS o FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+            UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+              WHERE connamespace::regnamespace::text NOT IN ('pg_catalog', 'information_schema')
+            UNION ALL SELECT concat_ws(' ', table_schema, table_name, column_name, data_type, udt_name, column_default, is_nullable, is_identity)
+              FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+            UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+            UNION ALL SELECT t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e
+              JOIN pg_type t ON t.oid = e.enumtypid GROUP BY t.typname
+            ORDER BY 1`)
+        ).rows.map((r) => r.o as string),
+      );
+    let byCli: string[] = [];
+    let byAdapter: string[] = [];
+    await withScratchDatabase(async (url) => {
+      const kit = join(__dirname, '..', 'node_modules/drizzle-kit/bin.cjs');
+      const args = [kit, 'push', '--force', '--config', 'rich.config.ts'];
+      const { code, output } = await runProcess(process.execPath, args, {
+        cwd: project,
+        env: { ...process.env, DATABASE_URL: url },
+      });
+      expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+      byCli = await catalog(url);
+    });
+    await withScratchDatabase(async (url, database) => {
+      await migrateInto(adapterFor({ config: 'rich.config.ts' }, project), url, database);
+      byAdapter = await catalog(url);
+    });
+    expect(byCli).toContain('public.pages r');
+    expect(byCli.some((o) => o.startsWith('audit.'))).toBe(false); // push's default schemaFilter is ["public"]
+    expect(byCli.length).toBeGreaterThan(15);
+    expect(byAdapter).toEqual(byCli);
   });
 
   it('quotes Postgres when a migration of the folder fails', async () => {

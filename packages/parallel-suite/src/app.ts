@@ -34,7 +34,6 @@ export const APP_MODULE = 'pgwork-suite-app';
 
 /** The example's app, loaded when a test file imports it: after setupFiles pointed DATABASE_URL at the worker. */
 export function suiteApp(): UrlShortenerApp {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(APP_MODULE) as { app?: UrlShortenerApp };
   if (!loaded.app) throw new Error(`${APP_MODULE} must export const app: UrlShortenerApp`);
   return loaded.app;

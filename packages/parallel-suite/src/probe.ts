@@ -48,7 +48,6 @@ export class Probe {
 /** Per-file wiring: the app and a probe, both closed after the file. */
 export function useSuite() {
   // Required lazily so setupFiles has already pointed DATABASE_URL at this worker's database.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const app = (require('./app') as typeof import('./app')).suiteApp();
   const context = { app, probe: undefined as unknown as Probe };
   beforeAll(async () => {

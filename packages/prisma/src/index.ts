@@ -4,14 +4,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ConfigAnswer } from './config-child';
 import {
   PgworkError,
+  adapterChoice,
   adapterHelper,
   applyScripts,
   childFile,
   installedPackage,
-  oneOf,
   runChild,
   runPackageCli,
-  describeDatabaseError,
   hashDirectory,
   hashParts,
   listFiles,
@@ -37,82 +36,57 @@ export interface PrismaOptions {
   migrations?: string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
 export const MIGRATIONS_TABLE = '_prisma_migrations';
 
-/** For the Jest config: `withPgwork(config, { adapter: prisma() })`. */
+/** For the runner config: `withPgwork(config, { adapter: prisma() })`. */
 export const prisma = adapterHelper<PrismaOptions | undefined>(__filename);
 
-interface ResolvedPaths {
-  schema: string;
-  migrations: string;
-  config?: string;
-}
-
-const prismaPackage = (rootDir: string) => installedPackage('prisma', rootDir);
+type ResolvedPaths = { migrations: string; config?: string };
 
 /**
- * Paths from the options, else from prisma.config.ts (Prisma 6.6+ and 7, loaded
- * with Prisma's own loader, so TypeScript configs work), else from package.json's
- * "prisma.schema" (Prisma 5 and 6), else Prisma's defaults: prisma/schema.prisma,
- * then schema.prisma. Migrations default to the folder beside the schema, as Prisma puts them.
+ * The migrations folder: from the options, else from prisma.config.ts (Prisma 6.6+ and 7,
+ * read with Prisma's own loader, so TypeScript configs work), else beside the schema as
+ * Prisma finds it: the options, the config, package.json's "prisma.schema" (Prisma 5 and 6),
+ * prisma/schema.prisma, schema.prisma.
  */
 async function resolvePaths(options: PrismaOptions, rootDir: string): Promise<ResolvedPaths> {
-  const fromRoot = (path: string) => resolve(rootDir, path);
-  let fromConfig: ConfigAnswer = {};
-  let configFile = options.config ? fromRoot(options.config) : undefined;
-  const pkg = prismaPackage(rootDir);
-  if (
-    (!options.schema || !options.migrations) &&
-    pkg &&
-    (configFile || existsSync(join(rootDir, 'prisma.config.ts')))
-  ) {
-    fromConfig = await readPrismaConfig(pkg.dir, rootDir, configFile);
-    configFile = fromConfig.file ?? configFile;
+  let config = options.config ? resolve(rootDir, options.config) : undefined;
+  if (options.migrations) return { migrations: resolve(rootDir, options.migrations), config };
+  const pkg = installedPackage('prisma', rootDir);
+  let found: ConfigAnswer = {};
+  if (pkg && (config || existsSync(join(rootDir, 'prisma.config.ts')))) {
+    found = await readPrismaConfig(pkg.dir, rootDir, config);
+    config = found.file ?? config;
   }
+  const candidates = ['prisma/schema.prisma', 'schema.prisma'].map((path) => join(rootDir, path));
   const schema = options.schema
-    ? fromRoot(options.schema)
-    : (fromConfig.schema ?? packageJsonSchema(rootDir) ?? defaultSchema(rootDir));
+    ? resolve(rootDir, options.schema)
+    : (found.schema ?? packageJsonSchema(rootDir) ?? candidates.find(existsSync) ?? candidates[0]!);
   if (!existsSync(schema)) {
     const fix = 'fix prisma({ schema }) or the schema path in prisma.config.ts';
     throw new PgworkError('INVALID_OPTION', `the Prisma schema ${schema} does not exist; ${fix}.`);
   }
-  const beside = statSync(schema).isDirectory() ? schema : dirname(schema);
-  return {
-    schema,
-    migrations: options.migrations
-      ? fromRoot(options.migrations)
-      : (fromConfig.migrations?.path ?? join(beside, 'migrations')),
-    config: configFile,
-  };
+  const beside = join(statSync(schema).isDirectory() ? schema : dirname(schema), 'migrations');
+  return { migrations: found.migrations?.path ?? beside, config };
 }
 
 /** Prisma 5 and 6 read the schema path from package.json: { "prisma": { "schema": "db/schema.prisma" } }. */
 function packageJsonSchema(rootDir: string): string | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')) as {
-      prisma?: { schema?: unknown };
-    };
-    return typeof manifest.prisma?.schema === 'string' ? resolve(rootDir, manifest.prisma.schema) : undefined;
+    const schema: unknown = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')).prisma?.schema;
+    return typeof schema === 'string' ? resolve(rootDir, schema) : undefined;
   } catch {
     return undefined;
   }
 }
 
-function defaultSchema(rootDir: string): string {
-  const candidates = [join(rootDir, 'prisma/schema.prisma'), join(rootDir, 'schema.prisma')];
-  return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
-}
-
 function readPrismaConfig(prismaDir: string, rootDir: string, configFile: string | undefined) {
   // Prisma's own loader (TypeScript configs, env()), in a child process: it needs real dynamic import().
   const file = configFile ?? join(rootDir, 'prisma.config.ts');
+  const fix = 'fix it or pass prisma({ schema, migrations })';
   const failure = (error: Error) =>
-    new PgworkError(
-      'INVALID_OPTION',
-      `cannot read the Prisma config ${file}: ${error.message}; fix it or pass prisma({ schema, migrations }).`,
-    );
+    new PgworkError('INVALID_OPTION', `cannot read the Prisma config ${file}: ${error.message}; ${fix}.`);
   const request = { prismaDir, rootDir, configFile };
   return runChild<ConfigAnswer>(childFile(__dirname, 'config-child'), request, { cwd: rootDir, failure });
 }
@@ -124,43 +98,32 @@ export function migrationDirectories(migrations: string): string[] {
   if (existsSync(lock)) {
     const provider = /provider\s*=\s*"([^"]+)"/.exec(readFileSync(lock, 'utf8'))?.[1];
     if (provider && provider !== 'postgresql') {
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `${lock} says provider "${provider}"; pgwork needs "postgresql" migrations.`,
-      );
+      throw new PgworkError('INVALID_OPTION', `${lock} says provider "${provider}"; pgwork needs "postgresql".`);
     }
   }
   const dirs = listFiles(migrations, (p) => /^[^/]+\/migration\.sql$/.test(p)).map((p) => p.split('/')[0]!);
   if (dirs.length === 0) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `no migrations in ${migrations}; create one with \`prisma migrate dev\`, or point prisma({ migrations }) at your folder.`,
-    );
+    const fix = 'create one with `prisma migrate dev`, or point prisma({ migrations }) at your folder';
+    throw new PgworkError('INVALID_OPTION', `no migrations in ${migrations}; ${fix}.`);
   }
   return dirs.sort();
 }
 
 export function createAdapter(options: PrismaOptions = {}, context: AdapterContext): Adapter {
-  const mode = oneOf(
-    options.mode ?? 'in-process',
-    ['in-process', 'cli'],
-    `prisma({ mode: ${JSON.stringify(options.mode)} })`,
-  );
+  const mode = adapterChoice('prisma', 'mode', options.mode, ['in-process', 'cli']);
   let paths: Promise<ResolvedPaths> | undefined;
   const resolved = () => (paths ??= resolvePaths(options, context.rootDir));
   return {
     name: 'prisma',
     async describe() {
       const { migrations } = await resolved();
-      const prismaVersion = prismaPackage(context.rootDir)?.version ?? 'not installed';
+      const prismaVersion = installedPackage('prisma', context.rootDir)?.version ?? '-';
       migrationDirectories(migrations);
-      // Only the migrations shape the database: a schema.prisma edit without a migration changes nothing there.
-      const fingerprint = hashParts(['prisma', VERSION, prismaVersion, mode, hashDirectory(migrations)]);
-      // Migrations name no schema, and the URL's search_path and ?schema= put them (and _prisma_migrations) in a worker's.
-      const bookkeepingTables = [`public.${MIGRATIONS_TABLE}`];
       return {
-        fingerprint,
-        bookkeepingTables,
+        // Only the migrations shape the database: a schema.prisma edit without a migration changes nothing there.
+        fingerprint: hashParts(['prisma', VERSION, prismaVersion, mode, hashDirectory(migrations)]),
+        // Migrations name no schema: under schema isolation the URL's search_path puts them in the worker's.
+        bookkeepingTables: [`public.${MIGRATIONS_TABLE}`],
         isolation: ['database', 'schema', 'server'],
         reset: ['empty', 'transaction'],
       };
@@ -189,36 +152,19 @@ export async function applyMigrations({ client }: MigrationTarget, migrations: s
 }
 
 const PRISMA_LEDGER: Ledger = {
-  create: `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (
-    "id" VARCHAR(36) NOT NULL,
-    "checksum" VARCHAR(64) NOT NULL,
-    "finished_at" TIMESTAMPTZ,
-    "migration_name" VARCHAR(255) NOT NULL,
-    "logs" TEXT,
-    "rolled_back_at" TIMESTAMPTZ,
-    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-    "applied_steps_count" INTEGER NOT NULL DEFAULT 0,
-    CONSTRAINT "_prisma_migrations_pkey" PRIMARY KEY ("id")
-  )`,
+  // The table as Prisma creates it.
+  create: `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" ("id" VARCHAR(36) NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ, "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT, "rolled_back_at" TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0, CONSTRAINT "_prisma_migrations_pkey" PRIMARY KEY ("id"))`,
   applied: `SELECT migration_name AS name FROM "${MIGRATIONS_TABLE}" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
   async apply(client, { name, sql }) {
-    const id = randomUUID();
+    const startedAt = new Date();
+    await client.query(sql);
     const checksum = createHash('sha256').update(sql).digest('hex');
-    await client.query(
-      `INSERT INTO "${MIGRATIONS_TABLE}" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`,
-      [id, checksum, name],
-    );
-    try {
-      await client.query(sql);
-    } catch (error) {
-      const logs = describeDatabaseError(error, sql);
-      await client.query(`UPDATE "${MIGRATIONS_TABLE}" SET logs = $2 WHERE id = $1`, [id, logs]).catch(() => undefined);
-      throw error;
-    }
-    await client.query(
-      `UPDATE "${MIGRATIONS_TABLE}" SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`,
-      [id],
-    );
+    const columns = 'id, checksum, migration_name, started_at, finished_at, applied_steps_count';
+    const values = [randomUUID(), checksum, name, startedAt];
+    await client.query(`INSERT INTO "${MIGRATIONS_TABLE}" (${columns}) VALUES ($1, $2, $3, $4, now(), 1)`, values);
   },
 };
 
@@ -229,18 +175,15 @@ const ENGINE_TROUBLE =
 export async function migrateWithCli(target: MigrationTarget, rootDir: string, config?: string): Promise<void> {
   const args = ['migrate', 'deploy', ...(config ? ['--config', config] : [])];
   const env = { ...process.env, DATABASE_URL: target.url, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' };
-  const { code, output, detail } = await runPackageCli('prisma', 'build/index.js', args, {
+  await runPackageCli('prisma', 'build/index.js', args, {
     rootDir,
     env,
+    command: 'prisma migrate deploy',
     neededBy: 'prisma({ mode: "cli" })',
     otherwise: 'use mode "in-process"',
+    explain: (output, detail) =>
+      ENGINE_TROUBLE.test(output)
+        ? `the Prisma CLI could not start its schema engine (${detail}); use prisma({ mode: "in-process" }), which needs no engine binary.`
+        : undefined,
   });
-  if (code === 0) return;
-  if (ENGINE_TROUBLE.test(output)) {
-    throw new PgworkError(
-      'MIGRATION_FAILED',
-      `the Prisma CLI could not start its schema engine (${detail}); use prisma({ mode: "in-process" }), which needs no engine binary.`,
-    );
-  }
-  throw new PgworkError('MIGRATION_FAILED', `prisma migrate deploy failed (exit code ${code}): ${detail}`);
 }

@@ -154,7 +154,7 @@ describe('prisma specifics', () => {
     const mysql = join(scratch, 'mysql');
     cpSync(join(app, 'prisma/migrations'), mysql, { recursive: true });
     writeFileSync(join(mysql, 'migration_lock.toml'), 'provider = "mysql"\n');
-    expect(() => migrationDirectories(mysql)).toThrow(/says provider "mysql"; pgwork needs "postgresql" migrations/);
+    expect(() => migrationDirectories(mysql)).toThrow(/says provider "mysql"; pgwork needs "postgresql"/);
     const empty = mkdtempSync(join(scratch, 'empty-'));
     expect(() => migrationDirectories(empty)).toThrow(/no migrations in .*; create one with `prisma migrate dev`/);
   });

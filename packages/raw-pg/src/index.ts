@@ -16,7 +16,6 @@ export interface RawPgOptions {
   migrations?: string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
 /** Records applied files, so a file is never applied twice. Reset never empties it. */
 export const MIGRATIONS_TABLE = 'pgwork_migrations';

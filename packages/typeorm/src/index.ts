@@ -1,13 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import {
   type ChildError,
   PgworkError,
+  adapterChoice,
   adapterHelper,
   childFile,
   currentWorkerUrl,
+  hashFiles,
   hashParts,
-  oneOf,
   runChild,
   type Adapter,
   type AdapterContext,
@@ -27,10 +27,9 @@ export interface TypeormOptions {
   reset?: 'truncate' | 'rebuild';
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
 
-/** For the Jest config: `withPgwork(config, { adapter: typeorm({ dataSource: 'src/data-source.ts' }) })`. */
+/** For the runner config: `withPgwork(config, { adapter: typeorm({ dataSource: 'src/data-source.ts' }) })`. */
 export const typeorm = adapterHelper<TypeormOptions>(__filename);
 
 /** Runs the DataSource module in a child process; `url` is the target (and DATABASE_URL there). */
@@ -39,13 +38,9 @@ async function inChild<T>(action: ChildRequest['action'], options: TypeormOption
   const request: ChildRequest = { action, module, exportName: options.export, rootDir, url };
   const loads = { module, option: 'typeorm({ dataSource })' };
   const failure = (error: ChildError) => {
-    if (action === 'inspect') {
-      const fix = 'fix typeorm({ dataSource }) or the module';
-      return new PgworkError(
-        'ADAPTER_FAILED',
-        `cannot load the DataSource from ${options.dataSource}: ${error.message}; ${fix}.`,
-      );
-    }
+    const fix = 'fix typeorm({ dataSource }) or the module';
+    const cannotLoad = `cannot load the DataSource from ${options.dataSource}: ${error.message}; ${fix}.`;
+    if (action === 'inspect') return new PgworkError('ADAPTER_FAILED', cannotLoad);
     const query = error.details.query ? ` (while running: ${String(error.details.query).slice(0, 200)})` : '';
     const step = action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize';
     return new PgworkError('MIGRATION_FAILED', `TypeORM ${step} failed: ${error.message}${query}`);
@@ -56,14 +51,14 @@ async function inChild<T>(action: ChildRequest['action'], options: TypeormOption
 
 export function createAdapter(options: TypeormOptions, context: AdapterContext): Adapter {
   if (!options || typeof options.dataSource !== 'string') {
+    const example = 'e.g. "src/data-source.ts"';
     throw new PgworkError(
       'INVALID_OPTION',
-      'typeorm({ dataSource }) needs the path of the module that exports your DataSource, e.g. "src/data-source.ts".',
+      `typeorm({ dataSource }) needs the path of the module that exports your DataSource, ${example}.`,
     );
   }
-  const { migrate, reset } = options;
-  if (migrate) oneOf(migrate, ['synchronize', 'migrations'], `typeorm({ migrate: ${JSON.stringify(migrate)} })`);
-  if (reset) oneOf(reset, ['truncate', 'rebuild'], `typeorm({ reset: ${JSON.stringify(reset)} })`);
+  if (options.migrate) adapterChoice('typeorm', 'migrate', options.migrate, ['synchronize', 'migrations']);
+  adapterChoice('typeorm', 'reset', options.reset, ['truncate', 'rebuild']);
   let inspection: Promise<Inspection> | undefined;
   const inspect = () => (inspection ??= inChild<Inspection>('inspect', options, context.rootDir));
   const strategy = (info: Inspection) => options.migrate ?? (info.hasMigrations ? 'migrations' : 'synchronize');
@@ -72,13 +67,10 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
     async describe() {
       const info = await inspect();
       if (info.type !== 'postgres') {
-        throw new PgworkError(
-          'INVALID_OPTION',
-          `the DataSource in ${options.dataSource} is type "${info.type}"; pgwork needs "postgres".`,
-        );
+        const message = `the DataSource in ${options.dataSource} is type "${info.type}"; pgwork needs "postgres".`;
+        throw new PgworkError('INVALID_OPTION', message);
       }
       const schema = (info.schema as string | null) ?? 'public';
-      const files = [...info.files].sort();
       return {
         fingerprint: hashParts([
           'typeorm',
@@ -86,7 +78,10 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
           info.typeormVersion,
           strategy(info),
           JSON.stringify([info.schema, info.entityPrefix, info.namingStrategy, info.migrationsTableName]),
-          ...files.flatMap((file) => [file.slice(context.rootDir.length), readFileSync(file)]),
+          hashFiles(
+            context.rootDir,
+            info.files.map((file) => relative(context.rootDir, file)),
+          ),
         ]),
         bookkeepingTables: [`${schema}.${info.migrationsTableName}`, `${schema}.${info.metadataTableName}`],
         // A DataSource with a schema of its own qualifies every table with it: no worker schema can hold them.

@@ -18,7 +18,6 @@ import { databaseUrl } from '../shared/naming';
 import type { TemplateRetention } from './options';
 import type { Seed } from './seed';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const CORE_VERSION: string = require('../../package.json').version;
 
 /** Bumped when core changes what a template contains, so old templates are not trusted. */

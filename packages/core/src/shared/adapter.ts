@@ -89,7 +89,6 @@ export function isAdapterReference(value: unknown): value is AdapterReference {
 export function loadAdapter(reference: AdapterReference, context: AdapterContext): Adapter {
   let loaded: { createAdapter?: AdapterFactory<unknown> };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(reference.module);
   } catch (error) {
     throw new PgworkError(

@@ -39,31 +39,34 @@ export function runProcess(
   });
 }
 
-/** A tool's CLI run: exit code, output without terminal colours, and the lines that say what went wrong. */
-export interface CliResult extends ProcessResult {
-  detail: string;
-}
-
 /**
- * Runs the CLI of package `name` installed in the project (`node <package>/<bin> ...args`).
- * A missing package is an INVALID_OPTION error: `neededBy` names the option that
- * wants it (`prisma({ mode: "cli" })`), `otherwise` the alternative.
+ * Runs the CLI of package `name` installed in the project (`node <package>/<bin> ...args`)
+ * and throws MIGRATION_FAILED naming `command` with the lines that say what went wrong
+ * (or what `explain` makes of the output) when it fails. A missing package is an
+ * INVALID_OPTION error: `neededBy` names the option that wants it, `otherwise` the alternative.
  */
 export async function runPackageCli(
   name: string,
   bin: string,
   args: readonly string[],
-  options: { rootDir: string; neededBy: string; otherwise: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<CliResult> {
+  options: {
+    rootDir: string;
+    command: string;
+    neededBy: string;
+    otherwise: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    explain?: (output: string, detail: string) => string | undefined;
+  },
+): Promise<void> {
   const pkg = installedPackage(name, options.rootDir);
   if (!pkg) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `${options.neededBy} needs ${name} in ${options.rootDir}; install it (pnpm add -D ${name}) or ${options.otherwise}.`,
-    );
+    const fix = `install it (pnpm add -D ${name}) or ${options.otherwise}`;
+    throw new PgworkError('INVALID_OPTION', `${options.neededBy} needs ${name} in ${options.rootDir}; ${fix}.`);
   }
   const { rootDir: cwd, env, timeoutMs } = options;
   const result = await runProcess(process.execPath, [join(pkg.dir, bin), ...args], { cwd, env, timeoutMs });
+  if (result.code === 0) return;
   const output = result.output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
   const lines = output
     .split('\n')
@@ -71,7 +74,9 @@ export async function runPackageCli(
     .filter(Boolean);
   const errors = lines.filter((line) => /error|fail|P\d{4}/i.test(line) && !/warning/i.test(line));
   const detail = errors.slice(0, 2).join(' ') || lines.pop() || `exit code ${result.code}`;
-  return { code: result.code, output, detail };
+  const message =
+    options.explain?.(output, detail) ?? `${options.command} failed (exit code ${result.code}): ${detail}`;
+  throw new PgworkError('MIGRATION_FAILED', message);
 }
 
 /**
@@ -191,7 +196,6 @@ export function childMain<Request, T>(
     );
 }
 
-/** Starts `file` in a detached Node process that outlives this one (the embedded server's watchdog). */
 /** Whether a process lives (one of another user's, which we may not signal, counts). */
 export function isAlive(pid: number): boolean {
   try {
@@ -202,6 +206,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Starts `file` in a detached Node process that outlives this one (the embedded server's watchdog). */
 export function startDetachedChild(file: string, request: unknown): { kill(): void } {
   const child = spawn(process.execPath, [file, JSON.stringify(request)], { detached: true, stdio: 'ignore' });
   child.unref();

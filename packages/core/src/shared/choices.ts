@@ -12,6 +12,16 @@ export function oneOf<T extends string>(value: unknown, choices: readonly T[], s
   throw new PgworkError('INVALID_OPTION', `${source} is not understood; use ${use ?? fallback}.`);
 }
 
+/** Option `key` of an adapter's options: one of `choices`, the first when unset. */
+export function adapterChoice<T extends string>(
+  adapter: string,
+  key: string,
+  value: T | undefined,
+  choices: readonly T[],
+): T {
+  return oneOf(value ?? choices[0], choices, `${adapter}({ ${key}: ${JSON.stringify(value)} })`);
+}
+
 /**
  * A choice an environment variable overrides: `PGWORK_RESET=transaction` wins
  * over the `reset` option, which wins over the default. The error names the one used.

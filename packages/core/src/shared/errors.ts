@@ -55,6 +55,9 @@ interface PgErrorLike {
  */
 export function describeDatabaseError(error: unknown, sql?: string): string {
   if (!(error instanceof Error)) return String(error);
+  // An ORM's wrapper ("Failed query: ...") around the driver's error: Postgres' words are in the cause.
+  if (!sqlState(error) && error.cause instanceof Error && sqlState(error.cause))
+    return describeDatabaseError(error.cause, sql);
   const e = error as Error & PgErrorLike;
   const parts = [firstLine(e.message)];
   if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) parts.push(`(SQLSTATE ${e.code})`);

@@ -1,0 +1,36 @@
+// Runs the project's own code in a child process (the config and schema files are
+// TypeScript; the config may read process.env): loads the drizzle config, or
+// generates the schema's CREATE statements with drizzle-kit's own API.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { childMain } from '@pgwork/core/adapter';
+
+export type ChildRequest =
+  | { action: 'config'; config: string }
+  | {
+      action: 'statements';
+      rootDir: string;
+      files: string[];
+      casing?: string;
+      schemaFilter: string[];
+      movable: boolean;
+    };
+
+childMain<ChildRequest, unknown>(async (request) => {
+  if (request.action === 'config') {
+    const loaded = require(request.config);
+    return (loaded?.__esModule ? loaded.default : (loaded.default ?? loaded)) ?? {};
+  }
+  const { rootDir, files, casing, schemaFilter, movable } = request;
+  const kit = createRequire(join(rootDir, 'package.json'))('drizzle-kit/api');
+  const imports = Object.assign({}, ...files.map((file) => require(file)));
+  const current = kit.generateDrizzleJson(imports, undefined, schemaFilter, casing);
+  const objects: { schema: string }[] = [...Object.values(current.tables), ...Object.values(current.enums)] as never;
+  const other = [...Object.keys(current.schemas), ...objects.map((o) => o.schema)].find((s) => s && s !== 'public');
+  if (movable && other) {
+    throw new Error(
+      `the schema puts objects in pgSchema("${other}"), which Drizzle writes into every query, so they cannot move into a worker's schema; use isolation "database"`,
+    );
+  }
+  return kit.generateMigration(kit.generateDrizzleJson({}), current);
+});
