@@ -32,9 +32,13 @@ export interface UrlShortenerApp {
 /** The module name an example's Jest config maps to its app (see suiteConfig). */
 export const APP_MODULE = 'pgwork-suite-app';
 
-/** The example's app, loaded when a test file imports it: after setupFiles pointed DATABASE_URL at the worker. */
-export function suiteApp(): UrlShortenerApp {
-  const loaded = require(APP_MODULE) as { app?: UrlShortenerApp };
+/**
+ * The example's app. Jest maps APP_MODULE with moduleNameMapper and runs this
+ * file as CommonJS (its sandbox has no import()); Vitest aliases it, which only
+ * its import() sees.
+ */
+export async function loadSuiteApp(): Promise<UrlShortenerApp> {
+  const loaded = (process.env.VITEST ? await import(APP_MODULE) : require(APP_MODULE)) as { app?: UrlShortenerApp };
   if (!loaded.app) throw new Error(`${APP_MODULE} must export const app: UrlShortenerApp`);
   return loaded.app;
 }

@@ -1,4 +1,5 @@
 import { Client, Pool } from 'pg';
+import { loadSuiteApp, type UrlShortenerApp } from './app';
 
 /**
  * Independent raw SQL on the database the app uses, so assertions check what is
@@ -47,15 +48,16 @@ export class Probe {
 
 /** Per-file wiring: the app and a probe, both closed after the file. */
 export function useSuite() {
-  // Required lazily so setupFiles has already pointed DATABASE_URL at this worker's database.
-  const app = (require('./app') as typeof import('./app')).suiteApp();
-  const context = { app, probe: undefined as unknown as Probe };
+  const context = { app: undefined as unknown as UrlShortenerApp, probe: undefined as unknown as Probe };
   beforeAll(async () => {
+    // Loaded here, after the runner's setup files pointed DATABASE_URL at this worker's database.
+    context.app = await loadSuiteApp();
     context.probe = await Probe.open();
   });
   afterAll(async () => {
     await context.probe?.close();
-    await app.close();
+    // Jest gives every file its own app module; Vitest may share one between a worker's files (isolate: false).
+    if (!process.env.VITEST) await context.app?.close();
   });
   return context;
 }

@@ -1,12 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { bindingOf } from '../shared/binding';
 import { conciseError } from '../shared/errors';
-import type { Run } from '../setup/run';
+import { finishRunnerRun } from '../setup/runner-run';
 import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
-
-/** When set, globalTeardown writes the run's summary there as JSON (used by `pnpm demo` and tooling). */
-const REPORT_VARIABLE = 'PGWORK_REPORT';
 
 /**
  * Jest globalTeardown: the project's own globalTeardown first, if it had one;
@@ -21,25 +17,10 @@ async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectC
     if (binding.globalTeardown)
       await runUserHook(binding.globalTeardown, 'globalTeardown', globalConfig, projectConfig);
   } finally {
-    if (run) await finish(run, binding.project);
-  }
-}
-
-async function finish(run: Run, project: string | undefined): Promise<void> {
-  try {
-    const result = await run.finish();
-    const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
-    const runIds = run.summaries.map((summary) => summary.runId).join(', ');
-    const of = project ? ` (project "${project}")` : '';
-    process.stderr.write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${run.unit}(s), now ${fate}\n`);
-    const report = process.env[REPORT_VARIABLE];
-    if (report) {
-      const shared = run.state.mode === 'database' ? (run.state.shared ?? null) : null;
-      const line = { ...run.summaries[0], project: project ?? null, servers: run.summaries.length, shared, ...result };
-      writeFileSync(report, `${JSON.stringify(line)}\n`);
-    }
-  } catch (error) {
-    throw conciseError(error);
+    if (run)
+      await finishRunnerRun(run, binding.project, (text) => process.stderr.write(text)).catch((error: unknown) => {
+        throw conciseError(error);
+      });
   }
 }
 

@@ -2,16 +2,20 @@ import { PgworkError } from './errors';
 
 const POSITIVE_INTEGER = /^[1-9][0-9]{0,5}$/;
 
+/** Where a worker's number comes from, first set wins: pgwork's override, Vitest's pool slot, Jest's worker id. */
+const WORKER_ID_VARIABLES = ['PGWORK_WORKER_ID', 'VITEST_POOL_ID', 'JEST_WORKER_ID'] as const;
+
 /**
- * This process's worker number: PGWORK_WORKER_ID when set, else Jest's
- * JEST_WORKER_ID, else 1 (Jest sets no id under --runInBand in some versions).
- * Only a positive integer is accepted, because it becomes part of a database name.
+ * This process's worker number: PGWORK_WORKER_ID when set, else Vitest's
+ * VITEST_POOL_ID (1..maxWorkers, the slot a file runs in; VITEST_WORKER_ID
+ * counts every worker ever started, so it outgrows the worker count), else
+ * Jest's JEST_WORKER_ID, else 1 (Jest sets no id under --runInBand in some
+ * versions). Only a positive integer is accepted: it becomes part of a database name.
  */
 export function resolveWorkerId(env: NodeJS.ProcessEnv = process.env): number {
-  const fromPgwork = env.PGWORK_WORKER_ID;
-  const variable = fromPgwork !== undefined && fromPgwork !== '' ? 'PGWORK_WORKER_ID' : 'JEST_WORKER_ID';
-  const raw = variable === 'PGWORK_WORKER_ID' ? fromPgwork : env.JEST_WORKER_ID;
-  if (raw === undefined || raw === '') return 1;
+  const variable = WORKER_ID_VARIABLES.find((name) => env[name] !== undefined && env[name] !== '');
+  if (!variable) return 1;
+  const raw = env[variable]!;
   if (!POSITIVE_INTEGER.test(raw)) {
     const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
     throw new PgworkError(

@@ -1,0 +1,79 @@
+import { writeFileSync } from 'node:fs';
+import { loadAdapter } from '../shared/adapter';
+import { optionsDigest } from '../shared/binding';
+import { resolveOptions } from './options';
+import { startRun, type Run } from './run';
+import { turboNotice } from './turbo';
+
+// What every runner binding (Jest, Vitest) does when a run starts and ends, with
+// the same options, errors and summary lines; the binding only says where the
+// options, root directory and worker count come from, and hands the state over.
+
+/** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
+const MAX_PREWARM = 16;
+
+/** When set, the run's summary is written there as JSON at its end (used by `pnpm demo` and tooling). */
+const REPORT_VARIABLE = 'PGWORK_REPORT';
+
+export interface RunnerRunRequest {
+  /** The options as the user's config holds them (plain JSON). */
+  readonly options: unknown;
+  readonly rootDir: string;
+  /** How many workers the runner may start. */
+  readonly maxWorkers: number;
+  /** The project of a multi-project config, named in the summary lines. */
+  readonly project?: string;
+  /** Where the summary lines go (stderr). */
+  readonly write: (text: string) => void;
+}
+
+/** Starts (or finds) the server, builds or reuses the template, prepares the workers, and says so in one line per server. */
+export async function startRunnerRun(request: RunnerRunRequest): Promise<Run> {
+  const notice = turboNotice(request.rootDir);
+  if (notice) request.write(`\n${notice}`);
+  const options = resolveOptions(request.options);
+  const adapter = loadAdapter(options.adapter, { rootDir: request.rootDir });
+  const workers = Math.max(1, request.maxWorkers);
+  // Databases beyond MAX_PREWARM are cloned on demand; servers and schemas are all made here.
+  const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
+  const run = await startRun({
+    ...options,
+    adapter,
+    adapterReference: options.adapter,
+    rootDir: request.rootDir,
+    workers,
+    workerIds: Array.from({ length: count }, (_, i) => i + 1),
+    optionsDigest: optionsDigest(request.options),
+  });
+  const project = request.project ? ` for project "${request.project}"` : '';
+  const mode = options.disable ? `; PGWORK_DISABLE=1: all workers share one ${run.unit}` : '';
+  for (const summary of run.summaries) {
+    const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
+    const reclaimed = summary.reclaimed.length
+      ? `; reclaimed ${summary.reclaimed.length} ${run.unit}(s) of dead runs`
+      : '';
+    const collected = summary.templatesDropped?.length
+      ? `; dropped ${summary.templatesDropped.length} old template(s)`
+      : '';
+    request.write(
+      `\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${summary.prepared} (${adapter.name})${reclaimed}${collected}${mode}`,
+    );
+  }
+  request.write('\n');
+  return run;
+}
+
+/** Drops the run's databases or schemas (unless PGWORK_KEEP=1), says so, and writes the PGWORK_REPORT line. */
+export async function finishRunnerRun(run: Run, project: string | undefined, write: (text: string) => void) {
+  const result = await run.finish();
+  const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
+  const runIds = run.summaries.map((summary) => summary.runId).join(', ');
+  const of = project ? ` (project "${project}")` : '';
+  write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${run.unit}(s), now ${fate}\n`);
+  const report = process.env[REPORT_VARIABLE];
+  if (report) {
+    const shared = run.state.mode === 'database' ? (run.state.shared ?? null) : null;
+    const line = { ...run.summaries[0], project: project ?? null, servers: run.summaries.length, shared, ...result };
+    writeFileSync(report, `${JSON.stringify(line)}\n`);
+  }
+}

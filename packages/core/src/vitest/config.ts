@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { PgworkError } from '../shared/errors';
+import { resolveOptions, type PgworkOptions } from '../setup/options';
+
+/** The parts of a Vitest config pgwork touches; everything else passes through unchanged. */
+export interface VitestConfigLike {
+  test?: VitestTestConfigLike;
+  [option: string]: unknown;
+}
+
+interface VitestTestConfigLike {
+  name?: string | { label: string };
+  globalSetup?: string | string[];
+  setupFiles?: string | string[];
+  provide?: Record<string, unknown>;
+  projects?: unknown[];
+  forceRerunTriggers?: string[];
+  [option: string]: unknown;
+}
+
+/** The key under `test.provide` that carries pgwork's options to its globalSetup. */
+export const OPTIONS_KEY = 'pgworkOptions';
+
+/** The binding's two files: ES modules, as Vitest wants them (they load the rest of pgwork with Node's require). */
+export const vitestEntryPoints = Object.freeze({
+  globalSetup: compiled('global-setup.mjs'),
+  setupFiles: compiled('setup-file.mjs'),
+});
+
+/** Vitest's own default, kept when pgwork adds its triggers: a change to these reruns every test file. */
+const VITEST_RERUN_TRIGGERS = ['**/package.json/**', '**/{vitest,vite}.config.*/**'];
+/** Migrations are not in any test file's import graph: a change to one must still rerun (and rebuild the template). */
+const MIGRATION_TRIGGERS = ['**/*.sql', '**/*.prisma'];
+
+/**
+ * The one change a Vitest config needs: `export default defineConfig(withPgwork(config, { adapter }))`.
+ * Adds pgwork's globalSetup and setupFiles (first, so the app sees its worker's
+ * database from its first import) and its options. Inline `test.projects` each get
+ * pgwork and a run of their own, keyed by the project's name.
+ */
+export function withPgwork<Config extends VitestConfigLike>(config: Config, options: PgworkOptions): Config {
+  resolveOptions(options, {}); // fail at config time for a malformed option, whatever the environment says
+  const test = config.test ?? {};
+  if (test.projects === undefined) return { ...config, test: wrapTest(test, options) };
+  const names = new Set<string>();
+  const projects = test.projects.map((project, index) => {
+    const inline = project as VitestConfigLike | undefined;
+    if (typeof project !== 'object' || project === null || typeof inline?.test?.name === 'undefined') {
+      const fix = "give each inline project a test.name, or wrap a project's own config file with withPgwork";
+      throw new PgworkError('INVALID_OPTION', `test.projects[${index}] is not an inline project with a name; ${fix}.`);
+    }
+    const name = typeof inline.test.name === 'object' ? inline.test.name.label : inline.test.name;
+    if (names.has(name))
+      throw new PgworkError('INVALID_OPTION', `two projects are named "${name}"; give each its own test.name.`);
+    names.add(name);
+    return { ...inline, test: wrapTest(inline.test, options) };
+  });
+  return { ...config, test: { ...test, projects } };
+}
+
+function wrapTest(test: VitestTestConfigLike, options: PgworkOptions): VitestTestConfigLike {
+  if (test.provide?.[OPTIONS_KEY] !== undefined) {
+    throw new PgworkError('INVALID_OPTION', 'this Vitest config is already wrapped by withPgwork; wrap it once.');
+  }
+  const list = (value: string | string[] | undefined) => (value === undefined ? [] : [value].flat());
+  return {
+    ...test,
+    globalSetup: [vitestEntryPoints.globalSetup, ...list(test.globalSetup)],
+    setupFiles: [vitestEntryPoints.setupFiles, ...list(test.setupFiles)],
+    provide: { ...test.provide, [OPTIONS_KEY]: JSON.parse(JSON.stringify(options)) },
+    forceRerunTriggers: [...(test.forceRerunTriggers ?? VITEST_RERUN_TRIGGERS), ...MIGRATION_TRIGGERS],
+  };
+}
+
+/** A compiled file of this folder: beside this one, or in dist/ when this runs from src/ (pgwork's own tests). */
+function compiled(name: string): string {
+  const beside = join(__dirname, name);
+  const src = __dirname.lastIndexOf(`${sep}src${sep}`);
+  const built = src === -1 ? beside : join(`${__dirname.slice(0, src)}${sep}dist${__dirname.slice(src + 4)}`, name);
+  return existsSync(beside) || !existsSync(built) ? beside : built;
+}

@@ -1,0 +1,23 @@
+// Vitest setupFiles: runs in the worker before each test file and before any
+// app module is imported, so an app that reads DATABASE_URL at import sees its
+// worker's database; then resets it before each test, once for the file, or
+// never, as the file's docblock or the resetBefore option says. pgwork itself
+// is loaded with Node's require: one kept session per worker process or thread.
+import { createRequire } from 'node:module';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vitest';
+import type * as Worker from './worker.js';
+import type * as Errors from '../shared/errors.js';
+
+const require = createRequire(import.meta.url);
+const { vitestWorker } = require('./worker.js') as typeof Worker;
+const { conciseError } = require('../shared/errors.js') as typeof Errors;
+
+const SETUP_TIMEOUT_MS = 120_000;
+const lifecycle = vitestWorker(inject('pgworkRun' as never), expect.getState().testPath);
+
+const concise = (step: () => Promise<void>) => () =>
+  step().catch((error: unknown) => Promise.reject(conciseError(error)));
+beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
+beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
+afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
+afterAll(concise(lifecycle.afterFile), SETUP_TIMEOUT_MS);
