@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './packages';
+
+// Every example with a Vitest config runs the shared parallel suite under Vitest
+// through its documented script (`pnpm test:vitest`): green in both pools, with
+// and without isolation of the module graph, in both reset modes; and visibly
+// contaminated when pgwork is switched off. Examples are found by folder.
+const examples = readdirSync(join(ROOT, 'examples'))
+  .map((name) => join(ROOT, 'examples', name))
+  .filter((dir) => readdirSync(dir).some((file) => /^vitest\.config\.[cm]?[jt]s$/.test(file)));
+
+interface VitestRun {
+  status: number | null;
+  output: string;
+  passed: number;
+  failed: number;
+  /** pgwork's report of the run (PGWORK_REPORT). */
+  report?: { databases: string[]; shared: string | null };
+}
+
+function vitest(dir: string, args: string[], env: Record<string, string> = {}): VitestRun {
+  const work = mkdtempSync(join(tmpdir(), 'pgwork-vitest-'));
+  const results = join(work, 'results.json');
+  const report = join(work, 'report.json');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PGWORK_REPORT: report, ...env };
+  for (const name of Object.keys(childEnv))
+    if (/^(PGWORK_(?!REPORT)|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
+  const run = spawnSync(
+    'pnpm',
+    ['run', 'test:vitest', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...args],
+    { cwd: dir, env: childEnv, encoding: 'utf8' },
+  );
+  const read = (file: string) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+  const json = read(results);
+  const result = {
+    status: run.status,
+    output: `${run.stdout}${run.stderr}`,
+    passed: json?.numPassedTests ?? 0,
+    failed: json?.numFailedTests ?? 0,
+    report: read(report),
+  };
+  rmSync(work, { recursive: true, force: true });
+  return result;
+}
+
+test('at least the Drizzle and Prisma examples have a Vitest config', () => {
+  expect(examples.map((dir) => dir.split('/').pop())).toEqual(expect.arrayContaining(['drizzle', 'prisma']));
+});
+
+describe.each(examples.map((dir) => [dir.split('/').pop()!, dir]))('examples/%s under Vitest', (_name, dir) => {
+  it.each([
+    ['forks (the default)', []],
+    ['threads: each thread its own process.env and pg', ['--pool=threads']],
+    ['forks, isolate: false (one module graph per worker)', ['--no-isolate']],
+    ['threads, isolate: false', ['--pool=threads', '--no-isolate']],
+  ])('%s: green, each of 4 workers on its own database', (_pool, args) => {
+    const run = vitest(dir, args);
+    expect({ status: run.status, failed: run.failed }).toEqual({ status: 0, failed: 0 });
+    expect(run.passed).toBeGreaterThanOrEqual(20);
+    expect(run.output).toMatch(/pgwork: run \w+ on .*; template \w+ (built|reused)/);
+    expect(run.report?.databases).toHaveLength(4);
+    expect(run.report?.shared).toBeNull();
+  });
+
+  it('reset "transaction" (the app\'s pg.Pool routed into one rolled-back transaction): green', () => {
+    const run = vitest(dir, [], { PGWORK_RESET: 'transaction' });
+    expect({ status: run.status, failed: run.failed }).toEqual({ status: 0, failed: 0 });
+  });
+
+  it('PGWORK_DISABLE=1: one shared database, and the suite shows the contamination', () => {
+    const run = vitest(dir, [], { PGWORK_DISABLE: '1' });
+    expect(run.output).toMatch(/PGWORK_DISABLE=1: all workers share one database/);
+    expect(run.failed).toBeGreaterThan(0);
+    expect(run.status).not.toBe(0);
+  });
+});
