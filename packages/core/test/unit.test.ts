@@ -4,7 +4,8 @@ import { adapterHelper } from '../src/shared/adapter';
 import { formatMarker, parseMarker } from '../src/admin/marker';
 import { hashParts } from '../src/shared/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
-import { withPgwork as withPgworkForVitest, vitestEntryPoints } from '../src/vitest/config';
+import { withPgwork as withPgworkForVitest, vitestEntryPoints, type VitestConfigLike } from '../src/vitest/config';
+import { vitestWorker } from '../src/vitest/worker';
 import {
   databaseUrl,
   databaseOfUrl,
@@ -594,7 +595,9 @@ describe('withPgwork for Vitest', () => {
     expect(wrapped.test?.globalSetup).toEqual([vitestEntryPoints.globalSetup, './mine.ts']);
     expect(wrapped.test?.setupFiles).toEqual([vitestEntryPoints.setupFiles, './a.ts']);
     expect(wrapped.test?.provide).toEqual({ other: 1, pgworkOptions: { adapter, isolation: 'schema' } });
-    expect(wrapped.test?.forceRerunTriggers).toEqual(expect.arrayContaining(['**/package.json/**', '**/*.sql']));
+    expect((wrapped as VitestConfigLike).test?.forceRerunTriggers).toEqual(
+      expect.arrayContaining(['**/package.json/**', '**/*.sql']),
+    );
     for (const file of Object.values(vitestEntryPoints)) expect(file).toMatch(/\.mjs$/);
   });
 
@@ -609,12 +612,20 @@ describe('withPgwork for Vitest', () => {
     expect(() => withPgworkForVitest(twins, { adapter })).toThrow(/two projects are named "a"/);
   });
 
+  it('a worker given no run (the setup file without the globalSetup) names the fix', () => {
+    expect(() => vitestWorker(undefined, undefined)).toThrow(
+      "pgwork: this Vitest worker was given no pgwork run; wrap your Vitest config with withPgwork(...) from '@pgwork/core/vitest' so pgwork's globalSetup runs.",
+    );
+  });
+
   it('wraps every inline project, each with its own options for a run of its own', () => {
     const wrapped = withPgworkForVitest(
       { test: { projects: [{ test: { name: 'api' } }, { test: { name: { label: 'web' } } }] } },
       { adapter },
     );
-    const projects = wrapped.test?.projects as Array<{ test: { globalSetup: string[]; provide: object } }>;
+    const projects = (wrapped as VitestConfigLike).test?.projects as unknown as Array<{
+      test: { globalSetup: string[]; provide: object };
+    }>;
     expect(projects.map((p) => p.test.globalSetup[0])).toEqual([
       vitestEntryPoints.globalSetup,
       vitestEntryPoints.globalSetup,

@@ -19,10 +19,8 @@ declare const afterAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const expect: { getState(): { testPath?: string } };
 
 const outside = nodeRequire(__filename);
-const { workerLifecycle, registerWorker } = outside('../worker/lifecycle') as typeof Lifecycle;
-const { conciseError } = outside('../shared/errors') as typeof import('../shared/errors');
+const { workerLifecycle, registerWorker, hookUp } = outside('../worker/lifecycle') as typeof Lifecycle;
 
-const SETUP_TIMEOUT_MS = 120_000;
 const lifecycle = workerLifecycle({
   env: process.env,
   project: projectOf(globalThis),
@@ -33,10 +31,4 @@ const lifecycle = workerLifecycle({
 });
 registerWorker(lifecycle, globalThis);
 lifecycle.warmUp();
-
-const concise = (step: () => Promise<void>) => () =>
-  step().catch((error: unknown) => Promise.reject(conciseError(error)));
-beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
-beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
-afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
-afterAll(concise(lifecycle.afterFile), SETUP_TIMEOUT_MS);
+hookUp(lifecycle, { beforeAll, beforeEach, afterEach, afterAll });

@@ -6,18 +6,15 @@
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vitest';
 import type * as Worker from './worker.js';
-import type * as Errors from '../shared/errors.js';
+import type * as Lifecycle from '../worker/lifecycle.js';
 
 const require = createRequire(import.meta.url);
 const { vitestWorker } = require('./worker.js') as typeof Worker;
-const { conciseError } = require('../shared/errors.js') as typeof Errors;
+const { hookUp } = require('../worker/lifecycle.js') as typeof Lifecycle;
 
-const SETUP_TIMEOUT_MS = 120_000;
-const lifecycle = vitestWorker(inject('pgworkRun' as never), expect.getState().testPath);
-
-const concise = (step: () => Promise<void>) => () =>
-  step().catch((error: unknown) => Promise.reject(conciseError(error)));
-beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
-beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
-afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
-afterAll(concise(lifecycle.afterFile), SETUP_TIMEOUT_MS);
+hookUp(vitestWorker(inject('pgworkRun' as never), expect.getState().testPath), {
+  beforeAll,
+  beforeEach,
+  afterEach,
+  afterAll,
+});

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Client } from 'pg';
 import { SESSION_LOCK_TIMEOUT_MS, connect } from '../shared/connection';
 import { oneOf } from '../shared/choices';
-import { PgworkError } from '../shared/errors';
+import { PgworkError, conciseError } from '../shared/errors';
 import { RESET_BEFORE, type ResetBefore } from '../shared/modes';
 import { readRunState, type RunState } from '../shared/run-state';
 import { resolveWorkerId } from '../shared/worker-id';
@@ -155,6 +155,25 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       if (wasOpen) await begin();
     },
   };
+}
+
+/** A runner's per-file hooks (Jest's and Vitest's have this shape). */
+type Hook = (fn: () => Promise<void>, timeout?: number) => void;
+
+/** Connecting or cloning on a cold machine can take long; a stuck lock says so itself well before this. */
+const SETUP_TIMEOUT_MS = 120_000;
+
+/** Registers the lifecycle with a runner's hooks; pgwork's own errors are shown as their one line, without a stack. */
+export function hookUp(
+  lifecycle: WorkerLifecycle,
+  hooks: { beforeAll: Hook; beforeEach: Hook; afterEach: Hook; afterAll: Hook },
+) {
+  const concise = (step: () => Promise<void>) => () =>
+    step().catch((error: unknown) => Promise.reject(conciseError(error)));
+  hooks.beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
+  hooks.beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
+  hooks.afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
+  hooks.afterAll(concise(lifecycle.afterFile), SETUP_TIMEOUT_MS);
 }
 
 const WORKER = Symbol.for('pgwork.worker');
