@@ -38,9 +38,13 @@ async function inChild<T>(action: ChildRequest['action'], options: TypeormOption
   const request: ChildRequest = { action, module, exportName: options.export, rootDir, url };
   const loads = { module, option: 'typeorm({ dataSource })' };
   const failure = (error: ChildError) => {
-    const fix = 'fix typeorm({ dataSource }) or the module';
-    const cannotLoad = `cannot load the DataSource from ${options.dataSource}: ${error.message}; ${fix}.`;
-    if (action === 'inspect') return new PgworkError('ADAPTER_FAILED', cannotLoad);
+    if (action === 'inspect') {
+      const fix = 'fix typeorm({ dataSource }) or the module';
+      return new PgworkError(
+        'ADAPTER_FAILED',
+        `cannot load the DataSource from ${options.dataSource}: ${error.message}; ${fix}.`,
+      );
+    }
     const query = error.details.query ? ` (while running: ${String(error.details.query).slice(0, 200)})` : '';
     const step = action === 'migrations' ? 'runMigrations' : 'dropSchema + synchronize';
     return new PgworkError('MIGRATION_FAILED', `TypeORM ${step} failed: ${error.message}${query}`);

@@ -37,3 +37,15 @@ export function tarballFiles(tarball: string): string[] {
 export function tarballFile(tarball: string, file: string): string {
   return execFileSync('tar', ['xzOf', tarball, `package/${file}`], { encoding: 'utf8' });
 }
+
+/**
+ * The environment for a child run as a user would start it: this process's,
+ * without the pgwork, turbo and Jest worker variables of the run around it
+ * (they would steer the child), plus `env`.
+ */
+export function userEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const name of Object.keys(childEnv))
+    if (/^(PGWORK_|TURBO_HASH|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
+  return childEnv;
+}

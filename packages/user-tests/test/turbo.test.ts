@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { ROOT } from './packages';
+import { ROOT, userEnvironment } from './packages';
 
 // The documented command, from the repository root: turbo 2 runs tasks in
 // strict env mode, so these variables arrive only because turbo.json passes
 // PGWORK_* through. A test that they do reach the example's Jest.
 function turboTestRawPg(env: Record<string, string>) {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', ...env };
-  for (const name of Object.keys(childEnv))
-    if (/^(PGWORK_|TURBO_HASH|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
+  const childEnv = userEnvironment({ TURBO_TELEMETRY_DISABLED: '1', ...env });
   const run = spawnSync('pnpm', ['turbo', 'run', 'test', '--filter=./examples/raw-pg', '--output-logs=full'], {
     cwd: ROOT,
     env: childEnv,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './packages';
+import { ROOT, userEnvironment } from './packages';
 
 // Every example with a Vitest config runs the shared parallel suite under Vitest
 // through its documented script (`pnpm test:vitest`): green in both pools, with
@@ -25,9 +25,7 @@ function vitest(dir: string, args: string[], env: Record<string, string> = {}): 
   const work = mkdtempSync(join(tmpdir(), 'pgwork-vitest-'));
   const results = join(work, 'results.json');
   const report = join(work, 'report.json');
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PGWORK_REPORT: report, ...env };
-  for (const name of Object.keys(childEnv))
-    if (/^(PGWORK_(?!REPORT)|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
+  const childEnv = userEnvironment({ PGWORK_REPORT: report, ...env });
   const run = spawnSync(
     'pnpm',
     ['run', 'test:vitest', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...args],

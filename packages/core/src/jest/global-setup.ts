@@ -1,7 +1,5 @@
 import { bindingOf } from '../shared/binding';
-import { conciseError } from '../shared/errors';
 import { runStateVariable } from '../shared/run-state';
-import type { Run } from '../setup/run';
 import { startRunnerRun } from '../setup/runner-run';
 import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
@@ -18,20 +16,15 @@ interface GlobalConfigLike {
 async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestProjectConfig): Promise<void> {
   const binding = bindingOf(projectConfig.globals);
   const key = binding.project ?? '';
-  let run: Run;
-  try {
-    run = await startRunnerRun({
-      options: projectConfig.globals?.pgwork,
-      rootDir: projectConfig.rootDir,
-      maxWorkers: globalConfig?.maxWorkers ?? 1,
-      project: binding.project,
-      write: (text) => process.stderr.write(text),
-    });
-    process.env[runStateVariable(binding.project)] = JSON.stringify(run.state);
-    activeRuns().set(key, run);
-  } catch (error) {
-    throw conciseError(error);
-  }
+  const run = await startRunnerRun({
+    options: projectConfig.globals?.pgwork,
+    rootDir: projectConfig.rootDir,
+    maxWorkers: globalConfig?.maxWorkers ?? 1,
+    project: binding.project,
+    write: (text) => process.stderr.write(text),
+  });
+  process.env[runStateVariable(binding.project)] = JSON.stringify(run.state);
+  activeRuns().set(key, run);
   if (!binding.globalSetup) return;
   try {
     await runUserHook(binding.globalSetup, 'globalSetup', globalConfig, projectConfig);

@@ -1,5 +1,4 @@
 import { bindingOf } from '../shared/binding';
-import { conciseError } from '../shared/errors';
 import { finishRunnerRun } from '../setup/runner-run';
 import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
@@ -17,10 +16,7 @@ async function globalTeardown(globalConfig: unknown, projectConfig: JestProjectC
     if (binding.globalTeardown)
       await runUserHook(binding.globalTeardown, 'globalTeardown', globalConfig, projectConfig);
   } finally {
-    if (run)
-      await finishRunnerRun(run, binding.project, (text) => process.stderr.write(text)).catch((error: unknown) => {
-        throw conciseError(error);
-      });
+    if (run) await finishRunnerRun(run, binding.project, (text) => process.stderr.write(text));
   }
 }
 

@@ -19,7 +19,7 @@ declare const afterAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const expect: { getState(): { testPath?: string } };
 
 const outside = nodeRequire(__filename);
-const { workerLifecycle, registerWorker, hookUp } = outside('../worker/lifecycle') as typeof Lifecycle;
+const { workerLifecycle, attachToRunner } = outside('../worker/lifecycle') as typeof Lifecycle;
 
 const lifecycle = workerLifecycle({
   env: process.env,
@@ -29,6 +29,4 @@ const lifecycle = workerLifecycle({
   appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
   warn: (line) => process.stderr.write(`${line}\n`),
 });
-registerWorker(lifecycle, globalThis);
-lifecycle.warmUp();
-hookUp(lifecycle, { beforeAll, beforeEach, afterEach, afterAll });
+attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis);

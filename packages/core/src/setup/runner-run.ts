@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadAdapter } from '../shared/adapter';
 import { optionsDigest } from '../shared/binding';
+import { conciseError } from '../shared/errors';
 import { resolveOptions } from './options';
 import { startRun, type Run } from './run';
 import { turboNotice } from './turbo';
@@ -27,8 +28,16 @@ export interface RunnerRunRequest {
   readonly write: (text: string) => void;
 }
 
-/** Starts (or finds) the server, builds or reuses the template, prepares the workers, and says so in one line per server. */
-export async function startRunnerRun(request: RunnerRunRequest): Promise<Run> {
+/**
+ * Starts (or finds) the server, builds or reuses the template, prepares the
+ * workers, and says so in one line per server. A failure is thrown as its one
+ * line: runners print a thrown error's stack, and pgwork's message is the whole story.
+ */
+export function startRunnerRun(request: RunnerRunRequest): Promise<Run> {
+  return startAndAnnounce(request).catch((error: unknown) => Promise.reject(conciseError(error)));
+}
+
+async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   const notice = turboNotice(request.rootDir);
   if (notice) request.write(`\n${notice}`);
   const options = resolveOptions(request.options);
@@ -64,7 +73,11 @@ export async function startRunnerRun(request: RunnerRunRequest): Promise<Run> {
 }
 
 /** Drops the run's databases or schemas (unless PGWORK_KEEP=1), says so, and writes the PGWORK_REPORT line. */
-export async function finishRunnerRun(run: Run, project: string | undefined, write: (text: string) => void) {
+export function finishRunnerRun(run: Run, project: string | undefined, write: (text: string) => void) {
+  return finishAndAnnounce(run, project, write).catch((error: unknown) => Promise.reject(conciseError(error)));
+}
+
+async function finishAndAnnounce(run: Run, project: string | undefined, write: (text: string) => void): Promise<void> {
   const result = await run.finish();
   const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
   const runIds = run.summaries.map((summary) => summary.runId).join(', ');

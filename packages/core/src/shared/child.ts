@@ -214,13 +214,19 @@ export function startDetachedChild(file: string, request: unknown): { kill(): vo
 }
 
 /**
- * The compiled JavaScript of child file `name` in `dir` (pass `__dirname`):
- * beside it, or in dist/ when the caller runs from src/ (ts-jest).
+ * Where a compiled file of `dir` (pass `__dirname`) may be: beside the caller,
+ * then in dist/ when the caller runs from src/ (ts-jest).
  */
-export function childFile(dir: string, name: string): string {
-  const candidates = [join(dir, `${name}.js`)];
+export function compiledCandidates(dir: string, file: string): string[] {
+  const candidates = [join(dir, file)];
   const src = dir.lastIndexOf(`${sep}src`);
-  if (src !== -1) candidates.push(join(`${dir.slice(0, src)}${sep}dist${dir.slice(src + 4)}`, `${name}.js`));
+  if (src !== -1) candidates.push(join(`${dir.slice(0, src)}${sep}dist${dir.slice(src + 4)}`, file));
+  return candidates;
+}
+
+/** The compiled JavaScript of child file `name` in `dir` (pass `__dirname`), or an error saying to build. */
+export function childFile(dir: string, name: string): string {
+  const candidates = compiledCandidates(dir, `${name}.js`);
   const found = candidates.find((file) => existsSync(file));
   if (!found)
     throw new PgworkError('ADAPTER_FAILED', `cannot find ${candidates.join(' or ')}; build the package first.`);

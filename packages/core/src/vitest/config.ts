@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
+import { compiledCandidates } from '../shared/child';
 import { PgworkError } from '../shared/errors';
 import { resolveOptions, type PgworkOptions } from '../setup/options';
 
@@ -73,10 +74,7 @@ function wrapTest(test: VitestTestConfigLike, options: PgworkOptions): VitestTes
   };
 }
 
-/** A compiled file of this folder: beside this one, or in dist/ when this runs from src/ (pgwork's own tests). */
+/** A compiled file of this folder (in dist/ when this runs from src/, in pgwork's own tests). */
 function compiled(name: string): string {
-  const beside = join(__dirname, name);
-  const src = __dirname.lastIndexOf(`${sep}src${sep}`);
-  const built = src === -1 ? beside : join(`${__dirname.slice(0, src)}${sep}dist${__dirname.slice(src + 4)}`, name);
-  return existsSync(beside) || !existsSync(built) ? beside : built;
+  return compiledCandidates(__dirname, name).find((file) => existsSync(file)) ?? join(__dirname, name);
 }

@@ -1,4 +1,3 @@
-import { conciseError } from '../shared/errors';
 import type { Run } from '../setup/run';
 import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
 import { OPTIONS_KEY } from './config';
@@ -34,12 +33,12 @@ export async function vitestGlobalSetup(project: VitestProjectLike): Promise<() 
     project.provide(STATE_KEY, JSON.stringify(run.state));
     return run;
   };
-  let run: Run | undefined = await start().catch((error: unknown) => Promise.reject(conciseError(error)));
+  let run: Run | undefined = await start();
   project.onTestsRerun?.(async () => {
     const previous = run;
     run = undefined;
     if (previous) await finishRunnerRun(previous, name, write);
-    run = await start().catch((error: unknown) => Promise.reject(conciseError(error)));
+    run = await start();
   });
   return async () => {
     const last = run;

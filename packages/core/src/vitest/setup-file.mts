@@ -10,11 +10,7 @@ import type * as Lifecycle from '../worker/lifecycle.js';
 
 const require = createRequire(import.meta.url);
 const { vitestWorker } = require('./worker.js') as typeof Worker;
-const { hookUp } = require('../worker/lifecycle.js') as typeof Lifecycle;
+const { attachToRunner } = require('../worker/lifecycle.js') as typeof Lifecycle;
 
-hookUp(vitestWorker(inject('pgworkRun' as never), expect.getState().testPath), {
-  beforeAll,
-  beforeEach,
-  afterEach,
-  afterAll,
-});
+const lifecycle = vitestWorker(inject('pgworkRun' as never), expect.getState().testPath);
+attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis);

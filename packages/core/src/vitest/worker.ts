@@ -1,14 +1,14 @@
 import { PgworkError } from '../shared/errors';
 import { runStateVariable } from '../shared/run-state';
 import { applyWorkerEnvironment } from '../worker/env';
-import { registerWorker, workerLifecycle, type WorkerLifecycle } from '../worker/lifecycle';
+import { workerLifecycle, type WorkerLifecycle } from '../worker/lifecycle';
 import type { PgModule } from '../worker/transaction';
 
 /**
  * A Vitest worker's side, run by the setup file before each test file: the
  * provided run state into this worker's environment (a thread has its own
  * process.env), every configured variable pointed at the worker's database, and
- * the lifecycle the setup file hooks up. Loaded with Node's require, so the
+ * the lifecycle the setup file attaches to Vitest's hooks. Loaded with Node's require, so the
  * kept session and the app's `pg` are the process's (or thread's) own.
  */
 export function vitestWorker(state: unknown, testPath: string | undefined): WorkerLifecycle {
@@ -18,13 +18,10 @@ export function vitestWorker(state: unknown, testPath: string | undefined): Work
   }
   process.env[runStateVariable()] = state;
   applyWorkerEnvironment(process.env);
-  const lifecycle = workerLifecycle({
+  return workerLifecycle({
     env: process.env,
     testPath,
     appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
     warn: (line) => process.stderr.write(`${line}\n`),
   });
-  registerWorker(lifecycle, globalThis);
-  lifecycle.warmUp();
-  return lifecycle;
 }

@@ -163,11 +163,19 @@ type Hook = (fn: () => Promise<void>, timeout?: number) => void;
 /** Connecting or cloning on a cold machine can take long; a stuck lock says so itself well before this. */
 const SETUP_TIMEOUT_MS = 120_000;
 
-/** Registers the lifecycle with a runner's hooks; pgwork's own errors are shown as their one line, without a stack. */
-export function hookUp(
+/**
+ * What both runner bindings do with a test file's lifecycle: register it for
+ * reset() on the test file's own global `scope` (under Jest the sandbox's, not
+ * the one this module sees), start opening the session while the file loads, and hook its steps to
+ * the runner's hooks, pgwork's own errors shown as their one line, without a stack.
+ */
+export function attachToRunner(
   lifecycle: WorkerLifecycle,
   hooks: { beforeAll: Hook; beforeEach: Hook; afterEach: Hook; afterAll: Hook },
-) {
+  scope: object,
+): void {
+  registerWorker(lifecycle, scope);
+  lifecycle.warmUp();
   const concise = (step: () => Promise<void>) => () =>
     step().catch((error: unknown) => Promise.reject(conciseError(error)));
   hooks.beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
