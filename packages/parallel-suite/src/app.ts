@@ -38,7 +38,11 @@ export const APP_MODULE = 'pgwork-suite-app';
  * its import() sees.
  */
 export async function loadSuiteApp(): Promise<UrlShortenerApp> {
-  const loaded = (process.env.VITEST ? await import(APP_MODULE) : require(APP_MODULE)) as { app?: UrlShortenerApp };
+  // Vitest: a literal specifier (APP_MODULE's value), so Vite's import analysis links the app
+  // to every test and watch mode reruns them when the app or its schema changes.
+  const loaded = (process.env.VITEST ? await import('pgwork-suite-app' as string) : require(APP_MODULE)) as {
+    app?: UrlShortenerApp;
+  };
   if (!loaded.app) throw new Error(`${APP_MODULE} must export const app: UrlShortenerApp`);
   return loaded.app;
 }

@@ -35,7 +35,8 @@ export function suiteConfig(options: SuiteConfigOptions) {
   return {
     rootDir: options.rootDir,
     testEnvironment: 'node',
-    roots: [TESTS_DIR],
+    // The example's own sources too, so `jest --watch` sees a change to the app or its schema.
+    roots: [TESTS_DIR, join(options.rootDir, 'src')],
     testMatch: ['**/*.test.js'],
     moduleNameMapper: { [`^${APP_MODULE}$`]: resolve(options.rootDir, options.app) },
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: TRANSPILE_OPTIONS }] },
