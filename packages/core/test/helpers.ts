@@ -89,6 +89,7 @@ export async function liveRun(): Promise<{ runId: string; release: () => Promise
 }
 
 const JEST = require.resolve('jest/bin/jest');
+const VITEST = join(require.resolve('vitest/package.json'), '../vitest.mjs');
 const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
 
 export interface Outcome {
@@ -104,8 +105,16 @@ export interface Outcome {
   lines: string[];
 }
 
-/** Runs the fixture project's Jest suite (test/fixtures/project) in a child process. */
-export function runFixture(env: Record<string, string | undefined>, config = CONFIG): Outcome {
+/**
+ * Runs a fixture project's suite in a child process: Jest with the fixture
+ * project's config (test/fixtures/project) unless told otherwise, or Vitest
+ * when the config is a vitest.config (`vitestArgs` then go to `vitest run`).
+ */
+export function runFixture(
+  env: Record<string, string | undefined>,
+  config = CONFIG,
+  vitestArgs: string[] = [],
+): Outcome {
   const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
   const out = join(work, 'databases.txt');
   writeFileSync(out, '');
@@ -118,15 +127,14 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
       if (!(name in env)) delete childEnv[name];
     }
   }
-  const result = spawnSync(
-    process.execPath,
-    [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci'],
-    {
-      env: childEnv,
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
+  const args = /vitest\.config/.test(config)
+    ? [VITEST, 'run', '--config', config, ...vitestArgs]
+    : [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci'];
+  const result = spawnSync(process.execPath, args, {
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const databases = lines.map((line) => line.split(' ')[0]!);
   const ports = lines.map((line) => Number(line.split(' ')[1]));

@@ -77,9 +77,9 @@ class Session {
 
   /** pgwork's run start lines, in order. */
   runs(): RunLine[] {
-    return [...this.output.matchAll(/pgwork: run (\w+) on [^(]*\(in ([^)]+)\)[^;]*; template (\w+) (built|reused)/g)].map(
-      (m) => ({ id: m[1]!, server: m[2]!, template: m[3]!, built: m[4] === 'built' }),
-    );
+    return [
+      ...this.output.matchAll(/pgwork: run (\w+) on [^(]*\(in ([^)]+)\)[^;]*; template (\w+) (built|reused)/g),
+    ].map((m) => ({ id: m[1]!, server: m[2]!, template: m[3]!, built: m[4] === 'built' }));
   }
 
   stop(): void {

@@ -9,6 +9,7 @@ import { resolveWorkerId } from '../shared/worker-id';
 import { overwrittenVariables } from './env';
 import { keptWorkerSession, type WorkerSession } from './session';
 import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
+import { withRealTimers } from './real-timers';
 
 /**
  * What a runner binding calls around a test file and its tests. Runner-free:
@@ -177,7 +178,7 @@ export function attachToRunner(
   registerWorker(lifecycle, scope);
   lifecycle.warmUp();
   const concise = (step: () => Promise<void>) => () =>
-    step().catch((error: unknown) => Promise.reject(conciseError(error)));
+    withRealTimers(step).catch((error: unknown) => Promise.reject(conciseError(error)));
   hooks.beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
   hooks.beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
   hooks.afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
@@ -200,8 +201,8 @@ export async function reset(): Promise<void> {
   if (!lifecycle) {
     throw new PgworkError(
       'NO_RUN',
-      "reset() found no pgwork worker in this test file; wrap your Jest config with withPgwork(...) so pgwork's setupFilesAfterEnv runs.",
+      "reset() found no pgwork worker in this test file; wrap your Jest or Vitest config with withPgwork(...) so pgwork's setup files run.",
     );
   }
-  await lifecycle.reset();
+  await withRealTimers(() => lifecycle.reset());
 }

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { listOwnedDatabases } from '../src/admin/databases';
+import { dropOwnedWithBase, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
+
+// pgwork's promises that depend on the runner, checked under Vitest with the
+// fixture projects in test/fixtures/vitest (the twin of jest-features.test.ts).
+const CONFIG = join(__dirname, 'fixtures/vitest/vitest.config.mjs');
+
+async function feature(name: string, args: string[] = [], env: Record<string, string> = {}) {
+  const baseName = uniqueBase(name.replace(/-/g, '').slice(0, 8));
+  try {
+    const run = runFixture(
+      { FEATURE: name, PGWORK_DATABASE_URL: serverUrl(), FIXTURE_BASE_NAME: baseName, NO_COLOR: '1', ...env },
+      CONFIG,
+      args,
+    );
+    const left = await withAdmin((admin) => listOwnedDatabases(admin));
+    const leftovers = left.filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template');
+    return { ...run, leftovers: leftovers.map((db) => db.name) };
+  } finally {
+    await dropOwnedWithBase(baseName);
+  }
+}
+
+const expectPassed = (run: { output: string; status: number | null }, tests: number) => {
+  expect(run.output).toMatch(new RegExp(`Tests\\s+${tests} passed \\(${tests}\\)`));
+  expect(run.status).toBe(0);
+};
+
+describe('fake timers (vi.useFakeTimers from the first line of the file)', () => {
+  it.each([
+    ['forks, Vitest defaults', ['--pool=forks'], {}],
+    ['threads, Vitest defaults', ['--pool=threads'], {}],
+    ['threads, process.nextTick faked too', ['--pool=threads'], { FAKE_NEXT_TICK: '1' }],
+  ])("%s: never hang pgwork's connect, reset and errors", async (_name, args, env) => {
+    const run = await feature('fake-timers', args, env);
+    expectPassed(run, 3);
+    expect(run.leftovers).toEqual([]);
+  });
+});
