@@ -7,10 +7,11 @@
 // Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
 // --embedded-dir when given: e.g. /tmp to measure on disk instead of RAM).
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverExamples, ROOT, runExample } from './examples.mjs';
+import { discoverExamples, ROOT, runExample, underVitest } from './examples.mjs';
 import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
 import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
 
@@ -473,46 +474,78 @@ async function benchScaling() {
 /**
  * Each example's whole suite with pgwork, unisolated (4 workers on one shared
  * database: wrong, the floor pgwork's overhead is measured against) and
- * serial. The three are interleaved, their order rotated each repetition, so
- * load that drifts during the bench lands on all three alike.
+ * serial, under Jest and, for examples with a Vitest config, under Vitest. All
+ * of an example's runs are interleaved, their order rotated each repetition, so
+ * load that drifts during the bench lands on all alike. pgwork's runs also
+ * record each worker's steps (PGWORK_TIMINGS): the wait before a file's first
+ * test (connect, first reset) and the reset before each test.
  */
 async function benchSuites(examples) {
   const env = { PGWORK_DATABASE_URL: serverUrl };
-  const modes = [
-    ['pgwork', {}, []],
-    ['unisolated', { PGWORK_DISABLE: '1' }, []],
-    ['serial', { PGWORK_DISABLE: '1' }, ['--runInBand']],
-  ];
+  const serial = (subject) => (subject.runner === 'vitest' ? ['--no-file-parallelism'] : ['--runInBand']);
+  const timings = join(mkdtempSync(join(tmpdir(), 'pgwork-bench-')), 'timings.jsonl');
   for (const example of examples) {
-    const label = example.short.replace('examples/', '');
-    // One warm-up run builds the template, as it already exists on a developer's server.
-    progress(`suite: ${label}, warm-up`);
-    await runExample(example, env);
-    const samples = Object.fromEntries(modes.map(([mode]) => [mode, { seconds: [], failed: [] }]));
-    const overheads = [];
+    const subjects = [example, ...(example.vitest ? [underVitest(example)] : [])];
+    const label = (subject) => subject.short.replace('examples/', '');
+    const modes = subjects.flatMap((subject) => [
+      [subject, 'pgwork', {}, []],
+      [subject, 'unisolated', { PGWORK_DISABLE: '1' }, []],
+      [subject, 'serial', { PGWORK_DISABLE: '1' }, serial(subject)],
+    ]);
+    // One warm-up run each builds the template, as it already exists on a developer's server.
+    for (const subject of subjects) {
+      progress(`suite: ${label(subject)}, warm-up`);
+      await runExample(subject, env);
+    }
+    const samples = new Map(modes.map(([subject, mode]) => [`${label(subject)}|${mode}`, { seconds: [], failed: [] }]));
+    const steps = new Map(subjects.map((subject) => [label(subject), { beforeFile: [], beforeTest: [] }]));
+    const overheads = new Map(subjects.map((subject) => [label(subject), []]));
     for (let i = 0; i < suiteRuns; i++) {
       const round = {};
       for (let k = 0; k < modes.length; k++) {
-        const [mode, extra, extraArgs] = modes[(i + k) % modes.length];
-        progress(`suite: ${label}, repetition ${i + 1}/${suiteRuns}, ${mode}`);
-        const outcome = await runExample(example, { ...env, ...extra }, extraArgs);
-        round[mode] = outcome.seconds * 1000;
-        samples[mode].seconds.push(round[mode]);
-        samples[mode].failed.push(outcome.failed);
+        const [subject, mode, extra, extraArgs] = modes[(i + k) % modes.length];
+        const key = `${label(subject)}|${mode}`;
+        progress(`suite: ${label(subject)}, repetition ${i + 1}/${suiteRuns}, ${mode}`);
+        rmSync(timings, { force: true });
+        const outcome = await runExample(subject, { ...env, ...extra, PGWORK_TIMINGS: timings }, extraArgs);
+        round[key] = outcome.seconds * 1000;
+        samples.get(key).seconds.push(round[key]);
+        samples.get(key).failed.push(outcome.failed);
+        if (mode === 'pgwork')
+          for (const step of readTimings(timings)) steps.get(label(subject))[step.step]?.push(step.ms);
       }
-      overheads.push((round.pgwork / round.unisolated - 1) * 100);
+      for (const subject of subjects)
+        overheads
+          .get(label(subject))
+          .push((round[`${label(subject)}|pgwork`] / round[`${label(subject)}|unisolated`] - 1) * 100);
     }
-    const entry = Object.fromEntries(
-      Object.entries(samples).map(([mode, { seconds, failed }]) => [
-        mode,
-        { ...summarise(seconds), failedTests: failed },
-      ]),
-    );
-    // Per repetition, pgwork against the unisolated run next to it; then the median and spread of those.
-    entry.overheadPct = summarise(overheads);
-    entry.speedupOverSerial = ratio(entry.serial.median, entry.pgwork.median);
-    results.suite[label] = entry;
+    for (const subject of subjects) {
+      const entry = Object.fromEntries(
+        ['pgwork', 'unisolated', 'serial'].map((mode) => {
+          const { seconds, failed } = samples.get(`${label(subject)}|${mode}`);
+          return [mode, { ...summarise(seconds), failedTests: failed }];
+        }),
+      );
+      // Per repetition, pgwork against the unisolated run next to it; then the median and spread of those.
+      entry.overheadPct = summarise(overheads.get(label(subject)));
+      entry.speedupOverSerial = ratio(entry.serial.median, entry.pgwork.median);
+      const { beforeFile, beforeTest } = steps.get(label(subject));
+      entry.fileSetup = summarise(beforeFile);
+      entry.resetBeforeTest = summarise(beforeTest);
+      if (subject.runner === 'vitest')
+        entry.overJest = ratio(entry.pgwork.median, results.suite[label(example)].pgwork.median);
+      results.suite[label(subject)] = entry;
+    }
   }
+}
+
+/** The step lines pgwork's workers appended to a PGWORK_TIMINGS file. */
+function readTimings(file) {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 function printTables() {
@@ -602,6 +635,11 @@ function printTables() {
         `${s.overheadPct.median}% (${s.overheadPct.min} to ${s.overheadPct.max}) / ${s.speedupOverSerial}x`,
       );
     }
+    console.log('');
+    console.log("pgwork's steps in those runs' workers (PGWORK_TIMINGS; every file and test of every repetition)");
+    line('example', 'before a file (connect)', 'reset before each test', 'suite time vs Jest');
+    for (const [label, s] of Object.entries(results.suite))
+      line(label, ms(s.fileSetup), ms(s.resetBeforeTest), s.overJest ? `${s.overJest}x` : '-');
     console.log('');
   }
 }

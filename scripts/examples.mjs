@@ -1,10 +1,11 @@
 // Examples are found by folder: every examples/*/ with a package.json and a
-// jest config is one. Nothing lists them by hand.
+// jest config is one (and runs under Vitest too when it has a vitest config).
+// Nothing lists them by hand.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -24,6 +25,8 @@ export function discoverExamples() {
         name: manifest.name,
         dir: path,
         short: path.slice(ROOT.length + 1),
+        runner: 'jest',
+        vitest: readdirSync(path).some((file) => /^vitest\.config\.[cm]?[jt]s$/.test(file)),
       };
     })
     .sort((a, b) => a.short.localeCompare(b.short));
@@ -31,17 +34,30 @@ export function discoverExamples() {
 
 const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
+/** The same example run by Vitest (its `vitest.config.*`), for scripts that compare the runners. */
+export const underVitest = (example) => ({ ...example, runner: 'vitest', short: `${example.short} (vitest)` });
+
+/** The runner's command line: its CLI file and arguments that write Jest-shaped JSON results to `results`. */
+function runnerCommand(example, results) {
+  const resolve = createRequire(join(example.dir, 'package.json')).resolve;
+  if (example.runner === 'vitest') {
+    const cli = join(dirname(resolve('vitest/package.json')), 'vitest.mjs');
+    return [cli, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`];
+  }
+  return [resolve('jest/bin/jest'), '--ci', '--json', `--outputFile=${results}`];
+}
+
 /**
- * Runs an example's Jest suite once and returns what it did: tests passed and
- * failed, wall time, pgwork's run report, and the first lines of each failure.
+ * Runs an example's suite once (Jest, or Vitest for an example from underVitest)
+ * and returns what it did: tests passed and failed, wall time, pgwork's run
+ * report, and the first lines of each failure.
  */
 export async function runExample(example, env = {}, extraArgs = [], { onStart } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'pgwork-demo-'));
   const results = join(work, 'results.json');
   const report = join(work, 'report.json');
-  const jest = createRequire(join(example.dir, 'package.json')).resolve('jest/bin/jest');
   const started = performance.now();
-  const child = spawn(process.execPath, [jest, '--ci', '--json', `--outputFile=${results}`, ...extraArgs], {
+  const child = spawn(process.execPath, [...runnerCommand(example, results), ...extraArgs], {
     cwd: example.dir,
     env: { ...process.env, PGWORK_REPORT: report, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 // `pnpm stress`: pgwork's promises under repetition, the transaction reset mode,
 // concurrency, kills and sharding, against one server (PGWORK_DATABASE_URL,
-// else an embedded one).
+// else an embedded one); under Jest, and under Vitest for every example with a
+// vitest config.
 //
 //   pnpm stress [-- --repeat N] [--examples raw-pg,prisma] [--json]
 //
@@ -11,7 +12,7 @@ import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { core } from './core.mjs';
-import { discoverExamples, ROOT, runExample } from './examples.mjs';
+import { discoverExamples, ROOT, runExample, underVitest } from './examples.mjs';
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 const option = (name, fallback) => {
@@ -29,6 +30,9 @@ if (!examples.length) {
   console.error(`stress: no example matches --examples ${wanted.join(',')}.`);
   process.exit(2);
 }
+
+// Every example under Jest, and again under Vitest where it has a vitest config.
+const subjects = [...examples, ...examples.filter((e) => e.vitest).map(underVitest)];
 
 const embedded = process.env.PGWORK_DATABASE_URL ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = process.env.PGWORK_DATABASE_URL ?? embedded.url;
@@ -65,29 +69,30 @@ SELECT pg_sleep(3);`;
 const runIdOf = (output) => output.match(/pgwork: run ([a-z0-9]{8})/)?.[1];
 
 try {
-  // 1. Repeat: every run green isolated; unisolated runs must show contamination.
-  let unisolatedFailures = 0;
-  let unisolatedRuns = 0;
-  for (const example of examples) {
+  // 1. Repeat: every run green isolated; unisolated runs must show contamination, under each runner.
+  const unisolated = {};
+  for (const example of subjects) {
     say(`${example.short}: ${repeat} isolated and ${repeat} unisolated runs`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++) if (green(await runExample(example, env))) greenRuns++;
     check('repeat', `${example.short} green ${greenRuns}/${repeat} isolated`, greenRuns === repeat);
+    const seen = (unisolated[example.runner] ??= { runs: 0, failures: 0 });
     for (let i = 0; i < repeat; i++) {
       const run = await runExample(example, { ...env, PGWORK_DISABLE: '1' });
-      unisolatedRuns++;
-      if (run.failed > 0) unisolatedFailures++;
+      seen.runs++;
+      if (run.failed > 0) seen.failures++;
     }
   }
-  check(
-    'repeat',
-    `unisolated runs that saw contamination: ${unisolatedFailures}/${unisolatedRuns}`,
-    unisolatedFailures > 0,
-    'the suite must be able to see it',
-  );
+  for (const [runner, seen] of Object.entries(unisolated))
+    check(
+      'repeat',
+      `${runner}: unisolated runs that saw contamination: ${seen.failures}/${seen.runs}`,
+      seen.failures > 0,
+      'the suite must be able to see it',
+    );
 
   // Every example's suite with each test in a rolled-back transaction.
-  for (const example of examples) {
+  for (const example of subjects) {
     say(`${example.short}: ${repeat} runs with PGWORK_RESET=transaction`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++)
@@ -96,7 +101,7 @@ try {
   }
 
   // Every example with a schema per worker (every adapter declares it); one with a server per worker.
-  for (const example of examples) {
+  for (const example of subjects) {
     say(`${example.short}: ${repeat} runs with PGWORK_ISOLATION=schema`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++)
@@ -115,18 +120,43 @@ try {
     );
   }
 
-  const example = examples[0];
+  // 2-4. Concurrency, kills and shards, under each runner.
+  for (const example of [examples[0], subjects.find((e) => e.runner === 'vitest')].filter(Boolean))
+    await runnerChecks(example);
+
+  // 3c. The kept embedded cluster (the default with no server configured): runs
+  // interrupted by Ctrl-C, SIGTERM and SIGKILL leave a cache the next run uses;
+  // a run killed mid-build leaves nothing the next run trusts; two runs share
+  // one cache; template GC drops stale templates only.
+  await embeddedCacheChecks(examples[0]);
+} finally {
+  await embedded?.stop();
+}
+
+const failed = checks.filter((c) => !c.ok);
+console.log(
+  `\npgwork stress (repeat ${repeat}, ${examples.length} example(s), ${embedded ? 'embedded server' : 'PGWORK_DATABASE_URL'})`,
+);
+for (const c of checks)
+  console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
+console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
+if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
+process.exitCode = failed.length ? 1 : 0;
+
+/** Two concurrent runs, a killed worker, a killed run and two shards of one example. */
+async function runnerChecks(example) {
+  const checkOn = (scenario, name, ...rest) => check(scenario, `${example.short}: ${name}`, ...rest);
   // 2. Two runs of one example at the same time on one server.
   say(`${example.short}: two concurrent runs`);
   const [a, b] = await Promise.all([runExample(example, env), runExample(example, env)]);
-  check(
+  checkOn(
     'concurrent',
     'both runs green',
     green(a) && green(b),
     `${a.passed}+${b.passed} passed, ${a.failed}+${b.failed} failed`,
   );
   const shared = (a.pgwork?.databases ?? []).filter((name) => (b.pgwork?.databases ?? []).includes(name));
-  check(
+  checkOn(
     'concurrent',
     'no database used by both',
     a.pgwork && b.pgwork && shared.length === 0,
@@ -150,17 +180,17 @@ try {
     },
   });
   const leftAfterWorkerKill = workerKilled.pgwork ? await databasesOf(workerKilled.pgwork.runId) : ['(no report)'];
-  check(
+  checkOn(
     'killed worker',
     'the run still ended and dropped its databases',
     killedWorker && leftAfterWorkerKill.length === 0,
     `killed pid ${killedWorker}; run exit ${workerKilled.status}`,
   );
   const afterWorkerKill = await runExample(example, env);
-  check('killed worker', 'the next run is green', green(afterWorkerKill));
+  checkOn('killed worker', 'the next run is green', green(afterWorkerKill));
 
-  // 3b. SIGKILL the whole Jest process in the middle of a run.
-  say(`${example.short}: SIGKILL the Jest process mid-run`);
+  // 3b. SIGKILL the whole runner process in the middle of a run.
+  say(`${example.short}: SIGKILL the runner's process mid-run`);
   let killedRun;
   let orphans = [];
   await runExample(example, env, [], {
@@ -183,20 +213,20 @@ try {
     },
   });
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  // Jest's workers can outlive a SIGKILLed parent, still connected to the dead
+  // Workers can outlive a SIGKILLed parent, still connected to the dead
   // run's databases: the next run must cope with that too, so they stay until it ran.
   const survivors = orphans.filter(isAlive);
   const leftovers = killedRun ? await databasesOf(killedRun) : [];
   const next = await runExample(example, env);
   for (const pid of survivors.filter(isAlive)) process.kill(pid, 'SIGKILL');
-  check(
+  checkOn(
     'killed run',
     'the next run is green without cleanup',
     green(next),
-    `${survivors.length} orphaned Jest processes were still connected`,
+    `${survivors.length} orphaned worker processes were still connected`,
   );
   const reclaimed = next.pgwork?.reclaimed ?? [];
-  check(
+  checkOn(
     'killed run',
     "the dead run's databases are reclaimed",
     killedRun &&
@@ -206,45 +236,27 @@ try {
     `${leftovers.length} left by run ${killedRun}, ${reclaimed.length} reclaimed`,
   );
 
-  // 3c. The kept embedded cluster (the default with no server configured): runs
-  // interrupted by Ctrl-C, SIGTERM and SIGKILL leave a cache the next run uses;
-  // a run killed mid-build leaves nothing the next run trusts; two runs share
-  // one cache; template GC drops stale templates only.
-  await embeddedCacheChecks(example);
-
   // 4. Two shards of one suite at the same time.
   say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);
   const [s1, s2] = await Promise.all([
     runExample(example, env, ['--shard=1/2']),
     runExample(example, env, ['--shard=2/2']),
   ]);
-  check('sharded', 'both shards green', green(s1) && green(s2), `${s1.total} + ${s2.total} tests`);
+  checkOn('sharded', 'both shards green', green(s1) && green(s2), `${s1.total} + ${s2.total} tests`);
   const full = await runExample(example, env);
-  check(
+  checkOn(
     'sharded',
     'the shards together run the whole suite',
     s1.total + s2.total === full.total,
     `${full.total} in a full run`,
   );
   const overlap = (s1.pgwork?.databases ?? []).filter((name) => (s2.pgwork?.databases ?? []).includes(name));
-  check(
+  checkOn(
     'sharded',
     'no shared database names',
     s1.pgwork && s2.pgwork && overlap.length === 0 && s1.pgwork.runId !== s2.pgwork.runId,
   );
-} finally {
-  await embedded?.stop();
 }
-
-const failed = checks.filter((c) => !c.ok);
-console.log(
-  `\npgwork stress (repeat ${repeat}, ${examples.length} example(s), ${embedded ? 'embedded server' : 'PGWORK_DATABASE_URL'})`,
-);
-for (const c of checks)
-  console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
-console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
-if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
-process.exitCode = failed.length ? 1 : 0;
 
 async function embeddedCacheChecks(example) {
   const cache = mkdtempSync(join(tmpdir(), 'pgwork-cache-'));

@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listOwnedDatabases } from '../src/admin/databases';
 import { dropOwnedWithBase, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
@@ -36,5 +38,32 @@ describe('fake timers (vi.useFakeTimers from the first line of the file)', () =>
     const run = await feature('fake-timers', args, env);
     expectPassed(run, 3);
     expect(run.leftovers).toEqual([]);
+  });
+});
+
+describe('PGWORK_TIMINGS', () => {
+  it.each([['forks'], ['threads']])('%s: every worker appends a line per pgwork step it ran', async (pool) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pgwork-timings-')), 'timings.jsonl');
+    const run = await feature('fake-timers', [`--pool=${pool}`], { PGWORK_TIMINGS: file });
+    expectPassed(run, 3);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    // One file of three tests: its setup, three resets and three after-test steps, its teardown.
+    expect(lines.map((line) => line.step).sort()).toEqual(
+      [
+        'afterFile',
+        'afterTest',
+        'afterTest',
+        'afterTest',
+        'beforeFile',
+        'beforeTest',
+        'beforeTest',
+        'beforeTest',
+      ].sort(),
+    );
+    for (const line of lines)
+      expect(line).toEqual({ step: line.step, worker: 1, pid: expect.any(Number), ms: expect.any(Number) });
   });
 });

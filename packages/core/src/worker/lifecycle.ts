@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import type { Client } from 'pg';
 import { SESSION_LOCK_TIMEOUT_MS, connect } from '../shared/connection';
 import { oneOf } from '../shared/choices';
@@ -177,12 +177,37 @@ export function attachToRunner(
 ): void {
   registerWorker(lifecycle, scope);
   lifecycle.warmUp();
-  const concise = (step: () => Promise<void>) => () =>
-    withRealTimers(step).catch((error: unknown) => Promise.reject(conciseError(error)));
-  hooks.beforeAll(concise(lifecycle.beforeFile), SETUP_TIMEOUT_MS);
-  hooks.beforeEach(concise(lifecycle.beforeTest), SETUP_TIMEOUT_MS);
-  hooks.afterEach(concise(lifecycle.afterTest), SETUP_TIMEOUT_MS);
-  hooks.afterAll(concise(lifecycle.afterFile), SETUP_TIMEOUT_MS);
+  const timings = process.env[TIMINGS_VARIABLE];
+  const hook = (name: string, step: () => Promise<void>) => async () => {
+    const started = performance.now();
+    await withRealTimers(step).catch((error: unknown) => Promise.reject(conciseError(error)));
+    if (timings)
+      recordTiming(timings, {
+        step: name,
+        worker: resolveWorkerId(process.env),
+        pid: process.pid,
+        ms: performance.now() - started,
+      });
+  };
+  hooks.beforeAll(hook('beforeFile', lifecycle.beforeFile), SETUP_TIMEOUT_MS);
+  hooks.beforeEach(hook('beforeTest', lifecycle.beforeTest), SETUP_TIMEOUT_MS);
+  hooks.afterEach(hook('afterTest', lifecycle.afterTest), SETUP_TIMEOUT_MS);
+  hooks.afterAll(hook('afterFile', lifecycle.afterFile), SETUP_TIMEOUT_MS);
+}
+
+/** A file each worker appends one JSON line to per pgwork step it ran (step, worker, pid, ms): what `pnpm bench` reads. */
+export const TIMINGS_VARIABLE = 'PGWORK_TIMINGS';
+
+function recordTiming(file: string, line: object): void {
+  try {
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${TIMINGS_VARIABLE}=${file} cannot be appended to (${reason}); point it at a writable file or unset it.`,
+    );
+  }
 }
 
 const WORKER = Symbol.for('pgwork.worker');
