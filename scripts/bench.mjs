@@ -299,6 +299,11 @@ async function typeormPgworkReset(target, baseName) {
 }
 
 /** CREATE DATABASE, then the adapter's own migrate on it: what a per-worker setup file does. */
+/**
+ * What a hand-written globalSetup does per worker: CREATE DATABASE, then migrate
+ * the way the project does: the adapter's own migration, except for Drizzle,
+ * where teams run `drizzle-kit push` against each worker's database.
+ */
 async function handwrittenSetup(target, count) {
   const admin = await core.connect(core.databaseUrl(serverUrl, 'postgres'));
   try {
@@ -307,7 +312,8 @@ async function handwrittenSetup(target, count) {
       const url = core.databaseUrl(serverUrl, database);
       const elapsed = await time(async () => {
         await admin.query(`CREATE DATABASE ${database}`);
-        await core.withClient(url, {}, (client) => target.adapter.migrate({ url, database, client }));
+        if (target.label === 'drizzle') drizzleKitPush(target.rootDir, url);
+        else await core.withClient(url, {}, (client) => target.adapter.migrate({ url, database, client }));
       });
       await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
       return elapsed;
@@ -315,6 +321,15 @@ async function handwrittenSetup(target, count) {
   } finally {
     await admin.end();
   }
+}
+
+function drizzleKitPush(rootDir, url) {
+  const kit = core.installedPackage('drizzle-kit', rootDir);
+  execFileSync(process.execPath, [join(kit.dir, 'bin.cjs'), 'push', '--force'], {
+    cwd: rootDir,
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: 'ignore',
+  });
 }
 
 /** TypeORM's hand-written setup runs synchronize in-process, with the entities already loaded. */

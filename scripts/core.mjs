@@ -14,6 +14,7 @@ export const core = {
   ...load('shared/fingerprint.js'),
   ...load('shared/child.js'),
   ...load('shared/adapter.js'),
+  ...load('shared/packages.js'),
   ...load('admin/databases.js'),
   ...load('setup/embedded.js'),
   ...load('setup/cluster.js'),

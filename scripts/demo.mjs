@@ -1,11 +1,14 @@
 // `pnpm demo`: each example's suite at 4 workers with pgwork, then the same
 // suite unisolated (PGWORK_DISABLE=1: one shared database, still truncated
-// before each test), side by side. Exits non-zero if an isolated run fails.
-import { discoverExamples, runExample } from './examples.mjs';
+// before each test), side by side; under Jest, and under Vitest for every
+// example with a vitest config. Exits non-zero if an isolated run fails.
+import { discoverExamples, runExample, underVitest } from './examples.mjs';
 
 const examples = discoverExamples();
 const only = process.argv.slice(2);
-const chosen = only.length ? examples.filter((e) => only.some((name) => e.short.includes(name))) : examples;
+const chosen = (only.length ? examples.filter((e) => only.some((name) => e.short.includes(name))) : examples).flatMap(
+  (example) => [example, ...(example.vitest ? [underVitest(example)] : [])],
+);
 let broken = 0;
 
 const pad = (text, width) => String(text).padEnd(width);

@@ -224,6 +224,11 @@ export function compiledCandidates(dir: string, file: string): string[] {
   return candidates;
 }
 
+/** A compiled file of `dir` (in dist/ when `dir` is in src/, as in pgwork's own tests) where one exists. */
+export function compiledFile(dir: string, file: string): string {
+  return compiledCandidates(dir, file).find((path) => existsSync(path)) ?? join(dir, file);
+}
+
 /** The compiled JavaScript of child file `name` in `dir` (pass `__dirname`), or an error saying to build. */
 export function childFile(dir: string, name: string): string {
   const candidates = compiledCandidates(dir, `${name}.js`);

@@ -3,6 +3,7 @@
 // server, and scratch databases on it. Tests read PGWORK_TEST_SERVER_URL.
 import type { Client } from 'pg';
 import type { Adapter } from '../shared/adapter';
+import { compiledFile } from '../shared/child';
 import { connect, withClient } from '../shared/connection';
 import { dropOwnedDatabase, ensureDatabase } from '../admin/databases';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../setup/embedded';
@@ -81,6 +82,22 @@ export function migrateInto(adapter: Adapter, url: string, database: string, sch
 export { connect, withClient } from '../shared/connection';
 
 /** The Jest config of an adapter package's own tests. */
+/**
+ * The same for Vitest (`vitest.config.mts`: `export default adapterTestVitestConfig()`):
+ * the kit's describe/it/expect as globals, one test server for the run.
+ */
+export function adapterTestVitestConfig() {
+  return {
+    test: {
+      include: ['test/**/*.test.ts'],
+      globals: true,
+      globalSetup: [compiledFile(__dirname, 'vitest-global-setup.mjs')],
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+    },
+  };
+}
+
 export function adapterTestJestConfig() {
   return {
     testEnvironment: 'node',

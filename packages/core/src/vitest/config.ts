@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { compiledCandidates } from '../shared/child';
+import { compiledFile } from '../shared/child';
 import { PgworkError } from '../shared/errors';
 import { resolveOptions, type PgworkOptions } from '../setup/options';
 
@@ -25,8 +23,8 @@ export const OPTIONS_KEY = 'pgworkOptions';
 
 /** The binding's two files: ES modules, as Vitest wants them (they load the rest of pgwork with Node's require). */
 export const vitestEntryPoints = Object.freeze({
-  globalSetup: compiled('global-setup.mjs'),
-  setupFiles: compiled('setup-file.mjs'),
+  globalSetup: compiledFile(__dirname, 'global-setup.mjs'),
+  setupFiles: compiledFile(__dirname, 'setup-file.mjs'),
 });
 
 /** Vitest's own default, kept when pgwork adds its triggers: a change to these reruns every test file. */
@@ -72,9 +70,4 @@ function wrapTest(test: VitestTestConfigLike, options: PgworkOptions): VitestTes
     provide: { ...test.provide, [OPTIONS_KEY]: JSON.parse(JSON.stringify(options)) },
     forceRerunTriggers: [...(test.forceRerunTriggers ?? VITEST_RERUN_TRIGGERS), ...MIGRATION_TRIGGERS],
   };
-}
-
-/** A compiled file of this folder (in dist/ when this runs from src/, in pgwork's own tests). */
-function compiled(name: string): string {
-  return compiledCandidates(__dirname, name).find((file) => existsSync(file)) ?? join(__dirname, name);
 }
