@@ -176,11 +176,10 @@ test('vitest watch killed by SIGINT (no teardown): the next run reclaims its dat
   const [killed] = session.runs();
   session.child.kill('SIGINT');
   await session.exited;
-  const left = await databasesOf(killed!.server, killed!.id);
-
+  // Vitest exits on a signal without teardown: the run's databases stay until a run
+  // reclaims them; on this shared cluster that may be any run that starts meanwhile.
   const next = new Session(vitestBin(dir), ['run'], dir);
   expect(await next.exited).toBe(0);
-  if (left.length) expect(next.output).toMatch(/reclaimed \d+ database\(s\) of dead runs/);
   expect(await databasesOf(killed!.server, killed!.id)).toEqual([]);
 });
 
