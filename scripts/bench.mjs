@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverExamples, ROOT, runExample, underVitest } from './examples.mjs';
+import { discoverExamples, ROOT, runExample, underEachRunner } from './examples.mjs';
 import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
 import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
 
@@ -298,7 +298,6 @@ async function typeormPgworkReset(target, baseName) {
   }
 }
 
-/** CREATE DATABASE, then the adapter's own migrate on it: what a per-worker setup file does. */
 /**
  * What a hand-written globalSetup does per worker: CREATE DATABASE, then migrate
  * the way the project does: the adapter's own migration, except for Drizzle,
@@ -497,56 +496,58 @@ async function benchScaling() {
  */
 async function benchSuites(examples) {
   const env = { PGWORK_DATABASE_URL: serverUrl };
-  const serial = (subject) => (subject.runner === 'vitest' ? ['--no-file-parallelism'] : ['--runInBand']);
   const timings = join(mkdtempSync(join(tmpdir(), 'pgwork-bench-')), 'timings.jsonl');
+  const label = (subject) => subject.short.replace('examples/', '');
   for (const example of examples) {
-    const subjects = [example, ...(example.vitest ? [underVitest(example)] : [])];
-    const label = (subject) => subject.short.replace('examples/', '');
-    const modes = subjects.flatMap((subject) => [
-      [subject, 'pgwork', {}, []],
-      [subject, 'unisolated', { PGWORK_DISABLE: '1' }, []],
-      [subject, 'serial', { PGWORK_DISABLE: '1' }, serial(subject)],
-    ]);
+    // One record per runner: its runs' times and failures per mode, pgwork's steps, the overheads.
+    const records = underEachRunner(example).map((subject) => ({
+      subject,
+      modes: {
+        pgwork: { extra: {}, args: [], seconds: [], failed: [] },
+        unisolated: { extra: { PGWORK_DISABLE: '1' }, args: [], seconds: [], failed: [] },
+        serial: {
+          extra: { PGWORK_DISABLE: '1' },
+          args: subject.runner === 'vitest' ? ['--no-file-parallelism'] : ['--runInBand'],
+          seconds: [],
+          failed: [],
+        },
+      },
+      steps: { beforeFile: [], beforeTest: [] },
+      overheads: [],
+    }));
+    const rotation = records.flatMap((record) => Object.keys(record.modes).map((mode) => [record, mode]));
     // One warm-up run each builds the template, as it already exists on a developer's server.
-    for (const subject of subjects) {
+    for (const { subject } of records) {
       progress(`suite: ${label(subject)}, warm-up`);
       await runExample(subject, env);
     }
-    const samples = new Map(modes.map(([subject, mode]) => [`${label(subject)}|${mode}`, { seconds: [], failed: [] }]));
-    const steps = new Map(subjects.map((subject) => [label(subject), { beforeFile: [], beforeTest: [] }]));
-    const overheads = new Map(subjects.map((subject) => [label(subject), []]));
     for (let i = 0; i < suiteRuns; i++) {
-      const round = {};
-      for (let k = 0; k < modes.length; k++) {
-        const [subject, mode, extra, extraArgs] = modes[(i + k) % modes.length];
-        const key = `${label(subject)}|${mode}`;
-        progress(`suite: ${label(subject)}, repetition ${i + 1}/${suiteRuns}, ${mode}`);
+      const round = new Map(records.map((record) => [record, {}]));
+      for (let k = 0; k < rotation.length; k++) {
+        const [record, mode] = rotation[(i + k) % rotation.length];
+        const { extra, args, seconds, failed } = record.modes[mode];
+        progress(`suite: ${label(record.subject)}, repetition ${i + 1}/${suiteRuns}, ${mode}`);
         rmSync(timings, { force: true });
-        const outcome = await runExample(subject, { ...env, ...extra, PGWORK_TIMINGS: timings }, extraArgs);
-        round[key] = outcome.seconds * 1000;
-        samples.get(key).seconds.push(round[key]);
-        samples.get(key).failed.push(outcome.failed);
-        if (mode === 'pgwork')
-          for (const step of readTimings(timings)) steps.get(label(subject))[step.step]?.push(step.ms);
+        const outcome = await runExample(record.subject, { ...env, ...extra, PGWORK_TIMINGS: timings }, args);
+        round.get(record)[mode] = outcome.seconds * 1000;
+        seconds.push(outcome.seconds * 1000);
+        failed.push(outcome.failed);
+        if (mode === 'pgwork') for (const step of readTimings(timings)) record.steps[step.step]?.push(step.ms);
       }
-      for (const subject of subjects)
-        overheads
-          .get(label(subject))
-          .push((round[`${label(subject)}|pgwork`] / round[`${label(subject)}|unisolated`] - 1) * 100);
+      for (const [record, ms] of round) record.overheads.push((ms.pgwork / ms.unisolated - 1) * 100);
     }
-    for (const subject of subjects) {
+    for (const { subject, modes, steps, overheads } of records) {
       const entry = Object.fromEntries(
-        ['pgwork', 'unisolated', 'serial'].map((mode) => {
-          const { seconds, failed } = samples.get(`${label(subject)}|${mode}`);
-          return [mode, { ...summarise(seconds), failedTests: failed }];
-        }),
+        Object.entries(modes).map(([mode, { seconds, failed }]) => [
+          mode,
+          { ...summarise(seconds), failedTests: failed },
+        ]),
       );
       // Per repetition, pgwork against the unisolated run next to it; then the median and spread of those.
-      entry.overheadPct = summarise(overheads.get(label(subject)));
+      entry.overheadPct = summarise(overheads);
       entry.speedupOverSerial = ratio(entry.serial.median, entry.pgwork.median);
-      const { beforeFile, beforeTest } = steps.get(label(subject));
-      entry.fileSetup = summarise(beforeFile);
-      entry.resetBeforeTest = summarise(beforeTest);
+      entry.fileSetup = summarise(steps.beforeFile);
+      entry.resetBeforeTest = summarise(steps.beforeTest);
       if (subject.runner === 'vitest')
         entry.overJest = ratio(entry.pgwork.median, results.suite[label(example)].pgwork.median);
       results.suite[label(subject)] = entry;

@@ -2,12 +2,12 @@
 // suite unisolated (PGWORK_DISABLE=1: one shared database, still truncated
 // before each test), side by side; under Jest, and under Vitest for every
 // example with a vitest config. Exits non-zero if an isolated run fails.
-import { discoverExamples, runExample, underVitest } from './examples.mjs';
+import { discoverExamples, runExample, underEachRunner } from './examples.mjs';
 
 const examples = discoverExamples();
 const only = process.argv.slice(2);
 const chosen = (only.length ? examples.filter((e) => only.some((name) => e.short.includes(name))) : examples).flatMap(
-  (example) => [example, ...(example.vitest ? [underVitest(example)] : [])],
+  underEachRunner,
 );
 let broken = 0;
 

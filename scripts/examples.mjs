@@ -35,7 +35,10 @@ export function discoverExamples() {
 const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
 /** The same example run by Vitest (its `vitest.config.*`), for scripts that compare the runners. */
-export const underVitest = (example) => ({ ...example, runner: 'vitest', short: `${example.short} (vitest)` });
+const underVitest = (example) => ({ ...example, runner: 'vitest', short: `${example.short} (vitest)` });
+
+/** The example under Jest, then under Vitest when it has a vitest config. */
+export const underEachRunner = (example) => [example, ...(example.vitest ? [underVitest(example)] : [])];
 
 /** The runner's command line: its CLI file and arguments that write Jest-shaped JSON results to `results`. */
 function runnerCommand(example, results) {

@@ -12,7 +12,7 @@ import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { core } from './core.mjs';
-import { discoverExamples, ROOT, runExample, underVitest } from './examples.mjs';
+import { discoverExamples, ROOT, runExample, underEachRunner } from './examples.mjs';
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 const option = (name, fallback) => {
@@ -32,7 +32,7 @@ if (!examples.length) {
 }
 
 // Every example under Jest, and again under Vitest where it has a vitest config.
-const subjects = [...examples, ...examples.filter((e) => e.vitest).map(underVitest)];
+const subjects = examples.flatMap(underEachRunner);
 
 const embedded = process.env.PGWORK_DATABASE_URL ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = process.env.PGWORK_DATABASE_URL ?? embedded.url;

@@ -81,9 +81,8 @@ export function migrateInto(adapter: Adapter, url: string, database: string, sch
 
 export { connect, withClient } from '../shared/connection';
 
-/** The Jest config of an adapter package's own tests. */
 /**
- * The same for Vitest (`vitest.config.mts`: `export default adapterTestVitestConfig()`):
+ * The Vitest config of an adapter package's own tests (`vitest.config.mts`: `export default adapterTestVitestConfig()`):
  * the kit's describe/it/expect as globals, one test server for the run.
  */
 export function adapterTestVitestConfig() {
@@ -98,6 +97,7 @@ export function adapterTestVitestConfig() {
   };
 }
 
+/** The Jest config of an adapter package's own tests. */
 export function adapterTestJestConfig() {
   return {
     testEnvironment: 'node',
