@@ -208,6 +208,28 @@ describe('roles', () => {
       await withAdmin((admin) => admin.query(`DROP ROLE ${role}`));
     }
   });
+  it('under schema isolation, names GRANT CREATE as the fix when the role may not create schemas there', async () => {
+    const role = uniqueBase('role');
+    await withAdmin((admin) => admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`));
+    try {
+      const url = new URL(databaseUrl(serverUrl(), 'postgres'));
+      url.username = role;
+      url.password = 'pw';
+      const error = await startRun(
+        runConfig(sqlAdapter(SCHEMA), role, {
+          isolation: 'schema',
+          workerIds: [1],
+          server: { url: url.toString(), source: 'DATABASE_URL' },
+        }),
+      ).catch((e: unknown) => e);
+      expect((error as PgworkError).code).toBe('NO_CREATE_SCHEMA');
+      expect((error as Error).message).toBe(
+        `pgwork: role "${role}" cannot create schemas in database "postgres"; run GRANT CREATE ON DATABASE "postgres" TO "${role}" as its owner, or point the URL at a database the role may create schemas in.`,
+      );
+    } finally {
+      await withAdmin((admin) => admin.query(`DROP ROLE ${role}`));
+    }
+  });
 });
 
 describe('connection budget', () => {

@@ -12,6 +12,8 @@ export interface DatabaseMarker {
   /** Templates: the fingerprint they were built from, and whether the build finished. */
   fingerprint?: string;
   state?: 'building' | 'ready';
+  /** Templates: the adapter that built it (`pgwork ls` shows it; older templates lack it). */
+  adapter?: string;
   created: string;
   /** Templates: when a run last cloned from it (or reused it); template GC keeps the recently used. */
   lastUsed?: string;

@@ -16,24 +16,55 @@ export interface OwnedObjects {
 /** A run's lease: a session-level advisory lock, freed by Postgres when its connection dies (even on SIGKILL). */
 export const runLease = (runId: string) => `run:${runId}`;
 
+/** Whether a run is alive (its lease is held), asked once per run id. */
+export function runLiveness(admin: Client, ownRunId?: string): (runId: string) => Promise<boolean> {
+  const known = new Map<string, Promise<boolean>>();
+  return (runId) => {
+    if (!known.has(runId))
+      known.set(runId, runId === ownRunId ? Promise.resolve(true) : isLockHeld(admin, runLease(runId)));
+    return known.get(runId)!;
+  };
+}
+
+/** Left by a run that is gone: its workers' objects, and a template whose build it did not finish. */
+const abandoned = (marker: DatabaseMarker) => marker.kind !== 'template' || marker.state === 'building';
+
+/** The objects of runs that are gone (their lease is free: the process ended or was killed). */
+export async function findDeadRunObjects(
+  admin: Client,
+  objects: OwnedObjects,
+  ownRunId?: string,
+): Promise<Array<{ name: string; marker: DatabaseMarker }>> {
+  const isAlive = runLiveness(admin, ownRunId);
+  const dead: Array<{ name: string; marker: DatabaseMarker }> = [];
+  for (const owned of await objects.list(admin)) {
+    if (abandoned(owned.marker) && !(await isAlive(owned.marker.run))) dead.push(owned);
+  }
+  return dead;
+}
+
 /**
- * Drops the objects of runs that are gone (their lease is free: the process
- * ended or was killed), and templates whose build died midway. Never anything
- * of a live run, never anything unmarked.
+ * Drops one object findDeadRunObjects found, if it is still its dead run's:
+ * a template mid-build is protected by its builder's lease and template lock,
+ * so the marker is checked again under the name's lock.
+ */
+export function dropDeadRunObject(
+  admin: Client,
+  objects: OwnedObjects,
+  found: { name: string; marker: DatabaseMarker },
+) {
+  const accept = (current: DatabaseMarker) => current.run === found.marker.run && abandoned(current);
+  return objects.drop(admin, found.name, accept);
+}
+
+/**
+ * Drops the objects of runs that are gone, and templates whose build died
+ * midway. Never anything of a live run, never anything unmarked.
  */
 export async function reclaimDeadRuns(admin: Client, objects: OwnedObjects, ownRunId: string): Promise<string[]> {
   const reclaimed: string[] = [];
-  const liveness = new Map<string, boolean>();
-  const isAlive = async (runId: string) => {
-    if (!liveness.has(runId)) liveness.set(runId, runId === ownRunId || (await isLockHeld(admin, runLease(runId))));
-    return liveness.get(runId)!;
-  };
-  const abandoned = (marker: DatabaseMarker) => marker.kind !== 'template' || marker.state === 'building';
-  for (const { name, marker } of await objects.list(admin)) {
-    if (!abandoned(marker) || (await isAlive(marker.run))) continue;
-    // A template mid-build is protected by its builder's lease and template lock; re-check under the name lock.
-    const accept = (current: DatabaseMarker) => current.run === marker.run && abandoned(current);
-    if (await objects.drop(admin, name, accept)) reclaimed.push(name);
+  for (const found of await findDeadRunObjects(admin, objects, ownRunId)) {
+    if (await dropDeadRunObject(admin, objects, found)) reclaimed.push(found.name);
   }
   return reclaimed;
 }

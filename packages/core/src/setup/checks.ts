@@ -16,7 +16,7 @@ export async function assertConnectionBudget(
   workers: number,
   perWorker: number,
   source: string,
-): Promise<void> {
+): Promise<{ needed: number; free: number; max: number }> {
   const { rows } = await admin.query<{ max: number; reserved: number; used: number }>(
     `SELECT current_setting('max_connections')::int AS max,
             current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
@@ -26,7 +26,7 @@ export async function assertConnectionBudget(
   const free = max - reserved - used;
   const each = perWorker + PGWORK_CONNECTIONS_PER_WORKER;
   const needed = workers * each;
-  if (needed <= free) return;
+  if (needed <= free) return { needed, free, max };
   const fits = Math.floor(free / each);
   const advice = fits >= 1 ? `lower maxWorkers to ${fits}` : 'no worker fits: free connections on the server';
   throw new PgworkError(
@@ -44,6 +44,21 @@ export async function assertCanCreateDatabases(admin: Client): Promise<void> {
     throw new PgworkError(
       'NO_CREATEDB',
       `role ${JSON.stringify(row.user)} cannot create databases; run ALTER ROLE ${JSON.stringify(row.user)} CREATEDB as a superuser, or connect as a role that has CREATEDB.`,
+    );
+  }
+}
+
+/** Schema isolation makes a schema per worker in the URL's database: the role needs CREATE on it. */
+export async function assertCanCreateSchemas(admin: Client): Promise<void> {
+  const { rows } = await admin.query<{ user: string; database: string; allowed: boolean }>(
+    `SELECT current_user AS user, current_database() AS database,
+            has_database_privilege(current_database(), 'CREATE') AS allowed`,
+  );
+  const { user, database, allowed } = rows[0]!;
+  if (!allowed) {
+    throw new PgworkError(
+      'NO_CREATE_SCHEMA',
+      `role ${JSON.stringify(user)} cannot create schemas in database ${JSON.stringify(database)}; run GRANT CREATE ON DATABASE ${JSON.stringify(database)} TO ${JSON.stringify(user)} as its owner, or point the URL at a database the role may create schemas in.`,
     );
   }
 }

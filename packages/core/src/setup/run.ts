@@ -15,7 +15,7 @@ import { PgworkError, describeDatabaseError } from '../shared/errors';
 import { lock, unlock } from '../shared/locks';
 import { databaseUrl, newRunId, templateDatabaseName } from '../shared/naming';
 import type { WorkerSettings } from '../shared/run-state';
-import { assertCanCreateDatabases, assertConnectionBudget } from './checks';
+import { assertCanCreateDatabases, assertCanCreateSchemas, assertConnectionBudget } from './checks';
 import { attachEmbeddedCluster, type EmbeddedCluster } from './cluster';
 import type { ResolvedOptions } from './options';
 import { loadSeed, type Seed } from './seed';
@@ -44,15 +44,32 @@ export interface Run extends StartedRun {
  * on a server, build the template, migrate a target) and let it start the run.
  */
 export async function startRun(config: RunConfig): Promise<Run> {
-  const description = await describeAdapter(config.adapter);
-  assertSupported(config.adapter, description, config.isolation, config.reset);
-  const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
+  const project = await describeProject(config);
   const isolation = isolationOf(config.isolation);
-  const started = await isolation.start(setupContext(config, description, seed));
+  const started = await isolation.start(setupContext(config, project));
   return { ...started, unit: isolation.unit };
 }
 
-function setupContext(config: RunConfig, description: AdapterDescription, seed: Seed | undefined): SetupContext {
+/** What a project's options lead to before anything touches a server: what `pgwork doctor` checks too. */
+export interface ProjectDescription {
+  readonly description: AdapterDescription;
+  readonly seed: Seed | undefined;
+  /** The template this schema is cloned from (database and server isolation). */
+  readonly template: { readonly name: string; readonly fingerprint: string };
+}
+
+/** Asks the adapter what it is, refuses what it cannot do, and names the template for it. */
+export async function describeProject(
+  config: Pick<RunConfig, 'adapter' | 'isolation' | 'reset' | 'seed' | 'rootDir' | 'baseName'>,
+): Promise<ProjectDescription> {
+  const description = await describeAdapter(config.adapter);
+  assertSupported(config.adapter, description, config.isolation, config.reset);
+  const seed = config.seed ? loadSeed(config.seed, config.rootDir) : undefined;
+  const fingerprint = templateFingerprint(config.adapter.name, description.fingerprint, seed);
+  return { description, seed, template: { name: templateDatabaseName(config.baseName, fingerprint), fingerprint } };
+}
+
+function setupContext(config: RunConfig, { description, seed, template }: ProjectDescription): SetupContext {
   const settings: WorkerSettings = Object.freeze({
     env: config.env,
     workerEnv: config.workerEnv,
@@ -77,7 +94,6 @@ function setupContext(config: RunConfig, description: AdapterDescription, seed: 
     }
     await seed?.run(target, config.server.source);
   };
-  const fingerprint = templateFingerprint(config.adapter.name, description.fingerprint, seed);
   return {
     baseName: config.baseName,
     maintenanceDatabase: config.maintenanceDatabase,
@@ -88,20 +104,21 @@ function setupContext(config: RunConfig, description: AdapterDescription, seed: 
     settings,
     begin: (server, database, checks) =>
       beginRun(server, config.rootDir, database, async (admin, source) => {
-        if (checks.createsDatabases) await assertCanCreateDatabases(admin);
+        await (checks.createsDatabases ? assertCanCreateDatabases(admin) : assertCanCreateSchemas(admin));
         await assertConnectionBudget(admin, config.workers, config.connectionsPerWorker, source);
       }),
     template: async (start) => {
-      const name = templateDatabaseName(config.baseName, fingerprint);
-      const template = await ensureTemplate({
+      const { name, fingerprint } = template;
+      const ensured = await ensureTemplate({
         start,
         name,
         fingerprint,
+        adapter: config.adapter.name,
         rebuild: config.rebuild,
         build: (target) => build(target, `the template ${target.database}`),
       });
       const dropped = await collectTemplates(start.admin, config.baseName, name, config.keepTemplates);
-      return { ...template, dropped };
+      return { ...ensured, dropped };
     },
     build,
   };

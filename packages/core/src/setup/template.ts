@@ -33,6 +33,8 @@ export interface EnsureTemplateOptions {
   start: RunStart;
   name: string;
   fingerprint: string;
+  /** The adapter's name, recorded in the marker for `pgwork ls`. */
+  adapter: string;
   rebuild: boolean;
   /** Migrate and seed the new, empty template. */
   build(target: MigrationTarget): Promise<void>;
@@ -67,6 +69,7 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
       kind: 'template',
       run: start.runId,
       fingerprint: options.fingerprint,
+      adapter: options.adapter,
       state: 'building',
       created: new Date().toISOString(),
     };
@@ -110,25 +113,42 @@ export async function collectTemplates(
   current: string,
   retention: TemplateRetention,
 ): Promise<string[]> {
-  const ours = new RegExp(`^${baseName}_tpl_[0-9a-f]{16}$`);
-  const lastUse = (marker: DatabaseMarker) => Date.parse(marker.lastUsed ?? marker.created) || 0;
-  const others = (await listOwnedDatabases(admin))
-    .filter(({ name, marker }) => marker.kind === 'template' && marker.state === 'ready' && ours.test(name))
-    .filter(({ name }) => name !== current)
-    .sort((a, b) => lastUse(b.marker) - lastUse(a.marker));
+  const others = (await readyTemplates(admin, baseName)).filter(({ name }) => name !== current);
   const dropped: string[] = [];
   for (const [index, { name, marker }] of others.entries()) {
     const kept = index + 1 < retention.newest; // the run's own template is the newest
     if (kept && Date.now() - lastUse(marker) < retention.unusedDays * 86_400_000) continue;
-    // Under the template's lock, as ensureTemplate takes it, so no run starts using it meanwhile.
-    if (!(await tryLock(admin, `template:${name}`))) continue;
-    try {
-      if (await isLockHeld(admin, templateUse(name))) continue;
-      const stillIdle = (now: DatabaseMarker) => now.kind === 'template' && now.lastUsed === marker.lastUsed;
-      if (await dropOwnedDatabase(admin, name, stillIdle)) dropped.push(name);
-    } finally {
-      await unlock(admin, `template:${name}`).catch(() => undefined);
-    }
+    if (await dropIdleTemplate(admin, name, marker)) dropped.push(name);
   }
   return dropped;
+}
+
+/** The base name's finished templates, most recently used first. */
+export async function readyTemplates(admin: Client, baseName: string) {
+  const ours = new RegExp(`^${baseName}_tpl_[0-9a-f]{16}$`);
+  return (await listOwnedDatabases(admin))
+    .filter(({ name, marker }) => marker.kind === 'template' && marker.state === 'ready' && ours.test(name))
+    .sort((a, b) => lastUse(b.marker) - lastUse(a.marker));
+}
+
+/** When a template was last cloned from (or built). */
+export const lastUse = (marker: DatabaseMarker) => Date.parse(marker.lastUsed ?? marker.created) || 0;
+
+/** Whether a live run holds the template (it clones from it, or is about to). */
+export const isTemplateInUse = (admin: Client, name: string) => isLockHeld(admin, templateUse(name));
+
+/**
+ * Drops a ready template no live run uses and nobody used since `seen` was
+ * read, under its lock as ensureTemplate takes it, so no run starts using it
+ * meanwhile. Whether it dropped.
+ */
+export async function dropIdleTemplate(admin: Client, name: string, seen: DatabaseMarker): Promise<boolean> {
+  if (!(await tryLock(admin, `template:${name}`))) return false;
+  try {
+    if (await isTemplateInUse(admin, name)) return false;
+    const stillIdle = (now: DatabaseMarker) => now.kind === 'template' && now.lastUsed === seen.lastUsed;
+    return await dropOwnedDatabase(admin, name, stillIdle);
+  } finally {
+    await unlock(admin, `template:${name}`).catch(() => undefined);
+  }
 }

@@ -19,23 +19,33 @@ export function turboNotice(rootDir: string, env: NodeJS.ProcessEnv = process.en
     )
   )
     return undefined;
+  const found = turboPassesPgworkVariables(rootDir);
+  if (!found || found.passes) return undefined;
+  const { file } = found;
+  return `pgwork: running as a turbo task, and ${file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL, PGWORK_DISABLE and the rest would be ignored); add ${TURBO_PASS_THROUGH} to it.`;
+}
+
+/**
+ * The nearest turbo.json above rootDir, and whether it lets PGWORK_* variables
+ * reach tasks (loose env mode, or a declared PGWORK_ name or "*"). Undefined
+ * without a turbo.json, or with one pgwork cannot read (not ours to judge).
+ */
+export function turboPassesPgworkVariables(rootDir: string): { file: string; passes: boolean } | undefined {
   const file = nearestTurboJson(rootDir);
   if (!file) return undefined;
-  let declared: string[] = [];
   try {
     const config = JSON.parse(readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>;
-    if (config.envMode === 'loose') return undefined;
+    if (config.envMode === 'loose') return { file, passes: true };
     const tasks = Object.values((config.tasks ?? {}) as Record<string, Record<string, unknown>>);
-    declared = [
+    const declared = [
       config.globalEnv,
       config.globalPassThroughEnv,
       ...tasks.flatMap((task) => [task.env, task.passThroughEnv]),
     ].flatMap((list) => (Array.isArray(list) ? list.map(String) : []));
+    return { file, passes: declared.some((name) => name === '*' || name.startsWith('PGWORK_')) };
   } catch {
-    return undefined; // not ours to judge
+    return undefined;
   }
-  if (declared.some((name) => name === '*' || name.startsWith('PGWORK_'))) return undefined;
-  return `pgwork: running as a turbo task, and ${file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL, PGWORK_DISABLE and the rest would be ignored); add ${TURBO_PASS_THROUGH} to it.`;
 }
 
 function nearestTurboJson(from: string): string | undefined {

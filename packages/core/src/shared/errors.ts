@@ -10,6 +10,7 @@ export type PgworkErrorCode =
   | 'SERVER_UNREACHABLE'
   | 'AUTH_FAILED'
   | 'NO_CREATEDB'
+  | 'NO_CREATE_SCHEMA'
   | 'MIGRATION_FAILED'
   | 'ADAPTER_FAILED'
   | 'NOT_OWNED'

@@ -1,0 +1,249 @@
+import { createInterface } from 'node:readline/promises';
+import { relative } from 'node:path';
+import { loadAdapter } from '../shared/adapter';
+import { PgworkError } from '../shared/errors';
+import { databaseUrl } from '../shared/naming';
+import { describeProject } from '../setup/run';
+import { carryOut, planClean, type CleanPlan } from './clean';
+import { doctor, type Check } from './doctor';
+import { takeInventory, type ServerInventory } from './inventory';
+import { describeSince, describeSize, table } from './output';
+import type { CliProject } from './project';
+import { eachServer, projectServers, type OpenServer } from './servers';
+
+// The four commands. Each returns what `--json` prints, and writes its human
+// form through `out`; the exit code is 1 when the command did not do its job.
+
+export interface CommandContext {
+  readonly cwd: string;
+  readonly projects: readonly CliProject[];
+  readonly out: (text: string) => void;
+  readonly json: boolean;
+}
+
+export interface CommandResult {
+  readonly json: unknown;
+  readonly exitCode: number;
+}
+
+/** The servers of the projects, each once: multi-project configs usually share one. */
+function distinctServers(projects: readonly CliProject[]): CliProject[] {
+  const seen = new Set<string>();
+  return projects.filter((project) => {
+    const key = `${project.server.url ?? `embedded ${project.rootDir}`} ${project.isolation === 'server'}`;
+    return !seen.has(key) && !!seen.add(key);
+  });
+}
+
+/** Per base name, the template its project clones from now (undefined when the adapter cannot say). */
+async function currentTemplates(projects: readonly CliProject[]): Promise<Map<string, string | undefined>> {
+  const current = new Map<string, string | undefined>();
+  for (const project of projects) {
+    if (!project.options) {
+      current.set(project.baseName, undefined);
+      continue;
+    }
+    const adapter = loadAdapter(project.options.adapter, { rootDir: project.rootDir });
+    const described = await describeProject({
+      ...project.options,
+      baseName: project.baseName,
+      adapter,
+      rootDir: project.rootDir,
+    });
+    current.set(project.baseName, described.template.name);
+  }
+  return current;
+}
+
+export async function ls(context: CommandContext): Promise<CommandResult> {
+  const current = new Set(
+    [...(await currentTemplates(context.projects)).values()].filter((name): name is string => !!name),
+  );
+  const servers: Array<ServerInventory | { server: string; absent: string }> = [];
+  for (const project of distinctServers(context.projects)) {
+    for (const found of await eachServer(project, (server) => takeInventory(server, current))) {
+      servers.push(found.result ?? { server: found.label, absent: found.absent! });
+    }
+  }
+  for (const server of servers) context.out(renderInventory(server));
+  return { json: { projects: context.projects.map((p) => describeProjectLine(p, context.cwd)), servers }, exitCode: 0 };
+}
+
+function renderInventory(inventory: ServerInventory | { server: string; absent: string }): string {
+  if ('absent' in inventory) return `${inventory.server}: ${inventory.absent}\n`;
+  const lines = [`${inventory.server} (PostgreSQL ${inventory.version})`];
+  const objects = inventory.runs.flatMap((run) =>
+    run.objects.map((o) => [
+      run.run,
+      run.alive ? 'live' : 'ended',
+      o.unit,
+      o.name,
+      describeSize(o.sizeBytes),
+      describeSince(o.created),
+    ]),
+  );
+  lines.push(objects.length ? table([['RUN', 'STATE', 'KIND', 'NAME', 'SIZE', 'AGE'], ...objects], '  ') : '  no runs');
+  const templates = inventory.templates.map((t) => [
+    t.name,
+    t.adapter ?? '?',
+    describeSize(t.sizeBytes),
+    describeSince(t.created),
+    describeSince(t.lastUsed),
+    [t.current && 'current', t.inUse && 'in use', t.state === 'building' && (t.inUse ? 'building' : 'build died')]
+      .filter(Boolean)
+      .join(', '),
+  ]);
+  lines.push(
+    templates.length
+      ? table([['TEMPLATE', 'ADAPTER', 'SIZE', 'CREATED', 'LAST USED', ''], ...templates], '  ')
+      : '  no templates',
+  );
+  return `${lines.join('\n\n')}\n`;
+}
+
+export interface CleanOptions {
+  readonly templates: boolean;
+  readonly olderThanMs: number | undefined;
+  readonly yes: boolean;
+  readonly dryRun: boolean;
+}
+
+export async function clean(context: CommandContext, options: CleanOptions): Promise<CommandResult> {
+  const baseNames = await currentTemplates(context.projects);
+  if (options.templates && options.olderThanMs === undefined && [...baseNames.values()].some((name) => !name)) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      "clean --templates keeps the current template, which only the project's config can say; run it in your project's folder (or pass --config), or add --older-than 7d to drop by age alone.",
+    );
+  }
+  const results: unknown[] = [];
+  let exitCode = 0;
+  for (const project of distinctServers(context.projects)) {
+    for (const found of await eachServer(project, (server) => cleanServer(context, server, options, baseNames))) {
+      if (found.absent) context.out(`${found.label}: ${found.absent}\n`);
+      results.push(found.result ?? { server: found.label, absent: found.absent });
+      if (found.result?.refused) exitCode = 1;
+    }
+  }
+  return { json: { servers: results }, exitCode };
+}
+
+async function cleanServer(
+  context: CommandContext,
+  server: OpenServer,
+  options: CleanOptions,
+  baseNames: Map<string, string | undefined>,
+) {
+  const plan = await planClean(server, { templates: options.templates, olderThanMs: options.olderThanMs, baseNames });
+  const sizes = new Map<string, number | null>();
+  const inventory = await takeInventory(server, new Set());
+  for (const run of inventory.runs) for (const o of run.objects) sizes.set(o.name, o.sizeBytes);
+  for (const t of inventory.templates) sizes.set(t.name, t.sizeBytes);
+  const total = plan.drops.reduce((sum, drop) => sum + (sizes.get(drop.name) ?? 0), 0);
+  context.out(`${server.label} (PostgreSQL ${server.version})\n${renderPlan(plan, sizes)}\n`);
+  const summary = { server: server.label, planned: plan.drops.map(({ marker, ...drop }) => drop), kept: plan.kept };
+  if (plan.drops.length === 0 || options.dryRun) return { ...summary, dropped: [], skipped: [], refused: false };
+  const what = `${plan.drops.length} object(s) (${describeSize(total)})`;
+  if (!options.yes) {
+    const refusal = await confirm(`Drop ${what}? [y/N] `);
+    if (refusal) {
+      context.out(`${refusal}\n`);
+      return { ...summary, dropped: [], skipped: [], refused: true };
+    }
+  }
+  const done = await carryOut(server, plan);
+  context.out(
+    `dropped ${done.dropped.length} of ${what}${done.skipped.map((s) => `\n  skipped ${s.name}: ${s.reason}`).join('')}\n`,
+  );
+  return { ...summary, ...done, refused: false };
+}
+
+function renderPlan(plan: CleanPlan, sizes: Map<string, number | null>): string {
+  const rows = [
+    ...plan.drops.map((d) => ['drop', d.unit, d.name, describeSize(sizes.get(d.name)), d.reason]),
+    ...plan.kept.map((k) => ['keep', '', k.name, describeSize(sizes.get(k.name)), k.reason]),
+  ];
+  return rows.length ? table(rows, '  ') : '  nothing to drop';
+}
+
+/** Asks on the terminal; undefined when the answer is yes, else why nothing was dropped. */
+async function confirm(question: string): Promise<string | undefined> {
+  if (!process.stdin.isTTY)
+    return 'pgwork: nothing dropped: no terminal to ask on; pass --yes to drop these, or --dry-run to only list them.';
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await terminal.question(question);
+    return /^y(es)?$/i.test(answer.trim()) ? undefined : 'nothing dropped.';
+  } finally {
+    terminal.close();
+  }
+}
+
+export async function doctorCommand(context: CommandContext): Promise<CommandResult> {
+  const results: Array<Check & { project?: string }> = [];
+  for (const project of context.projects) {
+    if (context.projects.length > 1) context.out(`project ${project.name ?? '(unnamed)'}\n`);
+    const checks = await doctor(project, context.cwd);
+    context.out(`${table(checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.check, c.detail]))}\n`);
+    results.push(...checks.map((check) => ({ ...check, project: project.name })));
+  }
+  const failed = results.filter((check) => !check.ok).length;
+  context.out(failed ? `${failed} check(s) failed\n` : 'all checks passed\n');
+  return { json: { ok: failed === 0, checks: results }, exitCode: failed ? 1 : 0 };
+}
+
+/** A kept (or live) run's worker database or schema, as a URL psql takes. */
+export async function url(context: CommandContext, worker: number, runId: string | undefined): Promise<CommandResult> {
+  const project = context.projects[0]!;
+  const candidates: Array<{ url: string; run: string; alive: boolean; name: string; unit: string; created: string }> =
+    [];
+  for (const open of projectServers(project)) {
+    const server = await open();
+    if ('absent' in server) continue;
+    try {
+      const inventory = await takeInventory(server, new Set());
+      for (const run of inventory.runs) {
+        if (run.baseName !== project.baseName || (runId && run.run !== runId)) continue;
+        const object = run.objects.find((o) => o.worker === worker) ?? run.objects.find((o) => o.worker === undefined);
+        if (object)
+          candidates.push({
+            url: objectUrl(server, object),
+            run: run.run,
+            alive: run.alive,
+            name: object.name,
+            unit: object.unit,
+            created: object.created,
+          });
+      }
+    } finally {
+      await server.close();
+    }
+  }
+  const newest = candidates.sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
+  if (!newest) {
+    const which = runId ? `run ${runId}` : `no run of base name "${project.baseName}"`;
+    throw new PgworkError(
+      'NO_RUN',
+      `${which} keeps a database or schema for worker ${worker}; run your tests with PGWORK_KEEP=1 first (or pass --base-name or --run), then pgwork url ${worker}.`,
+    );
+  }
+  context.out(`${newest.url}\n`);
+  return { json: { ...newest, worker }, exitCode: 0 };
+}
+
+/** psql takes `options` but not Prisma's `schema` parameter: the schema goes on search_path alone. */
+function objectUrl(server: OpenServer, object: { name: string; unit: string }): string {
+  if (object.unit === 'database') return databaseUrl(server.url, object.name);
+  const url = new URL(server.url);
+  url.searchParams.set('options', `-c search_path=${object.name}`);
+  return url.toString();
+}
+
+function describeProjectLine(project: CliProject, cwd: string) {
+  return {
+    name: project.name ?? null,
+    config: project.configFile ? relative(cwd, project.configFile) || project.configFile : null,
+    baseName: project.baseName,
+    isolation: project.isolation,
+  };
+}

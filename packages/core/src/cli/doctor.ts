@@ -1,0 +1,164 @@
+import { relative } from 'node:path';
+import { describeDatabase, notOwnedError } from '../admin/databases';
+import { workerServer } from '../isolation/server';
+import { runLiveness } from '../admin/owned';
+import { loadAdapter } from '../shared/adapter';
+import { PgworkError, describeDatabaseError, maskUrl } from '../shared/errors';
+import { attachEmbeddedCluster } from '../setup/cluster';
+import {
+  assertCanCreateDatabases,
+  assertCanCreateSchemas,
+  assertConnectionBudget,
+  DEFAULT_CONNECTIONS_PER_WORKER,
+} from '../setup/checks';
+import { describeProject, type ProjectDescription } from '../setup/run';
+import { TURBO_PASS_THROUGH, turboPassesPgworkVariables } from '../setup/turbo';
+import type { CliProject } from './project';
+import { openServer, type OpenServer } from './servers';
+
+// `pgwork doctor`: the checks a run's globalSetup makes, one line each, without running tests.
+
+export interface Check {
+  readonly check: 'config' | 'turbo' | 'adapter' | 'server' | 'role' | 'connections' | 'template';
+  readonly ok: boolean;
+  /** What was found, or (failed) pgwork's one-line error with the fix. */
+  readonly detail: string;
+}
+
+export async function doctor(project: CliProject, cwd: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  const pass = (check: Check['check'], detail: string) => checks.push({ check, ok: true, detail });
+  const fail = (check: Check['check'], error: unknown) =>
+    checks.push({
+      check,
+      ok: false,
+      detail: error instanceof Error ? error.message.replace(/^pgwork: /, '') : String(error),
+    });
+  const { options } = project;
+  if (!options || !project.configFile) {
+    fail(
+      'config',
+      `no Jest or Vitest config with pgwork's options in ${cwd}; run pgwork in the folder of your jest.config or vitest.config, or pass --config <file>.`,
+    );
+  } else {
+    const name = project.name ? ` (project "${project.name}")` : '';
+    pass(
+      'config',
+      `${relative(cwd, project.configFile) || project.configFile}${name}: base name ${project.baseName}, isolation ${project.isolation}, reset ${options.reset}, ${project.workers} worker(s)`,
+    );
+  }
+  const turbo = turboPassesPgworkVariables(project.rootDir);
+  if (turbo?.passes) pass('turbo', `${turbo.file} passes PGWORK_* variables to tasks`);
+  else if (turbo)
+    fail(
+      'turbo',
+      `${turbo.file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL would not reach your tests); add ${TURBO_PASS_THROUGH} to it.`,
+    );
+
+  let described: ProjectDescription | undefined;
+  if (options) {
+    try {
+      const adapter = loadAdapter(options.adapter, { rootDir: project.rootDir });
+      described = await describeProject({ ...options, baseName: project.baseName, adapter, rootDir: project.rootDir });
+      const kept = described.description.bookkeepingTables.join(', ') || 'no bookkeeping tables';
+      pass(
+        'adapter',
+        `${adapter.name} read the project: fingerprint ${described.template.fingerprint.slice(0, 16)}, keeps ${kept}`,
+      );
+    } catch (error) {
+      fail('adapter', error);
+    }
+  }
+
+  let server: OpenServer | undefined;
+  let detach: () => Promise<void>;
+  try {
+    ({ server, detach } = await openFirstServer(project));
+    pass('server', `PostgreSQL ${server.version}, ${server.label}`);
+  } catch (error) {
+    fail('server', error);
+    return checks;
+  }
+  try {
+    await roleCheck(project, server).then(
+      (detail) => pass('role', detail),
+      (error) => fail('role', error),
+    );
+    const workers = project.isolation === 'server' ? 1 : project.workers;
+    const perWorker = options?.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER;
+    await assertConnectionBudget(server.admin, workers, perWorker, server.source).then(
+      ({ needed, free }) =>
+        pass(
+          'connections',
+          `${workers} worker(s) x (${perWorker} app + 2 pgwork) = ${needed} of ${free} free connections`,
+        ),
+      (error) => fail('connections', error),
+    );
+    if (described && project.isolation === 'schema')
+      pass('template', "schema isolation migrates each worker's schema when the run starts; no template");
+    else if (described)
+      await templateState(server, described).then(
+        (detail) => pass('template', detail),
+        (error) => fail('template', error),
+      );
+  } finally {
+    await server.close();
+    await detach();
+  }
+  return checks;
+}
+
+/** The server a run would use first (server isolation: worker 1's), started as a run would start it. */
+async function openFirstServer(project: CliProject): Promise<{ server: OpenServer; detach: () => Promise<void> }> {
+  if (project.server.url !== undefined) {
+    const choice = project.isolation === 'server' ? workerServer(project.server, 1) : project.server;
+    const server = await openServer(choice.url!, choice.source, `${maskUrl(choice.url!)} (from ${choice.source})`, project);
+    return { server, detach: async () => undefined };
+  }
+  const name = project.isolation === 'server' ? 'worker-1' : undefined;
+  const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name });
+  const how = cluster.created ? 'created now' : cluster.started ? 'started now' : 'running';
+  try {
+    const server = await openServer(
+      cluster.url,
+      'the embedded server',
+      `the kept embedded cluster in ${cluster.directory} (${how})`,
+      project,
+    );
+    return { server, detach: () => cluster.detach() };
+  } catch (error) {
+    await cluster.detach();
+    throw error;
+  }
+}
+
+async function roleCheck(project: CliProject, server: OpenServer): Promise<string> {
+  if (project.isolation !== 'schema') {
+    await assertCanCreateDatabases(server.admin);
+    return 'may create databases';
+  }
+  if (!server.schemas) {
+    throw new PgworkError(
+      'DATABASE_ERROR',
+      `the database ${server.protectedDatabases[0]} that ${server.source} names does not exist; create it, schema isolation makes its schemas there.`,
+    );
+  }
+  await assertCanCreateSchemas(server.schemas);
+  return `may create schemas in ${server.protectedDatabases[0]}`;
+}
+
+async function templateState(server: OpenServer, described: ProjectDescription): Promise<string> {
+  const { name } = described.template;
+  try {
+    const found = await describeDatabase(server.admin, name);
+    if (found?.marker?.state === 'ready' && found.isTemplate) return `${name} is built; the next run clones it`;
+    if (found?.marker?.state === 'building' && (await runLiveness(server.admin)(found.marker.run)))
+      return `${name} is being built by run ${found.marker.run} now`;
+    if (found && !found.marker) throw notOwnedError(name);
+    const steps = described.seed ? 'migrate and seed' : 'migrate';
+    return `${name} does not exist yet; the next run builds it (${steps})`;
+  } catch (error) {
+    if (error instanceof PgworkError) throw error;
+    throw new PgworkError('DATABASE_ERROR', describeDatabaseError(error));
+  }
+}

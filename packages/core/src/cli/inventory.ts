@@ -1,0 +1,151 @@
+import type { Client } from 'pg';
+import { listOwnedDatabases } from '../admin/databases';
+import type { DatabaseMarker } from '../admin/marker';
+import { runLiveness } from '../admin/owned';
+import { listOwnedSchemas } from '../admin/schemas';
+import { isTemplateInUse } from '../setup/template';
+import type { OpenServer } from './servers';
+
+// What pgwork keeps on one server, read from its markers and leases: what
+// `pgwork ls` shows and `pgwork clean` and `pgwork url` choose from.
+
+export interface RunObject {
+  readonly name: string;
+  readonly unit: 'database' | 'schema';
+  /** The worker it belongs to; undefined for the shared one of PGWORK_DISABLE=1. */
+  readonly worker: number | undefined;
+  readonly sizeBytes: number | null;
+  readonly created: string;
+}
+
+export interface RunInventory {
+  readonly run: string;
+  /** Its lease is held: the run is going on now. */
+  readonly alive: boolean;
+  readonly baseName: string;
+  readonly objects: readonly RunObject[];
+}
+
+export interface TemplateInventory {
+  readonly name: string;
+  readonly baseName: string;
+  readonly adapter: string | null;
+  readonly fingerprint: string | null;
+  /** "building" with a dead run: a build that died midway (the next run, or clean, drops it). */
+  readonly state: 'building' | 'ready';
+  readonly run: string;
+  readonly sizeBytes: number | null;
+  readonly created: string;
+  readonly lastUsed: string | null;
+  /** The template this project's schema clones from now. */
+  readonly current: boolean;
+  /** A live run holds it (cloning, building, or about to). */
+  readonly inUse: boolean;
+}
+
+export interface ServerInventory {
+  readonly server: string;
+  readonly version: string;
+  readonly runs: readonly RunInventory[];
+  readonly templates: readonly TemplateInventory[];
+}
+
+const WORKER_NAME = /^(.*)_[a-z0-9]{8}_(w(\d+)|shared)$/;
+const TEMPLATE_NAME = /^(.*)_tpl_[0-9a-f]{16}$/;
+
+/** Everything with pgwork's marker on the server: runs (newest first) and templates. */
+export async function takeInventory(
+  server: OpenServer,
+  currentTemplates: ReadonlySet<string>,
+): Promise<ServerInventory> {
+  const { admin } = server;
+  const isAlive = runLiveness(admin);
+  const databases = await listOwnedDatabases(admin);
+  const schemas = server.schemas ? await listOwnedSchemas(server.schemas) : [];
+  const sizes = new Map([
+    ...(await databaseSizes(admin, databases)),
+    ...(server.schemas ? await schemaSizes(server.schemas, schemas) : []),
+  ]);
+  const runs = new Map<string, { run: string; baseName: string; objects: RunObject[] }>();
+  const owned = [
+    ...databases
+      .filter(({ marker }) => marker.kind !== 'template')
+      .map((found) => ({ ...found, unit: 'database' as const })),
+    ...schemas.map((found) => ({ ...found, unit: 'schema' as const })),
+  ];
+  for (const { name, marker, unit } of owned) {
+    const parsed = WORKER_NAME.exec(name);
+    const run = runs.get(marker.run) ?? { run: marker.run, baseName: parsed?.[1] ?? name, objects: [] };
+    runs.set(marker.run, run);
+    const worker = parsed?.[3] === undefined ? undefined : Number(parsed[3]);
+    run.objects.push({ name, unit, worker, sizeBytes: sizes.get(name) ?? null, created: marker.created });
+  }
+  const runList: RunInventory[] = [];
+  for (const run of runs.values()) {
+    run.objects.sort((a, b) => (a.worker ?? 0) - (b.worker ?? 0));
+    runList.push({ ...run, alive: await isAlive(run.run) });
+  }
+  const newest = (run: RunInventory) => Math.max(...run.objects.map((o) => Date.parse(o.created) || 0));
+  runList.sort((a, b) => newest(b) - newest(a));
+  const templates: TemplateInventory[] = [];
+  for (const { name, marker } of databases.filter(({ marker }) => marker.kind === 'template')) {
+    templates.push(
+      templateEntry(
+        name,
+        marker,
+        sizes.get(name) ?? null,
+        currentTemplates.has(name),
+        (await isTemplateInUse(admin, name)) || (marker.state === 'building' && (await isAlive(marker.run))),
+      ),
+    );
+  }
+  return { server: server.label, version: server.version, runs: runList, templates };
+}
+
+function templateEntry(
+  name: string,
+  marker: DatabaseMarker,
+  sizeBytes: number | null,
+  current: boolean,
+  inUse: boolean,
+): TemplateInventory {
+  return {
+    name,
+    baseName: TEMPLATE_NAME.exec(name)?.[1] ?? name,
+    adapter: marker.adapter ?? null,
+    fingerprint: marker.fingerprint ?? null,
+    state: marker.state === 'building' ? 'building' : 'ready',
+    run: marker.run,
+    sizeBytes,
+    created: marker.created,
+    lastUsed: marker.lastUsed ?? null,
+    current,
+    inUse,
+  };
+}
+
+async function databaseSizes(
+  admin: Client,
+  databases: ReadonlyArray<{ name: string }>,
+): Promise<Array<[string, number]>> {
+  if (databases.length === 0) return [];
+  // pg_database_size needs CONNECT on the database; one it may not read is shown without a size.
+  const { rows } = await admin.query<{ name: string; size: string | null }>(
+    `SELECT datname AS name,
+            CASE WHEN has_database_privilege(datname, 'CONNECT') THEN pg_database_size(oid) END AS size
+     FROM pg_database WHERE datname = ANY($1)`,
+    [databases.map((d) => d.name)],
+  );
+  return rows.flatMap((row) => (row.size === null ? [] : [[row.name, Number(row.size)] as [string, number]]));
+}
+
+async function schemaSizes(client: Client, schemas: ReadonlyArray<{ name: string }>): Promise<Array<[string, number]>> {
+  if (schemas.length === 0) return [];
+  const { rows } = await client.query<{ name: string; size: string }>(
+    `SELECT n.nspname AS name, coalesce(sum(pg_total_relation_size(c.oid)), 0) AS size
+     FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'm')
+     WHERE n.nspname = ANY($1) GROUP BY n.nspname`,
+    [schemas.map((s) => s.name)],
+  );
+  return rows.map((row) => [row.name, Number(row.size)]);
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+import { PgworkError } from '../shared/errors';
+import { CORE_VERSION } from '../setup/template';
+import { clean, doctorCommand, ls, url, type CommandContext, type CommandResult } from './commands';
+import { parseDuration } from './output';
+import { readProjects, type CliFlags } from './project';
+
+const USAGE = `usage: pgwork <command> [options]
+
+  ls               what pgwork keeps on the server: each run (live or ended) with its
+                   databases or schemas, and each template (which one is current)
+  clean            drop what ended runs left (killed, or kept with PGWORK_KEEP=1);
+                   --templates: also this project's templates that are not current
+  doctor           check the setup without running tests: one line per check
+  url [worker]     the URL of a kept run's worker database (worker 1 by default),
+                   for psql $(pgwork url 2)
+
+options
+  --config <file>     the Jest or Vitest config (default: jest.config.*, package.json
+                      "jest", or vitest.config.* in this folder)
+  --url <url>         the server (default: as a run chooses it: PGWORK_DATABASE_URL,
+                      the databaseUrl option, DATABASE_URL, else the embedded server)
+  --base-name <name>  the base name (default: the config's, else "pgwork")
+  --workers <n>       doctor: the worker count for the connection check
+  --json              print JSON
+  clean: --templates, --older-than <7d|12h|30m>, --dry-run, --yes
+  url:   --run <id>
+`;
+
+const COMMANDS = ['ls', 'clean', 'doctor', 'url'] as const;
+type Command = (typeof COMMANDS)[number];
+const VALUE_FLAGS = ['--config', '--url', '--base-name', '--workers', '--older-than', '--run'];
+const BOOLEAN_FLAGS = ['--json', '--yes', '--dry-run', '--templates'];
+/** Flags only some commands take. */
+const ONLY: Record<string, Command[]> = {
+  '--yes': ['clean'],
+  '--dry-run': ['clean'],
+  '--templates': ['clean'],
+  '--older-than': ['clean'],
+  '--run': ['url'],
+  '--workers': ['doctor', 'ls', 'clean', 'url'],
+};
+
+interface Parsed {
+  command: Command;
+  positional: string[];
+  values: Map<string, string>;
+  switches: Set<string>;
+}
+
+function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
+  if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) return 'help';
+  if (argv.includes('--version')) return 'version';
+  const [command, ...rest] = argv;
+  if (!COMMANDS.includes(command as Command)) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `unknown command ${JSON.stringify(command)}; use ${COMMANDS.join(', ')} (pgwork --help).`,
+    );
+  }
+  const parsed: Parsed = { command: command as Command, positional: [], values: new Map(), switches: new Set() };
+  for (let i = 0; i < rest.length; i++) {
+    const [flag, inline] = rest[i]!.startsWith('--') ? (rest[i]!.split(/=(.*)/s) as [string, string?]) : [rest[i]!];
+    if (!flag.startsWith('-')) {
+      parsed.positional.push(flag);
+      continue;
+    }
+    const known = VALUE_FLAGS.includes(flag) || BOOLEAN_FLAGS.includes(flag) || flag === '-y';
+    if (!known) throw new PgworkError('INVALID_OPTION', `unknown option ${flag}; see pgwork --help.`);
+    const name = flag === '-y' ? '--yes' : flag;
+    if (ONLY[name] && !ONLY[name]!.includes(parsed.command)) {
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `${name} is an option of pgwork ${ONLY[name]!.join(' and ')}, not of pgwork ${parsed.command}.`,
+      );
+    }
+    if (BOOLEAN_FLAGS.includes(name)) parsed.switches.add(name);
+    else {
+      const value = inline ?? rest[++i];
+      if (value === undefined || value === '')
+        throw new PgworkError('INVALID_OPTION', `${name} needs a value; see pgwork --help.`);
+      parsed.values.set(name, value);
+    }
+  }
+  return parsed;
+}
+
+function positiveInteger(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(text))
+    throw new PgworkError('INVALID_OPTION', `${what} must be a whole number from 1 (got ${JSON.stringify(text)}).`);
+  return Number(text);
+}
+
+async function run(parsed: Parsed, out: (text: string) => void): Promise<CommandResult> {
+  const { values, switches, positional } = parsed;
+  const flags: CliFlags = {
+    url: values.get('--url'),
+    baseName: values.get('--base-name'),
+    config: values.get('--config'),
+    workers: positiveInteger(values.get('--workers'), '--workers'),
+  };
+  const maxPositional = parsed.command === 'url' ? 1 : 0;
+  if (positional.length > maxPositional) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `pgwork ${parsed.command} takes ${maxPositional ? 'one worker number' : 'no arguments'} (got ${positional.join(' ')}); see pgwork --help.`,
+    );
+  }
+  const cwd = process.cwd();
+  const context: CommandContext = { cwd, projects: await readProjects(cwd, flags), out, json: switches.has('--json') };
+  switch (parsed.command) {
+    case 'ls':
+      return ls(context);
+    case 'doctor':
+      return doctorCommand(context);
+    case 'url':
+      return url(context, positiveInteger(positional[0], 'the worker number') ?? 1, values.get('--run'));
+    case 'clean': {
+      const olderThan = values.get('--older-than');
+      const olderThanMs = olderThan === undefined ? undefined : parseDuration(olderThan);
+      if (olderThan !== undefined && olderThanMs === undefined)
+        throw new PgworkError(
+          'INVALID_OPTION',
+          `--older-than ${JSON.stringify(olderThan)} is not a duration; use e.g. 7d, 12h or 30m.`,
+        );
+      if (olderThan !== undefined && !switches.has('--templates'))
+        throw new PgworkError('INVALID_OPTION', '--older-than applies to templates; add --templates.');
+      return clean(context, {
+        templates: switches.has('--templates'),
+        olderThanMs,
+        yes: switches.has('--yes'),
+        dryRun: switches.has('--dry-run'),
+      });
+    }
+  }
+}
+
+/** Runs the CLI; resolves to the exit code. Errors are one line (JSON with --json), never a stack. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (parsed === 'version') {
+      process.stdout.write(`${CORE_VERSION}\n`);
+      return 0;
+    }
+    // With --json, the human lines go to stderr and stdout is only the JSON.
+    const result = await run(parsed, (text) => (json ? process.stderr : process.stdout).write(text));
+    if (json) process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+    return result.exitCode;
+  } catch (error) {
+    const message =
+      error instanceof PgworkError
+        ? error.message
+        : `pgwork: ${error instanceof Error ? error.message : String(error)}`;
+    const code = error instanceof PgworkError ? error.code : 'DATABASE_ERROR';
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+    process.stderr.write(`${message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
