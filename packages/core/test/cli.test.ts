@@ -1,0 +1,413 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import { ensureDatabase } from '../src/admin/databases';
+import { formatMarker } from '../src/admin/marker';
+import { runLease } from '../src/admin/owned';
+import { connect } from '../src/shared/connection';
+import { lock } from '../src/shared/locks';
+import { databaseUrl, newRunId } from '../src/shared/naming';
+import { startRun } from '../src/setup/run';
+import {
+  expectPassed,
+  freeConsecutivePorts,
+  rows,
+  serversInChild,
+  runConfig,
+  runFixture,
+  sqlAdapter,
+  uniqueBase,
+} from './helpers';
+
+// The `pgwork` binary as users run it (a child process, the built dist),
+// against the test server, on the fixture project's Jest config.
+const CLI = join(__dirname, '../dist/cli/main.js');
+const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
+const VITEST_CONFIG = join(__dirname, 'fixtures/vitest/vitest.config.mjs');
+
+// A server of its own: runs starting in parallel test files reclaim every ended
+// run's databases on theirs, and this file needs kept runs to stay until it cleans them.
+let url = '';
+let servers: { stop(): Promise<void> } | undefined;
+const serverUrl = () => url;
+beforeAll(async () => {
+  const port = await freeConsecutivePorts(1);
+  servers = await serversInChild('cli-test', [port]);
+  url = `postgres://postgres:cli-test@127.0.0.1:${port}/postgres`;
+});
+afterAll(() => servers?.stop());
+
+async function withAdmin<T>(work: (admin: import('pg').Client) => Promise<T>): Promise<T> {
+  const admin = await connect(databaseUrl(serverUrl(), 'postgres'));
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+const databaseExists = (name: string) =>
+  withAdmin(
+    async (admin) => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
+
+/** A run id whose lease is held, as a running run's is, until release(). */
+async function liveRun(): Promise<{ runId: string; release: () => Promise<void> }> {
+  const runId = newRunId();
+  const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
+  await lock(holder, runLease(runId));
+  return { runId, release: () => holder.end() };
+}
+
+const SCHEMA = 'CREATE TABLE fixture_migrations (name text PRIMARY KEY); CREATE TABLE items (id int PRIMARY KEY)';
+
+interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the CLI's JSON, read field by field in assertions
+  json: any;
+}
+
+function pgwork(args: string[], env: Record<string, string> = {}, cwd = __dirname): CliRun {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PGWORK_DATABASE_URL: serverUrl(), ...env };
+  for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'PGWORK_KEEP', 'TURBO_HASH']) delete childEnv[name];
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, env: childEnv, encoding: 'utf8', timeout: 60_000 });
+  let json: unknown;
+  if (args.includes('--json')) json = JSON.parse(result.stdout);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json };
+}
+
+/** A database marked as pgwork's, of `run`, made by hand (a kept or a live run's, or a template). */
+async function markedDatabase(name: string, marker: Record<string, unknown>): Promise<void> {
+  await withAdmin(async (admin) => {
+    await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
+    await admin.query(
+      `COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(formatMarker({ created: new Date().toISOString(), ...(marker as { kind: 'worker'; run: string }) }))}`,
+    );
+  });
+}
+
+describe('on a kept run of the fixture project', () => {
+  const base = uniqueBase('cli');
+  const env = { FIXTURE_BASE_NAME: base };
+  let runId: string;
+
+  beforeAll(() => {
+    const run = runFixture({ FIXTURE_BASE_NAME: base, PGWORK_KEEP: '1', PGWORK_DATABASE_URL: serverUrl() });
+    expectPassed(run, 8);
+    runId = /pgwork: run ([a-z0-9]{8})/.exec(run.output)![1]!;
+  });
+
+  it('ls lists the ended run with its worker databases, and the current template with its adapter', () => {
+    const ls = pgwork(['ls', '--json', '--config', CONFIG], env);
+    expect(ls.status).toBe(0);
+    expect(ls.json.projects).toEqual([
+      { name: null, config: 'fixtures/project/jest.config.js', baseName: base, isolation: 'database' },
+    ]);
+    const server = ls.json.servers[0];
+    const run = server.runs.find((r: { run: string }) => r.run === runId);
+    expect(run).toMatchObject({ alive: false, baseName: base });
+    expect(run.objects.map((o: { name: string; worker: number }) => [o.name, o.worker])).toEqual([
+      [`${base}_${runId}_w1`, 1],
+      [`${base}_${runId}_w2`, 2],
+    ]);
+    expect(run.objects.every((o: { sizeBytes: number }) => o.sizeBytes > 1_000_000)).toBe(true);
+    const templates = server.templates.filter((t: { baseName: string }) => t.baseName === base);
+    expect(templates).toEqual([
+      expect.objectContaining({ adapter: 'fixture-sql', state: 'ready', current: true, inUse: false, run: runId }),
+    ]);
+    const human = pgwork(['ls', '--config', CONFIG], env);
+    expect(human.stdout).toMatch(new RegExp(`${runId}\\s+ended\\s+database\\s+${base}_${runId}_w2\\s+\\d[\\d.]* MB`));
+    expect(human.stdout).toMatch(new RegExp(`${templates[0].name}\\s+fixture-sql\\s+.*current`));
+  });
+
+  it('url names a worker database psql (and pg) can open', async () => {
+    const url = pgwork(['url', '2', '--config', CONFIG], env);
+    expect(url.status).toBe(0);
+    const [row] = await rows<{ db: string; n: string }>(
+      url.stdout.trim(),
+      'SELECT current_database() AS db, count(*) AS n FROM fixture_migrations',
+    );
+    expect(row).toEqual({ db: `${base}_${runId}_w2`, n: '1' });
+    expect(pgwork(['url', '--json', '--config', CONFIG], env).json).toMatchObject({
+      run: runId,
+      worker: 1,
+      alive: false,
+    });
+    const missing = pgwork(['url', '3', '--config', CONFIG], env);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(
+      `pgwork: no run of base name "${base}" keeps a database or schema for worker 3; run your tests with PGWORK_KEEP=1 first (or pass --base-name or --run), then pgwork url 3.\n`,
+    );
+  });
+
+  it('clean drops the ended run and old templates, never decoys, a live run, the URL database or the current template', async () => {
+    const dead = newRunId();
+    const live = await liveRun();
+    const decoys = {
+      unmarked: `${base}_${newRunId()}_w1`,
+      badMarker: `${base}_${newRunId()}_w2`,
+      liveRun: `${base}_${live.runId}_w1`,
+      urlDatabase: `${base}_${dead}_w1`,
+    };
+    const oldTemplate = `${base}_tpl_${'0'.repeat(16)}`;
+    try {
+      await withAdmin(async (admin) => {
+        await admin.query(`CREATE DATABASE ${decoys.unmarked}`);
+        await admin.query(`CREATE DATABASE ${decoys.badMarker}`);
+        await admin.query(`COMMENT ON DATABASE ${decoys.badMarker} IS 'pgwork:v1 {not json'`);
+        await ensureDatabase(admin, decoys.liveRun, {
+          marker: { kind: 'worker', run: live.runId, created: new Date().toISOString() },
+        });
+      });
+      await markedDatabase(decoys.urlDatabase, { kind: 'worker', run: dead });
+      await markedDatabase(oldTemplate, {
+        kind: 'template',
+        run: dead,
+        fingerprint: '0'.repeat(64),
+        state: 'ready',
+        lastUsed: new Date().toISOString(),
+      });
+      const kept = [`${base}_${runId}_w1`, `${base}_${runId}_w2`];
+
+      // No terminal and no --yes: the plan is printed, nothing dropped, exit 1.
+      const asked = pgwork(['clean', '--config', CONFIG], env);
+      expect(asked.status).toBe(1);
+      expect(asked.stdout).toMatch(new RegExp(`drop\\s+database\\s+${kept[0]}\\s+.*run ${runId} has ended`));
+      expect(asked.stderr).toContain('nothing dropped: no terminal to ask on; pass --yes');
+      const dry = pgwork(['clean', '--dry-run', '--templates', '--json', '--config', CONFIG], env);
+      expect(dry.status).toBe(0);
+      const planned = dry.json.servers[0].planned.map((p: { name: string }) => p.name);
+      expect(planned).toEqual(expect.arrayContaining([...kept, oldTemplate]));
+      for (const name of [...kept, oldTemplate, ...Object.values(decoys)])
+        expect(await databaseExists(name)).toBe(true);
+
+      // The URL names a dead run's database: it is where clean connects from, and stays.
+      const urlOfDecoy = databaseUrl(serverUrl(), decoys.urlDatabase);
+      const cleaned = pgwork(['clean', '--yes', '--json', '--config', CONFIG, '--url', urlOfDecoy], env);
+      expect(cleaned.status).toBe(0);
+      expect(cleaned.json.servers[0].kept).toContainEqual({
+        name: decoys.urlDatabase,
+        reason: 'the database the URL names; pgwork never drops it',
+      });
+      expect(cleaned.json.servers[0].dropped).toEqual(expect.arrayContaining(kept));
+      for (const name of kept) expect(await databaseExists(name)).toBe(false);
+      for (const name of Object.values(decoys)) expect(await databaseExists(name)).toBe(true);
+      expect(await databaseExists(oldTemplate)).toBe(true); // templates only with --templates
+
+      // --older-than keeps a template used within it; plain --templates drops it; the current one stays.
+      const recent = pgwork(['clean', '--templates', '--older-than', '7d', '--yes', '--config', CONFIG], env);
+      expect(recent.stdout).toMatch(new RegExp(`keep\\s+${oldTemplate}\\s+.*used \\d+s ago, within --older-than`));
+      expect(await databaseExists(oldTemplate)).toBe(true);
+      const templates = pgwork(['clean', '--templates', '--yes', '--config', CONFIG], env);
+      expect(templates.status).toBe(0);
+      expect(templates.stdout).toMatch(/keep\s+\S+\s+.*the current template of this project's schema/);
+      expect(await databaseExists(oldTemplate)).toBe(false);
+      const current = pgwork(['ls', '--json', '--config', CONFIG], env).json.servers[0].templates.filter(
+        (t: { baseName: string }) => t.baseName === base,
+      );
+      expect(current).toEqual([expect.objectContaining({ current: true })]);
+      for (const name of [decoys.unmarked, decoys.badMarker, decoys.liveRun])
+        expect(await databaseExists(name)).toBe(true);
+    } finally {
+      await live.release();
+      await withAdmin(async (admin) => {
+        for (const name of [decoys.unmarked, decoys.badMarker]) await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      });
+    }
+  });
+});
+
+describe('a live run', () => {
+  it('is listed as live, and clean leaves every database of it while it runs', async () => {
+    const base = uniqueBase('clilive');
+    const run = await startRun(
+      runConfig(sqlAdapter(SCHEMA), base, { workerIds: [1, 2], server: { url: serverUrl(), source: 'test' } }),
+    );
+    try {
+      const names = [1, 2].map((id) => `${base}_${run.state.runId}_w${id}`);
+      // The run prewarms its workers' clones in the background.
+      for (let waited = 0; !(await databaseExists(names[1]!)); waited += 50) {
+        if (waited > 20_000) throw new Error('the run did not clone its workers');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const ls = pgwork(['ls', '--json', '--base-name', base]);
+      const listed = ls.json.servers[0].runs.find((r: { run: string }) => r.run === run.state.runId);
+      expect(listed).toMatchObject({ alive: true, baseName: base });
+      expect(listed.objects).toHaveLength(2);
+      const cleaned = pgwork(['clean', '--yes', '--json', '--base-name', base]);
+      expect(cleaned.status).toBe(0);
+      expect(cleaned.json.servers[0].planned.map((p: { name: string }) => p.name)).not.toEqual(
+        expect.arrayContaining([names[0]]),
+      );
+      for (const name of names) expect(await databaseExists(name)).toBe(true);
+      expect(pgwork(['url', '2', '--base-name', base]).stdout.trim()).toBe(databaseUrl(serverUrl(), names[1]!));
+    } finally {
+      await run.finish();
+    }
+  });
+});
+
+describe('schema isolation', () => {
+  it('ls shows the kept schemas, url routes psql to one by search_path, clean drops them', async () => {
+    const base = uniqueBase('clischema');
+    const env = { FIXTURE_BASE_NAME: base, FIXTURE_ISOLATION: 'schema' };
+    const run = runFixture({ ...env, PGWORK_KEEP: '1', PGWORK_DATABASE_URL: serverUrl() });
+    expectPassed(run, 8);
+    const runId = /pgwork: run ([a-z0-9]{8})/.exec(run.output)![1]!;
+    const ls = pgwork(['ls', '--json', '--config', CONFIG], env);
+    const listed = ls.json.servers[0].runs.find((r: { run: string }) => r.run === runId);
+    expect(listed.objects.map((o: { unit: string; name: string }) => [o.unit, o.name])).toEqual([
+      ['schema', `${base}_${runId}_w1`],
+      ['schema', `${base}_${runId}_w2`],
+    ]);
+    const url = pgwork(['url', '1', '--config', CONFIG], env).stdout.trim();
+    expect(new URL(url).searchParams.get('schema')).toBeNull(); // psql refuses Prisma's parameter
+    expect(await rows(url, 'SELECT current_schema() AS schema, count(*)::int AS n FROM fixture_migrations')).toEqual([
+      { schema: `${base}_${runId}_w1`, n: 1 },
+    ]);
+    const cleaned = pgwork(['clean', '--yes', '--json', '--config', CONFIG], env);
+    expect(cleaned.json.servers[0].dropped).toEqual(
+      expect.arrayContaining([`${base}_${runId}_w1`, `${base}_${runId}_w2`]),
+    );
+    const left = await rows(serverUrl(), 'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${base}_%`]);
+    expect(left).toEqual([]);
+  });
+});
+
+describe('doctor', () => {
+  const project = mkdtempSync(join(tmpdir(), 'pgwork-doctor-'));
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it('passes every check of a sound setup, and says the template is yet to be built', () => {
+    const base = uniqueBase('clidoc');
+    const doctor = pgwork(['doctor', '--config', CONFIG], { FIXTURE_BASE_NAME: base });
+    expect(doctor.status).toBe(0);
+    const lines = doctor.stdout.split('\n');
+    expect(lines.map((line) => line.split(/\s+/).slice(0, 2).join(' ')).slice(0, 7)).toEqual([
+      'ok config',
+      'ok turbo', // the repository's turbo.json passes PGWORK_* through
+      'ok adapter',
+      'ok server',
+      'ok role',
+      'ok connections',
+      'ok template',
+    ]);
+    expect(doctor.stdout).toMatch(
+      /ok\s+config\s+fixtures\/project\/jest.config.js: base name clidoc_\w+, isolation database, reset empty, 2 worker\(s\)/,
+    );
+    expect(doctor.stdout).toMatch(
+      /ok\s+connections\s+2 worker\(s\) x \(10 app \+ 2 pgwork\) = 24 of \d+ free connections/,
+    );
+    expect(doctor.stdout).toMatch(
+      new RegExp(`ok\\s+template\\s+${base}_tpl_[0-9a-f]{16} does not exist yet; the next run builds it \\(migrate\\)`),
+    );
+    expect(doctor.stdout).toContain('all checks passed');
+  });
+
+  it('reads a Vitest config as Vitest would', () => {
+    const doctor = pgwork(['doctor', '--json', '--config', VITEST_CONFIG], {
+      FEATURE: 'fake-timers',
+      FIXTURE_BASE_NAME: 'clividoc',
+    });
+    expect(doctor.json.checks[0]).toEqual({
+      check: 'config',
+      ok: true,
+      detail: 'fixtures/vitest/vitest.config.mjs: base name clividoc, isolation database, reset empty, 2 worker(s)',
+      project: null,
+    });
+    expect(doctor.json.ok).toBe(true);
+  });
+
+  it('fails with the fix: too many workers, a role without CREATEDB, turbo dropping the variables, no config', async () => {
+    const budget = pgwork(['doctor', '--config', CONFIG, '--workers', '1000'], { FIXTURE_BASE_NAME: 'clidoc' });
+    expect(budget.status).toBe(1);
+    expect(budget.stdout).toMatch(
+      /FAIL\s+connections\s+1000 workers x \(10 app connections \+ 2 of pgwork's\) need 12000 connections, .*lower maxWorkers to \d+/,
+    );
+    expect(budget.stdout).toContain('1 check(s) failed');
+
+    const role = uniqueBase('clirole');
+    await withAdmin((admin) => admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' NOCREATEDB`));
+    try {
+      const url = new URL(databaseUrl(serverUrl(), 'postgres'));
+      url.username = role;
+      url.password = 'pw';
+      const doctor = pgwork(['doctor', '--config', CONFIG, '--url', url.toString()], { FIXTURE_BASE_NAME: 'clidoc' });
+      expect(doctor.stdout).toContain(
+        `FAIL  role         role "${role}" cannot create databases; run ALTER ROLE "${role}" CREATEDB as a superuser`,
+      );
+      expect(doctor.status).toBe(1);
+    } finally {
+      await withAdmin((admin) => admin.query(`DROP ROLE ${role}`));
+    }
+
+    const unreachable = pgwork(['doctor', '--config', CONFIG, '--url', 'postgres://app@127.0.0.1:1/app'], {
+      FIXTURE_BASE_NAME: 'clidoc',
+    });
+    expect(unreachable.stdout).toMatch(
+      /FAIL\s+server\s+cannot reach Postgres at postgres:\/\/app@127.0.0.1:1\/postgres \(ECONNREFUSED\); start that server or fix --url/,
+    );
+    expect(unreachable.status).toBe(1);
+
+    writeFileSync(join(project, 'turbo.json'), JSON.stringify({ tasks: { test: {} } }));
+    const turbo = pgwork(['doctor', '--json'], {}, project);
+    expect(turbo.json.checks.slice(0, 2)).toEqual([
+      expect.objectContaining({
+        check: 'config',
+        ok: false,
+        detail: expect.stringContaining(
+          `no Jest or Vitest config with pgwork's options in ${project}; run pgwork in the folder`,
+        ),
+      }),
+      expect.objectContaining({
+        check: 'turbo',
+        ok: false,
+        detail: expect.stringContaining('add "globalPassThroughEnv": ["PGWORK_*", "DATABASE_URL"] to it'),
+      }),
+    ]);
+    expect(turbo.status).toBe(1);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    [['list'], 'pgwork: unknown command "list"; use ls, clean, doctor, url (pgwork --help).'],
+    [['ls', '--force'], 'pgwork: unknown option --force; see pgwork --help.'],
+    [['ls', '--yes'], 'pgwork: --yes is an option of pgwork clean, not of pgwork ls.'],
+    [
+      ['clean', '--templates', '--older-than', 'week'],
+      'pgwork: --older-than "week" is not a duration; use e.g. 7d, 12h or 30m.',
+    ],
+    [['url', '0', '--base-name', 'x'], 'pgwork: the worker number must be a whole number from 1 (got "0").'],
+    [
+      ['ls', '--base-name', 'My-App'],
+      'pgwork: --base-name "My-App" is not a valid base name: use 1-40 characters of a-z, 0-9 and _, starting with a letter (for example "myapp_test").',
+    ],
+    [
+      ['ls', '--config', 'nope.js'],
+      `pgwork: --config nope.js: no such file in ${__dirname}; name your Jest or Vitest config.`,
+    ],
+  ])('pgwork %j: one line naming the fix', (args, message) => {
+    const run = pgwork(args);
+    expect(run.stderr).toBe(`${message}\n`);
+    expect(run.stdout).toBe('');
+    expect(run.status).toBe(1);
+  });
+
+  it('--json puts the error in the JSON too', () => {
+    const run = pgwork(['clean', '--templates', '--json', '--base-name', 'x']);
+    expect(run.json).toEqual({
+      error: {
+        code: 'INVALID_OPTION',
+        message: expect.stringContaining(
+          "clean --templates keeps the current template, which only the project's config can say",
+        ),
+      },
+    });
+    expect(run.status).toBe(1);
+  });
+});
