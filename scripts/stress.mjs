@@ -7,7 +7,7 @@
 //
 // The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
 // Prints a summary table and exits non-zero if any check fails.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +124,7 @@ try {
   for (const example of [examples[0], subjects.find((e) => e.runner === 'vitest')].filter(Boolean))
     await runnerChecks(example);
 
-  // 3c. The kept embedded cluster (the default with no server configured): runs
+  // 5. The kept embedded cluster (the default with no server configured): runs
   // interrupted by Ctrl-C, SIGTERM and SIGKILL leave a cache the next run uses;
   // a run killed mid-build leaves nothing the next run trusts; two runs share
   // one cache; template GC drops stale templates only.
@@ -191,50 +191,42 @@ async function runnerChecks(example) {
 
   // 3b. SIGKILL the whole runner process in the middle of a run.
   say(`${example.short}: SIGKILL the runner's process mid-run`);
-  let killedRun;
-  let orphans = [];
-  await runExample(example, env, [], {
-    onStart: (child, output) => {
-      // Kill once the run has databases on the server: there is something to reclaim.
-      let busy = false;
-      const timer = setInterval(async () => {
-        const runId = runIdOf(output());
-        if (busy || !runId || childPids(child.pid).length === 0) return;
-        busy = true;
-        const databases = await databasesOf(runId).catch(() => []);
-        busy = false;
-        if (databases.length === 0 || killedRun) return;
-        clearInterval(timer);
-        killedRun = runId;
-        orphans = childPids(child.pid);
-        process.kill(child.pid, 'SIGKILL');
-      }, 50);
-      child.on('close', () => clearInterval(timer));
-    },
-  });
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  // Workers can outlive a SIGKILLed parent, still connected to the dead
-  // run's databases: the next run must cope with that too, so they stay until it ran.
-  const survivors = orphans.filter(isAlive);
-  const leftovers = killedRun ? await databasesOf(killedRun) : [];
+  const killed = await killRunMidway(example);
   const next = await runExample(example, env);
-  for (const pid of survivors.filter(isAlive)) process.kill(pid, 'SIGKILL');
+  killed.stopOrphans();
   checkOn(
     'killed run',
     'the next run is green without cleanup',
     green(next),
-    `${survivors.length} orphaned worker processes were still connected`,
+    `${killed.survivors} orphaned worker processes were still connected`,
   );
   const reclaimed = next.pgwork?.reclaimed ?? [];
   checkOn(
     'killed run',
     "the dead run's databases are reclaimed",
-    killedRun &&
-      leftovers.length > 0 &&
-      leftovers.every((name) => reclaimed.includes(name)) &&
-      (await databasesOf(killedRun)).length === 0,
-    `${leftovers.length} left by run ${killedRun}, ${reclaimed.length} reclaimed`,
+    killed.runId &&
+      killed.leftovers.length > 0 &&
+      killed.leftovers.every((name) => reclaimed.includes(name)) &&
+      (await databasesOf(killed.runId)).length === 0,
+    `${killed.leftovers.length} left by run ${killed.runId}, ${reclaimed.length} reclaimed`,
   );
+
+  // 3c. The documented manual reclaim: `pgwork clean --yes` after a killed run, orphans still connected.
+  say(`${example.short}: SIGKILL the runner's process mid-run, then pgwork clean --yes`);
+  const again = await killRunMidway(example);
+  const clean = pgworkCli(example, ['clean', '--yes', '--json']);
+  again.stopOrphans();
+  const dropped = clean.json?.servers?.flatMap((server) => server.dropped ?? []) ?? [];
+  checkOn(
+    'killed run',
+    "pgwork clean drops the dead run's databases",
+    clean.status === 0 &&
+      again.leftovers.length > 0 &&
+      again.leftovers.every((name) => dropped.includes(name)) &&
+      (await databasesOf(again.runId)).length === 0,
+    `${again.leftovers.length} left by run ${again.runId}, ${dropped.length} dropped; exit ${clean.status}`,
+  );
+  checkOn('killed run', 'the run after pgwork clean is green', green(await runExample(example, env)));
 
   // 4. Two shards of one suite at the same time.
   say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);
@@ -256,6 +248,60 @@ async function runnerChecks(example) {
     'no shared database names',
     s1.pgwork && s2.pgwork && overlap.length === 0 && s1.pgwork.runId !== s2.pgwork.runId,
   );
+}
+
+/**
+ * Starts a run of the example and SIGKILLs its runner process once the run has
+ * databases on the server. Its workers can outlive it, still connected to the
+ * dead run's databases: whatever reclaims them must cope, so they stay until stopOrphans().
+ */
+async function killRunMidway(example) {
+  let runId;
+  let orphans = [];
+  await runExample(example, env, [], {
+    onStart: (child, output) => {
+      let busy = false;
+      const timer = setInterval(async () => {
+        const seen = runIdOf(output());
+        if (busy || !seen || childPids(child.pid).length === 0) return;
+        busy = true;
+        const databases = await databasesOf(seen).catch(() => []);
+        busy = false;
+        if (databases.length === 0 || runId) return;
+        clearInterval(timer);
+        runId = seen;
+        orphans = childPids(child.pid);
+        process.kill(child.pid, 'SIGKILL');
+      }, 50);
+      child.on('close', () => clearInterval(timer));
+    },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const survivors = orphans.filter(isAlive);
+  return {
+    runId,
+    leftovers: runId ? await databasesOf(runId) : [],
+    survivors: survivors.length,
+    stopOrphans: () => {
+      for (const pid of survivors.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    },
+  };
+}
+
+/** The `pgwork` CLI as a user runs it in the example's folder (it reads the Jest config there), on the stress server. */
+function pgworkCli(example, args) {
+  const result = spawnSync(process.execPath, [join(ROOT, 'packages/core/dist/cli/main.js'), ...args], {
+    cwd: example.dir,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  let json;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch {
+    say(`  pgwork ${args.join(' ')}: ${result.stderr.trim()}`);
+  }
+  return { status: result.status, json };
 }
 
 async function embeddedCacheChecks(example) {

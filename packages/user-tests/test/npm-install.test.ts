@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { packAll } from './packages';
 
 // A user's project, outside the workspace: pgwork from packed tarballs, installed
@@ -100,6 +101,41 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
     }
   },
 );
+
+test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', async () => {
+  // A cache of this project's own: other runs on the machine's shared cache reclaim ended runs.
+  const env = cleanEnv({ PGWORK_EMBEDDED_DIR: join(project, '.pgwork-cache'), PGWORK_EMBEDDED_IDLE_SECONDS: '0' });
+  const npx = (...args: string[]) => spawnSync('npx', ['pgwork', ...args], { cwd: project, env, encoding: 'utf8' });
+  const doctor = npx('doctor');
+  expect(doctor.stdout).toMatch(
+    /ok\s+config\s+jest.config.js: base name pgwork, isolation database, reset empty, 3 worker\(s\)/,
+  );
+  expect(doctor.stdout).toContain('all checks passed');
+  expect(doctor.status).toBe(0);
+  const kept = spawnSync('npm', ['test', '--', '--ci'], {
+    cwd: project,
+    env: { ...env, PGWORK_KEEP: '1' },
+    encoding: 'utf8',
+  });
+  expect(`${kept.stdout}${kept.stderr}`).toMatch(/used 3 database\(s\), now kept/);
+  const ls = JSON.parse(npx('ls', '--json').stdout);
+  const [run] = ls.servers[0].runs;
+  expect(run).toMatchObject({ alive: false, baseName: 'pgwork' });
+  expect(run.objects.map((o: { worker: number }) => o.worker)).toEqual([1, 2, 3]);
+  expect(ls.servers[0].templates).toEqual([expect.objectContaining({ adapter: 'raw-pg', current: true })]);
+  const url = npx('url', '2').stdout.trim();
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    expect((await client.query('SELECT current_database() AS db')).rows[0].db).toBe(`pgwork_${run.run}_w2`);
+  } finally {
+    await client.end();
+  }
+  const clean = npx('clean', '--yes');
+  expect(clean.stdout).toMatch(/dropped 3 of 3 object\(s\)/);
+  expect(clean.status).toBe(0);
+  expect(JSON.parse(npx('ls', '--json').stdout).servers[0].runs).toEqual([]);
+});
 
 test('the same suite unisolated (PGWORK_DISABLE=1) shows the contamination pgwork prevents', () => {
   const run = spawnSync('npm', ['test', '--', '--ci'], {

@@ -109,7 +109,10 @@ export interface CleanOptions {
 }
 
 export async function clean(context: CommandContext, options: CleanOptions): Promise<CommandResult> {
-  const baseNames = await currentTemplates(context.projects);
+  // Only --templates needs the current templates (and the adapters to name them).
+  const baseNames = options.templates
+    ? await currentTemplates(context.projects)
+    : new Map<string, string | undefined>();
   if (options.templates && options.olderThanMs === undefined && [...baseNames.values()].some((name) => !name)) {
     throw new PgworkError(
       'INVALID_OPTION',
