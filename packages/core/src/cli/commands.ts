@@ -2,14 +2,13 @@ import { createInterface } from 'node:readline/promises';
 import { relative } from 'node:path';
 import { loadAdapter } from '../shared/adapter';
 import { PgworkError } from '../shared/errors';
-import { databaseUrl } from '../shared/naming';
 import { describeProject } from '../setup/run';
 import { carryOut, planClean, type CleanPlan } from './clean';
 import { doctor, type Check } from './doctor';
 import { takeInventory, type ServerInventory } from './inventory';
 import { describeSince, describeSize, table } from './output';
 import type { CliProject } from './project';
-import { eachServer, projectServers, type OpenServer } from './servers';
+import { eachServer, type OpenServer } from './servers';
 
 // The four commands. Each returns what `--json` prints, and writes its human
 // form through `out`; the exit code is 1 when the command did not do its job.
@@ -193,53 +192,6 @@ export async function doctorCommand(context: CommandContext): Promise<CommandRes
   const failed = results.filter((check) => !check.ok).length;
   context.out(failed ? `${failed} check(s) failed\n` : 'all checks passed\n');
   return { json: { ok: failed === 0, checks: results }, exitCode: failed ? 1 : 0 };
-}
-
-/** A kept (or live) run's worker database or schema, as a URL psql takes. */
-export async function url(context: CommandContext, worker: number, runId: string | undefined): Promise<CommandResult> {
-  const project = context.projects[0]!;
-  const candidates: Array<{ url: string; run: string; alive: boolean; name: string; unit: string; created: string }> =
-    [];
-  for (const open of projectServers(project)) {
-    const server = await open();
-    if ('absent' in server) continue;
-    try {
-      const inventory = await takeInventory(server, new Set());
-      for (const run of inventory.runs) {
-        if (run.baseName !== project.baseName || (runId && run.run !== runId)) continue;
-        const object = run.objects.find((o) => o.worker === worker) ?? run.objects.find((o) => o.worker === undefined);
-        if (object)
-          candidates.push({
-            url: objectUrl(server, object),
-            run: run.run,
-            alive: run.alive,
-            name: object.name,
-            unit: object.unit,
-            created: object.created,
-          });
-      }
-    } finally {
-      await server.close();
-    }
-  }
-  const newest = candidates.sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
-  if (!newest) {
-    const which = runId ? `run ${runId}` : `no run of base name "${project.baseName}"`;
-    throw new PgworkError(
-      'NO_RUN',
-      `${which} keeps a database or schema for worker ${worker}; run your tests with PGWORK_KEEP=1 first (or pass --base-name or --run), then pgwork url ${worker}.`,
-    );
-  }
-  context.out(`${newest.url}\n`);
-  return { json: { ...newest, worker }, exitCode: 0 };
-}
-
-/** psql takes `options` but not Prisma's `schema` parameter: the schema goes on search_path alone. */
-function objectUrl(server: OpenServer, object: { name: string; unit: string }): string {
-  if (object.unit === 'database') return databaseUrl(server.url, object.name);
-  const url = new URL(server.url);
-  url.searchParams.set('options', `-c search_path=${object.name}`);
-  return url.toString();
 }
 
 function describeProjectLine(project: CliProject, cwd: string) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { PgworkError } from '../shared/errors';
 import { CORE_VERSION } from '../setup/template';
-import { clean, doctorCommand, ls, url, type CommandContext, type CommandResult } from './commands';
+import { clean, doctorCommand, ls, type CommandContext, type CommandResult } from './commands';
 import { parseDuration } from './output';
 import { readProjects, type CliFlags } from './project';
+import { url } from './url';
 
 const USAGE = `usage: pgwork <command> [options]
 
