@@ -104,7 +104,9 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
 
 test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', async () => {
   // A cache of this project's own: other runs on the machine's shared cache reclaim ended runs.
-  const env = cleanEnv({ PGWORK_EMBEDDED_DIR: join(project, '.pgwork-cache'), PGWORK_EMBEDDED_IDLE_SECONDS: '0' });
+  // Its server stays up between commands (the default idle time), as for psql "$(pgwork url 2)",
+  // and stops when afterAll removes the project.
+  const env = cleanEnv({ PGWORK_EMBEDDED_DIR: join(project, '.pgwork-cache') });
   const npx = (...args: string[]) => spawnSync('npx', ['pgwork', ...args], { cwd: project, env, encoding: 'utf8' });
   const doctor = npx('doctor');
   expect(doctor.stdout).toMatch(
