@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { ensureDatabase } from '../src/admin/databases';
 import { formatMarker } from '../src/admin/marker';
-import { runLease } from '../src/admin/owned';
-import { connect } from '../src/shared/connection';
-import { lock } from '../src/shared/locks';
 import { databaseUrl, newRunId } from '../src/shared/naming';
 import { startRun } from '../src/setup/run';
 import {
+  databaseExists as databaseExistsOn,
   expectPassed,
+  liveRun as liveRunOn,
+  withAdmin as withAdminOn,
   freeConsecutivePorts,
   rows,
   serversInChild,
@@ -22,7 +22,7 @@ import {
 } from './helpers';
 
 // The `pgwork` binary as users run it (a child process, the built dist),
-// against the test server, on the fixture project's Jest config.
+// against a server of its own, on the fixture project's Jest config.
 const CLI = join(__dirname, '../dist/cli/main.js');
 const CONFIG = join(__dirname, 'fixtures/project/jest.config.js');
 const VITEST_CONFIG = join(__dirname, 'fixtures/vitest/vitest.config.mjs');
@@ -39,27 +39,10 @@ beforeAll(async () => {
 });
 afterAll(() => servers?.stop());
 
-async function withAdmin<T>(work: (admin: import('pg').Client) => Promise<T>): Promise<T> {
-  const admin = await connect(databaseUrl(serverUrl(), 'postgres'));
-  try {
-    return await work(admin);
-  } finally {
-    await admin.end();
-  }
-}
-
-const databaseExists = (name: string) =>
-  withAdmin(
-    async (admin) => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
-  );
-
-/** A run id whose lease is held, as a running run's is, until release(). */
-async function liveRun(): Promise<{ runId: string; release: () => Promise<void> }> {
-  const runId = newRunId();
-  const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
-  await lock(holder, runLease(runId));
-  return { runId, release: () => holder.end() };
-}
+// This file's server, not the shared test server the helpers default to.
+const withAdmin = <T>(work: (admin: import('pg').Client) => Promise<T>) => withAdminOn(work, serverUrl());
+const databaseExists = (name: string) => databaseExistsOn(name, serverUrl());
+const liveRun = () => liveRunOn(serverUrl());
 
 const SCHEMA = 'CREATE TABLE fixture_migrations (name text PRIMARY KEY); CREATE TABLE items (id int PRIMARY KEY)';
 

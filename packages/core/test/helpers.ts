@@ -15,12 +15,12 @@ import type { RunConfig } from '../src/setup/run';
 
 export const serverUrl = () => testServerUrl();
 
-export function adminClient(): Promise<Client> {
-  return connect(databaseUrl(serverUrl(), 'postgres'));
+export function adminClient(url = serverUrl()): Promise<Client> {
+  return connect(databaseUrl(url, 'postgres'));
 }
 
-export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = await adminClient();
+export async function withAdmin<T>(work: (client: Client) => Promise<T>, url = serverUrl()): Promise<T> {
+  const client = await adminClient(url);
   try {
     return await work(client);
   } finally {
@@ -31,9 +31,10 @@ export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promis
 /** A base name no other test uses, so parallel test files never meet. */
 export const uniqueBase = (prefix = 't') => `${prefix}_${newRunId()}`;
 
-export async function databaseExists(name: string): Promise<boolean> {
+export async function databaseExists(name: string, url = serverUrl()): Promise<boolean> {
   return withAdmin(
     async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+    url,
   );
 }
 
@@ -82,9 +83,9 @@ export async function rows<T = Record<string, unknown>>(
  * A run id with a live lease, for tests that create marked databases by hand:
  * without it, a run starting in a parallel test file would rightly reclaim them.
  */
-export async function liveRun(): Promise<{ runId: string; release: () => Promise<void> }> {
+export async function liveRun(url = serverUrl()): Promise<{ runId: string; release: () => Promise<void> }> {
   const runId = newRunId();
-  const holder = await adminClient();
+  const holder = await adminClient(url);
   await lock(holder, `run:${runId}`);
   return { runId, release: () => holder.end() };
 }

@@ -1,13 +1,11 @@
 import { createInterface } from 'node:readline/promises';
 import { relative } from 'node:path';
-import { loadAdapter } from '../shared/adapter';
 import { PgworkError } from '../shared/errors';
-import { describeProject } from '../setup/run';
 import { carryOut, planClean, type CleanPlan } from './clean';
 import { doctor, type Check } from './doctor';
-import { takeInventory, type ServerInventory } from './inventory';
+import { objectSizes, takeInventory, type ServerInventory } from './inventory';
 import { describeSince, describeSize, table } from './output';
-import type { CliProject } from './project';
+import { describeCliProject, type CliProject } from './project';
 import { eachServer, type OpenServer } from './servers';
 
 // The four commands. Each returns what `--json` prints, and writes its human
@@ -42,13 +40,7 @@ async function currentTemplates(projects: readonly CliProject[]): Promise<Map<st
       current.set(project.baseName, undefined);
       continue;
     }
-    const adapter = loadAdapter(project.options.adapter, { rootDir: project.rootDir });
-    const described = await describeProject({
-      ...project.options,
-      baseName: project.baseName,
-      adapter,
-      rootDir: project.rootDir,
-    });
+    const described = await describeCliProject(project, project.options);
     current.set(project.baseName, described.template.name);
   }
   return current;
@@ -137,10 +129,13 @@ async function cleanServer(
   baseNames: Map<string, string | undefined>,
 ) {
   const plan = await planClean(server, { templates: options.templates, olderThanMs: options.olderThanMs, baseNames });
-  const sizes = new Map<string, number | null>();
-  const inventory = await takeInventory(server, new Set());
-  for (const run of inventory.runs) for (const o of run.objects) sizes.set(o.name, o.sizeBytes);
-  for (const t of inventory.templates) sizes.set(t.name, t.sizeBytes);
+  // Sizes of what the plan names only: listing everything again (leases, template locks) is not needed here.
+  const named = [...plan.drops, ...plan.kept];
+  const sizes = await objectSizes(
+    server,
+    named.filter((o) => !('unit' in o) || o.unit !== 'schema').map((o) => o.name),
+    plan.drops.filter((d) => d.unit === 'schema').map((d) => d.name),
+  );
   const total = plan.drops.reduce((sum, drop) => sum + (sizes.get(drop.name) ?? 0), 0);
   context.out(`${server.label} (PostgreSQL ${server.version})\n${renderPlan(plan, sizes)}\n`);
   const summary = { server: server.label, planned: plan.drops.map(({ marker, ...drop }) => drop), kept: plan.kept };
@@ -160,7 +155,7 @@ async function cleanServer(
   return { ...summary, ...done, refused: false };
 }
 
-function renderPlan(plan: CleanPlan, sizes: Map<string, number | null>): string {
+function renderPlan(plan: CleanPlan, sizes: ReadonlyMap<string, number>): string {
   const rows = [
     ...plan.drops.map((d) => ['drop', d.unit, d.name, describeSize(sizes.get(d.name)), d.reason]),
     ...plan.kept.map((k) => ['keep', '', k.name, describeSize(sizes.get(k.name)), k.reason]),

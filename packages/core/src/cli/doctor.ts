@@ -2,7 +2,6 @@ import { relative } from 'node:path';
 import { describeDatabase, notOwnedError } from '../admin/databases';
 import { workerServer } from '../isolation/server';
 import { runLiveness } from '../admin/owned';
-import { loadAdapter } from '../shared/adapter';
 import { PgworkError, describeDatabaseError, maskUrl } from '../shared/errors';
 import { attachEmbeddedCluster } from '../setup/cluster';
 import {
@@ -11,9 +10,9 @@ import {
   assertConnectionBudget,
   DEFAULT_CONNECTIONS_PER_WORKER,
 } from '../setup/checks';
-import { describeProject, type ProjectDescription } from '../setup/run';
-import { TURBO_PASS_THROUGH, turboPassesPgworkVariables } from '../setup/turbo';
-import type { CliProject } from './project';
+import type { ProjectDescription } from '../setup/run';
+import { turboPassThroughProblem, turboPassesPgworkVariables } from '../setup/turbo';
+import { describeCliProject, type CliProject } from './project';
 import { openServer, type OpenServer } from './servers';
 
 // `pgwork doctor`: the checks a run's globalSetup makes, one line each, without running tests.
@@ -49,21 +48,16 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
   }
   const turbo = turboPassesPgworkVariables(project.rootDir);
   if (turbo?.passes) pass('turbo', `${turbo.file} passes PGWORK_* variables to tasks`);
-  else if (turbo)
-    fail(
-      'turbo',
-      `${turbo.file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL would not reach your tests); add ${TURBO_PASS_THROUGH} to it.`,
-    );
+  else if (turbo) fail('turbo', turboPassThroughProblem(turbo.file));
 
-  let described: ProjectDescription | undefined;
+  let described: (ProjectDescription & { adapter: string }) | undefined;
   if (options) {
     try {
-      const adapter = loadAdapter(options.adapter, { rootDir: project.rootDir });
-      described = await describeProject({ ...options, baseName: project.baseName, adapter, rootDir: project.rootDir });
+      described = await describeCliProject(project, options);
       const kept = described.description.bookkeepingTables.join(', ') || 'no bookkeeping tables';
       pass(
         'adapter',
-        `${adapter.name} read the project: fingerprint ${described.template.fingerprint.slice(0, 16)}, keeps ${kept}`,
+        `${described.adapter} read the project: fingerprint ${described.template.fingerprint.slice(0, 16)}, keeps ${kept}`,
       );
     } catch (error) {
       fail('adapter', error);

@@ -1,4 +1,3 @@
-import type { Client } from 'pg';
 import { listOwnedDatabases } from '../admin/databases';
 import type { DatabaseMarker } from '../admin/marker';
 import { runLiveness } from '../admin/owned';
@@ -62,10 +61,11 @@ export async function takeInventory(
   const isAlive = runLiveness(admin);
   const databases = await listOwnedDatabases(admin);
   const schemas = server.schemas ? await listOwnedSchemas(server.schemas) : [];
-  const sizes = new Map([
-    ...(await databaseSizes(admin, databases)),
-    ...(server.schemas ? await schemaSizes(server.schemas, schemas) : []),
-  ]);
+  const sizes = await objectSizes(
+    server,
+    databases.map((d) => d.name),
+    schemas.map((s) => s.name),
+  );
   const runs = new Map<string, { run: string; baseName: string; objects: RunObject[] }>();
   const owned = [
     ...databases
@@ -124,28 +124,31 @@ function templateEntry(
   };
 }
 
-async function databaseSizes(
-  admin: Client,
-  databases: ReadonlyArray<{ name: string }>,
-): Promise<Array<[string, number]>> {
-  if (databases.length === 0) return [];
-  // pg_database_size needs CONNECT on the database; one it may not read is shown without a size.
-  const { rows } = await admin.query<{ name: string; size: string | null }>(
-    `SELECT datname AS name,
-            CASE WHEN has_database_privilege(datname, 'CONNECT') THEN pg_database_size(oid) END AS size
-     FROM pg_database WHERE datname = ANY($1)`,
-    [databases.map((d) => d.name)],
-  );
-  return rows.flatMap((row) => (row.size === null ? [] : [[row.name, Number(row.size)] as [string, number]]));
-}
-
-async function schemaSizes(client: Client, schemas: ReadonlyArray<{ name: string }>): Promise<Array<[string, number]>> {
-  if (schemas.length === 0) return [];
-  const { rows } = await client.query<{ name: string; size: string }>(
-    `SELECT n.nspname AS name, coalesce(sum(pg_total_relation_size(c.oid)), 0) AS size
-     FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'm')
-     WHERE n.nspname = ANY($1) GROUP BY n.nspname`,
-    [schemas.map((s) => s.name)],
-  );
-  return rows.map((row) => [row.name, Number(row.size)]);
+/** Bytes per database and per schema (of the URL's database); one it may not read has no size. */
+export async function objectSizes(
+  server: OpenServer,
+  databases: readonly string[],
+  schemas: readonly string[],
+): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  if (databases.length) {
+    // pg_database_size needs CONNECT on the database.
+    const { rows } = await server.admin.query<{ name: string; size: string | null }>(
+      `SELECT datname AS name,
+              CASE WHEN has_database_privilege(datname, 'CONNECT') THEN pg_database_size(oid) END AS size
+       FROM pg_database WHERE datname = ANY($1)`,
+      [databases],
+    );
+    for (const row of rows) if (row.size !== null) sizes.set(row.name, Number(row.size));
+  }
+  if (schemas.length && server.schemas) {
+    const { rows } = await server.schemas.query<{ name: string; size: string }>(
+      `SELECT n.nspname AS name, coalesce(sum(pg_total_relation_size(c.oid)), 0) AS size
+       FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'm')
+       WHERE n.nspname = ANY($1) GROUP BY n.nspname`,
+      [schemas],
+    );
+    for (const row of rows) sizes.set(row.name, Number(row.size));
+  }
+  return sizes;
 }

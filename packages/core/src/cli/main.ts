@@ -39,7 +39,6 @@ const ONLY: Record<string, Command[]> = {
   '--templates': ['clean'],
   '--older-than': ['clean'],
   '--run': ['url'],
-  '--workers': ['doctor', 'ls', 'clean', 'url'],
 };
 
 interface Parsed {

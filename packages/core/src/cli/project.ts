@@ -7,7 +7,9 @@ import { PgworkError, firstLine } from '../shared/errors';
 import { envOrOption } from '../shared/choices';
 import { ISOLATION_MODES, type IsolationMode } from '../shared/modes';
 import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from '../shared/naming';
+import { loadAdapter } from '../shared/adapter';
 import { resolveOptions, type ResolvedOptions } from '../setup/options';
+import { describeProject, type ProjectDescription } from '../setup/run';
 import { chooseServer, type ServerChoice } from '../setup/server-and-env';
 import { OPTIONS_KEY } from '../vitest/config';
 
@@ -68,6 +70,21 @@ export async function readProjects(
   return found.projects.map((project) =>
     projectOf(file, project.name, project.rootDir, project.options, flags, env, project.maxWorkers ?? found.maxWorkers),
   );
+}
+
+/** What a run of the project would ask its adapter (and refuse), and the template it clones from. */
+export async function describeCliProject(
+  project: CliProject,
+  options: ResolvedOptions,
+): Promise<ProjectDescription & { adapter: string }> {
+  const adapter = loadAdapter(options.adapter, { rootDir: project.rootDir });
+  const described = await describeProject({
+    ...options,
+    baseName: project.baseName,
+    adapter,
+    rootDir: project.rootDir,
+  });
+  return { ...described, adapter: adapter.name };
 }
 
 /** A config pgwork can read in `dir`: Jest's first (its package.json key too), then Vitest's. */

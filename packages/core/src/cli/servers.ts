@@ -38,7 +38,7 @@ export interface AbsentServer {
  * cache (the main one, and server isolation's per worker), started if it is
  * stopped, as a run would start it; a cluster no run has created is reported, not created.
  */
-export function projectServers(project: CliProject): Array<() => Promise<OpenServer | AbsentServer>> {
+function projectServers(project: CliProject): Array<() => Promise<OpenServer | AbsentServer>> {
   const { server } = project;
   if (server.url !== undefined) {
     const urls =

@@ -2,7 +2,7 @@ import { PgworkError } from '../shared/errors';
 import { databaseUrl } from '../shared/naming';
 import type { CommandContext, CommandResult } from './commands';
 import { takeInventory } from './inventory';
-import { projectServers, type OpenServer } from './servers';
+import { eachServer, type OpenServer } from './servers';
 
 // `pgwork url [worker]`: for psql "$(pgwork url 2)" after a PGWORK_KEEP=1 run.
 
@@ -11,28 +11,17 @@ export async function url(context: CommandContext, worker: number, runId: string
   const project = context.projects[0]!;
   const candidates: Array<{ url: string; run: string; alive: boolean; name: string; unit: string; created: string }> =
     [];
-  for (const open of projectServers(project)) {
-    const server = await open();
-    if ('absent' in server) continue;
-    try {
-      const inventory = await takeInventory(server, new Set());
-      for (const run of inventory.runs) {
-        if (run.baseName !== project.baseName || (runId && run.run !== runId)) continue;
-        const object = run.objects.find((o) => o.worker === worker) ?? run.objects.find((o) => o.worker === undefined);
-        if (object)
-          candidates.push({
-            url: objectUrl(server, object),
-            run: run.run,
-            alive: run.alive,
-            name: object.name,
-            unit: object.unit,
-            created: object.created,
-          });
+  await eachServer(project, async (server) => {
+    const inventory = await takeInventory(server, new Set());
+    for (const run of inventory.runs) {
+      if (run.baseName !== project.baseName || (runId && run.run !== runId)) continue;
+      const object = run.objects.find((o) => o.worker === worker) ?? run.objects.find((o) => o.worker === undefined);
+      if (object) {
+        const { name, unit, created } = object;
+        candidates.push({ url: objectUrl(server, object), run: run.run, alive: run.alive, name, unit, created });
       }
-    } finally {
-      await server.close();
     }
-  }
+  });
   const newest = candidates.sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
   if (!newest) {
     const which = runId ? `run ${runId}` : `no run of base name "${project.baseName}"`;

@@ -21,8 +21,12 @@ export function turboNotice(rootDir: string, env: NodeJS.ProcessEnv = process.en
     return undefined;
   const found = turboPassesPgworkVariables(rootDir);
   if (!found || found.passes) return undefined;
-  const { file } = found;
-  return `pgwork: running as a turbo task, and ${file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL, PGWORK_DISABLE and the rest would be ignored); add ${TURBO_PASS_THROUGH} to it.`;
+  return `pgwork: running as a turbo task, and ${turboPassThroughProblem(found.file)}`;
+}
+
+/** What is wrong with a turbo.json that passes no PGWORK_* variable, and the fix: the run's notice and `pgwork doctor` say it alike. */
+export function turboPassThroughProblem(file: string): string {
+  return `${file} passes no PGWORK_* variable through (turbo's strict env mode drops undeclared ones, so PGWORK_DATABASE_URL, PGWORK_DISABLE and the rest would be ignored); add ${TURBO_PASS_THROUGH} to it.`;
 }
 
 /**
