@@ -22,7 +22,7 @@ const marker = (extra: Partial<DatabaseMarker> = {}): DatabaseMarker => ({
 describe('create, clone, drop', () => {
   it('makes exactly one database when 8 callers ensure the same name at once', async () => {
     const name = uniqueBase('race');
-    const clients = await Promise.all(Array.from({ length: 8 }, adminClient));
+    const clients = await Promise.all(Array.from({ length: 8 }, () => adminClient()));
     try {
       const outcomes = await Promise.all(clients.map((client) => ensureDatabase(client, name, { marker: marker() })));
       expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
@@ -53,7 +53,7 @@ describe('create, clone, drop', () => {
       await rows(databaseUrl(serverUrl(), template), 'INSERT INTO items (label) VALUES ($1)', ['seed']);
       await admin.query(`ALTER DATABASE ${escapeIdentifier(template)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
     });
-    const clients = await Promise.all(workers.map(adminClient));
+    const clients = await Promise.all(workers.map(() => adminClient()));
     try {
       const outcomes = await Promise.all(
         workers.map((name, i) => ensureDatabase(clients[i]!, name, { template, marker: marker({ template }) })),
