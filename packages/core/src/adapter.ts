@@ -12,7 +12,15 @@ export {
   type MigrationTarget,
 } from './shared/adapter';
 export type { IsolationMode, ResetMode } from './shared/modes';
-export { globFiles, hashDirectory, hashFiles, hashParts, listFiles, requireDirectory } from './shared/fingerprint';
+export {
+  globFiles,
+  hashDirectory,
+  hashFiles,
+  hashParts,
+  listFiles,
+  requireDirectory,
+  requireFile,
+} from './shared/fingerprint';
 export { installedPackage, type InstalledPackage } from './shared/packages';
 export {
   ChildError,
@@ -20,7 +28,6 @@ export {
   childFile,
   childMain,
   runChild,
-  runPackageCli,
   runProcess,
   type ChildOptions,
   type ProcessResult,

@@ -6,7 +6,10 @@ import { withScratchDatabase } from '../src/testing/server';
 const SCHEMA = `CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL)`;
 
 /** Runs work with transaction mode installed on a scratch database, inside one test transaction. */
-async function inTransactionMode(work: (pool: Pool, outside: Client) => Promise<void>) {
+async function inTransactionMode(
+  work: (pool: Pool, outside: Client) => Promise<void>,
+  afterRollback?: (outside: Client) => Promise<void>,
+) {
   await withScratchDatabase(async (url) => {
     const shared = new Client({ connectionString: url });
     const outside = new Client({ connectionString: url });
@@ -21,6 +24,7 @@ async function inTransactionMode(work: (pool: Pool, outside: Client) => Promise<
       await mode.rollback();
       // Nothing of the test was ever committed.
       expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+      await afterRollback?.(outside);
     } finally {
       mode.uninstall();
       await pool.end();
@@ -73,6 +77,23 @@ describe('transaction mode', () => {
       expect((await client.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 1 }]);
       client.release();
     });
+  });
+
+  it("rolls back a test's schema changes too: DDL is transactional in Postgres", async () => {
+    const columns = `SELECT string_agg(column_name, ',' ORDER BY column_name) AS c FROM information_schema.columns
+      WHERE table_name = 'urls'`;
+    await inTransactionMode(
+      async (pool) => {
+        await pool.query('CREATE TABLE stray (id int)');
+        await pool.query('ALTER TABLE urls ADD COLUMN extra int, DROP COLUMN slug');
+        await pool.query('INSERT INTO urls (extra) VALUES (1)');
+        expect((await pool.query(columns)).rows).toEqual([{ c: 'extra,id' }]);
+      },
+      async (outside) => {
+        expect((await outside.query(`SELECT to_regclass('stray') AS t`)).rows).toEqual([{ t: null }]);
+        expect((await outside.query(columns)).rows).toEqual([{ c: 'id,slug' }]);
+      },
+    );
   });
 
   it('routes the app pool into the test transaction, invisible to other connections', async () => {

@@ -2,7 +2,10 @@ import { PgworkError, describeDatabaseError, maskUrl } from '../src/shared/error
 import { adapterChoice } from '../src/shared/choices';
 import { adapterHelper } from '../src/shared/adapter';
 import { formatMarker, parseMarker } from '../src/admin/marker';
-import { hashParts } from '../src/shared/fingerprint';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashDirectory, hashFiles, hashParts, requireDirectory, requireFile } from '../src/shared/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
 import { withPgwork as withPgworkForVitest, vitestEntryPoints, type VitestConfigLike } from '../src/vitest/config';
 import { vitestWorker } from '../src/vitest/worker';
@@ -22,7 +25,7 @@ import { resolveWorkerId } from '../src/shared/worker-id';
 import { readRunState, type DatabaseRunState, type RunState, type WorkerSettings } from '../src/shared/run-state';
 import { keepTablesIn } from '../src/worker/session';
 
-const adapter = adapterHelper<{ dir: string }>('/abs/adapter.js')({ dir: 'migrations' });
+const adapter = adapterHelper<{ dir: string }>('/abs/adapter.js', 'raw', ['dir'])({ dir: 'migrations' });
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -117,6 +120,32 @@ describe('error text', () => {
       'pgwork: drizzle({ mode: "generate" }) is not understood; use "push" or "migrations".',
     );
   });
+
+  it("refuses, when the config is read, a helper's unknown and retired options, naming what to use", () => {
+    const helper = adapterHelper<{ config?: string; migrations?: string } | undefined>(
+      '/abs/tool.js',
+      'tool',
+      ['config', 'migrations'],
+      { mode: 'remove it: the tool always applies migrations itself' },
+    );
+    expect(helper()).toEqual({ module: '/abs/tool.js', options: {} });
+    expect(helper({ migrations: 'db', config: undefined })).toEqual({
+      module: '/abs/tool.js',
+      options: { migrations: 'db', config: undefined },
+    });
+    expect(Object.isFrozen(helper({ config: 'c' }))).toBe(true);
+    const refusals: [unknown, string][] = [
+      [{ migration: 'db' }, 'pgwork: tool({ migration }) is not an option; use config or migrations.'],
+      [{ a: 1, b: 2 }, 'pgwork: tool({ a, b }) are not options; use config or migrations.'],
+      [{ mode: 'cli' }, 'pgwork: tool({ mode }) is no longer an option; remove it: the tool always applies migrations itself.'],
+      ['db', 'pgwork: tool("db") takes an options object: tool({ config: ... }).'],
+      [['db'], 'pgwork: tool(["db"]) takes an options object: tool({ config: ... }).'],
+    ];
+    for (const [options, message] of refusals) {
+      expect(() => helper(options as never)).toThrow(message);
+      expect(code(() => helper(options as never))).toBe('INVALID_OPTION');
+    }
+  });
 });
 
 describe('markers and hashing', () => {
@@ -132,6 +161,32 @@ describe('markers and hashing', () => {
   it('length-prefixes parts so different splits never collide', () => {
     expect(hashParts(['ab', 'c'])).not.toBe(hashParts(['a', 'bc']));
     expect(hashParts(['a', 'b'])).toBe(hashParts(['a', 'b']));
+  });
+
+  it('hashes files by name relative to the base and content, wherever the project lives', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pgwork-hash-'));
+    try {
+      mkdirSync(join(root, 'db'));
+      writeFileSync(join(root, 'db/a.sql'), 'CREATE TABLE a ();');
+      writeFileSync(join(root, 'db/b.sql'), 'CREATE TABLE b ();');
+      const relative = hashFiles(root, ['db/b.sql', 'db/a.sql']);
+      expect(hashFiles(root, [join(root, 'db/a.sql'), join(root, 'db/b.sql')])).toBe(relative);
+      expect(hashDirectory(join(root, 'db'))).not.toBe(relative); // names are part of it: a.sql is not db/a.sql
+      const moved = `${root}-moved`;
+      cpSync(root, moved, { recursive: true });
+      expect(hashFiles(moved, [join(moved, 'db/a.sql'), 'db/b.sql'])).toBe(relative);
+      rmSync(moved, { recursive: true });
+      writeFileSync(join(root, 'db/b.sql'), 'CREATE TABLE b (id int);');
+      expect(hashFiles(root, ['db/a.sql', 'db/b.sql'])).not.toBe(relative);
+      expect(requireFile(join(root, 'db/a.sql'), 'tool({ config })')).toBe(join(root, 'db/a.sql'));
+      expect(() => requireFile(join(root, 'db'), 'tool({ config })')).toThrow(
+        `pgwork: tool({ config }) points at ${join(root, 'db')}, which is not a file; create it or fix the tool({ config }) option.`,
+      );
+      expect(() => requireDirectory(join(root, 'db/a.sql'), 'tool({ migrations })')).toThrow(/which is not a directory/);
+      expect(code(() => requireFile(join(root, 'missing.ts'), 'tool({ config })'))).toBe('INVALID_OPTION');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

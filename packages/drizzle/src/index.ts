@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ChildRequest } from './child';
 import {
   PgworkError,
@@ -13,6 +12,7 @@ import {
   hashParts,
   installedPackage,
   requireDirectory,
+  requireFile,
   rewritingClient,
   runChild,
   type Adapter,
@@ -42,10 +42,11 @@ interface DrizzleConfig {
 const VERSION: string = require('../package.json').version;
 
 /** For the runner config: `withPgwork(config, { adapter: drizzle() })`. */
-export const drizzle = adapterHelper<DrizzleOptions | undefined>(__filename);
-
-const list = (value: string | string[] | undefined) =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
+export const drizzle = adapterHelper<DrizzleOptions | undefined>(__filename, 'drizzle', [
+  'mode',
+  'config',
+  'migrations',
+]);
 
 /** Runs the child with the project's TypeScript loader, tsx first as drizzle-kit loads files with it. */
 function inChild<T>(request: ChildRequest, module: string, rootDir: string, failure: (error: Error) => Error) {
@@ -56,20 +57,13 @@ function inChild<T>(request: ChildRequest, module: string, rootDir: string, fail
 }
 
 async function readConfig(config: string, rootDir: string): Promise<DrizzleConfig> {
-  if (!existsSync(config)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `the drizzle config ${config} does not exist; create it or set drizzle({ config }).`,
-    );
-  }
+  requireFile(config, 'drizzle({ config })');
   const failure = (error: Error) =>
     new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${config}: ${error.message}`);
   const loaded = await inChild<DrizzleConfig>({ action: 'config', config }, config, rootDir, failure);
-  if (loaded.dialect !== 'postgresql') {
-    const dialect = JSON.stringify(loaded.dialect);
-    throw new PgworkError('INVALID_OPTION', `${config} has dialect ${dialect}; pgwork needs "postgresql".`);
-  }
-  return loaded;
+  if (loaded.dialect === 'postgresql') return loaded;
+  const dialect = JSON.stringify(loaded.dialect);
+  throw new PgworkError('INVALID_OPTION', `${config} has dialect ${dialect}; pgwork needs "postgresql".`);
 }
 
 export function createAdapter(options: DrizzleOptions = {}, context: AdapterContext): Adapter {
@@ -81,31 +75,23 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
   const loadConfig = () => (config ??= readConfig(configPath, rootDir));
   const migrationsFolder = (c: DrizzleConfig) => resolve(rootDir, options.migrations ?? c.out ?? 'drizzle');
   const schemaFiles = (c: DrizzleConfig) => {
-    const files = globFiles(rootDir, list(c.schema));
+    const files = globFiles(rootDir, [c.schema ?? []].flat());
     if (files.length) return files;
-    const fix = 'fix schema in the drizzle config';
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `the schema ${JSON.stringify(c.schema)} in ${configPath} matches no file; ${fix}.`,
-    );
+    const message = `the schema ${JSON.stringify(c.schema)} in ${configPath} matches no file; fix schema in the drizzle config.`;
+    throw new PgworkError('INVALID_OPTION', message);
   };
   return {
     name: 'drizzle',
     async describe() {
       const c = await loadConfig();
-      const versions = ['drizzle-orm', 'drizzle-kit'].map((name) => installedPackage(name, rootDir)?.version ?? '-');
-      const fingerprint = hashParts([
-        'drizzle',
-        VERSION,
-        ...versions,
+      const kit = ['drizzle-orm', 'drizzle-kit'].map((name) => installedPackage(name, rootDir)?.version ?? '-');
+      const folder = mode === 'migrations' && requireDirectory(migrationsFolder(c), 'drizzle({ migrations })');
+      const shape = [
         mode,
         JSON.stringify([c.schemaFilter, c.casing, c.migrations]),
-        hashFiles(
-          rootDir,
-          schemaFiles(c).map((file) => relative(rootDir, file)),
-        ),
-        mode === 'migrations' ? hashDirectory(requireDirectory(migrationsFolder(c), 'drizzle({ migrations })')) : '',
-      ]);
+        folder ? hashDirectory(folder) : '',
+      ];
+      const fingerprint = hashParts(['drizzle', VERSION, ...kit, ...shape, hashFiles(rootDir, schemaFiles(c))]);
       const migrationsTable = `${c.migrations?.schema ?? 'drizzle'}.${c.migrations?.table ?? '__drizzle_migrations'}`;
       return {
         fingerprint,
@@ -134,7 +120,7 @@ function pushStatements(rootDir: string, c: DrizzleConfig, files: string[], mova
     const fix = 'install it (pnpm add -D drizzle-kit) or use drizzle({ mode: "migrations" })';
     throw new PgworkError('INVALID_OPTION', `drizzle({ mode: "push" }) needs drizzle-kit in ${rootDir}; ${fix}.`);
   }
-  const schemaFilter = c.schemaFilter === undefined ? ['public'] : list(c.schemaFilter);
+  const schemaFilter = c.schemaFilter === undefined ? ['public'] : [c.schemaFilter].flat();
   const request: ChildRequest = { action: 'statements', rootDir, files, casing: c.casing, schemaFilter, movable };
   const failure = (error: Error) =>
     new PgworkError('MIGRATION_FAILED', `drizzle-kit could not generate the schema: ${error.message}`);
@@ -153,10 +139,8 @@ async function applyMigrations(target: MigrationTarget, rootDir: string, folder:
   const migrationsSchema = schema ?? c.migrations?.schema;
   const migrations = { migrationsFolder: folder, migrationsTable: c.migrations?.table, migrationsSchema };
   await migrate(connect({ client }), migrations).catch((error: unknown) => {
-    const detail = describeDatabaseError(error);
-    throw new PgworkError('MIGRATION_FAILED', `drizzle-orm's migrator failed on ${folder}: ${detail}`, {
-      cause: error,
-    });
+    const message = `drizzle-orm's migrator failed on ${folder}: ${describeDatabaseError(error)}`;
+    throw new PgworkError('MIGRATION_FAILED', message, { cause: error });
   });
 }
 

@@ -148,7 +148,7 @@ export const pages = pgTable('pages', {
 
   it('explains a missing config, a non-Postgres dialect and a schema that matches nothing', async () => {
     await expect(fingerprintOf(adapterFor({ config: 'missing.config.ts' }))).rejects.toThrow(
-      /the drizzle config .*missing\.config\.ts does not exist; create it or set drizzle\(\{ config \}\)/,
+      /drizzle\(\{ config \}\) points at .*missing\.config\.ts, which is not a file; create it or fix the drizzle\(\{ config \}\) option/,
     );
     const project = join(scratch, 'odd');
     cpSync(app, project, { recursive: true });
@@ -175,6 +175,9 @@ export const pages = pgTable('pages', {
       module: require.resolve('../src/index.ts'),
       options: { mode: 'migrations' },
     });
+    expect(() => drizzle({ out: 'drizzle' } as never)).toThrow(
+      'pgwork: drizzle({ out }) is not an option; use mode, config or migrations.',
+    );
   });
 });
 

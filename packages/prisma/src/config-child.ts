@@ -4,22 +4,20 @@ import { createRequire } from 'node:module';
 import { childMain } from '@pgwork/core/adapter';
 
 export interface ConfigAnswer {
-  file?: string;
   schema?: string;
-  migrations?: { path?: string };
+  migrations?: string;
 }
 
 interface LoadedConfig {
-  resolvedPath?: string;
   config?: { schema?: string; migrations?: { path?: string } };
   error?: { _tag?: string; error?: { message?: string } };
 }
 
-childMain<{ prismaDir: string; rootDir: string; configFile?: string }, ConfigAnswer>(
+childMain<{ prismaDir: string; rootDir: string; configFile: string }, ConfigAnswer>(
   async ({ prismaDir, rootDir, configFile }) => {
     const { loadConfigFromFile } = createRequire(`${prismaDir}/package.json`)('@prisma/config');
     const loaded: LoadedConfig = await loadConfigFromFile({ configFile, configRoot: rootDir });
     if (loaded.error) throw new Error(loaded.error.error?.message ?? loaded.error._tag ?? 'unknown error');
-    return { file: loaded.resolvedPath, schema: loaded.config?.schema, migrations: loaded.config?.migrations };
+    return { schema: loaded.config?.schema, migrations: loaded.config?.migrations?.path };
   },
 );

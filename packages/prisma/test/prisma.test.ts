@@ -10,7 +10,6 @@ import { createAdapter, migrationDirectories, prisma, type PrismaOptions } from 
 const fingerprintOf = async (adapter: Adapter) => (await adapter.describe()).fingerprint;
 
 const app = join(__dirname, 'fixtures/app');
-const stubCli = join(__dirname, 'fixtures/stub-cli');
 const adapterFor = (options: PrismaOptions = {}, rootDir = app): Adapter => createAdapter(options, { rootDir });
 
 describeAdapterConformance('prisma', {
@@ -22,24 +21,6 @@ describeAdapterConformance('prisma', {
     await client.query('INSERT INTO clicks (url_id) VALUES (1), (2), (2)');
   },
 });
-
-/** The real CLI either applies both migrations or, offline, fails with the line naming the in-process mode. */
-async function cliAppliesOrNamesTheEngine(adapter: Adapter): Promise<void> {
-  await withScratchDatabase(async (url, database) => {
-    const outcome = await migrateInto(adapter, url, database).then(
-      () => 'applied',
-      (error: Error) => error.message,
-    );
-    if (outcome === 'applied') {
-      const { rows } = await withClient(url, {}, (client) =>
-        client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`),
-      );
-      expect(rows).toEqual([{ n: 2 }]);
-    } else {
-      expect(outcome).toMatch(/could not start its schema engine .*use prisma\(\{ mode: "in-process" \}\)/);
-    }
-  });
-}
 
 // A Prisma 6 app, as most are today: classic engine, no prisma.config.ts, the
 // schema path in package.json ("prisma": { "schema": "db/schema.prisma" }), its own prisma 6.
@@ -71,9 +52,6 @@ describe('a Prisma 6 app', () => {
       expect(rows.map((row) => row.migration_name)).toEqual(['20260101000000_init', '20260102000000_clicks']);
     });
   });
-
-  it('with its real Prisma 6 CLI: applies the migrations, or says the engine is unavailable', () =>
-    cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' }, prisma6App)));
 });
 
 describe('prisma specifics', () => {
@@ -159,84 +137,16 @@ describe('prisma specifics', () => {
     expect(() => migrationDirectories(empty)).toThrow(/no migrations in .*; create one with `prisma migrate dev`/);
   });
 
-  describe('cli mode', () => {
-    const stubOut = () => join(scratch, 'stub.json');
-    const withStub = async (behaviour: string, work: () => Promise<void>) => {
-      process.env.STUB_OUT = stubOut();
-      process.env.STUB_BEHAVIOUR = behaviour;
-      try {
-        await work();
-      } finally {
-        delete process.env.STUB_OUT;
-        delete process.env.STUB_BEHAVIOUR;
-      }
-    };
-    const cliAdapter = () => adapterFor({ mode: 'cli', schema: 'schema.prisma', migrations: 'migrations' }, stubCli);
-
-    it("runs the project's prisma migrate deploy in its directory with DATABASE_URL aimed at the target", async () => {
-      await withStub('ok', async () => {
-        await cliAdapter().migrate({
-          url: 'postgres://u:p@127.0.0.1:1/pgwork_tpl_x',
-          database: 'pgwork_tpl_x',
-          client: undefined as never,
-        });
-      });
-      expect(JSON.parse(readFileSync(stubOut(), 'utf8'))).toEqual({
-        argv: ['migrate', 'deploy'],
-        cwd: stubCli,
-        url: 'postgres://u:p@127.0.0.1:1/pgwork_tpl_x',
-      });
-    });
-
-    it('names the in-process mode when the CLI cannot start its schema engine', async () => {
-      await withStub('engine', async () => {
-        const error = await cliAdapter()
-          .migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never })
-          .catch((e: unknown) => e);
-        expect((error as Error).message).toMatch(
-          /the Prisma CLI could not start its schema engine \(.*ENOTFOUND binaries\.prisma\.sh\); use prisma\(\{ mode: "in-process" \}\)/,
-        );
-      });
-    });
-
-    it('quotes the CLI when migrate deploy fails', async () => {
-      await withStub('fail', async () => {
-        const error = await cliAdapter()
-          .migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never })
-          .catch((e: unknown) => e);
-        expect((error as Error).message).toMatch(
-          /prisma migrate deploy failed \(exit code 1\): Error: P3009 migrate found failed migrations/,
-        );
-      });
-    });
-
-    it('passes --config when the project names its Prisma config', async () => {
-      await withStub('ok', async () => {
-        const adapter = createAdapter(
-          { mode: 'cli', schema: 'schema.prisma', migrations: 'migrations', config: 'prisma.config.ts' },
-          { rootDir: stubCli },
-        );
-        await adapter.migrate({ url: 'postgres://x@h/d', database: 'd', client: undefined as never });
-      });
-      expect(JSON.parse(readFileSync(stubOut(), 'utf8')).argv).toEqual([
-        'migrate',
-        'deploy',
-        '--config',
-        join(stubCli, 'prisma.config.ts'),
-      ]);
-    });
-
-    it('with the real Prisma CLI: applies the migrations, or says the engine is unavailable', () =>
-      cliAppliesOrNamesTheEngine(adapterFor({ mode: 'cli' })));
-  });
-
-  it('rejects an unknown mode and gives a serialisable config helper', () => {
-    expect(() => createAdapter({ mode: 'push' as never }, { rootDir: app })).toThrow(
-      /prisma\(\{ mode: "push" \}\) is not understood; use "in-process" or "cli"/,
+  it('refuses the retired mode option and gives a serialisable config helper', () => {
+    expect(() => prisma({ mode: 'cli' } as never)).toThrow(
+      'pgwork: prisma({ mode }) is no longer an option; pgwork applies the migrations itself, writing the rows `prisma migrate deploy` writes; remove it.',
     );
-    expect(JSON.parse(JSON.stringify(prisma({ mode: 'cli' })))).toEqual({
+    expect(() => prisma({ migration: 'db' } as never)).toThrow(
+      'pgwork: prisma({ migration }) is not an option; use config, schema or migrations.',
+    );
+    expect(JSON.parse(JSON.stringify(prisma({ migrations: 'db/migrations' })))).toEqual({
       module: require.resolve('../src/index.ts'),
-      options: { mode: 'cli' },
+      options: { migrations: 'db/migrations' },
     });
   });
 });

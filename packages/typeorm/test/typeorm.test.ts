@@ -40,18 +40,14 @@ describe('typeorm specifics', () => {
     });
   });
 
-  it('rebuild reset: drops and re-synchronizes the schema from the entities', async () => {
-    const adapter = adapterFor({ reset: 'rebuild' });
+  it('names the statement a failing migration ran, rolling that migration back', async () => {
     await withScratchDatabase(async (url, database) => {
-      await migrateInto(adapter, url, database);
-      await withClient(url, {}, async (client) => {
-        await client.query(`INSERT INTO urls (slug) VALUES ('x'), ('y'); CREATE TABLE stray (id int)`);
-        await adapter.reset!({ url, database, client });
-        const urls = await client.query('SELECT count(*)::int AS n FROM urls');
-        expect(urls.rows).toEqual([{ n: 0 }]);
-        expect((await client.query(`SELECT to_regclass('stray') AS t`)).rows).toEqual([{ t: null }]);
-        expect((await client.query(`INSERT INTO urls (slug) VALUES ('z') RETURNING id`)).rows).toEqual([{ id: 1 }]);
-      });
+      const adapter = adapterFor({ dataSource: 'src/data-source-failing.ts' });
+      await expect(migrateInto(adapter, url, database)).rejects.toThrow(
+        /^TypeORM runMigrations failed: relation "nowhere" does not exist \(while running: ALTER TABLE "nowhere" ADD COLUMN "x" integer\)$/,
+      );
+      const { rows } = await withClient(url, {}, (client) => client.query('SELECT count(*)::int AS n FROM migrations'));
+      expect(rows).toEqual([{ n: 0 }]);
     });
   });
 
@@ -100,5 +96,8 @@ describe('typeorm specifics', () => {
       module: require.resolve('../src/index.ts'),
       options: { dataSource: 'src/ds.ts' },
     });
+    expect(() => typeorm({ dataSource: 'src/ds.ts', reset: 'rebuild' } as never)).toThrow(
+      `pgwork: typeorm({ reset }) is no longer an option; use withPgwork's reset: "transaction", which rolls back a test's schema changes too.`,
+    );
   });
 });

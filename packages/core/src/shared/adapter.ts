@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { orList } from './choices';
 import { PgworkError, describeDatabaseError } from './errors';
 import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from './modes';
 
@@ -69,12 +70,34 @@ export interface AdapterReference {
 
 /**
  * Each adapter package exports `createAdapter` and a config helper built with
- * this: `export const rawPg = adapterHelper(__filename)`.
+ * this: `export const rawPg = adapterHelper<RawPgOptions | undefined>(__filename, 'rawPg', ['migrations'])`.
+ * `keys` are the helper's options: anything else is refused when the config is
+ * read, with the keys to use, so a typo never silently falls back to a default.
+ * `retired` says, for an option an earlier version had, what to do instead.
  */
 export function adapterHelper<Options>(
   moduleFile: string,
+  name: string,
+  keys: readonly (keyof NonNullable<Options> & string)[],
+  retired: Readonly<Record<string, string>> = {},
 ): (...options: undefined extends Options ? [options?: Options] : [options: Options]) => AdapterReference {
-  return (...[options]) => Object.freeze({ module: moduleFile, options: structuredClone(options ?? {}) });
+  return (...[options]) => {
+    if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+      const example = `${name}({ ${keys[0]}: ... })`;
+      throw new PgworkError(
+        'INVALID_OPTION',
+        `${name}(${JSON.stringify(options)}) takes an options object: ${example}.`,
+      );
+    }
+    const unknown = Object.keys(options ?? {}).filter((key) => !(keys as readonly string[]).includes(key));
+    const old = unknown.find((key) => Object.hasOwn(retired, key));
+    if (old) throw new PgworkError('INVALID_OPTION', `${name}({ ${old} }) is no longer an option; ${retired[old]}.`);
+    if (unknown.length) {
+      const what = unknown.length > 1 ? 'are not options' : 'is not an option';
+      throw new PgworkError('INVALID_OPTION', `${name}({ ${unknown.join(', ')} }) ${what}; use ${orList(keys)}.`);
+    }
+    return Object.freeze({ module: moduleFile, options: structuredClone(options ?? {}) });
+  };
 }
 
 export function isAdapterReference(value: unknown): value is AdapterReference {

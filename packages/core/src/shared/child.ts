@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { PgworkError } from './errors';
-import { installedPackage } from './packages';
 
 // One way to run code in a child Node process: the parent starts a compiled
 // child file with a JSON request, the child answers on one marked line. pgwork
@@ -37,46 +36,6 @@ export function runProcess(
       done({ code, output });
     });
   });
-}
-
-/**
- * Runs the CLI of package `name` installed in the project (`node <package>/<bin> ...args`)
- * and throws MIGRATION_FAILED naming `command` with the lines that say what went wrong
- * (or what `explain` makes of the output) when it fails. A missing package is an
- * INVALID_OPTION error: `neededBy` names the option that wants it, `otherwise` the alternative.
- */
-export async function runPackageCli(
-  name: string,
-  bin: string,
-  args: readonly string[],
-  options: {
-    rootDir: string;
-    command: string;
-    neededBy: string;
-    otherwise: string;
-    env?: NodeJS.ProcessEnv;
-    timeoutMs?: number;
-    explain?: (output: string, detail: string) => string | undefined;
-  },
-): Promise<void> {
-  const pkg = installedPackage(name, options.rootDir);
-  if (!pkg) {
-    const fix = `install it (pnpm add -D ${name}) or ${options.otherwise}`;
-    throw new PgworkError('INVALID_OPTION', `${options.neededBy} needs ${name} in ${options.rootDir}; ${fix}.`);
-  }
-  const { rootDir: cwd, env, timeoutMs } = options;
-  const result = await runProcess(process.execPath, [join(pkg.dir, bin), ...args], { cwd, env, timeoutMs });
-  if (result.code === 0) return;
-  const output = result.output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
-  const lines = output
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const errors = lines.filter((line) => /error|fail|P\d{4}/i.test(line) && !/warning/i.test(line));
-  const detail = errors.slice(0, 2).join(' ') || lines.pop() || `exit code ${result.code}`;
-  const message =
-    options.explain?.(output, detail) ?? `${options.command} failed (exit code ${result.code}): ${detail}`;
-  throw new PgworkError('MIGRATION_FAILED', message);
 }
 
 /**

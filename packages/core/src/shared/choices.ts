@@ -7,9 +7,13 @@ import { PgworkError } from './errors';
  */
 export function oneOf<T extends string>(value: unknown, choices: readonly T[], source: string, use?: string): T {
   if (choices.includes(value as T)) return value as T;
-  const listed = choices.map((choice) => JSON.stringify(choice));
-  const fallback = listed.length > 1 ? `${listed.slice(0, -1).join(', ')} or ${listed[listed.length - 1]}` : listed[0];
+  const fallback = orList(choices.map((choice) => JSON.stringify(choice)));
   throw new PgworkError('INVALID_OPTION', `${source} is not understood; use ${use ?? fallback}.`);
+}
+
+/** "a", "a or b", "a, b or c". */
+export function orList(items: readonly string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}` : (items[0] ?? '');
 }
 
 /** Option `key` of an adapter's options: one of `choices`, the first when unset. */

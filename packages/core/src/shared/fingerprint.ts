@@ -34,12 +34,15 @@ export function listFiles(dir: string, include: (relativePath: string) => boolea
   return found.sort();
 }
 
-/** A digest of names and contents: renaming, editing, adding or removing a file changes it. */
-export function hashFiles(baseDir: string, relativePaths: readonly string[]): string {
+/**
+ * A digest of names (relative to `baseDir`, so moving the project keeps it; an
+ * absolute path is made relative) and contents: renaming, editing, adding or
+ * removing a file changes it.
+ */
+export function hashFiles(baseDir: string, paths: readonly string[]): string {
+  const names = paths.map((path) => (isAbsolute(path) ? relative(baseDir, path).split(sep).join('/') : path));
   const parts: Array<string | Buffer> = [];
-  for (const rel of [...relativePaths].sort()) {
-    parts.push(rel, readFileSync(join(baseDir, rel)));
-  }
+  for (const name of names.sort()) parts.push(name, readFileSync(join(baseDir, name)));
   return hashParts(parts);
 }
 
@@ -49,17 +52,25 @@ export function hashDirectory(dir: string, include?: (relativePath: string) => b
 
 /** A directory the user named in an option: must exist, or the error names the option and the path. */
 export function requireDirectory(path: string, option: string): string {
-  let isDirectory = false;
+  return requirePath(path, option, 'directory');
+}
+
+/** A file the user named (or pgwork defaulted) in an option: must exist, or the error names the option and the path. */
+export function requireFile(path: string, option: string): string {
+  return requirePath(path, option, 'file');
+}
+
+function requirePath(path: string, option: string, kind: 'file' | 'directory'): string {
+  let found: boolean;
   try {
-    isDirectory = statSync(path).isDirectory();
+    const stat = statSync(path);
+    found = kind === 'file' ? stat.isFile() : stat.isDirectory();
   } catch {
-    // reported below
+    found = false;
   }
-  if (!isDirectory) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `${option} points at ${path}, which is not a directory; create it or fix the ${option} option.`,
-    );
+  if (!found) {
+    const fix = `create it or fix the ${option} option`;
+    throw new PgworkError('INVALID_OPTION', `${option} points at ${path}, which is not a ${kind}; ${fix}.`);
   }
   return path;
 }
