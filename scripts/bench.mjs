@@ -341,7 +341,7 @@ async function typeormHandwritten(target, count) {
     loads: { module, option: 'bench' },
     env: { DATABASE_URL: serverUrl, PGWORK_CORE_DIST: CORE_DIST },
   });
-  // TypeORM's own per-test reset (the adapter's reset: 'rebuild'), next to pgwork's.
+  // TypeORM's own per-test reset (synchronize(true), as hand-written setups do), next to pgwork's.
   results.typeormReset.rebuild = summarise(answer.rebuild);
   return summarise(answer.samples);
 }

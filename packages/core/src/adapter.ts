@@ -33,6 +33,7 @@ export {
   type ProcessResult,
 } from './shared/child';
 export { adapterChoice, oneOf } from './shared/choices';
+export { pickExport, type WantedExport } from './shared/module-export';
 export { applyScripts, rewritingClient, type Ledger, type MigrationScript } from './shared/scripts';
 export { PgworkError, describeDatabaseError } from './shared/errors';
 export { currentWorkerUrl } from './worker/env';

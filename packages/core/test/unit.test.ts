@@ -1,6 +1,7 @@
 import { PgworkError, describeDatabaseError, maskUrl } from '../src/shared/errors';
 import { adapterChoice } from '../src/shared/choices';
 import { adapterHelper } from '../src/shared/adapter';
+import { pickExport } from '../src/shared/module-export';
 import { formatMarker, parseMarker } from '../src/admin/marker';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,7 +138,10 @@ describe('error text', () => {
     const refusals: [unknown, string][] = [
       [{ migration: 'db' }, 'pgwork: tool({ migration }) is not an option; use config or migrations.'],
       [{ a: 1, b: 2 }, 'pgwork: tool({ a, b }) are not options; use config or migrations.'],
-      [{ mode: 'cli' }, 'pgwork: tool({ mode }) is no longer an option; remove it: the tool always applies migrations itself.'],
+      [
+        { mode: 'cli' },
+        'pgwork: tool({ mode }) is no longer an option; remove it: the tool always applies migrations itself.',
+      ],
       ['db', 'pgwork: tool("db") takes an options object: tool({ config: ... }).'],
       [['db'], 'pgwork: tool(["db"]) takes an options object: tool({ config: ... }).'],
     ];
@@ -145,6 +149,34 @@ describe('error text', () => {
       expect(() => helper(options as never)).toThrow(message);
       expect(code(() => helper(options as never))).toBe('INVALID_OPTION');
     }
+  });
+});
+
+describe('picking the export of a project module', () => {
+  const isFn = (value: unknown): value is () => void => typeof value === 'function';
+  const wanted = { accepts: isFn, what: 'seed function', usual: ['default', 'seed'], option: 'export default' };
+  const a = () => undefined;
+  const b = () => undefined;
+
+  it('takes the named export, else the usual names in order, else the module itself, else the only one', () => {
+    expect(pickExport({ default: a, seed: b }, wanted)).toBe(a);
+    expect(pickExport({ seed: b, helper: 1 }, wanted)).toBe(b);
+    expect(pickExport(a, wanted)).toBe(a); // module.exports = fn
+    expect(pickExport({ seedUsers: a, count: 3 }, wanted)).toBe(a);
+    expect(pickExport({ default: a, other: b }, { ...wanted, name: 'other' })).toBe(b);
+  });
+
+  it('says what it looked for when the named export, or any, is missing, or several qualify', () => {
+    expect(() => pickExport({ default: a }, { ...wanted, name: 'other' })).toThrow(
+      'the module has no seed function export named other',
+    );
+    expect(() => pickExport({ one: a, two: b }, wanted)).toThrow(
+      'the module exports 2 seed functions; name one with export default',
+    );
+    expect(() => pickExport({ data: [] }, { ...wanted, example: 'export default async () => {}' })).toThrow(
+      'the module exports no seed function (export default async () => {})',
+    );
+    expect(() => pickExport(undefined, wanted)).toThrow('the module exports no seed function');
   });
 });
 
@@ -182,7 +214,9 @@ describe('markers and hashing', () => {
       expect(() => requireFile(join(root, 'db'), 'tool({ config })')).toThrow(
         `pgwork: tool({ config }) points at ${join(root, 'db')}, which is not a file; create it or fix the tool({ config }) option.`,
       );
-      expect(() => requireDirectory(join(root, 'db/a.sql'), 'tool({ migrations })')).toThrow(/which is not a directory/);
+      expect(() => requireDirectory(join(root, 'db/a.sql'), 'tool({ migrations })')).toThrow(
+        /which is not a directory/,
+      );
       expect(code(() => requireFile(join(root, 'missing.ts'), 'tool({ config })'))).toBe('INVALID_OPTION');
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -3,7 +3,8 @@
 // generates the schema's CREATE statements with drizzle-kit's own API.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { childMain } from '@pgwork/core/adapter';
+import { childMain, pickExport } from '@pgwork/core/adapter';
+import type { Config } from 'drizzle-kit';
 
 export type ChildRequest =
   | { action: 'config'; config: string }
@@ -11,20 +12,26 @@ export type ChildRequest =
       action: 'statements';
       rootDir: string;
       files: string[];
-      casing?: string;
-      schemaFilter: string[];
+      config: Pick<Config, 'schemaFilter' | 'casing'>;
       movable: boolean;
     };
 
 childMain<ChildRequest, unknown>(async (request) => {
   if (request.action === 'config') {
-    const loaded = require(request.config);
-    return (loaded?.__esModule ? loaded.default : (loaded.default ?? loaded)) ?? {};
+    return pickExport(require(request.config), {
+      accepts: (value): value is object => typeof value === 'object' && value !== null && 'dialect' in value,
+      what: 'drizzle config',
+      usual: ['default'],
+      option: 'export default',
+      example: "export default defineConfig({ dialect: 'postgresql', schema: './src/schema.ts' })",
+    });
   }
-  const { rootDir, files, casing, schemaFilter, movable } = request;
+  const { rootDir, files, config, movable } = request;
+  // push's default schemaFilter is "public".
+  const schemaFilter = config.schemaFilter === undefined ? ['public'] : [config.schemaFilter].flat();
   const kit = createRequire(join(rootDir, 'package.json'))('drizzle-kit/api');
   const imports = Object.assign({}, ...files.map((file) => require(file)));
-  const current = kit.generateDrizzleJson(imports, undefined, schemaFilter, casing);
+  const current = kit.generateDrizzleJson(imports, undefined, schemaFilter, config.casing);
   const objects: { schema: string }[] = [...Object.values(current.tables), ...Object.values(current.enums)] as never;
   const other = [...Object.keys(current.schemas), ...objects.map((o) => o.schema)].find((s) => s && s !== 'public');
   if (movable && other) {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Config as DrizzleConfig } from 'drizzle-kit';
 import type { ChildRequest } from './child';
 import {
   PgworkError,
@@ -29,24 +30,10 @@ export interface DrizzleOptions {
   migrations?: string;
 }
 
-/** The parts of drizzle.config that shape the pushed schema or name the migrations. */
-interface DrizzleConfig {
-  dialect?: string;
-  schema?: string | string[];
-  out?: string;
-  schemaFilter?: string | string[];
-  casing?: string;
-  migrations?: { table?: string; schema?: string };
-}
-
 const VERSION: string = require('../package.json').version;
 
 /** For the runner config: `withPgwork(config, { adapter: drizzle() })`. */
-export const drizzle = adapterHelper<DrizzleOptions | undefined>(__filename, 'drizzle', [
-  'mode',
-  'config',
-  'migrations',
-]);
+export const drizzle = adapterHelper<DrizzleOptions>(__filename, 'drizzle', ['mode', 'config', 'migrations']);
 
 /** Runs the child with the project's TypeScript loader, tsx first as drizzle-kit loads files with it. */
 function inChild<T>(request: ChildRequest, module: string, rootDir: string, failure: (error: Error) => Error) {
@@ -56,54 +43,50 @@ function inChild<T>(request: ChildRequest, module: string, rootDir: string, fail
   return runChild<T>(childFile(__dirname, 'child'), request, { cwd: rootDir, loads, failure });
 }
 
-async function readConfig(config: string, rootDir: string): Promise<DrizzleConfig> {
-  requireFile(config, 'drizzle({ config })');
+/** The project as drizzle-kit sees it: the config, the schema files it names, the migrations folder. */
+type Project = Awaited<ReturnType<typeof readProject>>;
+
+async function readProject(options: DrizzleOptions, rootDir: string) {
+  const path = requireFile(resolve(rootDir, options.config ?? 'drizzle.config.ts'), 'drizzle({ config })');
   const failure = (error: Error) =>
-    new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${config}: ${error.message}`);
-  const loaded = await inChild<DrizzleConfig>({ action: 'config', config }, config, rootDir, failure);
-  if (loaded.dialect === 'postgresql') return loaded;
-  const dialect = JSON.stringify(loaded.dialect);
-  throw new PgworkError('INVALID_OPTION', `${config} has dialect ${dialect}; pgwork needs "postgresql".`);
+    new PgworkError('INVALID_OPTION', `cannot load the drizzle config ${path}: ${error.message}`);
+  const config = await inChild<DrizzleConfig>({ action: 'config', config: path }, path, rootDir, failure);
+  if (config.dialect !== 'postgresql') {
+    const dialect = JSON.stringify(config.dialect);
+    throw new PgworkError('INVALID_OPTION', `${path} has dialect ${dialect}; pgwork needs "postgresql".`);
+  }
+  const files = globFiles(rootDir, [config.schema ?? []].flat());
+  if (files.length === 0) {
+    const schema = JSON.stringify(config.schema);
+    throw new PgworkError('INVALID_OPTION', `the schema ${schema} in ${path} matches no file; fix it in the config.`);
+  }
+  return { config, files, migrations: resolve(rootDir, options.migrations ?? config.out ?? 'drizzle') };
 }
 
-export function createAdapter(options: DrizzleOptions = {}, context: AdapterContext): Adapter {
-  const { rootDir } = context;
+export function createAdapter(options: DrizzleOptions = {}, { rootDir }: AdapterContext): Adapter {
   const mode = adapterChoice('drizzle', 'mode', options.mode, ['push', 'migrations']);
-  const configPath = resolve(rootDir, options.config ?? 'drizzle.config.ts');
-  let config: Promise<DrizzleConfig> | undefined;
+  let project: Promise<Project> | undefined;
   let statements: Promise<string[]> | undefined;
-  const loadConfig = () => (config ??= readConfig(configPath, rootDir));
-  const migrationsFolder = (c: DrizzleConfig) => resolve(rootDir, options.migrations ?? c.out ?? 'drizzle');
-  const schemaFiles = (c: DrizzleConfig) => {
-    const files = globFiles(rootDir, [c.schema ?? []].flat());
-    if (files.length) return files;
-    const message = `the schema ${JSON.stringify(c.schema)} in ${configPath} matches no file; fix schema in the drizzle config.`;
-    throw new PgworkError('INVALID_OPTION', message);
-  };
+  const load = () => (project ??= readProject(options, rootDir));
   return {
     name: 'drizzle',
     async describe() {
-      const c = await loadConfig();
+      const { config: c, files, migrations } = await load();
       const kit = ['drizzle-orm', 'drizzle-kit'].map((name) => installedPackage(name, rootDir)?.version ?? '-');
-      const folder = mode === 'migrations' && requireDirectory(migrationsFolder(c), 'drizzle({ migrations })');
-      const shape = [
-        mode,
-        JSON.stringify([c.schemaFilter, c.casing, c.migrations]),
-        folder ? hashDirectory(folder) : '',
-      ];
-      const fingerprint = hashParts(['drizzle', VERSION, ...kit, ...shape, hashFiles(rootDir, schemaFiles(c))]);
+      const folder =
+        mode === 'migrations' ? hashDirectory(requireDirectory(migrations, 'drizzle({ migrations })')) : '';
+      const shape = JSON.stringify([c.schemaFilter, c.casing, c.migrations]);
       const migrationsTable = `${c.migrations?.schema ?? 'drizzle'}.${c.migrations?.table ?? '__drizzle_migrations'}`;
       return {
-        fingerprint,
+        fingerprint: hashParts(['drizzle', VERSION, ...kit, mode, shape, folder, hashFiles(rootDir, files)]),
         bookkeepingTables: mode === 'migrations' ? [migrationsTable] : [],
         isolation: ['database', 'schema', 'server'],
         reset: ['empty', 'transaction'],
       };
     },
     async migrate(target) {
-      const c = await loadConfig();
-      if (mode === 'migrations') return applyMigrations(target, rootDir, migrationsFolder(c), c);
-      for (const statement of await (statements ??= pushStatements(rootDir, c, schemaFiles(c), !!target.schema))) {
+      if (mode === 'migrations') return applyMigrations(target, rootDir, await load());
+      for (const statement of await (statements ??= pushStatements(rootDir, await load(), !!target.schema))) {
         await target.client.query(target.schema ? inSchema(statement, target.schema) : statement);
       }
     },
@@ -115,20 +98,21 @@ export function createAdapter(options: DrizzleOptions = {}, context: AdapterCont
  * of the schema files against nothing (with push's default schemaFilter, "public"),
  * computed once per run in one child process instead of a CLI run per template.
  */
-function pushStatements(rootDir: string, c: DrizzleConfig, files: string[], movable: boolean): Promise<string[]> {
+function pushStatements(rootDir: string, { config, files }: Project, movable: boolean): Promise<string[]> {
   if (!installedPackage('drizzle-kit', rootDir)) {
     const fix = 'install it (pnpm add -D drizzle-kit) or use drizzle({ mode: "migrations" })';
     throw new PgworkError('INVALID_OPTION', `drizzle({ mode: "push" }) needs drizzle-kit in ${rootDir}; ${fix}.`);
   }
-  const schemaFilter = c.schemaFilter === undefined ? ['public'] : [c.schemaFilter].flat();
-  const request: ChildRequest = { action: 'statements', rootDir, files, casing: c.casing, schemaFilter, movable };
+  // Only what shapes the statements: the config may hold credentials, which never go on a command line.
+  const { schemaFilter, casing } = config;
+  const request: ChildRequest = { action: 'statements', rootDir, files, config: { schemaFilter, casing }, movable };
   const failure = (error: Error) =>
     new PgworkError('MIGRATION_FAILED', `drizzle-kit could not generate the schema: ${error.message}`);
   return inChild<string[]>(request, files[0]!, rootDir, failure);
 }
 
 /** drizzle-orm's own migrator over the committed `drizzle-kit generate` output. */
-async function applyMigrations(target: MigrationTarget, rootDir: string, folder: string, c: DrizzleConfig) {
+async function applyMigrations(target: MigrationTarget, rootDir: string, { config: c, migrations: folder }: Project) {
   requireDirectory(folder, 'drizzle({ migrations })');
   const load = (path: string) => require(require.resolve(path, { paths: [rootDir] }));
   const { drizzle: connect } = load('drizzle-orm/node-postgres');

@@ -165,7 +165,7 @@ export const pages = pgTable('pages', {
       `export default { dialect: 'postgresql', schema: './nothing/*.ts' };\n`,
     );
     await expect(fingerprintOf(adapterFor({ config: 'empty.config.ts' }, project))).rejects.toThrow(
-      /matches no file; fix schema in the drizzle config/,
+      /matches no file; fix it in the config/,
     );
     expect(() => adapterFor({ mode: 'generate' as never })).toThrow(/is not understood; use "push" or "migrations"/);
   });

@@ -31,14 +31,9 @@ const VERSION: string = require('../package.json').version;
 export const MIGRATIONS_TABLE = '_prisma_migrations';
 
 /** For the runner config: `withPgwork(config, { adapter: prisma() })`. */
-export const prisma = adapterHelper<PrismaOptions | undefined>(
-  __filename,
-  'prisma',
-  ['config', 'schema', 'migrations'],
-  {
-    mode: 'pgwork applies the migrations itself, writing the rows `prisma migrate deploy` writes; remove it',
-  },
-);
+export const prisma = adapterHelper<PrismaOptions>(__filename, 'prisma', ['config', 'schema', 'migrations'], {
+  mode: 'pgwork applies the migrations itself, writing the rows `prisma migrate deploy` writes; remove it',
+});
 
 /**
  * The migrations folder: from the options, else from prisma.config.ts (Prisma 6.6+ and 7,

@@ -21,7 +21,7 @@ const VERSION: string = require('../package.json').version;
 export const MIGRATIONS_TABLE = 'pgwork_migrations';
 
 /** For the Jest config: `withPgwork(config, { adapter: rawPg({ migrations: 'migrations' }) })`. */
-export const rawPg = adapterHelper<RawPgOptions | undefined>(__filename, 'rawPg', ['migrations']);
+export const rawPg = adapterHelper<RawPgOptions>(__filename, 'rawPg', ['migrations']);
 
 const LEDGER: Ledger = {
   create: `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (

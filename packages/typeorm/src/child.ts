@@ -2,7 +2,8 @@
 // module (TypeScript through the project's own loader), so entity classes,
 // decorators and TypeORM's metadata never leak into the test runner's processes.
 import { sep } from 'node:path';
-import { childMain, hashFiles, hashParts, installedPackage } from '@pgwork/core/adapter';
+import { childMain, hashFiles, hashParts, installedPackage, pickExport } from '@pgwork/core/adapter';
+import type { DataSource, DataSourceOptions } from 'typeorm';
 import { retargetOptions } from './index';
 
 export interface ChildRequest {
@@ -13,21 +14,20 @@ export interface ChildRequest {
   url?: string;
 }
 
-/** The parts of a TypeORM DataSource pgwork uses; typed loosely to span TypeORM 0.3 and 1.x. */
-interface DataSourceLike {
-  options: Record<string, unknown> & { namingStrategy?: object };
-  initialize(): Promise<unknown>;
-  destroy(): Promise<void>;
-  synchronize(dropBeforeSync: boolean): Promise<void>;
-  runMigrations(options: { transaction: 'each' }): Promise<unknown>;
-  buildMetadatas(): Promise<void>;
-  constructor: new (options: Record<string, unknown>) => DataSourceLike;
-}
+// Types only: at run time the project's own TypeORM (0.3.17+ or 1.x) is the one loaded.
+type Options = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 childMain<ChildRequest, unknown>(async ({ action, module, exportName, rootDir, url }) => {
-  const dataSource = loadDataSource(module, exportName);
+  const dataSource = pickExport(require(module), {
+    accepts: (value): value is DataSource => typeof (value as DataSource | undefined)?.initialize === 'function',
+    what: 'DataSource',
+    usual: ['default', 'dataSource', 'AppDataSource'],
+    name: exportName,
+    option: 'typeorm({ export: "..." })',
+  });
   if (action === 'inspect') return inspect(dataSource, rootDir);
-  const target = new dataSource.constructor({ ...retargetOptions(dataSource.options, url!), logging: false });
+  const Constructor = dataSource.constructor as typeof DataSource;
+  const target = new Constructor({ ...retargetOptions(dataSource.options, url!), logging: false });
   await target.initialize();
   try {
     if (action === 'migrations') await target.runMigrations({ transaction: 'each' });
@@ -43,41 +43,23 @@ childMain<ChildRequest, unknown>(async ({ action, module, exportName, rootDir, u
   return null;
 });
 
-const isDataSource = (value: unknown): value is DataSourceLike =>
-  typeof (value as DataSourceLike | undefined)?.initialize === 'function' &&
-  typeof (value as DataSourceLike).options === 'object';
-
-/** The DataSource a module exports: the named export, else `default`, `dataSource`, `AppDataSource`, else the only one. */
-function loadDataSource(modulePath: string, exportName?: string): DataSourceLike {
-  const loaded = require(modulePath) as Record<string, unknown>;
-  if (exportName && !isDataSource(loaded[exportName]))
-    throw new Error(`${modulePath} has no DataSource export named ${exportName}`);
-  const named = [exportName, 'default', 'dataSource', 'AppDataSource'].find(
-    (name) => name && isDataSource(loaded[name]),
-  );
-  if (named) return loaded[named] as DataSourceLike;
-  const found = Object.values(loaded).filter(isDataSource);
-  if (found.length === 1) return found[0]!;
-  throw new Error(`${modulePath} exports ${found.length} DataSources; name one with typeorm({ export: "..." })`);
-}
-
 /** What pgwork needs to know of the DataSource, and a digest of everything that shapes its tables. */
-async function inspect(dataSource: DataSourceLike, rootDir: string) {
-  const { options } = dataSource;
+async function inspect(dataSource: DataSource, rootDir: string) {
+  const options = dataSource.options as Options;
   const typeorm = installedPackage('typeorm', rootDir)!;
   if (options.type !== 'postgres') throw new Error(`the DataSource is type "${options.type}"; pgwork needs "postgres"`);
   // Building the metadata requires every entity, migration and subscriber file; it needs no connection.
-  await dataSource.buildMetadatas();
+  await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
   const files = Object.keys(require.cache).filter(
     (file) => !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(__dirname),
   );
-  const migrationsTableName = (options.migrationsTableName as string | undefined) ?? 'migrations';
+  const migrationsTableName = options.migrationsTableName ?? 'migrations';
   const naming = [options.schema, options.entityPrefix, options.namingStrategy?.constructor.name, migrationsTableName];
   return {
-    schema: (options.schema as string | undefined) ?? null,
-    hasMigrations: ((options.migrations as unknown[] | undefined) ?? []).length > 0,
+    schema: options.schema ?? null,
+    hasMigrations: Object.keys(options.migrations ?? []).length > 0,
     migrationsTableName,
-    metadataTableName: (options.metadataTableName as string | undefined) ?? 'typeorm_metadata',
+    metadataTableName: options.metadataTableName ?? 'typeorm_metadata',
     shape: hashParts([typeorm.version, JSON.stringify(naming), hashFiles(rootDir, files)]),
   };
 }

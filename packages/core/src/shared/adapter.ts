@@ -70,7 +70,8 @@ export interface AdapterReference {
 
 /**
  * Each adapter package exports `createAdapter` and a config helper built with
- * this: `export const rawPg = adapterHelper<RawPgOptions | undefined>(__filename, 'rawPg', ['migrations'])`.
+ * this: `export const rawPg = adapterHelper<RawPgOptions>(__filename, 'rawPg', ['migrations'])`. The
+ * options argument is optional when every option is.
  * `keys` are the helper's options: anything else is refused when the config is
  * read, with the keys to use, so a typo never silently falls back to a default.
  * `retired` says, for an option an earlier version had, what to do instead.
@@ -80,7 +81,7 @@ export function adapterHelper<Options>(
   name: string,
   keys: readonly (keyof NonNullable<Options> & string)[],
   retired: Readonly<Record<string, string>> = {},
-): (...options: undefined extends Options ? [options?: Options] : [options: Options]) => AdapterReference {
+): (...options: Partial<Options> extends Options ? [options?: Options] : [options: Options]) => AdapterReference {
   return (...[options]) => {
     if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
       const example = `${name}({ ${keys[0]}: ... })`;
