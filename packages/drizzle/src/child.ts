@@ -6,15 +6,10 @@ import { join } from 'node:path';
 import { childMain, pickExport } from '@pgwork/core/adapter';
 import type { Config } from 'drizzle-kit';
 
+type Statements = { action: 'statements'; rootDir: string; files: string[]; movable: boolean };
 export type ChildRequest =
   | { action: 'config'; config: string }
-  | {
-      action: 'statements';
-      rootDir: string;
-      files: string[];
-      config: Pick<Config, 'schemaFilter' | 'casing'>;
-      movable: boolean;
-    };
+  | (Statements & Pick<Config, 'schemaFilter' | 'casing'>);
 
 childMain<ChildRequest, unknown>(async (request) => {
   if (request.action === 'config') {
@@ -26,12 +21,12 @@ childMain<ChildRequest, unknown>(async (request) => {
       example: "export default defineConfig({ dialect: 'postgresql', schema: './src/schema.ts' })",
     });
   }
-  const { rootDir, files, config, movable } = request;
+  const { rootDir, files, casing, movable } = request;
   // push's default schemaFilter is "public".
-  const schemaFilter = config.schemaFilter === undefined ? ['public'] : [config.schemaFilter].flat();
+  const schemaFilter = request.schemaFilter === undefined ? ['public'] : [request.schemaFilter].flat();
   const kit = createRequire(join(rootDir, 'package.json'))('drizzle-kit/api');
   const imports = Object.assign({}, ...files.map((file) => require(file)));
-  const current = kit.generateDrizzleJson(imports, undefined, schemaFilter, config.casing);
+  const current = kit.generateDrizzleJson(imports, undefined, schemaFilter, casing);
   const objects: { schema: string }[] = [...Object.values(current.tables), ...Object.values(current.enums)] as never;
   const other = [...Object.keys(current.schemas), ...objects.map((o) => o.schema)].find((s) => s && s !== 'public');
   if (movable && other) {

@@ -105,7 +105,7 @@ function pushStatements(rootDir: string, { config, files }: Project, movable: bo
   }
   // Only what shapes the statements: the config may hold credentials, which never go on a command line.
   const { schemaFilter, casing } = config;
-  const request: ChildRequest = { action: 'statements', rootDir, files, config: { schemaFilter, casing }, movable };
+  const request: ChildRequest = { action: 'statements', rootDir, files, schemaFilter, casing, movable };
   const failure = (error: Error) =>
     new PgworkError('MIGRATION_FAILED', `drizzle-kit could not generate the schema: ${error.message}`);
   return inChild<string[]>(request, files[0]!, rootDir, failure);
