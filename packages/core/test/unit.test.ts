@@ -2,6 +2,7 @@ import { PgworkError, describeDatabaseError, maskUrl } from '../src/shared/error
 import { adapterChoice } from '../src/shared/choices';
 import { adapterHelper } from '../src/shared/adapter';
 import { pickExport } from '../src/shared/module-export';
+import { stableBaseName } from '../src/testing/server';
 import { formatMarker, parseMarker } from '../src/admin/marker';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -177,6 +178,20 @@ describe('picking the export of a project module', () => {
       'the module exports no seed function (export default async () => {})',
     );
     expect(() => pickExport(undefined, wanted)).toThrow('the module exports no seed function');
+  });
+});
+
+describe('test helpers', () => {
+  it('derives a valid base name from a suite name, the same on every run', () => {
+    expect(stableBaseName('conf_se', 'typeorm (migrations)')).toBe('conf_se_typeorm_migrations');
+    expect(stableBaseName('conf_se', 'Prisma 6')).toBe('conf_se_prisma_6');
+    const long = stableBaseName('conf_se', 'a suite with a very long name that goes on and on');
+    expect(long).toMatch(/^conf_se_a_suite_with_a_very_long_name_th$/);
+    expect(long).toHaveLength(40);
+    // Cut where a separator falls: never a trailing underscore.
+    expect(stableBaseName('conf_se', 'a suite with a very long namesz x')).toBe(
+      'conf_se_a_suite_with_a_very_long_namesz',
+    );
   });
 });
 

@@ -12,7 +12,7 @@ import { startRun, type RunConfig } from '../setup/run';
 import { nodeRequire } from '../shared/node-require';
 import { resetDatabase } from '../worker/reset';
 import { listOwnedSchemas } from '../admin/schemas';
-import { migrateInto, testAdminClient, testRunConfig, withScratchDatabase } from './server';
+import { migrateInto, stableBaseName, testAdminClient, testRunConfig, withScratchDatabase } from './server';
 import { bookkeepingMatcher, tableRowCounts, usedSequences } from './probes';
 
 export { tableRowCounts } from './probes';
@@ -162,9 +162,10 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
         async () => {
           const adapter = options.adapter();
           const description = await describeAdapter(adapter);
-          // Server isolation starts a server per worker: the embedded one, whatever the test server is.
+          // Server isolation starts a server per worker: the embedded one, kept between runs (see stableBaseName).
           const server = mode === 'server' ? { server: { url: undefined, source: 'the embedded server' } } : {};
-          const config = testRunConfig(adapter, `conf_${runId}_${mode.slice(0, 2)}`, { isolation: mode, ...server });
+          const baseName = mode === 'server' ? stableBaseName('conf_se', name) : `conf_${runId}_${mode.slice(0, 2)}`;
+          const config = testRunConfig(adapter, baseName, { isolation: mode, ...server });
           if (!description.isolation.includes(mode)) return expectRefused(config, mode, description.limits?.[mode]);
           await expectWorkerServed(config, options, description.bookkeepingTables);
         },

@@ -113,6 +113,20 @@ export function adapterTestJestConfig() {
  * A complete run config for tests: defaults as resolveOptions gives them, the
  * test server, one worker. `server: { url: undefined }` starts an embedded one.
  */
+/**
+ * A valid base name that is the same on every run of a suite ("typeorm (migrations)" ->
+ * "conf_se_typeorm_migrations"), for runs on a server that outlives them (the kept embedded
+ * cluster): warm runs reuse the template, and template collection bounds what piles up,
+ * where a name per run would leave one template behind each time.
+ */
+export function stableBaseName(prefix: string, suite: string): string {
+  const slug = suite
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
+  return `${prefix}_${slug}`.slice(0, 40).replace(/_+$/, '');
+}
+
 export function testRunConfig(adapter: Adapter, baseName: string, overrides: Partial<RunConfig> = {}): RunConfig {
   return {
     adapter,
