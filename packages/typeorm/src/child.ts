@@ -4,7 +4,7 @@
 import { sep } from 'node:path';
 import { childMain, hashFiles, hashParts, installedPackage, pickExport } from '@pgwork/core/adapter';
 import type { DataSource, DataSourceOptions } from 'typeorm';
-import { retargetOptions } from './index';
+import { retargetOptions } from './retarget';
 
 export interface ChildRequest {
   action: 'inspect' | 'synchronize' | 'migrations';

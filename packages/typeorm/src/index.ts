@@ -11,6 +11,7 @@ import {
   type AdapterContext,
 } from '@pgwork/core/adapter';
 import type { ChildRequest, Inspection } from './child';
+import { retargetOptions } from './retarget';
 
 export interface TypeormOptions {
   /** Module exporting your DataSource, relative to the project root (e.g. "src/data-source.ts"). */
@@ -84,10 +85,4 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
 export function workerDataSourceOptions<T extends Record<string, unknown>>(options: T, env = process.env): T {
   const url = currentWorkerUrl(env);
   return url ? retargetOptions(options, url) : options;
-}
-
-/** The same options aimed at another database: the URL replaces host, port, user, password and database. */
-export function retargetOptions<T extends object>(options: T, url: string): T {
-  const replaced = { host: undefined, port: undefined, username: undefined, password: undefined, database: undefined };
-  return { ...options, ...replaced, url, synchronize: false, migrationsRun: false, dropSchema: false };
 }
