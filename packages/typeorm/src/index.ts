@@ -52,10 +52,10 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
   if (options.migrate) adapterChoice('typeorm', 'migrate', options.migrate, ['synchronize', 'migrations']);
   const { rootDir } = context;
   const module = resolve(rootDir, options.dataSource);
-  const request = (action: ChildRequest['action'], url?: string) =>
-    inChild<Inspection>({ action, module, exportName: options.export, rootDir, url }, options.dataSource);
+  const run = <T>(action: ChildRequest['action'], url?: string) =>
+    inChild<T>({ action, module, exportName: options.export, rootDir, url }, options.dataSource);
   let inspection: Promise<Inspection> | undefined;
-  const inspect = () => (inspection ??= request('inspect'));
+  const inspect = () => (inspection ??= run<Inspection>('inspect'));
   const strategy = (info: Inspection) => options.migrate ?? (info.hasMigrations ? 'migrations' : 'synchronize');
   return {
     name: 'typeorm',
@@ -72,7 +72,7 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
       };
     },
     async migrate(target) {
-      await request(strategy(await inspect()), target.url);
+      await run<null>(strategy(await inspect()), target.url);
     },
   };
 }

@@ -69,12 +69,12 @@ export interface AdapterReference {
 }
 
 /**
- * Each adapter package exports `createAdapter` and a config helper built with
- * this: `export const rawPg = adapterHelper<RawPgOptions>(__filename, 'rawPg', ['migrations'])`. The
- * options argument is optional when every option is.
+ * Each adapter package exports `createAdapter` and a config helper built with this:
+ * `export const rawPg = adapterHelper<RawPgOptions>(__filename, 'rawPg', ['migrations'])`.
  * `keys` are the helper's options: anything else is refused when the config is
  * read, with the keys to use, so a typo never silently falls back to a default.
- * `retired` says, for an option an earlier version had, what to do instead.
+ * `retired` says, for an option an earlier version had, what to do instead. The
+ * helper's argument is optional when every option is.
  */
 export function adapterHelper<Options>(
   moduleFile: string,

@@ -110,10 +110,6 @@ export function adapterTestJestConfig() {
 }
 
 /**
- * A complete run config for tests: defaults as resolveOptions gives them, the
- * test server, one worker. `server: { url: undefined }` starts an embedded one.
- */
-/**
  * A valid base name that is the same on every run of a suite ("typeorm (migrations)" ->
  * "conf_se_typeorm_migrations"), for runs on a server that outlives them (the kept embedded
  * cluster): warm runs reuse the template, and template collection bounds what piles up,
@@ -127,6 +123,10 @@ export function stableBaseName(prefix: string, suite: string): string {
   return `${prefix}_${slug}`.slice(0, 40).replace(/_+$/, '');
 }
 
+/**
+ * A complete run config for tests: defaults as resolveOptions gives them, the
+ * test server, one worker. `server: { url: undefined }` starts an embedded one.
+ */
 export function testRunConfig(adapter: Adapter, baseName: string, overrides: Partial<RunConfig> = {}): RunConfig {
   return {
     adapter,
