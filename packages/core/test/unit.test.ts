@@ -14,6 +14,9 @@ import { vitestWorker } from '../src/vitest/worker';
 import {
   databaseUrl,
   databaseOfUrl,
+  parseRunObjectName,
+  sharedDatabaseName,
+  templateBaseName,
   templateDatabaseName,
   validateBaseName,
   workerDatabaseName,
@@ -71,6 +74,18 @@ describe('naming', () => {
   it('builds worker and template names from the base name', () => {
     expect(workerDatabaseName('app_test', run, 4)).toBe(`app_test_${run}_w4`);
     expect(templateDatabaseName('app_test', 'ab'.repeat(32))).toBe(`app_test_tpl_${'ab'.repeat(8)}`);
+  });
+
+  it('reads back what the builders made, and nothing else', () => {
+    expect(parseRunObjectName(workerDatabaseName('app_w2', run, 12))).toEqual({ baseName: 'app_w2', worker: 12 });
+    expect(parseRunObjectName(sharedDatabaseName('app', run))).toEqual({ baseName: 'app', worker: undefined });
+    expect(templateBaseName(templateDatabaseName('app_tpl', 'c'.repeat(64)))).toBe('app_tpl');
+    for (const other of ['app', 'app_w1', `app_${run}_x1`, 'app_ABCD1234_w1', `app_tpl_${'c'.repeat(15)}`]) {
+      expect(parseRunObjectName(other)).toBeUndefined();
+      expect(templateBaseName(other)).toBeUndefined();
+    }
+    expect(parseRunObjectName(templateDatabaseName('app', 'c'.repeat(64)))).toBeUndefined();
+    expect(templateBaseName(workerDatabaseName('app', run, 1))).toBeUndefined();
   });
 
   it('makes run ids that differ', () => {

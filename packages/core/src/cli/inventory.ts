@@ -2,6 +2,7 @@ import { listOwnedDatabases } from '../admin/databases';
 import type { DatabaseMarker } from '../admin/marker';
 import { runLiveness } from '../admin/owned';
 import { listOwnedSchemas } from '../admin/schemas';
+import { parseRunObjectName, templateBaseName } from '../shared/naming';
 import { isTemplateInUse } from '../setup/template';
 import type { OpenServer } from './servers';
 
@@ -49,9 +50,6 @@ export interface ServerInventory {
   readonly templates: readonly TemplateInventory[];
 }
 
-const WORKER_NAME = /^(.*)_[a-z0-9]{8}_(w(\d+)|shared)$/;
-const TEMPLATE_NAME = /^(.*)_tpl_[0-9a-f]{16}$/;
-
 /** Everything with pgwork's marker on the server: runs (newest first) and templates. */
 export async function takeInventory(
   server: OpenServer,
@@ -74,10 +72,10 @@ export async function takeInventory(
     ...schemas.map((found) => ({ ...found, unit: 'schema' as const })),
   ];
   for (const { name, marker, unit } of owned) {
-    const parsed = WORKER_NAME.exec(name);
-    const run = runs.get(marker.run) ?? { run: marker.run, baseName: parsed?.[1] ?? name, objects: [] };
+    const parsed = parseRunObjectName(name);
+    const run = runs.get(marker.run) ?? { run: marker.run, baseName: parsed?.baseName ?? name, objects: [] };
     runs.set(marker.run, run);
-    const worker = parsed?.[3] === undefined ? undefined : Number(parsed[3]);
+    const worker = parsed?.worker;
     run.objects.push({ name, unit, worker, sizeBytes: sizes.get(name) ?? null, created: marker.created });
   }
   const runList: RunInventory[] = [];
@@ -111,7 +109,7 @@ function templateEntry(
 ): TemplateInventory {
   return {
     name,
-    baseName: TEMPLATE_NAME.exec(name)?.[1] ?? name,
+    baseName: templateBaseName(name) ?? name,
     adapter: marker.adapter ?? null,
     fingerprint: marker.fingerprint ?? null,
     state: marker.state === 'building' ? 'building' : 'ready',

@@ -14,7 +14,7 @@ import type { MigrationTarget } from '../shared/adapter';
 import { withClient } from '../shared/connection';
 import { hashParts } from '../shared/fingerprint';
 import { isLockHeld, lockShared, tryLock, unlock, withLock } from '../shared/locks';
-import { databaseUrl } from '../shared/naming';
+import { databaseUrl, templateBaseName } from '../shared/naming';
 import type { TemplateRetention } from './options';
 import type { Seed } from './seed';
 
@@ -125,9 +125,11 @@ export async function collectTemplates(
 
 /** The base name's finished templates, most recently used first. */
 export async function readyTemplates(admin: Client, baseName: string) {
-  const ours = new RegExp(`^${baseName}_tpl_[0-9a-f]{16}$`);
   return (await listOwnedDatabases(admin))
-    .filter(({ name, marker }) => marker.kind === 'template' && marker.state === 'ready' && ours.test(name))
+    .filter(
+      ({ name, marker }) =>
+        marker.kind === 'template' && marker.state === 'ready' && templateBaseName(name) === baseName,
+    )
     .sort((a, b) => lastUse(b.marker) - lastUse(a.marker));
 }
 

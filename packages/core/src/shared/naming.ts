@@ -67,6 +67,17 @@ export function templateDatabaseName(baseName: string, fingerprint: string): str
   return assertDatabaseName(`${validateBaseName(baseName)}_tpl_${fingerprint.slice(0, 16)}`);
 }
 
+/** What workerDatabaseName (or sharedDatabaseName) made a name of; undefined for any other name. */
+export function parseRunObjectName(name: string): { baseName: string; worker: number | undefined } | undefined {
+  const parsed = /^(.+)_[a-z0-9]{8}_(?:w(\d+)|shared)$/.exec(name); // base, run id (RUN_ID), worker or shared
+  return parsed ? { baseName: parsed[1]!, worker: parsed[2] === undefined ? undefined : Number(parsed[2]) } : undefined;
+}
+
+/** The base name templateDatabaseName made a name from; undefined for any other name. */
+export function templateBaseName(name: string): string | undefined {
+  return /^(.+)_tpl_[0-9a-f]{16}$/.exec(name)?.[1];
+}
+
 export function parseDatabaseUrl(url: string, option = 'PGWORK_DATABASE_URL'): URL {
   let parsed: URL;
   try {
