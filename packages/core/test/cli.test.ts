@@ -84,7 +84,7 @@ describe('on a kept run of the fixture project', () => {
     runId = /pgwork: run ([a-z0-9]{8})/.exec(run.output)![1]!;
   });
 
-  it('ls lists the ended run with its worker databases, and the current template with its adapter', () => {
+  it('ls lists the kept run with its worker databases, and the current template with its adapter', () => {
     const ls = pgwork(['ls', '--json', '--config', CONFIG], env);
     expect(ls.status).toBe(0);
     expect(ls.json.projects).toEqual([
@@ -92,7 +92,7 @@ describe('on a kept run of the fixture project', () => {
     ]);
     const server = ls.json.servers[0];
     const run = server.runs.find((r: { run: string }) => r.run === runId);
-    expect(run).toMatchObject({ alive: false, baseName: base });
+    expect(run).toMatchObject({ alive: false, kept: true, baseName: base });
     expect(run.objects.map((o: { name: string; worker: number }) => [o.name, o.worker])).toEqual([
       [`${base}_${runId}_w1`, 1],
       [`${base}_${runId}_w2`, 2],
@@ -103,7 +103,7 @@ describe('on a kept run of the fixture project', () => {
       expect.objectContaining({ adapter: 'fixture-sql', state: 'ready', current: true, inUse: false, run: runId }),
     ]);
     const human = pgwork(['ls', '--config', CONFIG], env);
-    expect(human.stdout).toMatch(new RegExp(`${runId}\\s+ended\\s+database\\s+${base}_${runId}_w2\\s+\\d[\\d.]* MB`));
+    expect(human.stdout).toMatch(new RegExp(`${runId}\\s+kept\\s+database\\s+${base}_${runId}_w2\\s+\\d[\\d.]* MB`));
     expect(human.stdout).toMatch(new RegExp(`${templates[0].name}\\s+fixture-sql\\s+.*current`));
   });
 
@@ -137,6 +137,7 @@ describe('on a kept run of the fixture project', () => {
       urlDatabase: `${base}_${dead}_w1`,
     };
     const oldTemplate = `${base}_tpl_${'0'.repeat(16)}`;
+    const abandoned = { old: `${base}_gone_tpl_${'1'.repeat(16)}`, recent: `${base}_gone_tpl_${'2'.repeat(16)}` };
     try {
       await withAdmin(async (admin) => {
         await admin.query(`CREATE DATABASE ${decoys.unmarked}`);
@@ -159,7 +160,19 @@ describe('on a kept run of the fixture project', () => {
       // No terminal and no --yes: the plan is printed, nothing dropped, exit 1.
       const asked = pgwork(['clean', '--config', CONFIG], env);
       expect(asked.status).toBe(1);
-      expect(asked.stdout).toMatch(new RegExp(`drop\\s+database\\s+${kept[0]}\\s+.*run ${runId} has ended`));
+      expect(asked.stdout).toMatch(
+        new RegExp(`drop\\s+database\\s+${kept[0]}\\s+.*run ${runId} has ended, kept with PGWORK_KEEP=1`),
+      );
+      // A dead run's database that was never finished (no kept mark): killed or interrupted.
+      expect(asked.stdout).toMatch(
+        new RegExp(
+          `drop\\s+database\\s+${decoys.urlDatabase}\\s+.*run ${dead} ended before its teardown \\(killed or interrupted\\)`,
+        ),
+      );
+      const listedDead = pgwork(['ls', '--json', '--config', CONFIG], env).json.servers[0].runs.find(
+        (r: { run: string }) => r.run === dead,
+      );
+      expect(listedDead).toMatchObject({ alive: false, kept: false });
       expect(asked.stderr).toContain('nothing dropped: no terminal to ask on; pass --yes');
       const dry = pgwork(['clean', '--dry-run', '--templates', '--json', '--config', CONFIG], env);
       expect(dry.status).toBe(0);
@@ -195,10 +208,40 @@ describe('on a kept run of the fixture project', () => {
       expect(current).toEqual([expect.objectContaining({ current: true })]);
       for (const name of [decoys.unmarked, decoys.badMarker, decoys.liveRun])
         expect(await databaseExists(name)).toBe(true);
+
+      // A base name no project here uses any more: its templates go only with --all-base-names, by age.
+      const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString();
+      for (const [name, lastUsed] of [
+        [abandoned.old, monthAgo],
+        [abandoned.recent, new Date().toISOString()],
+      ] as const) {
+        await markedDatabase(name, {
+          kind: 'template',
+          run: dead,
+          fingerprint: '1'.repeat(64),
+          state: 'ready',
+          lastUsed,
+        });
+      }
+      expect(pgwork(['clean', '--templates', '--yes', '--config', CONFIG], env).status).toBe(0);
+      for (const name of Object.values(abandoned)) expect(await databaseExists(name)).toBe(true);
+      const everyBase = ['clean', '--templates', '--all-base-names', '--older-than', '7d', '--yes', '--json'];
+      const all = pgwork([...everyBase, '--config', CONFIG], env);
+      expect(all.status).toBe(0);
+      expect(all.json.servers[0].dropped).toEqual([abandoned.old]);
+      expect(all.json.servers[0].kept).toEqual(
+        expect.arrayContaining([
+          { name: abandoned.recent, reason: expect.stringMatching(/^used \d+s ago, within --older-than$/) },
+          { name: current[0].name, reason: "the current template of this project's schema" },
+        ]),
+      );
+      expect(await databaseExists(abandoned.old)).toBe(false);
+      expect(await databaseExists(abandoned.recent)).toBe(true);
     } finally {
       await live.release();
       await withAdmin(async (admin) => {
-        for (const name of [decoys.unmarked, decoys.badMarker]) await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+        for (const name of [decoys.unmarked, decoys.badMarker, abandoned.recent])
+          await admin.query(`DROP DATABASE IF EXISTS ${name}`);
       });
     }
   });
@@ -243,6 +286,7 @@ describe('schema isolation', () => {
     const runId = /pgwork: run ([a-z0-9]{8})/.exec(run.output)![1]!;
     const ls = pgwork(['ls', '--json', '--config', CONFIG], env);
     const listed = ls.json.servers[0].runs.find((r: { run: string }) => r.run === runId);
+    expect(listed).toMatchObject({ alive: false, kept: true });
     expect(listed.objects.map((o: { unit: string; name: string }) => [o.unit, o.name])).toEqual([
       ['schema', `${base}_${runId}_w1`],
       ['schema', `${base}_${runId}_w2`],
@@ -364,6 +408,11 @@ describe('bad input', () => {
     [
       ['clean', '--templates', '--older-than', 'week'],
       'pgwork: --older-than "week" is not a duration; use e.g. 7d, 12h or 30m.',
+    ],
+    [['clean', '--all-base-names'], 'pgwork: --all-base-names applies to templates; add --templates.'],
+    [
+      ['clean', '--templates', '--all-base-names'],
+      "pgwork: --all-base-names drops other projects' templates by age alone, so it needs --older-than (e.g. 30d).",
     ],
     [['url', '0', '--base-name', 'x'], 'pgwork: the worker number must be a whole number from 1 (got "0").'],
     [

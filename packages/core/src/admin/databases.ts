@@ -155,4 +155,5 @@ export const ownedDatabases: OwnedObjects = {
   unit: 'database',
   list: listOwnedDatabases,
   drop: dropOwnedDatabase,
+  mark: writeMarker,
 };

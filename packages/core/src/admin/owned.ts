@@ -11,6 +11,8 @@ export interface OwnedObjects {
   list(admin: Client): Promise<Array<{ name: string; marker: DatabaseMarker }>>;
   /** Drops it only if it carries the marker and `accept` agrees with it; whether it dropped. */
   drop(admin: Client, name: string, accept: (marker: DatabaseMarker) => boolean): Promise<boolean>;
+  /** Replaces its marker. */
+  mark(admin: Client, name: string, marker: DatabaseMarker): Promise<void>;
 }
 
 /** A run's lease: a session-level advisory lock, freed by Postgres when its connection dies (even on SIGKILL). */
@@ -69,7 +71,7 @@ export async function reclaimDeadRuns(admin: Client, objects: OwnedObjects, ownR
   return reclaimed;
 }
 
-/** The objects one run made (never templates), dropped unless `keep`; their names either way. */
+/** The objects one run made (never templates), dropped, or with `keep` marked as kept; their names either way. */
 export async function dropRunObjects(
   admin: Client,
   objects: OwnedObjects,
@@ -78,10 +80,12 @@ export async function dropRunObjects(
 ): Promise<string[]> {
   const ownedByRun = (marker: DatabaseMarker) => marker.run === runId && marker.kind !== 'template';
   const names: string[] = [];
+  const keptAt = new Date().toISOString();
   for (const { name, marker } of await objects.list(admin)) {
     if (!ownedByRun(marker)) continue;
     names.push(name);
-    if (!keep) await objects.drop(admin, name, ownedByRun);
+    if (keep) await objects.mark(admin, name, { ...marker, kept: keptAt });
+    else await objects.drop(admin, name, ownedByRun);
   }
   return names;
 }

@@ -55,4 +55,9 @@ export async function isSchemaReady(client: Client, schema: string, runId: strin
 }
 
 /** Schemas as objects pgwork owns. */
-export const ownedSchemas: OwnedObjects = { unit: 'schema', list: listOwnedSchemas, drop: dropOwnedSchema };
+export const ownedSchemas: OwnedObjects = {
+  unit: 'schema',
+  list: listOwnedSchemas,
+  drop: dropOwnedSchema,
+  mark: markSchema,
+};

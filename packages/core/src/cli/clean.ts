@@ -16,6 +16,8 @@ export interface CleanRequest {
   readonly templates: boolean;
   /** With templates: only those unused for this long (milliseconds). */
   readonly olderThanMs: number | undefined;
+  /** With templates: those of every base name on the server, not only the projects' (needs olderThanMs). */
+  readonly allBaseNames: boolean;
   /** Per base name, the template its project clones from now (kept). */
   readonly baseNames: ReadonlyMap<string, string | undefined>;
 }
@@ -45,7 +47,9 @@ export async function planClean(server: OpenServer, request: CleanRequest): Prom
   const ended = (marker: DatabaseMarker) =>
     marker.kind === 'template'
       ? `template build of run ${marker.run} that died midway`
-      : `run ${marker.run} has ended (kept with PGWORK_KEEP=1, or killed)`;
+      : marker.kept
+        ? `run ${marker.run} has ended, kept with PGWORK_KEEP=1`
+        : `run ${marker.run} ended before its teardown (killed or interrupted)`;
   for (const found of await findDeadRunObjects(server.admin, ownedDatabases)) {
     if (server.protectedDatabases.includes(found.name)) {
       kept.push({ name: found.name, reason: 'the database the URL names; pgwork never drops it' });
@@ -63,15 +67,17 @@ export async function planClean(server: OpenServer, request: CleanRequest): Prom
     }
   }
   if (!request.templates) return { drops, kept };
-  for (const [baseName, current] of request.baseNames) {
-    for (const { name, marker } of await readyTemplates(server.admin, baseName)) {
-      const idleMs = Date.now() - lastUse(marker);
-      if (name === current) kept.push({ name, reason: "the current template of this project's schema" });
-      else if (request.olderThanMs !== undefined && idleMs < request.olderThanMs)
-        kept.push({ name, reason: `used ${describeAge(idleMs)} ago, within --older-than` });
-      else if (await isTemplateInUse(server.admin, name)) kept.push({ name, reason: 'in use by a live run' });
-      else drops.push({ name, marker, unit: 'template', reason: `not current, last used ${describeAge(idleMs)} ago` });
-    }
+  const current = new Set(request.baseNames.values());
+  const candidates = request.allBaseNames ? await readyTemplates(server.admin) : [];
+  if (!request.allBaseNames)
+    for (const baseName of request.baseNames.keys()) candidates.push(...(await readyTemplates(server.admin, baseName)));
+  for (const { name, marker } of candidates) {
+    const idleMs = Date.now() - lastUse(marker);
+    if (current.has(name)) kept.push({ name, reason: "the current template of this project's schema" });
+    else if (request.olderThanMs !== undefined && idleMs < request.olderThanMs)
+      kept.push({ name, reason: `used ${describeAge(idleMs)} ago, within --older-than` });
+    else if (await isTemplateInUse(server.admin, name)) kept.push({ name, reason: 'in use by a live run' });
+    else drops.push({ name, marker, unit: 'template', reason: `not current, last used ${describeAge(idleMs)} ago` });
   }
   return { drops, kept };
 }

@@ -66,7 +66,7 @@ function renderInventory(inventory: ServerInventory | { server: string; absent: 
   const objects = inventory.runs.flatMap((run) =>
     run.objects.map((o) => [
       run.run,
-      run.alive ? 'live' : 'ended',
+      run.alive ? 'live' : run.kept ? 'kept' : 'died',
       o.unit,
       o.name,
       describeSize(o.sizeBytes),
@@ -95,6 +95,7 @@ function renderInventory(inventory: ServerInventory | { server: string; absent: 
 export interface CleanOptions {
   readonly templates: boolean;
   readonly olderThanMs: number | undefined;
+  readonly allBaseNames: boolean;
   readonly yes: boolean;
   readonly dryRun: boolean;
 }
@@ -128,7 +129,7 @@ async function cleanServer(
   options: CleanOptions,
   baseNames: Map<string, string | undefined>,
 ) {
-  const plan = await planClean(server, { templates: options.templates, olderThanMs: options.olderThanMs, baseNames });
+  const plan = await planClean(server, { ...options, baseNames });
   // Sizes of what the plan names only: listing everything again (leases, template locks) is not needed here.
   const named = [...plan.drops, ...plan.kept];
   const sizes = await objectSizes(

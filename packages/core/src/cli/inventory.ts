@@ -22,6 +22,8 @@ export interface RunInventory {
   readonly run: string;
   /** Its lease is held: the run is going on now. */
   readonly alive: boolean;
+  /** It finished keeping its objects (PGWORK_KEEP=1); an ended run that is not kept was killed or interrupted. */
+  readonly kept: boolean;
   readonly baseName: string;
   readonly objects: readonly RunObject[];
 }
@@ -64,7 +66,7 @@ export async function takeInventory(
     databases.map((d) => d.name),
     schemas.map((s) => s.name),
   );
-  const runs = new Map<string, { run: string; baseName: string; objects: RunObject[] }>();
+  const runs = new Map<string, { run: string; baseName: string; kept: boolean; objects: RunObject[] }>();
   const owned = [
     ...databases
       .filter(({ marker }) => marker.kind !== 'template')
@@ -73,7 +75,13 @@ export async function takeInventory(
   ];
   for (const { name, marker, unit } of owned) {
     const parsed = parseRunObjectName(name);
-    const run = runs.get(marker.run) ?? { run: marker.run, baseName: parsed?.baseName ?? name, objects: [] };
+    const run = runs.get(marker.run) ?? {
+      run: marker.run,
+      baseName: parsed?.baseName ?? name,
+      kept: true,
+      objects: [],
+    };
+    run.kept &&= !!marker.kept;
     runs.set(marker.run, run);
     const worker = parsed?.worker;
     run.objects.push({ name, unit, worker, sizeBytes: sizes.get(name) ?? null, created: marker.created });

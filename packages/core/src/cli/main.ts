@@ -12,6 +12,7 @@ const USAGE = `usage: pgwork <command> [options]
                    databases or schemas, and each template (which one is current)
   clean            drop what ended runs left (killed, or kept with PGWORK_KEEP=1);
                    --templates: also this project's templates that are not current
+                   (--all-base-names: of every project on the server, by --older-than)
   doctor           check the setup without running tests: one line per check
   url [worker]     the URL of a kept run's worker database (worker 1 by default),
                    for psql $(pgwork url 2)
@@ -24,20 +25,21 @@ options
   --base-name <name>  the base name (default: the config's, else "pgwork")
   --workers <n>       doctor: the worker count for the connection check
   --json              print JSON
-  clean: --templates, --older-than <7d|12h|30m>, --dry-run, --yes
+  clean: --templates, --older-than <7d|12h|30m>, --all-base-names, --dry-run, --yes
   url:   --run <id>
 `;
 
 const COMMANDS = ['ls', 'clean', 'doctor', 'url'] as const;
 type Command = (typeof COMMANDS)[number];
 const VALUE_FLAGS = ['--config', '--url', '--base-name', '--workers', '--older-than', '--run'];
-const BOOLEAN_FLAGS = ['--json', '--yes', '--dry-run', '--templates'];
+const BOOLEAN_FLAGS = ['--json', '--yes', '--dry-run', '--templates', '--all-base-names'];
 /** Flags only some commands take. */
 const ONLY: Record<string, Command[]> = {
   '--yes': ['clean'],
   '--dry-run': ['clean'],
   '--templates': ['clean'],
   '--older-than': ['clean'],
+  '--all-base-names': ['clean'],
   '--run': ['url'],
 };
 
@@ -124,11 +126,19 @@ async function run(parsed: Parsed, out: (text: string) => void): Promise<Command
           'INVALID_OPTION',
           `--older-than ${JSON.stringify(olderThan)} is not a duration; use e.g. 7d, 12h or 30m.`,
         );
-      if (olderThan !== undefined && !switches.has('--templates'))
-        throw new PgworkError('INVALID_OPTION', '--older-than applies to templates; add --templates.');
+      const allBaseNames = switches.has('--all-base-names');
+      for (const flag of ['--older-than', '--all-base-names'])
+        if ((values.has(flag) || switches.has(flag)) && !switches.has('--templates'))
+          throw new PgworkError('INVALID_OPTION', `${flag} applies to templates; add --templates.`);
+      if (allBaseNames && olderThanMs === undefined)
+        throw new PgworkError(
+          'INVALID_OPTION',
+          "--all-base-names drops other projects' templates by age alone, so it needs --older-than (e.g. 30d).",
+        );
       return clean(context, {
         templates: switches.has('--templates'),
         olderThanMs,
+        allBaseNames,
         yes: switches.has('--yes'),
         dryRun: switches.has('--dry-run'),
       });

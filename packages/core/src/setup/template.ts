@@ -123,12 +123,14 @@ export async function collectTemplates(
   return dropped;
 }
 
-/** The base name's finished templates, most recently used first. */
-export async function readyTemplates(admin: Client, baseName: string) {
+/** The base name's finished templates (without one, every base name's), most recently used first. */
+export async function readyTemplates(admin: Client, baseName?: string) {
   return (await listOwnedDatabases(admin))
     .filter(
       ({ name, marker }) =>
-        marker.kind === 'template' && marker.state === 'ready' && templateBaseName(name) === baseName,
+        marker.kind === 'template' &&
+        marker.state === 'ready' &&
+        (baseName === undefined || templateBaseName(name) === baseName),
     )
     .sort((a, b) => lastUse(b.marker) - lastUse(a.marker));
 }
