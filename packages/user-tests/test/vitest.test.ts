@@ -44,8 +44,10 @@ function vitest(dir: string, args: string[], env: Record<string, string> = {}): 
   return result;
 }
 
-test('at least the Drizzle and Prisma examples have a Vitest config', () => {
-  expect(examples.map((dir) => dir.split('/').pop())).toEqual(expect.arrayContaining(['drizzle', 'prisma']));
+test('every example has a Vitest config', () => {
+  const all = readdirSync(join(ROOT, 'examples'));
+  expect(examples.map((dir) => dir.split('/').pop())).toEqual(all);
+  expect(all).toEqual(expect.arrayContaining(['drizzle', 'prisma', 'raw-pg', 'typeorm']));
 });
 
 describe.each(examples.map((dir) => [dir.split('/').pop()!, dir]))('examples/%s under Vitest', (_name, dir) => {
