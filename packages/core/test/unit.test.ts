@@ -29,6 +29,8 @@ import { resetBeforeFor, resetBeforeOfFile } from '../src/worker/lifecycle';
 import { resolveWorkerId } from '../src/shared/worker-id';
 import { readRunState, type DatabaseRunState, type RunState, type WorkerSettings } from '../src/shared/run-state';
 import { keepTablesIn } from '../src/worker/session';
+import { distinctServers } from '../src/cli/servers';
+import type { CliProject } from '../src/cli/project';
 
 const adapter = adapterHelper<{ dir: string }>('/abs/adapter.js', 'raw', ['dir'])({ dir: 'migrations' });
 
@@ -753,5 +755,23 @@ describe('withPgwork for Vitest', () => {
       { pgworkOptions: { adapter } },
       { pgworkOptions: { adapter } },
     ]);
+  });
+});
+
+describe('the CLI: servers of a multi-project config', () => {
+  const project = (name: string, rootDir: string, url: string | undefined, isolation = 'database') =>
+    ({ name, rootDir, isolation, server: { url, source: 'test' } }) as unknown as CliProject;
+  const names = (projects: CliProject[]) => projects.map((p) => p.name);
+
+  it('visits the embedded cache once, whatever rootDir and isolation each project has', () => {
+    const env = { PGWORK_EMBEDDED_DIR: '/tmp/pgwork-cache' };
+    const projects = [project('api', '/repo/api', undefined), project('web', '/repo/web', undefined, 'server')];
+    expect(names(distinctServers(projects, env))).toEqual(['api']);
+  });
+
+  it('visits a URL once, and its per-worker servers once more under server isolation', () => {
+    const url = 'postgres://u@db:5432/app';
+    const projects = [project('a', '/r/a', url), project('b', '/r/b', url), project('c', '/r/c', url, 'server')];
+    expect(names(distinctServers(projects))).toEqual(['a', 'c']);
   });
 });

@@ -6,7 +6,7 @@ import { doctor, type Check } from './doctor';
 import { objectSizes, takeInventory, type ServerInventory } from './inventory';
 import { describeSince, describeSize, table } from './output';
 import { describeCliProject, type CliProject } from './project';
-import { eachServer, type OpenServer } from './servers';
+import { distinctServers, eachServer, type OpenServer } from './servers';
 
 // The four commands. Each returns what `--json` prints, and writes its human
 // form through `out`; the exit code is 1 when the command did not do its job.
@@ -21,15 +21,6 @@ export interface CommandContext {
 export interface CommandResult {
   readonly json: unknown;
   readonly exitCode: number;
-}
-
-/** The servers of the projects, each once: multi-project configs usually share one. */
-function distinctServers(projects: readonly CliProject[]): CliProject[] {
-  const seen = new Set<string>();
-  return projects.filter((project) => {
-    const key = `${project.server.url ?? `embedded ${project.rootDir}`} ${project.isolation === 'server'}`;
-    return !seen.has(key) && !!seen.add(key);
-  });
 }
 
 /** Per base name, the template its project clones from now (undefined when the adapter cannot say). */

@@ -5,7 +5,7 @@ import { connect } from '../shared/connection';
 import { maskUrl, sqlState } from '../shared/errors';
 import { databaseOfUrl, databaseUrl } from '../shared/naming';
 import { attachEmbeddedCluster } from '../setup/cluster';
-import { clusterDirectory } from '../setup/cluster-files';
+import { clusterCacheRoot, clusterDirectory } from '../setup/cluster-files';
 import { embeddedBinaries } from '../setup/embedded-binaries';
 import { workerServer } from '../isolation/server';
 import type { CliProject } from './project';
@@ -95,6 +95,23 @@ export async function openServer(url: string, source: string, label: string, pro
       await admin.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The servers of the projects, each once: multi-project configs usually share
+ * one. Projects on the embedded default share the kept clusters of one cache
+ * (main and worker-N, whatever their isolation), however their rootDirs differ.
+ */
+export function distinctServers(projects: readonly CliProject[], env = process.env): CliProject[] {
+  const seen = new Set<string>();
+  return projects.filter((project) => {
+    const { url } = project.server;
+    const key =
+      url === undefined
+        ? `embedded ${clusterCacheRoot(project.rootDir, env)}`
+        : `${url} ${project.isolation === 'server'}`;
+    return !seen.has(key) && !!seen.add(key);
+  });
 }
 
 /** Opens each server in turn, hands it to `work`, and closes it. */
