@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'pg';
@@ -205,6 +205,55 @@ export async function serversInChild(password: string, ports: number[]): Promise
       const exited = new Promise((resolve) => servers.on('exit', resolve));
       servers.stdin.end();
       await exited;
+    },
+  };
+}
+
+/**
+ * An older Postgres major the machine has installed (Debian's
+ * /usr/lib/postgresql/<major>/bin, the newest below the embedded one), for
+ * tests of the code paths a server before 18 takes; undefined when there is none.
+ */
+export function installedOlderPostgres(): { major: number; bin: string } | undefined {
+  const root = '/usr/lib/postgresql';
+  const majors = (existsSync(root) ? readdirSync(root) : [])
+    .map(Number)
+    .filter((major) => major >= 13 && major < 18 && existsSync(join(root, String(major), 'bin', 'pg_ctl')))
+    .sort((a, b) => b - a);
+  return majors.length ? { major: majors[0]!, bin: join(root, String(majors[0]), 'bin') } : undefined;
+}
+
+/**
+ * Starts a throwaway cluster of an installed Postgres (installedOlderPostgres)
+ * on a free port, trust auth on 127.0.0.1; stop() removes it. As root it runs as
+ * the "postgres" user, as Postgres requires.
+ */
+export async function startInstalledPostgres(bin: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgwork-older-pg-'));
+  const data = join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    chmodSync(dir, 0o777);
+  }
+  const run = (command: string, args: string[]) => {
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]]
+      : [join(bin, command), args];
+    const result = spawnSync(file, argv, { encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.stdout || result.error}`);
+  };
+  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const port = await freeConsecutivePorts(1);
+  const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', 'start']);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      try {
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

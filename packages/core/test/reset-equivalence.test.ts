@@ -4,7 +4,8 @@
 import type { Client } from 'pg';
 import { connect } from '../src/shared/connection';
 import { Resetter } from '../src/worker/reset';
-import { testAdminClient, withScratchDatabase } from '../src/testing/server';
+import { testAdminClient, testServerUrl, withScratchDatabase } from '../src/testing/server';
+import { installedOlderPostgres, startInstalledPostgres } from './helpers';
 
 /** A small seeded PRNG (mulberry32), so a failing seed can be replayed. */
 function random(seed: number) {
@@ -223,76 +224,102 @@ const asRole = (url: string) => {
   return parsed.toString();
 };
 
+// The embedded test server (PostgreSQL 18), and an older major when the machine has one
+// installed: before 18 the probe reads each sequence itself (no pg_get_sequence_data).
+const older = installedOlderPostgres();
+let olderServer: { url: string; stop(): Promise<void> } | undefined;
+const servers: Array<[string, () => string]> = [
+  ['the test server', () => testServerUrl()],
+  ...(older ? [[`an installed PostgreSQL ${older.major}`, () => olderServer!.url] as [string, () => string]] : []),
+];
+
 beforeAll(async () => {
-  const admin = await testAdminClient();
-  try {
-    await admin.query(
-      `DO $$ BEGIN CREATE ROLE ${ROLE} LOGIN PASSWORD '${ROLE}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+  if (older) olderServer = await startInstalledPostgres(older.bin);
+  for (const [, url] of servers) {
+    const admin = await testAdminClient(url());
+    try {
+      await admin.query(
+        `DO $$ BEGIN CREATE ROLE ${ROLE} LOGIN PASSWORD '${ROLE}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+      );
+    } finally {
+      await admin.end();
+    }
+  }
+}, 60_000);
+afterAll(() => olderServer?.stop());
+
+describe.each(servers)('fast reset is TRUNCATE <all> RESTART IDENTITY, on %s', (_server, serverUrl) => {
+  it.each(SEEDS)('on random schema and data #%i', async (seed) => {
+    const { ddl, fill, alter, bookkeeping } = generate(seed);
+    await withScratchDatabase(
+      (urlA) =>
+        withScratchDatabase(async (urlB) => {
+          // Per side: the superuser that looks (sees every row) and the app's role, twice (reset's and the app's connection).
+          const open = async (url: string) => {
+            const superuser = await connect(url);
+            await superuser.query(
+              `GRANT CREATE ON DATABASE ${superuser.database} TO ${ROLE}; GRANT ALL ON SCHEMA public TO ${ROLE}`,
+            );
+            return {
+              superuser,
+              owner: await connect(asRole(url)),
+              app: await connect(asRole(url)),
+              reset: await connect(asRole(url)),
+            };
+          };
+          const [a, b] = [await open(urlA), await open(urlB)];
+          const both = async (sql: string, on: 'owner' | 'app' = 'owner') => {
+            await a[on].query(sql);
+            await b[on].query(sql);
+          };
+          const same = async () => {
+            const state = await snapshot(a.superuser);
+            expect(state).toEqual(await snapshot(b.superuser));
+            return state;
+          };
+          try {
+            await both(ddl);
+            const resetter = new Resetter(a.reset, { keepTables: [bookkeeping] });
+            for (const round of [1, 2, 3]) {
+              await both(fill(round));
+              await both(`INSERT INTO app.cached (v) VALUES ('app')`, 'app');
+              await same();
+              await resetter.reset();
+              await truncateEverything(b.superuser, bookkeeping);
+              for (const [key, value] of Object.entries(await same())) {
+                if (key.startsWith('table ') && !key.includes(bookkeeping) && !key.includes('audit'))
+                  expect([key, value]).toEqual([key, 0]);
+              }
+              // The app's connection takes its next id after the reset: a cached value would differ from the twin's.
+              await both(`INSERT INTO app.cached (v) VALUES ('after reset')`, 'app');
+              await same();
+              if (round === 2) await both(alter);
+            }
+            // A test that adds a table between resets.
+            await both(`CREATE TABLE app.late (id serial, v text); INSERT INTO app.late (v) VALUES ('x')`);
+            await resetter.reset();
+            await truncateEverything(b.superuser, bookkeeping);
+            await same();
+            await resetter.reset(); // nothing changed since
+            for (const key of Object.keys(used) as Array<keyof typeof used>) used[key] += resetter.counts[key];
+          } finally {
+            for (const side of [a, b]) for (const client of Object.values(side)) await client.end();
+          }
+        }, serverUrl()),
+      serverUrl(),
     );
+  });
+});
+
+test('the older server, when there is one, takes the probe path without pg_get_sequence_data', async () => {
+  if (!olderServer) return expect(older).toBeUndefined();
+  const admin = await testAdminClient(olderServer.url);
+  try {
+    const { rows } = await admin.query(`SELECT to_regproc('pg_catalog.pg_get_sequence_data') IS NULL AS before18`);
+    expect(rows).toEqual([{ before18: true }]);
   } finally {
     await admin.end();
   }
-});
-
-describe('fast reset is TRUNCATE <all> RESTART IDENTITY', () => {
-  it.each(SEEDS)('on random schema and data #%i', async (seed) => {
-    const { ddl, fill, alter, bookkeeping } = generate(seed);
-    await withScratchDatabase((urlA) =>
-      withScratchDatabase(async (urlB) => {
-        // Per side: the superuser that looks (sees every row) and the app's role, twice (reset's and the app's connection).
-        const open = async (url: string) => {
-          const superuser = await connect(url);
-          await superuser.query(
-            `GRANT CREATE ON DATABASE ${superuser.database} TO ${ROLE}; GRANT ALL ON SCHEMA public TO ${ROLE}`,
-          );
-          return {
-            superuser,
-            owner: await connect(asRole(url)),
-            app: await connect(asRole(url)),
-            reset: await connect(asRole(url)),
-          };
-        };
-        const [a, b] = [await open(urlA), await open(urlB)];
-        const both = async (sql: string, on: 'owner' | 'app' = 'owner') => {
-          await a[on].query(sql);
-          await b[on].query(sql);
-        };
-        const same = async () => {
-          const state = await snapshot(a.superuser);
-          expect(state).toEqual(await snapshot(b.superuser));
-          return state;
-        };
-        try {
-          await both(ddl);
-          const resetter = new Resetter(a.reset, { keepTables: [bookkeeping] });
-          for (const round of [1, 2, 3]) {
-            await both(fill(round));
-            await both(`INSERT INTO app.cached (v) VALUES ('app')`, 'app');
-            await same();
-            await resetter.reset();
-            await truncateEverything(b.superuser, bookkeeping);
-            for (const [key, value] of Object.entries(await same())) {
-              if (key.startsWith('table ') && !key.includes(bookkeeping) && !key.includes('audit'))
-                expect([key, value]).toEqual([key, 0]);
-            }
-            // The app's connection takes its next id after the reset: a cached value would differ from the twin's.
-            await both(`INSERT INTO app.cached (v) VALUES ('after reset')`, 'app');
-            await same();
-            if (round === 2) await both(alter);
-          }
-          // A test that adds a table between resets.
-          await both(`CREATE TABLE app.late (id serial, v text); INSERT INTO app.late (v) VALUES ('x')`);
-          await resetter.reset();
-          await truncateEverything(b.superuser, bookkeeping);
-          await same();
-          await resetter.reset(); // nothing changed since
-          for (const key of Object.keys(used) as Array<keyof typeof used>) used[key] += resetter.counts[key];
-        } finally {
-          for (const side of [a, b]) for (const client of Object.values(side)) await client.end();
-        }
-      }),
-    );
-  });
 });
 
 test('the random cases exercised every strategy but the fallback', () => {
