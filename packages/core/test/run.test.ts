@@ -190,6 +190,47 @@ describe('a run and its workers', () => {
 });
 
 describe('roles', () => {
+  it('runs the whole flow as a role with CREATEDB and nothing more, as on a managed server', async () => {
+    const role = uniqueBase('role');
+    await withAdmin((admin) => admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' CREATEDB NOSUPERUSER`));
+    const url = new URL(serverUrl());
+    url.username = role;
+    url.password = 'pw';
+    const server = { url: url.toString(), source: 'DATABASE_URL' };
+    try {
+      for (const round of [1, 2]) {
+        const run = await startRun(runConfig(sqlAdapter(SCHEMA), role, { workerIds: [1, 2], server }));
+        expect(run.summaries[0]!.templateBuilt).toBe(round === 1);
+        const session = await openWorkerSession(run.state, 2);
+        try {
+          await session.client.query(
+            `INSERT INTO urls (slug) VALUES ('a'), ('b'); INSERT INTO schema_log (note) VALUES ('x')`,
+          );
+          await session.reset();
+          const { rows: after } = await session.client.query(
+            `SELECT (SELECT count(*) FROM urls)::int AS urls, (SELECT count(*) FROM schema_log)::int AS log`,
+          );
+          expect(after).toEqual([{ urls: 0, log: 0 }]);
+        } finally {
+          await session.close();
+        }
+        await run.finish();
+        expect(await databaseExists(session.database)).toBe(false);
+      }
+    } finally {
+      await withAdmin(async (admin) => {
+        const owned = await admin.query<{ datname: string }>(
+          'SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)',
+          [role],
+        );
+        for (const { datname } of owned.rows) {
+          await admin.query(`ALTER DATABASE ${escapeIdentifier(datname)} WITH IS_TEMPLATE false`);
+          await admin.query(`DROP DATABASE ${escapeIdentifier(datname)} WITH (FORCE)`);
+        }
+        await admin.query(`DROP ROLE ${role}`);
+      });
+    }
+  });
   it('names CREATEDB as the fix before anything is created when the role lacks it', async () => {
     const role = uniqueBase('role');
     await withAdmin((admin) => admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' NOCREATEDB`));
