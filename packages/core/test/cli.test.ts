@@ -277,6 +277,47 @@ describe('a live run', () => {
   });
 });
 
+describe('a multi-project config', () => {
+  const FEATURES_CONFIG = join(__dirname, 'fixtures/features/jest.config.js');
+
+  it("ls names each run's project; url takes --project, and asks for it when the config has several", async () => {
+    const base = uniqueBase('cliproj');
+    const env = { FEATURE: 'projects', FIXTURE_BASE_NAME: base };
+    const run = runFixture({ ...env, PGWORK_KEEP: '1', PGWORK_DATABASE_URL: serverUrl() }, FEATURES_CONFIG);
+    expectPassed(run, 2);
+    const ls = pgwork(['ls', '--json', '--config', FEATURES_CONFIG], env);
+    expect(ls.json.projects.map((p: { name: string }) => p.name)).toEqual(['alpha', 'beta']);
+    const runs = ls.json.servers[0].runs.filter((r: { baseName: string }) => r.baseName === base);
+    expect(runs.map((r: { project: string }) => r.project).sort()).toEqual(['alpha', 'beta']);
+    expect(runs.every((r: { kept: boolean }) => r.kept)).toBe(true);
+    expect(pgwork(['ls', '--config', FEATURES_CONFIG], env).stdout).toMatch(/RUN\s+PROJECT\s+STATE/);
+    // Both projects share the base name: each URL is its own project's database (its own table).
+    for (const [own, other] of [
+      ['alpha', 'beta'],
+      ['beta', 'alpha'],
+    ]) {
+      const url = pgwork(['url', '1', '--project', own!, '--config', FEATURES_CONFIG], env).stdout.trim();
+      expect(
+        await rows(
+          url,
+          `SELECT to_regclass('${own}_items') IS NOT NULL AS own, to_regclass('${other}_items') IS NOT NULL AS other`,
+        ),
+      ).toEqual([{ own: true, other: false }]);
+    }
+    const ambiguous = pgwork(['url', '1', '--config', FEATURES_CONFIG], env);
+    expect(ambiguous.stderr).toBe(
+      'pgwork: this config has 2 projects (alpha, beta), each with runs of its own; pass --project <name>.\n',
+    );
+    expect(ambiguous.status).toBe(1);
+    expect(pgwork(['url', '1', '--project', 'gamma', '--config', FEATURES_CONFIG], env).stderr).toBe(
+      'pgwork: --project "gamma" is not a project of this config; use one of alpha, beta.\n',
+    );
+    const cleaned = pgwork(['clean', '--yes', '--json', '--config', FEATURES_CONFIG], env);
+    expect(cleaned.status).toBe(0);
+    for (const listed of runs) for (const { name } of listed.objects) expect(await databaseExists(name)).toBe(false);
+  });
+});
+
 describe('schema isolation', () => {
   it('ls shows the kept schemas, url routes psql to one by search_path, clean drops them', async () => {
     const base = uniqueBase('clischema');

@@ -17,6 +17,8 @@ export interface DatabaseMarker {
   created: string;
   /** Templates: when a run last cloned from it (or reused it); template GC keeps the recently used. */
   lastUsed?: string;
+  /** Workers, schemas and shared databases: the project of a multi-project config whose run made them. */
+  project?: string;
   /** Workers and shared databases: when their run finished keeping them (PGWORK_KEEP=1). Without it, a dead run's were never finished: killed or interrupted. */
   kept?: string;
 }

@@ -54,9 +54,12 @@ export async function ls(context: CommandContext): Promise<CommandResult> {
 function renderInventory(inventory: ServerInventory | { server: string; absent: string }): string {
   if ('absent' in inventory) return `${inventory.server}: ${inventory.absent}\n`;
   const lines = [`${inventory.server} (PostgreSQL ${inventory.version})`];
+  // A PROJECT column only where a multi-project config's runs are listed.
+  const projects = inventory.runs.some((run) => run.project);
   const objects = inventory.runs.flatMap((run) =>
     run.objects.map((o) => [
       run.run,
+      ...(projects ? [run.project ?? '-'] : []),
       run.alive ? 'live' : run.kept ? 'kept' : 'died',
       o.unit,
       o.name,
@@ -64,7 +67,8 @@ function renderInventory(inventory: ServerInventory | { server: string; absent: 
       describeSince(o.created),
     ]),
   );
-  lines.push(objects.length ? table([['RUN', 'STATE', 'KIND', 'NAME', 'SIZE', 'AGE'], ...objects], '  ') : '  no runs');
+  const header = ['RUN', ...(projects ? ['PROJECT'] : []), 'STATE', 'KIND', 'NAME', 'SIZE', 'AGE'];
+  lines.push(objects.length ? table([header, ...objects], '  ') : '  no runs');
   const templates = inventory.templates.map((t) => [
     t.name,
     t.adapter ?? '?',

@@ -25,6 +25,8 @@ export interface RunInventory {
   /** It finished keeping its objects (PGWORK_KEEP=1); an ended run that is not kept was killed or interrupted. */
   readonly kept: boolean;
   readonly baseName: string;
+  /** The project of a multi-project config that ran it (null: a single-project run). */
+  readonly project: string | null;
   readonly objects: readonly RunObject[];
 }
 
@@ -66,7 +68,10 @@ export async function takeInventory(
     databases.map((d) => d.name),
     schemas.map((s) => s.name),
   );
-  const runs = new Map<string, { run: string; baseName: string; kept: boolean; objects: RunObject[] }>();
+  const runs = new Map<
+    string,
+    { run: string; baseName: string; project: string | null; kept: boolean; objects: RunObject[] }
+  >();
   const owned = [
     ...databases
       .filter(({ marker }) => marker.kind !== 'template')
@@ -78,6 +83,7 @@ export async function takeInventory(
     const run = runs.get(marker.run) ?? {
       run: marker.run,
       baseName: parsed?.baseName ?? name,
+      project: marker.project ?? null,
       kept: true,
       objects: [],
     };

@@ -26,12 +26,12 @@ options
   --workers <n>       doctor: the worker count for the connection check
   --json              print JSON
   clean: --templates, --older-than <7d|12h|30m>, --all-base-names, --dry-run, --yes
-  url:   --run <id>
+  url:   --run <id>, --project <name> (a config with several projects)
 `;
 
 const COMMANDS = ['ls', 'clean', 'doctor', 'url'] as const;
 type Command = (typeof COMMANDS)[number];
-const VALUE_FLAGS = ['--config', '--url', '--base-name', '--workers', '--older-than', '--run'];
+const VALUE_FLAGS = ['--config', '--url', '--base-name', '--workers', '--older-than', '--run', '--project'];
 const BOOLEAN_FLAGS = ['--json', '--yes', '--dry-run', '--templates', '--all-base-names'];
 /** Flags only some commands take. */
 const ONLY: Record<string, Command[]> = {
@@ -41,6 +41,7 @@ const ONLY: Record<string, Command[]> = {
   '--older-than': ['clean'],
   '--all-base-names': ['clean'],
   '--run': ['url'],
+  '--project': ['url'],
 };
 
 interface Parsed {
@@ -117,7 +118,12 @@ async function run(parsed: Parsed, out: (text: string) => void): Promise<Command
     case 'doctor':
       return doctorCommand(context);
     case 'url':
-      return url(context, positiveInteger(positional[0], 'the worker number') ?? 1, values.get('--run'));
+      return url(
+        context,
+        positiveInteger(positional[0], 'the worker number') ?? 1,
+        values.get('--run'),
+        values.get('--project'),
+      );
     case 'clean': {
       const olderThan = values.get('--older-than');
       const olderThanMs = olderThan === undefined ? undefined : parseDuration(olderThan);

@@ -32,6 +32,8 @@ export interface OpenedTarget {
 /** What the setup phase hands a mode. */
 export interface SetupContext {
   readonly baseName: string;
+  /** The project of a multi-project config, recorded in the run state and on what the run makes. */
+  readonly project: string | undefined;
   readonly maintenanceDatabase: string;
   /** The configured server; undefined url: the embedded one. */
   readonly server: { readonly url: string | undefined; readonly source: string; readonly cluster?: string };

@@ -83,6 +83,7 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
     version: 1,
     mode: 'database',
     runId,
+    project: context.project,
     settings: context.settings,
     server,
     maintenanceDatabase: context.maintenanceDatabase,
@@ -131,7 +132,13 @@ function cloneTemplate(admin: Client, state: DatabaseRunState, name: string, kin
   return ensureDatabase(admin, name, {
     template: state.template,
     strategy: state.cloneStrategy,
-    marker: { kind, run: state.runId, template: state.template, created: new Date().toISOString() },
+    marker: {
+      kind,
+      run: state.runId,
+      project: state.project,
+      template: state.template,
+      created: new Date().toISOString(),
+    },
   });
 }
 

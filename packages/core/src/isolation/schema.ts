@@ -36,6 +36,7 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
           const marker = {
             kind: 'worker' as const,
             run: runId,
+            project: context.project,
             state: 'building' as const,
             created: new Date().toISOString(),
           };
@@ -53,6 +54,7 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
         version: 1,
         mode: 'schema',
         runId,
+        project: context.project,
         settings: context.settings,
         server,
         database,

@@ -29,6 +29,7 @@ export const serverIsolation: Isolation<ServerRunState> = {
       version: 1,
       mode: 'server',
       runId: runs[0]!.state.runId,
+      project: context.project,
       settings: context.settings,
       perWorker,
     });

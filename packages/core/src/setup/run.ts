@@ -32,6 +32,8 @@ export interface RunConfig extends Omit<ResolvedOptions, 'adapter'> {
   /** Workers prepared now (database isolation clones the rest on demand). */
   readonly workerIds: readonly number[];
   readonly optionsDigest?: string;
+  /** The project of a multi-project config. */
+  readonly project?: string;
 }
 
 export interface Run extends StartedRun {
@@ -96,6 +98,7 @@ function setupContext(config: RunConfig, { description, seed, template }: Projec
   };
   return {
     baseName: config.baseName,
+    project: config.project,
     maintenanceDatabase: config.maintenanceDatabase,
     server: config.server,
     disable: config.disable,

@@ -53,6 +53,7 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
     workers,
     workerIds: Array.from({ length: count }, (_, i) => i + 1),
     optionsDigest: optionsDigest(request.options),
+    project: request.project,
   });
   const project = request.project ? ` for project "${request.project}"` : '';
   const mode = options.disable ? `; PGWORK_DISABLE=1: all workers share one ${run.unit}` : '';

@@ -37,6 +37,8 @@ export interface ServerAddress {
 interface StateBase {
   readonly version: 1;
   readonly runId: string;
+  /** The project of a multi-project config this run serves, recorded on what it makes (`pgwork url --project`). */
+  readonly project?: string;
   readonly settings: WorkerSettings;
 }
 
