@@ -1,8 +1,10 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { attachEmbeddedCluster, type EmbeddedCluster } from '../src/setup/cluster';
 import { removeClusters, serverPid } from '../src/setup/cluster-files';
+import { embeddedBinaries, serverUser } from '../src/setup/embedded-binaries';
 import { connect } from '../src/shared/connection';
 
 // The kept embedded cluster on a real server: what a run finds after crashes.
@@ -39,6 +41,17 @@ async function answers(url: string): Promise<number> {
   }
 }
 
+/** A query that needs the plpgsql library loaded into a new backend. */
+async function plpgsql(url: string): Promise<string> {
+  const client = await connect(url);
+  try {
+    await client.query(`DO $$ BEGIN PERFORM 1; END $$`);
+    return 'ok';
+  } finally {
+    await client.end();
+  }
+}
+
 const waitUntil = async (done: () => boolean) => {
   for (let waited = 0; !done(); waited += 50) {
     if (waited > 20_000) throw new Error('timed out');
@@ -65,6 +78,45 @@ describe('the kept embedded cluster', () => {
     const third = await attach();
     expect([third.created, third.started]).toEqual([false, true]);
     expect(await answers(third.url)).toBe(1);
+  });
+
+  it('restarts a server left running from binaries since removed (another checkout), which could not load plpgsql', async () => {
+    const running = await attach();
+    const pid = serverPid(running.directory)!;
+    process.kill(pid, 'SIGQUIT');
+    await waitUntil(() => serverPid(running.directory) === undefined);
+    // The same Postgres, started from a copy that is then removed: a server another checkout's run started.
+    const native = dirname(dirname(embeddedBinaries().postgres));
+    const copy = mkdtempSync(join(cache, 'other-checkout-'));
+    chmodSync(copy, 0o755);
+    cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
+    const data = join(running.directory, 'data');
+    rmSync(join(data, 'postmaster.pid'), { force: true });
+    const socket = ['-k', join(running.directory, 'socket'), '-p', '5432', '-c', 'listen_addresses='];
+    spawn(join(copy, 'bin', 'postgres'), ['-D', data, ...socket, '-c', 'unix_socket_permissions=0700'], {
+      detached: true,
+      stdio: 'ignore',
+      ...serverUser(),
+    }).unref();
+    await waitUntil(() => serverPid(running.directory) !== undefined);
+    const stale = serverPid(running.directory)!;
+    for (let tries = 0; ; tries++) {
+      const ok = await answers(running.url).catch(() => 0);
+      if (ok === 1) break;
+      if (tries > 200) throw new Error('the copied server did not answer');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    rmSync(copy, { recursive: true, force: true });
+    await expect(plpgsql(running.url)).rejects.toThrow(/could not access file "plpgsql"/);
+
+    const notices: string[] = [];
+    const again = await attach(notices);
+    expect(again.started).toBe(true);
+    expect(notices).toEqual([
+      expect.stringMatching(/runs Postgres binaries that have since been removed .* restarting it/),
+    ]);
+    expect(serverPid(again.directory)).not.toBe(stale);
+    expect(await plpgsql(again.url)).toBe('ok');
   });
 
   it('creates a cluster again, with a notice, when initdb never finished', async () => {

@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isAlive } from '../shared/child';
@@ -144,6 +154,38 @@ export function serverPid(cluster: string): number | undefined {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres' ? pid : undefined;
   } catch {
     return pid; // no /proc (macOS): trust the lock file
+  }
+}
+
+/**
+ * Whether a running server's program is gone from where it started: a
+ * node_modules or checkout since removed. Its new backends then fail to load
+ * libraries such as plpgsql from that path. (Reinstalled in place, the files
+ * are back and it runs on.) Linux only.
+ */
+export function serverBinariesRemoved(pid: number): boolean {
+  const deleted = ' (deleted)';
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    return exe.endsWith(deleted) && !existsSync(exe.slice(0, -deleted.length));
+  } catch {
+    return false; // no /proc (macOS), or not ours to read
+  }
+}
+
+/** Fast shutdown; immediate after 10 s. Resolves when the server is gone. */
+export async function stopServer(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGINT');
+  for (let waited = 0; isAlive(pid); waited += 100) {
+    if (waited === 10_000) signal('SIGQUIT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../shared/child';
-import { keeperOf, liveRuns, serverPid, tryLock, unlock, writeKeeper } from './cluster-files';
+import { keeperOf, liveRuns, serverPid, stopServer, tryLock, unlock, writeKeeper } from './cluster-files';
 
 const { directory, server, idleMs } = JSON.parse(process.argv[2]!) as {
   directory: string;
@@ -18,23 +18,6 @@ if (keeperOf(directory, server)) process.exit(0); // another keeper already watc
 writeKeeper(directory, server);
 
 let idleSince: number | undefined;
-
-const stop = (pid: number, signal: NodeJS.Signals) => {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-};
-
-/** Fast shutdown; immediate after 10 s. Resolves when the server is gone. */
-async function stopServer(pid: number): Promise<void> {
-  stop(pid, 'SIGINT');
-  for (let waited = 0; isAlive(pid); waited += 100) {
-    if (waited === 10_000) stop(pid, 'SIGQUIT');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function tick(): Promise<void> {
   if (!isAlive(server)) process.exit(0);

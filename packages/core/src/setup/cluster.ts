@@ -17,7 +17,16 @@ import { childFile, startDetachedChild } from '../shared/child';
 import { PgworkError, firstLine } from '../shared/errors';
 import { EMBEDDED_SETTINGS } from './embedded';
 import { embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-binaries';
-import { clusterDirectory, keeperOf, registerRun, serverPid, unregisterRun, withClusterLock } from './cluster-files';
+import {
+  clusterDirectory,
+  keeperOf,
+  registerRun,
+  serverBinariesRemoved,
+  serverPid,
+  stopServer,
+  unregisterRun,
+  withClusterLock,
+} from './cluster-files';
 
 /**
  * The embedded default, kept between runs: one initialised cluster per
@@ -91,7 +100,14 @@ export async function attachEmbeddedCluster(options: {
   try {
     await withClusterLock(directory, LOCK_WAIT_MS, async () => {
       registerRun(directory);
-      if (await accepts(url)) return;
+      if (await accepts(url)) {
+        const running = serverPid(directory);
+        if (running === undefined || !serverBinariesRemoved(running)) return;
+        options.notice?.(
+          `pgwork: the kept embedded server in ${directory} runs Postgres binaries that have since been removed (a deleted node_modules or checkout); restarting it with ${dirname(binaries.postgres)}.`,
+        );
+        await stopServer(running);
+      }
       created = await initialise(directory, binaries, user, options.notice);
       await startServer(directory, binaries, user);
       started = true;
