@@ -29,7 +29,41 @@ describeAdapterConformance('typeorm (migrations)', {
   },
 });
 
+// An app on TypeORM 0.3 (its own node_modules): the adapter loads the project's typeorm, whatever its version.
+const app03 = join(__dirname, 'fixtures/typeorm03-app');
+const adapter03 = (options: Partial<TypeormOptions> = {}): Adapter =>
+  createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir: app03 });
+
+describeAdapterConformance('typeorm 0.3 (synchronize)', {
+  adapter: () => adapter03(),
+  changedAdapter: () => adapter03({ migrate: 'migrations' }),
+  expectedTables: ['urls', 'clicks'],
+  async insertRows(client) {
+    await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
+    await client.query(`INSERT INTO clicks (visitor, "urlId") VALUES ('v', 1), ('w', 2)`);
+  },
+});
+
 describe('typeorm specifics', () => {
+  it('builds a TypeORM 0.3 app with its own typeorm, column types from decorator metadata', async () => {
+    expect(require(join(app03, 'node_modules/typeorm/package.json')).version).toMatch(/^0\.3\./);
+    expect(await fingerprintOf(adapter03())).not.toBe(await fingerprintOf(adapterFor()));
+    await withScratchDatabase(async (url, database) => {
+      await migrateInto(adapter03(), url, database);
+      const { rows } = await withClient(url, {}, (client) =>
+        client.query(
+          `SELECT table_name, column_name, data_type FROM information_schema.columns
+           WHERE table_schema = 'public' AND column_name IN ('slug', 'visitor', 'createdAt') ORDER BY 1, 2`,
+        ),
+      );
+      expect(rows).toEqual([
+        { table_name: 'clicks', column_name: 'visitor', data_type: 'character varying' },
+        { table_name: 'urls', column_name: 'createdAt', data_type: 'timestamp without time zone' },
+        { table_name: 'urls', column_name: 'slug', data_type: 'character varying' },
+      ]);
+    });
+  });
+
   it('runs the declared migrations and keeps their table out of reset', async () => {
     const adapter = adapterFor({ dataSource: 'src/data-source-migrations.ts' });
     expect((await adapter.describe()).bookkeepingTables).toEqual(['public.schema_history', 'public.typeorm_metadata']);
