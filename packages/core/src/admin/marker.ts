@@ -19,7 +19,10 @@ export interface DatabaseMarker {
   lastUsed?: string;
   /** Workers, schemas and shared databases: the project of a multi-project config whose run made them. */
   project?: string;
-  /** Workers and shared databases: when their run finished keeping them (PGWORK_KEEP=1). Without it, a dead run's were never finished: killed or interrupted. */
+  /**
+   * Workers, schemas and shared databases: when their run finished keeping them
+   * (PGWORK_KEEP=1). Without it, a dead run's objects were never finished: killed or interrupted.
+   */
   kept?: string;
 }
 

@@ -68,9 +68,10 @@ export async function planClean(server: OpenServer, request: CleanRequest): Prom
   }
   if (!request.templates) return { drops, kept };
   const current = new Set(request.baseNames.values());
-  const candidates = request.allBaseNames ? await readyTemplates(server.admin) : [];
-  if (!request.allBaseNames)
-    for (const baseName of request.baseNames.keys()) candidates.push(...(await readyTemplates(server.admin, baseName)));
+  // Without a base name, readyTemplates lists every base name's.
+  const baseNames = request.allBaseNames ? [undefined] : [...request.baseNames.keys()];
+  const candidates = [];
+  for (const baseName of baseNames) candidates.push(...(await readyTemplates(server.admin, baseName)));
   for (const { name, marker } of candidates) {
     const idleMs = Date.now() - lastUse(marker);
     if (current.has(name)) kept.push({ name, reason: "the current template of this project's schema" });

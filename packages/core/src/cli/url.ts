@@ -16,13 +16,13 @@ export async function url(
 ): Promise<CommandResult> {
   const project = chooseProject(context.projects, projectName);
   // A multi-project config's projects may share a base name: a run is the project's by its marker.
-  const isProjects = (run: { project: string | null }) => project.name === undefined || run.project === project.name;
+  const ofProject = (run: { project: string | null }) => project.name === undefined || run.project === project.name;
   const candidates: Array<{ url: string; run: string; alive: boolean; name: string; unit: string; created: string }> =
     [];
   await eachServer(project, async (server) => {
     const inventory = await takeInventory(server, new Set());
     for (const run of inventory.runs) {
-      if (run.baseName !== project.baseName || !isProjects(run) || (runId && run.run !== runId)) continue;
+      if (run.baseName !== project.baseName || !ofProject(run) || (runId && run.run !== runId)) continue;
       const object = run.objects.find((o) => o.worker === worker) ?? run.objects.find((o) => o.worker === undefined);
       if (object) {
         const { name, unit, created } = object;
