@@ -31,7 +31,25 @@ describeAdapterConformance('drizzle (migrations)', {
   ...rows,
 });
 
+// An app on the oldest drizzle-orm and drizzle-kit the peer ranges allow (its own node_modules):
+// the adapter uses the project's drizzle, so the floor of each range is built and reset too.
+const floorApp = join(__dirname, 'fixtures/floor-app');
+for (const mode of ['push', 'migrations'] as const) {
+  describeAdapterConformance(`drizzle-orm 0.36 and drizzle-kit 0.30 (${mode})`, {
+    adapter: () => adapterFor({ mode }, floorApp),
+    changedAdapter: () => adapterFor({ mode: mode === 'push' ? 'migrations' : 'push' }, floorApp),
+    expectedTables: mode === 'push' ? ['urls', 'clicks'] : ['urls', 'clicks', '__drizzle_migrations'],
+    ...rows,
+  });
+}
+
 describe('drizzle specifics', () => {
+  it('the floor app has the oldest versions the peer ranges allow', () => {
+    const peers = require('../package.json').peerDependencies;
+    const installed = (name: string) => require(join(floorApp, 'node_modules', name, 'package.json')).version;
+    for (const name of ['drizzle-orm', 'drizzle-kit']) expect(peers[name]).toBe(`>=${installed(name)} <1`);
+  });
+
   let scratch: string;
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'pgwork-drizzle-'));
