@@ -58,7 +58,7 @@ for (const example of chosen) {
     console.log(`    ${failure.file} > ${failure.test}: ${failure.what}`);
   if (shared.failures.length > 4) console.log(`    ... and ${shared.failures.length - 4} more`);
   console.log(
-    `  scenario.test.js (tests that build on each other): ${isolated.failures.some((f) => f.file.startsWith('scenario')) ? 'FAILED' : 'passes'} with its docblock's resetBefore "file"; ` +
+    `  the scenario file (tests that build on each other): ${isolated.failures.some((f) => f.file.startsWith('scenario')) ? 'FAILED' : 'passes'} with its docblock's resetBefore "file"; ` +
       `with the default reset before every test, ${scenario.failed} of ${scenario.total} fail:`,
   );
   for (const failure of scenario.failures.slice(0, 2))
