@@ -59,6 +59,34 @@ const waitUntil = async (done: () => boolean) => {
   }
 };
 
+/**
+ * The kept cluster's server stopped and started again from a copy of the
+ * Postgres binaries: what a run from another checkout leaves running.
+ */
+async function serverFromCopy(): Promise<{ running: EmbeddedCluster; copy: string; stale: number }> {
+  const running = await attach();
+  const pid = serverPid(running.directory)!;
+  process.kill(pid, 'SIGQUIT');
+  await waitUntil(() => serverPid(running.directory) === undefined);
+  const copy = mkdtempSync(join(cache, 'other-checkout-'));
+  chmodSync(copy, 0o755);
+  cpSync(dirname(dirname(embeddedBinaries().postgres)), copy, { recursive: true, verbatimSymlinks: true });
+  const data = join(running.directory, 'data');
+  rmSync(join(data, 'postmaster.pid'), { force: true });
+  const socket = ['-k', join(running.directory, 'socket'), '-p', '5432', '-c', 'listen_addresses='];
+  spawn(join(copy, 'bin', 'postgres'), ['-D', data, ...socket, '-c', 'unix_socket_permissions=0700'], {
+    detached: true,
+    stdio: 'ignore',
+    ...serverUser(),
+  }).unref();
+  await waitUntil(() => serverPid(running.directory) !== undefined);
+  for (let tries = 0; (await answers(running.url).catch(() => 0)) !== 1; tries++) {
+    if (tries > 200) throw new Error('the copied server did not answer');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { running, copy, stale: serverPid(running.directory)! };
+}
+
 describe('the kept embedded cluster', () => {
   it('is created once, attached to by the next run, and restarted after its server was SIGKILLed', async () => {
     const first = await attach();
@@ -81,31 +109,7 @@ describe('the kept embedded cluster', () => {
   });
 
   it('restarts a server left running from binaries since removed (another checkout), which could not load plpgsql', async () => {
-    const running = await attach();
-    const pid = serverPid(running.directory)!;
-    process.kill(pid, 'SIGQUIT');
-    await waitUntil(() => serverPid(running.directory) === undefined);
-    // The same Postgres, started from a copy that is then removed: a server another checkout's run started.
-    const native = dirname(dirname(embeddedBinaries().postgres));
-    const copy = mkdtempSync(join(cache, 'other-checkout-'));
-    chmodSync(copy, 0o755);
-    cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
-    const data = join(running.directory, 'data');
-    rmSync(join(data, 'postmaster.pid'), { force: true });
-    const socket = ['-k', join(running.directory, 'socket'), '-p', '5432', '-c', 'listen_addresses='];
-    spawn(join(copy, 'bin', 'postgres'), ['-D', data, ...socket, '-c', 'unix_socket_permissions=0700'], {
-      detached: true,
-      stdio: 'ignore',
-      ...serverUser(),
-    }).unref();
-    await waitUntil(() => serverPid(running.directory) !== undefined);
-    const stale = serverPid(running.directory)!;
-    for (let tries = 0; ; tries++) {
-      const ok = await answers(running.url).catch(() => 0);
-      if (ok === 1) break;
-      if (tries > 200) throw new Error('the copied server did not answer');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const { running, copy, stale } = await serverFromCopy();
     rmSync(copy, { recursive: true, force: true });
     await expect(plpgsql(running.url)).rejects.toThrow(/could not access file "plpgsql"/);
 
@@ -117,6 +121,17 @@ describe('the kept embedded cluster', () => {
     ]);
     expect(serverPid(again.directory)).not.toBe(stale);
     expect(await plpgsql(again.url)).toBe('ok');
+  });
+
+  it('leaves a server running whose binaries were reinstalled in place: it still loads them, and other runs may be on it', async () => {
+    const { running, copy, stale } = await serverFromCopy();
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(dirname(dirname(embeddedBinaries().postgres)), copy, { recursive: true, verbatimSymlinks: true });
+    const notices: string[] = [];
+    const again = await attach(notices);
+    expect([again.started, notices]).toEqual([false, []]);
+    expect(serverPid(again.directory)).toBe(stale);
+    expect(await plpgsql(running.url)).toBe('ok');
   });
 
   it('creates a cluster again, with a notice, when initdb never finished', async () => {
