@@ -7,8 +7,8 @@ import { createAdapter, typeorm, workerDataSourceOptions, type TypeormOptions } 
 const fingerprintOf = async (adapter: Adapter) => (await adapter.describe()).fingerprint;
 
 const app = join(__dirname, 'fixtures/app');
-const adapterFor = (options: Partial<TypeormOptions> = {}): Adapter =>
-  createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir: app });
+const adapterFor = (options: Partial<TypeormOptions> = {}, rootDir = app): Adapter =>
+  createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir });
 
 describeAdapterConformance('typeorm (synchronize)', {
   adapter: () => adapterFor(),
@@ -31,12 +31,10 @@ describeAdapterConformance('typeorm (migrations)', {
 
 // An app on TypeORM 0.3.17, the peer range's floor (its own node_modules): the adapter loads the project's typeorm.
 const app03 = join(__dirname, 'fixtures/typeorm03-app');
-const adapter03 = (options: Partial<TypeormOptions> = {}): Adapter =>
-  createAdapter({ dataSource: 'src/data-source.ts', ...options }, { rootDir: app03 });
 
 describeAdapterConformance('typeorm 0.3 (synchronize)', {
-  adapter: () => adapter03(),
-  changedAdapter: () => adapter03({ migrate: 'migrations' }),
+  adapter: () => adapterFor({}, app03),
+  changedAdapter: () => adapterFor({ migrate: 'migrations' }, app03),
   expectedTables: ['urls', 'clicks'],
   async insertRows(client) {
     await client.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
@@ -49,9 +47,9 @@ describe('typeorm specifics', () => {
     // The oldest TypeORM the peer range allows.
     const version = require(join(app03, 'node_modules/typeorm/package.json')).version;
     expect(require('../package.json').peerDependencies.typeorm).toBe(`>=${version} <2`);
-    expect(await fingerprintOf(adapter03())).not.toBe(await fingerprintOf(adapterFor()));
+    expect(await fingerprintOf(adapterFor({}, app03))).not.toBe(await fingerprintOf(adapterFor()));
     await withScratchDatabase(async (url, database) => {
-      await migrateInto(adapter03(), url, database);
+      await migrateInto(adapterFor({}, app03), url, database);
       const { rows } = await withClient(url, {}, (client) =>
         client.query(
           `SELECT table_name, column_name, data_type FROM information_schema.columns

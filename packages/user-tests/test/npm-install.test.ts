@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { packAll } from './packages';
+import { packAll, stripAnsi } from './packages';
 
 // A user's project, outside the workspace: pgwork from packed tarballs, installed
 // with npm exactly as the README's install line says, the embedded default.
@@ -101,7 +101,7 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
 
 test('the same project under Vitest 5 (npx vitest run): the ESM entry points of the packages load from node_modules, and the suite passes', () => {
   const run = spawnSync('npx', ['vitest', 'run'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
-  const output = `${run.stdout}${run.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
+  const output = stripAnsi(`${run.stdout}${run.stderr}`);
   expect(output).toMatch(/RUN\s+v5\./);
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
   expect(output).toMatch(/Tests\s+8 passed \(8\)/);

@@ -49,3 +49,6 @@ export function userEnvironment(env: Record<string, string>): NodeJS.ProcessEnv 
     if (/^(PGWORK_|TURBO_HASH|JEST_WORKER_ID)/.test(name) && !(name in env)) delete childEnv[name];
   return childEnv;
 }
+
+/** A runner's output without its terminal colours and cursor moves (Vitest colours even without a TTY). */
+export const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');

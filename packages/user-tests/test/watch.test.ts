@@ -3,7 +3,7 @@ import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ROOT, userEnvironment } from './packages';
+import { ROOT, stripAnsi, userEnvironment } from './packages';
 
 // Watch mode, scripted: a copy of examples/drizzle watched by `vitest` and by
 // `jest --watchAll`. A schema change reruns the suite green on a template built
@@ -15,8 +15,6 @@ const EXAMPLE = join(ROOT, 'examples', 'drizzle');
 const { clusterUrl } = require(join(ROOT, 'packages/core/dist/setup/cluster.js')) as {
   clusterUrl(directory: string): string;
 };
-
-const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 
 /** The example as a project of its own in a temporary folder (its installed node_modules linked in). */
 function scratchProject(): string {
