@@ -1,3 +1,4 @@
+import { EMBEDDED_SOURCE } from '../shared/connection';
 import { relative } from 'node:path';
 import { describeDatabase, notOwnedError } from '../admin/databases';
 import { workerServer } from '../isolation/server';
@@ -120,7 +121,7 @@ async function openFirstServer(project: CliProject): Promise<{ server: OpenServe
   try {
     const server = await openServer(
       cluster.url,
-      'the embedded server',
+      EMBEDDED_SOURCE,
       `the kept embedded cluster in ${cluster.directory} (${how})`,
       project,
     );

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Client } from 'pg';
-import { connect } from '../shared/connection';
+import { EMBEDDED_SOURCE, connect } from '../shared/connection';
 import { maskUrl, sqlState } from '../shared/errors';
 import { databaseOfUrl, databaseUrl } from '../shared/naming';
 import { attachEmbeddedCluster } from '../setup/cluster';
@@ -62,7 +62,7 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
       return { label, absent: 'no run has created this kept cluster yet' };
     const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name: name === 'main' ? undefined : name });
     try {
-      const open = await openServer(cluster.url, 'the embedded server', label, project);
+      const open = await openServer(cluster.url, EMBEDDED_SOURCE, label, project);
       return { ...open, close: () => open.close().finally(() => cluster.detach()) };
     } catch (error) {
       await cluster.detach();

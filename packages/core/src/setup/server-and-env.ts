@@ -1,3 +1,4 @@
+import { EMBEDDED_SOURCE } from '../shared/connection';
 import { PgworkError } from '../shared/errors';
 import { parseDatabaseUrl } from '../shared/naming';
 
@@ -29,7 +30,7 @@ export function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerCho
     parseDatabaseUrl(value, source);
     return Object.freeze({ url: value, source });
   }
-  return Object.freeze({ url: undefined, source: 'the embedded server' });
+  return Object.freeze({ url: undefined, source: EMBEDDED_SOURCE });
 }
 
 export function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly<Record<string, string>> {

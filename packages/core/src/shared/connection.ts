@@ -5,6 +5,12 @@ import { databaseOfUrl } from './naming';
 /** How long a worker's reset waits for a lock an app connection holds before it says so. */
 export const SESSION_LOCK_TIMEOUT_MS = 15_000;
 
+/** How long a connection may take to open before pgwork gives up on it. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+
+/** The source of a run's server when pgwork started it (ServerChoice.source). */
+export const EMBEDDED_SOURCE = 'the embedded server';
+
 /** Every connection pgwork opens carries this application_name, so its sessions can be told apart. */
 export const APPLICATION_NAME = 'pgwork';
 
@@ -34,7 +40,7 @@ export async function connect(
   const client = new ClientClass({
     connectionString: url,
     application_name: options.applicationName ?? APPLICATION_NAME,
-    connectionTimeoutMillis: 15_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     lock_timeout: options.lockTimeoutMs,
   });
   // A server that goes away mid-run emits 'error' on idle clients; without a listener Node would crash.
@@ -55,12 +61,22 @@ export function connectionError(error: unknown, url: string, source: string): Pg
   const code = sqlState(error) ?? (error as { code?: string } | undefined)?.code;
   const shown = maskUrl(url);
   const message = error instanceof Error && error.message ? error.message : String(error);
-  if ((code && UNREACHABLE.has(code)) || /timeout expired|Connection terminated/i.test(message)) {
+  // A timer, not the server, said no: the server may be up and this process too busy to read its answer.
+  if (/timeout expired/i.test(message)) {
     return new PgworkError(
-      'SERVER_UNREACHABLE',
-      `cannot reach Postgres at ${shown} (${code ?? message}); start that server or fix ${source}, or unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres.`,
+      'CONNECT_TIMEOUT',
+      `Postgres at ${shown} did not finish a connection within ${CONNECT_TIMEOUT_MS / 1000} s (timeout expired): the server or this process was too busy to answer (a loaded machine, or test code blocking the event loop); check that it answers with \`pgwork doctor\`, or run fewer workers.`,
       { cause: error },
     );
+  }
+  if ((code && UNREACHABLE.has(code)) || /Connection terminated/i.test(message)) {
+    const fix =
+      source === EMBEDDED_SOURCE
+        ? 'the embedded server stopped while this run used it (its cache directory removed, or `pgwork clean`); run the tests again'
+        : `start that server or fix ${source}, or unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres`;
+    return new PgworkError('SERVER_UNREACHABLE', `cannot reach Postgres at ${shown} (${code ?? message}); ${fix}.`, {
+      cause: error,
+    });
   }
   if (code === '28P01' || code === '28000') {
     const user = safeUser(url);

@@ -8,6 +8,7 @@ export type PgworkErrorCode =
   | 'INVALID_NAME'
   | 'INVALID_URL'
   | 'SERVER_UNREACHABLE'
+  | 'CONNECT_TIMEOUT'
   | 'AUTH_FAILED'
   | 'NO_CREATEDB'
   | 'NO_CREATE_SCHEMA'

@@ -2,6 +2,7 @@
 // describeAdapterConformance(...) so a contributor knows when an adapter is
 // correct, in every mode it declares. Results are checked with raw SQL probes,
 // never through the adapter.
+import { EMBEDDED_SOURCE } from '../shared/connection';
 import type { Client } from 'pg';
 import { dropOwnedDatabase } from '../admin/databases';
 import { describeAdapter, type Adapter } from '../shared/adapter';
@@ -163,7 +164,7 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
           const adapter = options.adapter();
           const description = await describeAdapter(adapter);
           // Server isolation starts a server per worker: the embedded one, kept between runs (see stableBaseName).
-          const server = mode === 'server' ? { server: { url: undefined, source: 'the embedded server' } } : {};
+          const server = mode === 'server' ? { server: { url: undefined, source: EMBEDDED_SOURCE } } : {};
           const baseName = mode === 'server' ? stableBaseName('conf_se', name) : `conf_${runId}_${mode.slice(0, 2)}`;
           const config = testRunConfig(adapter, baseName, { isolation: mode, ...server });
           if (!description.isolation.includes(mode)) return expectRefused(config, mode, description.limits?.[mode]);

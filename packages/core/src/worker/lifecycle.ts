@@ -19,7 +19,8 @@ export interface WorkerLifecycle {
   /**
    * Starts opening the worker's session now, while the runner loads the test
    * file: connecting and planning the reset probe (tens of ms on a big schema,
-   * once per worker process) overlap the app's own imports. Errors surface in beforeFile.
+   * once per worker process) overlap the app's own imports. A warm-up never
+   * fails a file: if it failed, beforeFile opens the session again.
    */
   warmUp(): void;
   beforeFile(): Promise<void>;
@@ -78,6 +79,27 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
   let appConnection: Client | undefined;
   let inTransaction = false;
   let when: ResetBefore = 'test';
+  /** The session warmUp started, until beforeFile has taken it. */
+  let warming: Promise<WorkerSession> | undefined;
+
+  /**
+   * The worker's session. A warm-up's attempt is a miss, not an error, when it
+   * failed: imports that keep the event loop busy longer than the connect
+   * timeout (ts-jest type-checking a big app on a loaded machine) fire its timer
+   * as soon as the loop resumes, or let the server close the half-open startup,
+   * while the server is up. So the session is opened again, now that the file
+   * has loaded; an error then is the server's.
+   */
+  const openSession = async (runState: RunState, workerId: number): Promise<WorkerSession> => {
+    const warm = warming;
+    warming = undefined;
+    try {
+      return await keptWorkerSession(runState, workerId);
+    } catch (error) {
+      if (!warm) throw error;
+      return keptWorkerSession(runState, workerId);
+    }
+  };
 
   const begin = async () => {
     if (!transactions) return;
@@ -97,13 +119,12 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
 
   return {
     warmUp() {
-      let opening: Promise<WorkerSession>;
       try {
-        opening = keptWorkerSession(readRunState(options.env, options.project), resolveWorkerId(options.env));
+        warming = keptWorkerSession(readRunState(options.env, options.project), resolveWorkerId(options.env));
       } catch {
         return; // beforeFile says what is wrong
       }
-      opening.catch(() => undefined);
+      warming.catch(() => undefined);
     },
     async beforeFile() {
       state = readRunState(options.env, options.project);
@@ -113,7 +134,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       const overwritten = settings.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
       if (overwritten && settings.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
       else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
-      session = await keptWorkerSession(state, workerId);
+      session = await openSession(state, workerId);
       if (settings.reset === 'transaction') {
         const pg = options.appPg(settings.rootDir);
         appConnection = await connect(
