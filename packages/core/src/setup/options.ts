@@ -60,9 +60,12 @@ export interface PgworkOptions {
    */
   resetBefore?: ResetBefore;
   /**
-   * Other per-worker variables, set in each worker before your code loads, for
-   * services pgwork does not isolate: { REDIS_URL: "redis://127.0.0.1:6379/{worker}" }.
-   * Placeholders: {worker} (1, 2, ...), {run} (the run's id).
+   * Other per-worker variables, set in each worker before your code loads: for
+   * services pgwork does not isolate ({ REDIS_URL: "redis://127.0.0.1:6379/{worker}" }),
+   * and for apps that read the database's parts ({ DB_HOST: "{host}", DB_PORT: "{port}" }).
+   * Placeholders: {worker} (1, 2, ...), {run} (the run's id), and the worker's
+   * connection as the app reaches it: {url}, {host}, {port}, {user}, {password},
+   * {database}, {schema} (schema isolation: the worker's; else "public").
    */
   workerEnv?: Record<string, string>;
   /**

@@ -163,7 +163,7 @@ async function beginRun(
     );
     return {
       runId,
-      server: Object.freeze({ url, source: server.source }),
+      server: Object.freeze({ url, appUrl: embedded?.appUrl, source: server.source }),
       admin,
       embeddedDirectory: embedded?.directory,
       serverVersion: rows[0]!.version,

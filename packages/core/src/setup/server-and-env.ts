@@ -1,14 +1,12 @@
 import { EMBEDDED_SOURCE } from '../shared/connection';
 import { PgworkError } from '../shared/errors';
 import { parseDatabaseUrl } from '../shared/naming';
+import { WORKER_ENV_PLACEHOLDERS } from '../shared/run-state';
 
 // The two options whose checks are more than a type and a choice: which server
 // to use, and the per-worker variables with placeholders.
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** What a workerEnv value may contain besides text. */
-export const WORKER_ENV_PLACEHOLDERS = ['{worker}', '{run}'];
 
 export interface ServerChoice {
   /** undefined: start the embedded server. */
@@ -57,14 +55,16 @@ export function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): R
     if (typeof value !== 'string') {
       throw new PgworkError(
         'INVALID_OPTION',
-        `workerEnv.${name} must be text with {worker} or {run} in it, ${example}; functions cannot cross Jest's processes.`,
+        `workerEnv.${name} must be text with placeholders such as {worker} or {port} in it, ${example}; functions cannot cross Jest's processes.`,
       );
     }
-    const unknown = value.match(/\{[^}]*\}/g)?.find((placeholder) => !WORKER_ENV_PLACEHOLDERS.includes(placeholder));
+    const unknown = value
+      .match(/\{[^}]*\}/g)
+      ?.find((placeholder) => !(WORKER_ENV_PLACEHOLDERS as readonly string[]).includes(placeholder));
     if (unknown) {
       throw new PgworkError(
         'INVALID_OPTION',
-        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(' or ')}.`,
+        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(', ')}.`,
       );
     }
   }

@@ -70,10 +70,9 @@ export function connectionError(error: unknown, url: string, source: string): Pg
     );
   }
   if ((code && UNREACHABLE.has(code)) || /Connection terminated/i.test(message)) {
-    const fix =
-      source === EMBEDDED_SOURCE
-        ? 'the embedded server stopped while this run used it (its cache directory removed, or `pgwork clean`); run the tests again'
-        : `start that server or fix ${source}, or unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres`;
+    const fix = source.startsWith(EMBEDDED_SOURCE)
+      ? 'the embedded server stopped while this run used it (its cache directory removed, or `pgwork clean`); run the tests again'
+      : `start that server or fix ${source}, or unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres`;
     return new PgworkError('SERVER_UNREACHABLE', `cannot reach Postgres at ${shown} (${code ?? message}); ${fix}.`, {
       cause: error,
     });

@@ -30,8 +30,23 @@ export interface WorkerSettings {
 
 /** Where a run's server is, and where that choice came from (named in errors). */
 export interface ServerAddress {
+  /** pgwork's own connections (the embedded server's socket). */
   readonly url: string;
+  /** The app's, where it differs from `url`: the embedded server's loopback TCP address with its password. */
+  readonly appUrl?: string;
   readonly source: string;
+}
+
+/** A URL on `server.url`, as the app reaches the same database with the same parameters. */
+export function appUrlOf(server: ServerAddress, url: string): string {
+  if (!server.appUrl) return url;
+  const app = new URL(server.appUrl);
+  const target = new URL(url);
+  target.username = app.username;
+  target.password = app.password;
+  target.host = app.host;
+  target.searchParams.delete('host');
+  return target.toString();
 }
 
 interface StateBase {
@@ -80,7 +95,10 @@ export type RunState = DatabaseRunState | SchemaRunState | ServerRunState;
 /** Where one worker's tests go. */
 export interface WorkerTarget {
   readonly database: string;
+  /** pgwork's own connections to it. */
   readonly url: string;
+  /** What the worker's variables say: the same database as the app's driver reaches it. */
+  readonly appUrl: string;
   /** Schema isolation: the worker's schema, first on the URL's search_path. */
   readonly schema?: string;
   /** The run this worker belongs to (server isolation: its server's). */
@@ -120,7 +138,36 @@ export function readRunState(env: NodeJS.ProcessEnv = process.env, project?: str
   return parsed;
 }
 
+/**
+ * What a workerEnv value may contain besides text: the worker's number, the
+ * run's id, and the parts of the worker's connection as the app reaches it,
+ * for apps that read DB_HOST, DB_PORT, DB_NAME and the like instead of one URL.
+ */
+export const WORKER_ENV_PLACEHOLDERS = [
+  '{worker}',
+  '{run}',
+  '{url}',
+  '{host}',
+  '{port}',
+  '{user}',
+  '{password}',
+  '{database}',
+  '{schema}',
+] as const;
+
 /** A workerEnv value for one worker. */
-export function expandWorkerEnv(value: string, workerId: number, runId: string): string {
-  return value.replaceAll('{worker}', String(workerId)).replaceAll('{run}', runId);
+export function expandWorkerEnv(value: string, workerId: number, target: WorkerTarget): string {
+  const url = new URL(target.appUrl);
+  const parts: Record<(typeof WORKER_ENV_PLACEHOLDERS)[number], string> = {
+    '{worker}': String(workerId),
+    '{run}': target.runId,
+    '{url}': target.appUrl,
+    '{host}': url.searchParams.get('host') ?? url.hostname,
+    '{port}': url.port || '5432',
+    '{user}': decodeURIComponent(url.username),
+    '{password}': decodeURIComponent(url.password),
+    '{database}': target.database,
+    '{schema}': target.schema ?? 'public',
+  };
+  return value.replace(/\{[a-z]+\}/g, (placeholder) => parts[placeholder as keyof typeof parts] ?? placeholder);
 }

@@ -31,16 +31,16 @@ export function applyWorkerEnvironment(
   }
   const workerId = resolveWorkerId(env);
   for (const [name, value] of Object.entries(workerVariables(state, workerId))) env[name] = value;
-  return workerTarget(state, workerId).url;
+  return workerTarget(state, workerId).appUrl;
 }
 
 /** Every variable pgwork sets in a worker, and its value there: `env` names the worker's database, `workerEnv` expanded. */
 export function workerVariables(state: RunState, workerId: number): Record<string, string> {
   const target = workerTarget(state, workerId);
   const variables: Record<string, string> = {};
-  for (const name of state.settings.env) variables[name] = target.url;
+  for (const name of state.settings.env) variables[name] = target.appUrl;
   for (const [name, value] of Object.entries(state.settings.workerEnv)) {
-    variables[name] = expandWorkerEnv(value, workerId, target.runId);
+    variables[name] = expandWorkerEnv(value, workerId, target);
   }
   return variables;
 }
@@ -68,5 +68,5 @@ export function overwrittenVariables(state: RunState, workerId: number, env: Nod
  */
 export function currentWorkerUrl(env: NodeJS.ProcessEnv = process.env, project?: string): string | undefined {
   if (!env[runStateVariable(project)]) return undefined;
-  return workerTarget(readRunState(env, project), resolveWorkerId(env)).url;
+  return workerTarget(readRunState(env, project), resolveWorkerId(env)).appUrl;
 }
