@@ -450,7 +450,7 @@ describe('bad input', () => {
       ['clean', '--templates', '--older-than', 'week'],
       'pgwork: --older-than "week" is not a duration; use e.g. 7d, 12h or 30m.',
     ],
-    [['clean', '--all-base-names'], 'pgwork: --all-base-names applies to templates; add --templates.'],
+    [['clean', '--older-than', '7d'], 'pgwork: --older-than applies to templates; add --templates.'],
     [
       ['clean', '--templates', '--all-base-names'],
       "pgwork: --all-base-names drops other projects' templates by age alone, so it needs --older-than (e.g. 30d).",

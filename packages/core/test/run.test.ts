@@ -382,9 +382,14 @@ describe('schema isolation', () => {
       await lock(holder, `run:${alive}`);
       const marked = (run: string) =>
         formatMarker({ kind: 'worker', run, state: 'ready', created: new Date().toISOString() });
+      // Named as the run's base name ("sch") would name them, but for the neighbour's: another project's.
+      const schemas = { dead: `sch_${dead}_w1`, alive: `sch_${alive}_w1`, neighbour: `sib_${dead}_w1` };
       await rows(
         url,
-        `CREATE SCHEMA s_dead; COMMENT ON SCHEMA s_dead IS ${escapeLiteral(marked(dead))}; CREATE SCHEMA s_alive; COMMENT ON SCHEMA s_alive IS ${escapeLiteral(marked(alive))}; CREATE SCHEMA s_user;`,
+        `CREATE SCHEMA ${schemas.dead}; COMMENT ON SCHEMA ${schemas.dead} IS ${escapeLiteral(marked(dead))};
+         CREATE SCHEMA ${schemas.alive}; COMMENT ON SCHEMA ${schemas.alive} IS ${escapeLiteral(marked(alive))};
+         CREATE SCHEMA ${schemas.neighbour}; COMMENT ON SCHEMA ${schemas.neighbour} IS ${escapeLiteral(marked(dead))};
+         CREATE SCHEMA s_user;`,
       );
       try {
         const run = await startRun(
@@ -394,7 +399,7 @@ describe('schema isolation', () => {
             workerIds: [1, 2],
           }),
         );
-        expect(run.summaries[0]!.reclaimed).toEqual(['s_dead']);
+        expect(run.summaries[0]!.reclaimed).toEqual([schemas.dead]);
         const [one, two] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
         await rows(one.url, `INSERT INTO urls (slug) VALUES ('only-in-one')`);
         expect(await rows(two.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);
@@ -407,9 +412,9 @@ describe('schema isolation', () => {
         expect([...result.databases].sort()).toEqual([`sch_${run.state.runId}_w1`, `sch_${run.state.runId}_w2`]);
         const left = await rows<{ nspname: string }>(
           url,
-          `SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_%' OR nspname LIKE 'sch%' ORDER BY 1`,
+          `SELECT nspname FROM pg_namespace WHERE nspname LIKE 's\\_%' OR nspname LIKE 'sch%' OR nspname LIKE 'sib%'`,
         );
-        expect(left.map((row) => row.nspname)).toEqual(['s_alive', 's_user']);
+        expect(left.map((row) => row.nspname).sort()).toEqual([schemas.alive, 's_user', schemas.neighbour].sort());
       } finally {
         await holder.end();
       }
@@ -418,7 +423,7 @@ describe('schema isolation', () => {
 });
 
 describe('reclaiming dead runs', () => {
-  it('drops databases of runs whose lease is free, never those of a live run or unmarked ones', async () => {
+  it("drops its base name's databases of runs whose lease is free, never those of a live run, unmarked ones or another project's", async () => {
     const dead = newRunId();
     const alive = newRunId();
     const base = uniqueBase('reclaim');
@@ -427,6 +432,8 @@ describe('reclaiming dead runs', () => {
       alive: `${base}_${alive}_w1`,
       decoy: `${base}_${newRunId()}_w1`,
       building: `${base}_tpl_0123456789abcdef`,
+      // Another project's run, ended with PGWORK_KEEP=1: kept for someone to look at.
+      neighbour: `${uniqueBase('neighbour')}_${dead}_w1`,
     };
     const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
     await lock(holder, `run:${alive}`);
@@ -438,20 +445,23 @@ describe('reclaiming dead runs', () => {
         await ensureDatabase(admin, names.building, {
           marker: { kind: 'template', run: dead, state: 'building', created },
         });
+        await ensureDatabase(admin, names.neighbour, {
+          marker: { kind: 'worker', run: dead, created, kept: created },
+        });
         await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
-        const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, newRunId());
-        // A run starting in a parallel test file may have reclaimed the dead ones first; gone either way (below).
-        expect(reclaimed).not.toContain(names.alive);
-        expect(reclaimed).not.toContain(names.decoy);
+        const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, newRunId(), base);
+        expect(reclaimed.sort()).toEqual([names.building, names.dead].sort());
       });
       expect(await databaseExists(names.dead)).toBe(false);
       expect(await databaseExists(names.building)).toBe(false);
       expect(await databaseExists(names.alive)).toBe(true);
       expect(await databaseExists(names.decoy)).toBe(true);
+      expect(await databaseExists(names.neighbour)).toBe(true);
     } finally {
       await holder.end();
       await withAdmin(async (admin) => {
         await dropOwnedDatabase(admin, names.alive);
+        await dropOwnedDatabase(admin, names.neighbour);
         await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(names.decoy)}`);
       });
     }

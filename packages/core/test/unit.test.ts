@@ -23,7 +23,7 @@ import {
   newRunId,
   assertDatabaseName,
 } from '../src/shared/naming';
-import { resolveOptions } from '../src/setup/options';
+import { projectBaseName, resolveOptions } from '../src/setup/options';
 import { applyWorkerEnvironment, overwrittenVariables, workerTarget } from '../src/worker/env';
 import { resetBeforeFor, resetBeforeOfFile } from '../src/worker/lifecycle';
 import { resolveWorkerId } from '../src/shared/worker-id';
@@ -261,7 +261,7 @@ describe('options', () => {
   it('applies documented defaults and freezes the result', () => {
     const options = resolveOptions({ adapter }, {});
     expect(options).toMatchObject({
-      baseName: 'pgwork',
+      baseName: undefined, // the project's own: projectBaseName
       env: ['DATABASE_URL'],
       maintenanceDatabase: 'postgres',
       disable: false,
@@ -270,6 +270,30 @@ describe('options', () => {
     });
     expect(options.server).toEqual({ url: undefined, source: 'the embedded server' });
     expect(Object.isFrozen(options)).toBe(true);
+  });
+
+  it("names a project's base name after its package and where it is, so neighbours on one server never share one", () => {
+    const root = mkdtempSync(join(tmpdir(), 'pgwork-base-'));
+    try {
+      const app = (folder: string, name?: string) => {
+        mkdirSync(join(root, folder));
+        if (name) writeFileSync(join(root, folder, 'package.json'), JSON.stringify({ name }));
+        return join(root, folder);
+      };
+      const api = projectBaseName(app('api', '@acme/API-Server'));
+      expect(api).toMatch(/^pgwork_api_server_[0-9a-f]{6}$/);
+      expect(projectBaseName(join(root, 'api'))).toBe(api); // stable
+      // The same package name in another checkout, another runner project, a folder without a name.
+      expect(projectBaseName(app('api-copy', '@acme/API-Server'))).not.toBe(api);
+      expect(projectBaseName(join(root, 'api'), 'e2e')).not.toBe(api);
+      expect(projectBaseName(app('Web App'))).toMatch(/^pgwork_web_app_[0-9a-f]{6}$/);
+      const long = projectBaseName(app('long', 'x'.repeat(80)));
+      expect(long.length).toBeLessThanOrEqual(40);
+      expect(projectBaseName(app('digits', '123'))).toMatch(/^pgwork_123_[0-9a-f]{6}$/);
+      expect(projectBaseName(app('symbols', '@@@'))).toMatch(/^pgwork_[0-9a-f]{6}$/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('picks PGWORK_DATABASE_URL, then the option, then DATABASE_URL', () => {

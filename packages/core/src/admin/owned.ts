@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { isLockHeld } from '../shared/locks';
+import { parseRunObjectName, templateBaseName } from '../shared/naming';
 import type { DatabaseMarker } from './marker';
 
 /**
@@ -14,6 +15,9 @@ export interface OwnedObjects {
   /** Replaces its marker. */
   mark(admin: Client, name: string, marker: DatabaseMarker): Promise<void>;
 }
+
+/** The base name a run object's or template's name was made from. */
+const baseNameOfObject = (name: string) => parseRunObjectName(name)?.baseName ?? templateBaseName(name);
 
 /** A run's lease: a session-level advisory lock, freed by Postgres when its connection dies (even on SIGKILL). */
 export const runLease = (runId: string) => `run:${runId}`;
@@ -36,10 +40,13 @@ export async function findDeadRunObjects(
   admin: Client,
   objects: OwnedObjects,
   ownRunId?: string,
+  /** Only these projects' (undefined: every project's). */
+  baseNames?: readonly string[],
 ): Promise<Array<{ name: string; marker: DatabaseMarker }>> {
   const isAlive = runLiveness(admin, ownRunId);
   const dead: Array<{ name: string; marker: DatabaseMarker }> = [];
   for (const owned of await objects.list(admin)) {
+    if (baseNames && !baseNames.includes(baseNameOfObject(owned.name) ?? '')) continue;
     if (abandoned(owned.marker) && !(await isAlive(owned.marker.run))) dead.push(owned);
   }
   return dead;
@@ -60,12 +67,19 @@ export function dropDeadRunObject(
 }
 
 /**
- * Drops the objects of runs that are gone, and templates whose build died
- * midway. Never anything of a live run, never anything unmarked.
+ * Drops the objects of runs of this base name that are gone, and its templates
+ * whose build died midway. Never anything of a live run, never anything
+ * unmarked, never another project's (it may be kept for someone to look at;
+ * its own next run or `pgwork clean` reclaims it).
  */
-export async function reclaimDeadRuns(admin: Client, objects: OwnedObjects, ownRunId: string): Promise<string[]> {
+export async function reclaimDeadRuns(
+  admin: Client,
+  objects: OwnedObjects,
+  ownRunId: string,
+  baseName: string,
+): Promise<string[]> {
   const reclaimed: string[] = [];
-  for (const found of await findDeadRunObjects(admin, objects, ownRunId)) {
+  for (const found of await findDeadRunObjects(admin, objects, ownRunId, [baseName])) {
     if (await dropDeadRunObject(admin, objects, found)) reclaimed.push(found.name);
   }
   return reclaimed;

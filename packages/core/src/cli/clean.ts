@@ -16,9 +16,9 @@ export interface CleanRequest {
   readonly templates: boolean;
   /** With templates: only those unused for this long (milliseconds). */
   readonly olderThanMs: number | undefined;
-  /** With templates: those of every base name on the server, not only the projects' (needs olderThanMs). */
+  /** Ended runs and templates of every base name on the server, not only the projects' (templates need olderThanMs). */
   readonly allBaseNames: boolean;
-  /** Per base name, the template its project clones from now (kept). */
+  /** The projects' base names, each with the template it clones from now (kept; undefined when only its config can say). */
   readonly baseNames: ReadonlyMap<string, string | undefined>;
 }
 
@@ -50,7 +50,8 @@ export async function planClean(server: OpenServer, request: CleanRequest): Prom
       : marker.kept
         ? `run ${marker.run} has ended, kept with PGWORK_KEEP=1`
         : `run ${marker.run} ended before its teardown (killed or interrupted)`;
-  for (const found of await findDeadRunObjects(server.admin, ownedDatabases)) {
+  const ofProjects = request.allBaseNames ? undefined : [...request.baseNames.keys()];
+  for (const found of await findDeadRunObjects(server.admin, ownedDatabases, undefined, ofProjects)) {
     if (server.protectedDatabases.includes(found.name)) {
       kept.push({ name: found.name, reason: 'the database the URL names; pgwork never drops it' });
       continue;
@@ -62,7 +63,7 @@ export async function planClean(server: OpenServer, request: CleanRequest): Prom
     });
   }
   if (server.schemas) {
-    for (const found of await findDeadRunObjects(server.schemas, ownedSchemas)) {
+    for (const found of await findDeadRunObjects(server.schemas, ownedSchemas, undefined, ofProjects)) {
       drops.push({ ...found, unit: 'schema', reason: ended(found.marker) });
     }
   }

@@ -37,14 +37,20 @@ async function currentTemplates(projects: readonly CliProject[]): Promise<Map<st
   return current;
 }
 
-export async function ls(context: CommandContext): Promise<CommandResult> {
-  const current = new Set(
-    [...(await currentTemplates(context.projects)).values()].filter((name): name is string => !!name),
-  );
+export async function ls(context: CommandContext, allBaseNames: boolean): Promise<CommandResult> {
+  const templates = await currentTemplates(context.projects);
+  const current = new Set([...templates.values()].filter((name): name is string => !!name));
+  // Other projects on a shared server are theirs to list: --all-base-names shows them too.
+  const ours = (item: { baseName: string }) => allBaseNames || templates.has(item.baseName);
   const servers: Array<ServerInventory | { server: string; absent: string }> = [];
   for (const project of distinctServers(context.projects)) {
     for (const found of await eachServer(project, (server) => takeInventory(server, current))) {
-      servers.push(found.result ?? { server: found.label, absent: found.absent! });
+      const inventory = found.result;
+      servers.push(
+        inventory
+          ? { ...inventory, runs: inventory.runs.filter(ours), templates: inventory.templates.filter(ours) }
+          : { server: found.label, absent: found.absent! },
+      );
     }
   }
   for (const server of servers) context.out(renderInventory(server));
@@ -99,7 +105,7 @@ export async function clean(context: CommandContext, options: CleanOptions): Pro
   // Only --templates needs the current templates (and the adapters to name them).
   const baseNames = options.templates
     ? await currentTemplates(context.projects)
-    : new Map<string, string | undefined>();
+    : new Map(context.projects.map((project) => [project.baseName, undefined]));
   if (options.templates && options.olderThanMs === undefined && [...baseNames.values()].some((name) => !name)) {
     throw new PgworkError(
       'INVALID_OPTION',

@@ -1,9 +1,8 @@
-import { EMBEDDED_SOURCE } from '../shared/connection';
 import { relative } from 'node:path';
 import { describeDatabase, notOwnedError } from '../admin/databases';
 import { workerServer } from '../isolation/server';
 import { runLiveness } from '../admin/owned';
-import { PgworkError, describeDatabaseError, maskUrl } from '../shared/errors';
+import { EMBEDDED_SOURCE, PgworkError, describeDatabaseError, maskUrl } from '../shared/errors';
 import { attachEmbeddedCluster } from '../setup/cluster';
 import {
   assertCanCreateDatabases,

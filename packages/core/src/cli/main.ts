@@ -8,11 +8,12 @@ import { url } from './url';
 
 const USAGE = `usage: pgwork <command> [options]
 
-  ls               what pgwork keeps on the server: each run (live or ended) with its
-                   databases or schemas, and each template (which one is current)
-  clean            drop what ended runs left (killed, or kept with PGWORK_KEEP=1);
-                   --templates: also this project's templates that are not current
-                   (--all-base-names: of every project on the server, by --older-than)
+  ls               what pgwork keeps on the server for this project: each run (live
+                   or ended) with its databases or schemas, and each template (which
+                   one is current); --all-base-names: every project's on the server
+  clean            drop what this project's ended runs left (killed, or kept with
+                   PGWORK_KEEP=1); --templates: also its templates that are not current;
+                   --all-base-names: every project's (templates by --older-than)
   doctor           check the setup without running tests: one line per check
   url [worker]     the URL of a kept run's worker database (worker 1 by default),
                    for psql $(pgwork url 2)
@@ -22,9 +23,11 @@ options
                       "jest", or vitest.config.* in this folder)
   --url <url>         the server (default: as a run chooses it: PGWORK_DATABASE_URL,
                       the databaseUrl option, DATABASE_URL, else the embedded server)
-  --base-name <name>  the base name (default: the config's, else "pgwork")
+  --base-name <name>  the base name (default: the config's, else the project's own,
+                      pgwork_<package name>_<hash of its folder>)
   --workers <n>       doctor: the worker count for the connection check
   --json              print JSON
+  ls:    --all-base-names
   clean: --templates, --older-than <7d|12h|30m>, --all-base-names, --dry-run, --yes
   url:   --run <id>, --project <name> (a config with several projects)
 `;
@@ -39,7 +42,7 @@ const ONLY: Record<string, Command[]> = {
   '--dry-run': ['clean'],
   '--templates': ['clean'],
   '--older-than': ['clean'],
-  '--all-base-names': ['clean'],
+  '--all-base-names': ['clean', 'ls'],
   '--run': ['url'],
   '--project': ['url'],
 };
@@ -114,7 +117,7 @@ async function run(parsed: Parsed, out: (text: string) => void): Promise<Command
   const context: CommandContext = { cwd, projects: await readProjects(cwd, flags), out, json: switches.has('--json') };
   switch (parsed.command) {
     case 'ls':
-      return ls(context);
+      return ls(context, switches.has('--all-base-names'));
     case 'doctor':
       return doctorCommand(context);
     case 'url':
@@ -133,10 +136,9 @@ async function run(parsed: Parsed, out: (text: string) => void): Promise<Command
           `--older-than ${JSON.stringify(olderThan)} is not a duration; use e.g. 7d, 12h or 30m.`,
         );
       const allBaseNames = switches.has('--all-base-names');
-      for (const flag of ['--older-than', '--all-base-names'])
-        if ((values.has(flag) || switches.has(flag)) && !switches.has('--templates'))
-          throw new PgworkError('INVALID_OPTION', `${flag} applies to templates; add --templates.`);
-      if (allBaseNames && olderThanMs === undefined)
+      if (olderThan !== undefined && !switches.has('--templates'))
+        throw new PgworkError('INVALID_OPTION', '--older-than applies to templates; add --templates.');
+      if (allBaseNames && switches.has('--templates') && olderThanMs === undefined)
         throw new PgworkError(
           'INVALID_OPTION',
           "--all-base-names drops other projects' templates by age alone, so it needs --older-than (e.g. 30d).",

@@ -6,9 +6,9 @@ import { BINDING_GLOBAL, type BindingData } from '../shared/binding';
 import { PgworkError, firstLine } from '../shared/errors';
 import { envOrOption } from '../shared/choices';
 import { ISOLATION_MODES, type IsolationMode } from '../shared/modes';
-import { DEFAULT_BASE_NAME, parseDatabaseUrl, validateBaseName } from '../shared/naming';
+import { parseDatabaseUrl, validateBaseName } from '../shared/naming';
 import { loadAdapter } from '../shared/adapter';
-import { resolveOptions, type ResolvedOptions } from '../setup/options';
+import { projectBaseName, resolveOptions, type ResolvedOptions } from '../setup/options';
 import { describeProject, type ProjectDescription } from '../setup/run';
 import { chooseServer, type ServerChoice } from '../setup/server-and-env';
 import { OPTIONS_KEY } from '../vitest/config';
@@ -207,7 +207,7 @@ function projectOf(
     options,
     baseName: flags.baseName
       ? validateBaseName(flags.baseName, '--base-name')
-      : (options?.baseName ?? DEFAULT_BASE_NAME),
+      : (options?.baseName ?? projectBaseName(rootDir, name)),
     server,
     maintenanceDatabase: options?.maintenanceDatabase ?? 'postgres',
     isolation:

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Client } from 'pg';
-import { EMBEDDED_SOURCE, connect } from '../shared/connection';
-import { maskUrl, sqlState } from '../shared/errors';
+import { connect } from '../shared/connection';
+import { EMBEDDED_SOURCE, maskUrl, sqlState } from '../shared/errors';
 import { databaseOfUrl, databaseUrl } from '../shared/naming';
 import { attachEmbeddedCluster } from '../setup/cluster';
 import { clusterCacheRoot, clusterDirectory } from '../setup/cluster-files';

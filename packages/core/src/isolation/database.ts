@@ -79,7 +79,7 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
 
 async function startOn(start: RunStart, context: SetupContext): Promise<StartedRun<DatabaseRunState>> {
   const { runId, admin, server } = start;
-  const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, runId);
+  const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, runId, context.baseName);
   const template = await context.template(start);
   const state: DatabaseRunState = Object.freeze({
     version: 1,

@@ -26,7 +26,7 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
     const via = { source: server.source };
     try {
       const database = databaseOf(server.url);
-      const reclaimed = await reclaimDeadRuns(admin, ownedSchemas, runId);
+      const reclaimed = await reclaimDeadRuns(admin, ownedSchemas, runId, context.baseName);
       const started = performance.now();
       // PGWORK_DISABLE=1: one schema (worker 1's) for every worker.
       const workerIds = context.disable ? [1] : context.workerIds;

@@ -1,6 +1,9 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { isAdapterReference, type AdapterReference } from '../shared/adapter';
+import { hashParts } from '../shared/fingerprint';
 import { PgworkError } from '../shared/errors';
-import { DEFAULT_BASE_NAME, validateBaseName } from '../shared/naming';
+import { MAX_BASE_NAME_LENGTH, validateBaseName } from '../shared/naming';
 import { envOrOption, flag, oneOf } from '../shared/choices';
 import {
   CHECK_ENV,
@@ -21,7 +24,12 @@ export type { CheckEnv, IsolationMode, ResetBefore, ResetMode, ServerChoice };
 export interface PgworkOptions {
   /** The adapter's config helper result, e.g. rawPg({ migrations: 'migrations' }). */
   adapter: AdapterReference;
-  /** Prefix of every database pgwork creates. Default "pgwork". */
+  /**
+   * Prefix of every database pgwork creates, and the scope of what a run keeps,
+   * collects and reclaims. Default: the project's own, "pgwork_" + its package
+   * name + a hash of its directory (and Jest or Vitest project name), so projects
+   * that share a server never touch each other's templates or kept databases.
+   */
   baseName?: string;
   /** Environment variables rewritten to the worker's database URL in each worker. Default ["DATABASE_URL"]. */
   env?: string[];
@@ -96,7 +104,8 @@ export const DEFAULT_TEMPLATE_RETENTION: TemplateRetention = Object.freeze({ new
 
 export interface ResolvedOptions {
   readonly adapter: AdapterReference;
-  readonly baseName: string;
+  /** undefined: the project's own (projectBaseName). */
+  readonly baseName: string | undefined;
   readonly env: readonly string[];
   readonly server: ServerChoice;
   readonly maintenanceDatabase: string;
@@ -133,6 +142,31 @@ const KNOWN_OPTIONS = [
   'keepTemplates',
 ];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
+
+/**
+ * The base name of a project that sets none: "pgwork_", its package name (else
+ * its folder's) and a hash of its real directory and runner project, e.g.
+ * "pgwork_api_3f9a1c". Two checkouts, or two projects named alike, never share one.
+ */
+export function projectBaseName(rootDir: string, project?: string): string {
+  let directory = resolve(rootDir);
+  try {
+    directory = realpathSync(directory);
+  } catch {}
+  let name: unknown;
+  try {
+    name = (JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name?: unknown }).name;
+  } catch {}
+  const label = (typeof name === 'string' && name ? name : basename(directory))
+    .toLowerCase()
+    .replace(/^@[^/]*\//, '') // a scope says little and costs length
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  const hash = hashParts([directory, project ?? '']).slice(0, 6);
+  const room = MAX_BASE_NAME_LENGTH - 'pgwork_'.length - hash.length - 1;
+  const middle = label.slice(0, room).replace(/_+$/, '');
+  return validateBaseName(middle ? `pgwork_${middle}_${hash}` : `pgwork_${hash}`);
+}
 
 export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof raw !== 'object' || raw === null) {
@@ -212,7 +246,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
   const checkEnv = oneOf(options.checkEnv ?? 'error', CHECK_ENV, `checkEnv ${JSON.stringify(options.checkEnv)}`);
   return Object.freeze({
     adapter: options.adapter,
-    baseName: validateBaseName((options.baseName as string | undefined) ?? DEFAULT_BASE_NAME),
+    baseName: options.baseName === undefined ? undefined : validateBaseName(options.baseName as string),
     env: Object.freeze([...(envNames as string[])]),
     server: chooseServer(options.databaseUrl, env),
     maintenanceDatabase,

@@ -22,8 +22,9 @@ import { loadSeed, type Seed } from './seed';
 import { collectTemplates, ensureTemplate, templateFingerprint } from './template';
 
 /** Everything globalSetup knows when it starts a run: the resolved options and what the runner says. */
-export interface RunConfig extends Omit<ResolvedOptions, 'adapter'> {
+export interface RunConfig extends Omit<ResolvedOptions, 'adapter' | 'baseName'> {
   readonly adapter: Adapter;
+  readonly baseName: string;
   /** What workers load when the adapter has its own reset. */
   readonly adapterReference?: AdapterReference;
   readonly rootDir: string;

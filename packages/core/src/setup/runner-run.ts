@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { loadAdapter } from '../shared/adapter';
 import { optionsDigest } from '../shared/binding';
 import { conciseError } from '../shared/errors';
-import { resolveOptions } from './options';
+import { projectBaseName, resolveOptions } from './options';
 import { startRun, type Run } from './run';
 import { turboNotice } from './turbo';
 
@@ -47,6 +47,7 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
   const run = await startRun({
     ...options,
+    baseName: options.baseName ?? projectBaseName(request.rootDir, request.project),
     adapter,
     adapterReference: options.adapter,
     rootDir: request.rootDir,

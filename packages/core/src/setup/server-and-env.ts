@@ -1,5 +1,4 @@
-import { EMBEDDED_SOURCE } from '../shared/connection';
-import { PgworkError } from '../shared/errors';
+import { EMBEDDED_SOURCE, PgworkError } from '../shared/errors';
 import { parseDatabaseUrl } from '../shared/naming';
 import { WORKER_ENV_PLACEHOLDERS } from '../shared/run-state';
 

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { PgworkError, describeDatabaseError, maskUrl, sqlState } from './errors';
+import { EMBEDDED_SOURCE, PgworkError, describeDatabaseError, maskUrl, sqlState } from './errors';
 import { databaseOfUrl } from './naming';
 
 /** How long a worker's reset waits for a lock an app connection holds before it says so. */
@@ -7,9 +7,6 @@ export const SESSION_LOCK_TIMEOUT_MS = 15_000;
 
 /** How long a connection may take to open before pgwork gives up on it. */
 export const CONNECT_TIMEOUT_MS = 15_000;
-
-/** The source of a run's server when pgwork started it (ServerChoice.source). */
-export const EMBEDDED_SOURCE = 'the embedded server';
 
 /** Every connection pgwork opens carries this application_name, so its sessions can be told apart. */
 export const APPLICATION_NAME = 'pgwork';

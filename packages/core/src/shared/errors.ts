@@ -32,6 +32,9 @@ export class PgworkError extends Error {
   }
 }
 
+/** Where a run's server came from when pgwork started it (ServerChoice.source), as errors name it. */
+export const EMBEDDED_SOURCE = 'the embedded server';
+
 /** The password part of a connection URL, replaced so it never reaches a log. */
 export function maskUrl(url: string): string {
   try {

@@ -5,7 +5,6 @@ import { PgworkError, maskUrl } from './errors';
 export const MAX_IDENTIFIER_BYTES = 63;
 /** Leaves room for the longest suffix pgwork appends (`_tpl_` + 16 hex digits). */
 export const MAX_BASE_NAME_LENGTH = 40;
-export const DEFAULT_BASE_NAME = 'pgwork';
 
 const SAFE_NAME = /^[a-z][a-z0-9_]*$/;
 const RUN_ID = /^[a-z0-9]{8}$/;

@@ -2,11 +2,11 @@
 // describeAdapterConformance(...) so a contributor knows when an adapter is
 // correct, in every mode it declares. Results are checked with raw SQL probes,
 // never through the adapter.
-import { EMBEDDED_SOURCE } from '../shared/connection';
 import type { Client } from 'pg';
 import { dropOwnedDatabase } from '../admin/databases';
 import { describeAdapter, type Adapter } from '../shared/adapter';
 import { withClient } from '../shared/connection';
+import { EMBEDDED_SOURCE } from '../shared/errors';
 import { newRunId } from '../shared/naming';
 import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from '../shared/modes';
 import { startRun, type RunConfig } from '../setup/run';
