@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { PgworkError } from '../src/shared/errors';
-import { connect } from '../src/shared/connection';
+import { connect, connectionError } from '../src/shared/connection';
 import { databaseUrl } from '../src/shared/naming';
 import { serverUrl } from './helpers';
 
@@ -49,5 +49,27 @@ describe('connection errors name the fix', () => {
   it('missing database: names it', async () => {
     const error = await failure(databaseUrl(serverUrl(), 'no_such_database_here'));
     expect(error.message).toMatch(/database "no_such_database_here" does not exist/);
+  });
+});
+
+describe('what a failed connection is called', () => {
+  const url = 'postgres://postgres:secret@127.0.0.1:41234/app_w2';
+
+  it("a timeout is a timeout: the server may be up and this process too busy to read its answer, so never 'cannot reach'", () => {
+    const error = connectionError(new Error('timeout expired'), url, 'the embedded server');
+    expect(error.code).toBe('CONNECT_TIMEOUT');
+    expect(error.message).toBe(
+      'pgwork: Postgres at postgres://postgres:***@127.0.0.1:41234/app_w2 did not finish a connection within 15 s (timeout expired): the server or this process was too busy to answer (a loaded machine, or test code blocking the event loop); check that it answers (pgwork doctor), or run fewer workers.',
+    );
+  });
+
+  it('an embedded server that stopped answering is not fixed by unsetting the URL', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:41234'), { code: 'ECONNREFUSED' });
+    for (const source of ['the embedded server', 'the embedded server of worker 2']) {
+      const error = connectionError(refused, url, source);
+      expect(error.code).toBe('SERVER_UNREACHABLE');
+      expect(error.message).toMatch(/the embedded server stopped while this run used it .*; run the tests again\.$/);
+      expect(error.message).not.toMatch(/unset PGWORK_DATABASE_URL/);
+    }
   });
 });

@@ -62,7 +62,7 @@ export function connectionError(error: unknown, url: string, source: string): Pg
   if (/timeout expired/i.test(message)) {
     return new PgworkError(
       'CONNECT_TIMEOUT',
-      `Postgres at ${shown} did not finish a connection within ${CONNECT_TIMEOUT_MS / 1000} s (timeout expired): the server or this process was too busy to answer (a loaded machine, or test code blocking the event loop); check that it answers with \`pgwork doctor\`, or run fewer workers.`,
+      `Postgres at ${shown} did not finish a connection within ${CONNECT_TIMEOUT_MS / 1000} s (timeout expired): the server or this process was too busy to answer (a loaded machine, or test code blocking the event loop); check that it answers (pgwork doctor), or run fewer workers.`,
       { cause: error },
     );
   }
