@@ -110,13 +110,9 @@ export interface Outcome {
 /**
  * Runs a fixture project's suite in a child process: Jest with the fixture
  * project's config (test/fixtures/project) unless told otherwise, or Vitest
- * when the config is a vitest.config (`vitestArgs` then go to `vitest run`).
+ * when the config is a vitest.config (`vitest run`); `args` go to the runner.
  */
-export function runFixture(
-  env: Record<string, string | undefined>,
-  config = CONFIG,
-  vitestArgs: string[] = [],
-): Outcome {
+export function runFixture(env: Record<string, string | undefined>, config = CONFIG, args: string[] = []): Outcome {
   const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
   const out = join(work, 'databases.txt');
   writeFileSync(out, '');
@@ -129,10 +125,10 @@ export function runFixture(
       if (!(name in env)) delete childEnv[name];
     }
   }
-  const args = /vitest\.config/.test(config)
-    ? [VITEST, 'run', '--config', config, ...vitestArgs]
-    : [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci'];
-  const result = spawnSync(process.execPath, args, {
+  const command = /vitest\.config/.test(config)
+    ? [VITEST, 'run', '--config', config, ...args]
+    : [JEST, '--config', config, '--cacheDirectory', join(work, 'cache'), '--ci', ...args];
+  const result = spawnSync(process.execPath, command, {
     env: childEnv,
     encoding: 'utf8',
     timeout: 120_000,

@@ -4,8 +4,23 @@ import { startRunnerRun } from '../setup/runner-run';
 import { activeRuns } from './active-runs';
 import { runUserHook, type JestProjectConfig } from './user-hooks';
 
+/** The parts of Jest's globalConfig pgwork reads: options already resolved, the command line's over the config's. */
 interface GlobalConfigLike {
   maxWorkers?: number;
+  runInBand?: boolean;
+  detectOpenHandles?: boolean;
+}
+
+/**
+ * How many workers Jest will run: one under --runInBand or --detectOpenHandles (Jest
+ * then runs every file in its main process, as worker 1), else maxWorkers. Jest also
+ * runs in band on its own when it finds one test file (or few, fast in its cache), and
+ * starts maxWorkers workers even for fewer files; its globalSetup is not told the
+ * files, so those runs prewarm maxWorkers and leave some unused.
+ */
+function jestWorkerCount(globalConfig: GlobalConfigLike | undefined): number {
+  if (globalConfig?.runInBand || globalConfig?.detectOpenHandles) return 1;
+  return globalConfig?.maxWorkers ?? 1;
 }
 
 /**
@@ -19,7 +34,7 @@ async function globalSetup(globalConfig: GlobalConfigLike, projectConfig: JestPr
   const run = await startRunnerRun({
     options: projectConfig.globals?.pgwork,
     rootDir: projectConfig.rootDir,
-    maxWorkers: globalConfig?.maxWorkers ?? 1,
+    maxWorkers: jestWorkerCount(globalConfig),
     project: binding.project,
     write: (text) => process.stderr.write(text),
   });

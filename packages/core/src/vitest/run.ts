@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Run } from '../setup/run';
 import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
 import { OPTIONS_KEY } from './config';
@@ -9,8 +10,24 @@ export const STATE_KEY = 'pgworkRun';
 export interface VitestProjectLike {
   readonly name: string;
   readonly config: { readonly root: string; readonly maxWorkers?: number; readonly provide?: Record<string, unknown> };
+  /** The Vitest instance: its config is the root one, which holds the command line's --maxWorkers. */
+  readonly vitest?: { readonly config: { readonly maxWorkers?: number; readonly watch?: boolean } };
   provide(key: string, value: unknown): void;
   onTestsRerun?(callback: () => void | Promise<void>): void;
+}
+
+/**
+ * How many workers Vitest will run the project's files in, worked out as Vitest
+ * 4 does: the project's own maxWorkers (the command line's --maxWorkers does not reach
+ * an inline project that sets one), else the root config's (where --maxWorkers
+ * lands), else Vitest's default, all cores but one (half of them in watch mode).
+ * A run of fewer files uses fewer: Vitest does not tell its globalSetup the files.
+ */
+export function vitestWorkerCount(project: Pick<VitestProjectLike, 'config' | 'vitest'>): number {
+  const configured = project.config.maxWorkers || project.vitest?.config.maxWorkers;
+  if (configured) return configured;
+  const cores = availableParallelism();
+  return Math.max(1, project.vitest?.config.watch ? Math.floor(cores / 2) : cores - 1);
 }
 
 /**
@@ -26,7 +43,7 @@ export async function vitestGlobalSetup(project: VitestProjectLike): Promise<() 
     const run = await startRunnerRun({
       options: project.config.provide?.[OPTIONS_KEY],
       rootDir: project.config.root,
-      maxWorkers: project.config.maxWorkers ?? 1,
+      maxWorkers: vitestWorkerCount(project),
       project: name,
       write,
     });
