@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { packAll, stripAnsi } from './packages';
+import { outsiderEnv, packAll, stripAnsi } from './packages';
 
 // A user's project, outside the workspace: pgwork from packed tarballs, installed
 // with npm exactly as the README's install line says, the embedded default.
@@ -17,15 +17,6 @@ const write = (file: string, content: string) => {
   mkdirSync(join(project, file, '..'), { recursive: true });
   writeFileSync(join(project, file), content);
 };
-
-/** Child processes see none of the workspace's pgwork or Jest variables. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of Object.keys(env))
-    if (/^(PGWORK_|JEST_|npm_|TURBO_)/.test(name) && !(name in extra)) delete env[name];
-  delete env.DATABASE_URL;
-  return env;
-}
 
 beforeAll(() => {
   write('package.json', JSON.stringify({ name: 'user-app', private: true, scripts: { test: 'jest' } }, null, 2));
@@ -44,7 +35,7 @@ beforeAll(() => {
       'pg@^8.23.1',
       '@types/pg@^8.23.1',
     ],
-    { cwd: project, env: cleanEnv(), encoding: 'utf8', stdio: 'pipe' },
+    { cwd: project, env: outsiderEnv(), encoding: 'utf8', stdio: 'pipe' },
   );
   write(
     'migrations/001_items.sql',
@@ -88,10 +79,10 @@ test('starts empty, ids from 1', async () => {
 });
 
 test('npm installs the tarballs without a peer conflict, and a parallel suite passes on the embedded default (Jest 29)', () => {
-  expect(execFileSync('npx', ['jest', '--version'], { cwd: project, env: cleanEnv(), encoding: 'utf8' })).toMatch(
+  expect(execFileSync('npx', ['jest', '--version'], { cwd: project, env: outsiderEnv(), encoding: 'utf8' })).toMatch(
     /^29\./,
   );
-  const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: outsiderEnv(), encoding: 'utf8' });
   const output = `${run.stdout}${run.stderr}`;
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
   expect(output).toMatch(/Tests:\s+8 passed, 8 total/);
@@ -100,7 +91,7 @@ test('npm installs the tarballs without a peer conflict, and a parallel suite pa
 });
 
 test('the same project under Vitest 5 (npx vitest run): the ESM entry points of the packages load from node_modules, and the suite passes', () => {
-  const run = spawnSync('npx', ['vitest', 'run'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  const run = spawnSync('npx', ['vitest', 'run'], { cwd: project, env: outsiderEnv(), encoding: 'utf8' });
   const output = stripAnsi(`${run.stdout}${run.stderr}`);
   expect(output).toMatch(/RUN\s+v5\./);
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
@@ -115,7 +106,7 @@ test('the same project under Vitest 5 (npx vitest run): the ESM entry points of 
   () => {
     chmodSync(project, 0o700);
     try {
-      const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+      const run = spawnSync('npm', ['test', '--', '--ci'], { cwd: project, env: outsiderEnv(), encoding: 'utf8' });
       expect(`${run.stdout}${run.stderr}`).toContain(`cannot enter ${project} (no execute permission for others)`);
       expect(`${run.stdout}${run.stderr}`).toContain(`chmod o+x ${project}`);
       expect(run.status).not.toBe(0);
@@ -129,11 +120,11 @@ test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', as
   // A cache of this project's own: other runs on the machine's shared cache reclaim ended runs.
   // Its server stays up between commands (the default idle time), as for psql "$(pgwork url 2)",
   // and stops when afterAll removes the project.
-  const env = cleanEnv({ PGWORK_EMBEDDED_DIR: join(project, '.pgwork-cache') });
+  const env = outsiderEnv({ PGWORK_EMBEDDED_DIR: join(project, '.pgwork-cache') });
   const npx = (...args: string[]) => spawnSync('npx', ['pgwork', ...args], { cwd: project, env, encoding: 'utf8' });
   const doctor = npx('doctor');
   expect(doctor.stdout).toMatch(
-    /ok\s+config\s+jest.config.js: base name pgwork, isolation database, reset empty, 3 worker\(s\)/,
+    /ok\s+config\s+jest.config.js: base name pgwork_user_app_[0-9a-f]{6}, isolation database, reset empty, 3 worker\(s\)/,
   );
   expect(doctor.stdout).toContain('all checks passed');
   expect(doctor.status).toBe(0);
@@ -145,14 +136,18 @@ test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', as
   expect(`${kept.stdout}${kept.stderr}`).toMatch(/used 3 database\(s\), now kept/);
   const ls = JSON.parse(npx('ls', '--json').stdout);
   const [run] = ls.servers[0].runs;
-  expect(run).toMatchObject({ alive: false, kept: true, baseName: 'pgwork' });
+  expect(run).toMatchObject({
+    alive: false,
+    kept: true,
+    baseName: expect.stringMatching(/^pgwork_user_app_[0-9a-f]{6}$/),
+  });
   expect(run.objects.map((o: { worker: number }) => o.worker)).toEqual([1, 2, 3]);
   expect(ls.servers[0].templates).toEqual([expect.objectContaining({ adapter: 'raw-pg', current: true })]);
   const url = npx('url', '2').stdout.trim();
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    expect((await client.query('SELECT current_database() AS db')).rows[0].db).toBe(`pgwork_${run.run}_w2`);
+    expect((await client.query('SELECT current_database() AS db')).rows[0].db).toBe(`${run.baseName}_${run.run}_w2`);
   } finally {
     await client.end();
   }
@@ -165,7 +160,7 @@ test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', as
 test('the same suite unisolated (PGWORK_DISABLE=1) shows the contamination pgwork prevents', () => {
   const run = spawnSync('npm', ['test', '--', '--ci'], {
     cwd: project,
-    env: cleanEnv({ PGWORK_DISABLE: '1' }),
+    env: outsiderEnv({ PGWORK_DISABLE: '1' }),
     encoding: 'utf8',
   });
   expect(`${run.stdout}${run.stderr}`).toMatch(/Tests:\s+[1-8] failed/);

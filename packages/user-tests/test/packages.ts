@@ -52,3 +52,14 @@ export function userEnvironment(env: Record<string, string>): NodeJS.ProcessEnv 
 
 /** A runner's output without its terminal colours and cursor moves (Vitest colours even without a TTY). */
 export const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+
+/**
+ * The environment of a project outside the workspace, as its user's shell has it:
+ * none of the workspace's pgwork, Jest, npm or turbo variables, no DATABASE_URL; plus `extra`.
+ */
+export function outsiderEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (/^(PGWORK_|JEST_|npm_|TURBO_)/.test(name)) delete env[name];
+  delete env.DATABASE_URL;
+  return { ...env, ...extra };
+}

