@@ -92,7 +92,7 @@ beforeAll(() => {
   );
 });
 
-test("test files whose imports hold the event loop past the connect timeout still reach their databases (ts-jest type-checking), and no 'cannot reach' is said", () => {
+test('test files whose imports hold the event loop past the connect timeout still reach their databases, and a TypeScript globalSetup is chained (ts-jest type-checking both)', () => {
   const dir = project('slow-imports', ITEMS);
   // Stands for ts-jest type-checking a big app on a loaded machine: longer than pgwork's 15 s connect timeout.
   write(
@@ -118,8 +118,14 @@ test('reaches its own database after a slow import', async () => {
 `,
     );
   }
-  write('slow-imports/jest.config.js', jestConfig(''));
+  // Compiled once, with the project's transform: a second pass type-checked the first's __importDefault (TS7022).
+  write(
+    'slow-imports/src/global-setup.ts',
+    "import path from 'path';\nexport default async function globalSetup(): Promise<void> {\n  console.log('own globalSetup: ' + path.basename(__filename) + (process.env.PGWORK_RUN ? ' after' : ' before') + ' pgwork');\n}\n",
+  );
+  write('slow-imports/jest.config.js', jestConfig('', ", globalSetup: '<rootDir>/src/global-setup.ts'"));
   const run = jest(dir);
+  expect(run.output).toContain('own globalSetup: global-setup.ts after pgwork');
   expect(run.output).not.toMatch(/cannot reach|did not finish a connection|EPIPE/);
   expect(run.output).toMatch(/Tests:\s+2 passed, 2 total/);
   expect(run.status).toBe(0);

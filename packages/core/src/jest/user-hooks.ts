@@ -9,14 +9,18 @@ export interface JestProjectConfig {
   [option: string]: unknown;
 }
 
-interface ScriptTransformer {
-  requireAndTranspileModule<T>(modulePath: string, callback: (module: T) => void | Promise<void>): Promise<T>;
+interface JestUtil {
+  /** require, or import() for an ES module; with interop, a transpiled module's default export. */
+  requireOrImportModule(path: string, applyInteropRequireDefault: boolean): Promise<unknown>;
 }
 
 /**
  * Runs the project's own globalSetup or globalTeardown as Jest would: resolved
- * from rootDir, compiled with the project's transform (a global-setup.ts works),
- * called with Jest's two arguments.
+ * from rootDir, loaded with Jest's own loader and called with Jest's two
+ * arguments. pgwork's hook runs inside Jest's loading of it, whose require hook
+ * compiles what it loads with the project's transform (a global-setup.ts works):
+ * a transformer of pgwork's own would compile the file a second time, which a
+ * type-checking ts-jest rejects (TS7022 on the first pass's `__importDefault`).
  */
 export async function runUserHook(
   hook: string,
@@ -25,16 +29,14 @@ export async function runUserHook(
   projectConfig: JestProjectConfig,
 ): Promise<void> {
   const path = resolveHook(hook, kind, projectConfig.rootDir);
-  const transformer = await jestTransform(projectConfig.rootDir).createScriptTransformer(projectConfig);
-  await transformer.requireAndTranspileModule(path, async (loaded: unknown) => {
-    const fn = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown } | undefined)?.default;
-    if (typeof fn !== 'function')
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `your ${kind} ${path} must export a function (module.exports = async () => {} or export default).`,
-      );
-    await fn(globalConfig, projectConfig);
-  });
+  const loaded = await jestModule<JestUtil>(projectConfig.rootDir, 'jest-util').requireOrImportModule(path, true);
+  const fn = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown } | undefined)?.default;
+  if (typeof fn !== 'function')
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `your ${kind} ${path} must export a function (module.exports = async () => {} or export default).`,
+    );
+  await fn(globalConfig, projectConfig);
 }
 
 /** Jest's own rule: <rootDir> replaced, a relative path from rootDir, else a module name. */
@@ -56,8 +58,8 @@ function resolveHook(hook: string, kind: string, rootDir: string): string {
   }
 }
 
-/** @jest/transform as the running Jest has it: found through jest -> @jest/core, as pnpm's strict layout requires. */
-function jestTransform(rootDir: string): { createScriptTransformer(config: unknown): Promise<ScriptTransformer> } {
+/** A package of the running Jest's: found through jest -> @jest/core, as pnpm's strict layout requires. */
+function jestModule<T>(rootDir: string, name: string): T {
   const starts = [join(rootDir, 'package.json'), require.main?.filename, __filename].filter(
     (start): start is string => !!start,
   );
@@ -66,7 +68,7 @@ function jestTransform(rootDir: string): { createScriptTransformer(config: unkno
       try {
         let from = createRequire(start);
         for (const step of chain) from = createRequire(from.resolve(step));
-        return from('@jest/transform');
+        return from(name) as T;
       } catch {
         // try the next way
       }
@@ -74,6 +76,6 @@ function jestTransform(rootDir: string): { createScriptTransformer(config: unkno
   }
   throw new PgworkError(
     'INVALID_OPTION',
-    `cannot find @jest/transform from ${rootDir} to load your own global hooks; install jest in the project.`,
+    `cannot find ${name} from ${rootDir} to load your own global hooks; install jest in the project.`,
   );
 }
