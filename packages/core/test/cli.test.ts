@@ -365,7 +365,7 @@ describe('doctor', () => {
       'ok template',
     ]);
     expect(doctor.stdout).toMatch(
-      /ok\s+config\s+fixtures\/project\/jest.config.js: base name clidoc_\w+, isolation database, reset empty, 2 worker\(s\)/,
+      /ok\s+config\s+fixtures\/project\/jest.config.js: base name clidoc_\w+, isolation database, reset empty before each test, 2 worker\(s\)/,
     );
     expect(doctor.stdout).toMatch(
       /ok\s+connections\s+2 worker\(s\) x \(10 app \+ 2 pgwork\) = 24 of \d+ free connections/,
@@ -384,7 +384,8 @@ describe('doctor', () => {
     expect(doctor.json.checks[0]).toEqual({
       check: 'config',
       ok: true,
-      detail: 'fixtures/vitest/vitest.config.mjs: base name clividoc, isolation database, reset empty, 2 worker(s)',
+      detail:
+        'fixtures/vitest/vitest.config.mjs: base name clividoc, isolation database, reset empty before each test, 2 worker(s)',
       project: null,
     });
     expect(doctor.json.ok).toBe(true);

@@ -136,8 +136,8 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
   const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const databases = lines.map((line) => line.split(' ')[0]!);
   const ports = lines.map((line) => Number(line.split(' ')[1]));
-  const servers = lines.map((line) => line.split(' ')[1]!);
   const schemas = lines.map((line) => line.split(' ')[2]!);
+  const servers = lines.map((line) => line.split(' ')[3]!);
   rmSync(work, { recursive: true, force: true });
   return {
     status: result.status,

@@ -179,8 +179,9 @@ describe('the Jest lifecycle, end to end', () => {
       expectPassed(first, 8);
       expect(new Set(first.databases).size).toBe(2);
       expect(first.output).toMatch(/used 2 database\(s\), now dropped/);
-      // Over its private Unix socket: no TCP port, a directory only the server's user can enter.
+      // The app over loopback TCP on the cluster's port; pgwork's socket in a directory only the server's user can enter.
       expect(new Set(first.servers)).toEqual(new Set([join(cluster, 'data')]));
+      expect(new Set(first.ports)).toEqual(new Set([Number(readFileSync(join(cluster, 'port'), 'utf8'))]));
       expect(statSync(join(cluster, 'socket')).mode & 0o777).toBe(0o700);
       // Idle time 0: the server stops when the run ends; the cluster and its template stay.
       await serversStopped([join(cluster, 'data')]);

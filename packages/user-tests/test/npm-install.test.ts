@@ -124,7 +124,7 @@ test('npx pgwork: doctor passes, ls and url show a kept run, clean drops it', as
   const npx = (...args: string[]) => spawnSync('npx', ['pgwork', ...args], { cwd: project, env, encoding: 'utf8' });
   const doctor = npx('doctor');
   expect(doctor.stdout).toMatch(
-    /ok\s+config\s+jest.config.js: base name pgwork_user_app_[0-9a-f]{6}, isolation database, reset empty, 3 worker\(s\)/,
+    /ok\s+config\s+jest.config.js: base name pgwork_user_app_[0-9a-f]{6}, isolation database, reset empty before each test, 3 worker\(s\)/,
   );
   expect(doctor.stdout).toContain('all checks passed');
   expect(doctor.status).toBe(0);

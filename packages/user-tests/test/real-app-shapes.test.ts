@@ -190,6 +190,12 @@ test.each([1, 2])('round %i: the parts name the worker database, empty before ea
     expect(run.output).toMatch(/Tests:\s+2 passed, 2 total/);
     expect(run.status).toBe(0);
   }
+  // doctor's config line says when it resets and which variables it sets per worker (not their values).
+  const doctor = pgwork(dir, ['doctor', '--config', 'jest.parts.config.js']);
+  expect(doctor.stdout).toMatch(
+    /reset empty before each test, 2 worker\(s\), workerEnv DB_HOST, DB_PORT, DB_USERNAME, DB_PASSWORD, DB_NAME\n/,
+  );
+  expect(doctor.status).toBe(0);
 });
 
 test("two projects with default options on one embedded cluster: neither collects, reclaims, lists or hands out the other's", async () => {

@@ -11,6 +11,7 @@ import {
   DEFAULT_CONNECTIONS_PER_WORKER,
 } from '../setup/checks';
 import type { ProjectDescription } from '../setup/run';
+import type { ResetBefore } from '../shared/modes';
 import { turboPassThroughProblem, turboPassesPgworkVariables } from '../setup/turbo';
 import { describeCliProject, type CliProject } from './project';
 import { openServer, type OpenServer } from './servers';
@@ -43,7 +44,7 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
     const name = project.name ? ` (project "${project.name}")` : '';
     pass(
       'config',
-      `${relative(cwd, project.configFile) || project.configFile}${name}: base name ${project.baseName}, isolation ${project.isolation}, reset ${options.reset}, ${project.workers} worker(s)`,
+      `${relative(cwd, project.configFile) || project.configFile}${name}: base name ${project.baseName}, isolation ${project.isolation}, reset ${options.reset} ${WHEN[options.resetBefore]}, ${project.workers} worker(s)${workerEnvNames(options.workerEnv)}`,
     );
   }
   const turbo = turboPassesPgworkVariables(project.rootDir);
@@ -160,4 +161,16 @@ async function templateState(server: OpenServer, described: ProjectDescription):
     if (error instanceof PgworkError) throw error;
     throw new PgworkError('DATABASE_ERROR', describeDatabaseError(error));
   }
+}
+
+const WHEN: Record<ResetBefore, string> = {
+  test: 'before each test',
+  file: 'before each file',
+  never: 'on reset() only',
+};
+
+/** The workerEnv variables by name: their values may carry a password. */
+function workerEnvNames(workerEnv: Readonly<Record<string, string>>): string {
+  const names = Object.keys(workerEnv);
+  return names.length ? `, workerEnv ${names.join(', ')}` : '';
 }

@@ -123,25 +123,25 @@ export function distinctServers(projects: readonly CliProject[], env = process.e
   });
 }
 
-/** Opens each server in turn, hands it to `work`, and closes it. */
+/**
+ * Opens every server at once (kept clusters that are stopped start side by side,
+ * not one after another), hands each to `work`, and closes it; results in the servers' order.
+ */
 export async function eachServer<T>(
   project: CliProject,
   work: (server: OpenServer) => Promise<T>,
 ): Promise<Array<{ label: string; absent?: string; result?: T }>> {
-  const results: Array<{ label: string; absent?: string; result?: T }> = [];
-  for (const open of projectServers(project)) {
-    const server = await open();
-    if ('absent' in server) {
-      results.push({ label: server.label, absent: server.absent });
-      continue;
-    }
-    try {
-      results.push({ label: server.label, result: await work(server) });
-    } finally {
-      await server.close();
-    }
-  }
-  return results;
+  return Promise.all(
+    projectServers(project).map(async (open) => {
+      const server = await open();
+      if ('absent' in server) return { label: server.label, absent: server.absent };
+      try {
+        return { label: server.label, result: await work(server) };
+      } finally {
+        await server.close();
+      }
+    }),
+  );
 }
 
 function readdirSafe(dir: string): string[] {
