@@ -31,7 +31,9 @@ describe('the Jest lifecycle, end to end', () => {
     try {
       const first = runFixture(env);
       expectPassed(first, 8);
-      expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} on Postgres, version \d+.*built in \d+ ms \(fixture-sql\)/);
+      expect(first.output).toMatch(
+        /pgwork: run [a-z0-9]{8} on Postgres at 127\.0\.0\.1:\d+ from PGWORK_DATABASE_URL, version \d+.*built in \d+ ms \(fixture-sql\)/,
+      );
       const workers = new Set(first.databases);
       expect(workers.size).toBe(2);
       for (const name of workers) expect(name).toMatch(new RegExp(`^${baseName}_[a-z0-9]{8}_w[12]$`));

@@ -296,6 +296,29 @@ describe('options', () => {
     }
   });
 
+  it("takes the runner's workers-only variables (Vitest's test.env) where the workers would see them", () => {
+    const runner = { values: { DATABASE_URL: 'postgres://t@h/x' }, where: 'test.env of the Vitest config' };
+    const shell = { DATABASE_URL: 'postgres://c@h/x' };
+    expect(resolveOptions({ adapter }, shell, runner).server).toEqual({
+      url: 'postgres://t@h/x',
+      source: 'DATABASE_URL in test.env of the Vitest config',
+    });
+    expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, shell, runner).server.url).toBe(
+      'postgres://b@h/x',
+    );
+    expect(resolveOptions({ adapter }, { PGWORK_DATABASE_URL: 'postgres://a@h/x' }, runner).server.url).toBe(
+      'postgres://a@h/x',
+    );
+    const pgworkInRunner = {
+      values: { PGWORK_DATABASE_URL: 'embedded', DATABASE_URL: 'postgres://t@h/x' },
+      where: 'test.env',
+    };
+    expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, {}, pgworkInRunner).server).toEqual({
+      url: undefined,
+      source: 'PGWORK_DATABASE_URL in test.env',
+    });
+  });
+
   it('picks PGWORK_DATABASE_URL, then the option, then DATABASE_URL', () => {
     const env = { PGWORK_DATABASE_URL: 'postgres://a@h/x', DATABASE_URL: 'postgres://c@h/x' };
     expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, env).server.source).toBe('PGWORK_DATABASE_URL');

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { dropOwnedWithBase, runFixture, serverUrl, uniqueBase, withAdmin } from 
 // pgwork's promises that depend on the runner, checked under Vitest with the
 // fixture projects in test/fixtures/vitest (the twin of jest-features.test.ts).
 const CONFIG = join(__dirname, 'fixtures/vitest/vitest.config.mjs');
+const CLI = join(__dirname, '../dist/cli/main.js');
 
 async function feature(name: string, args: string[] = [], env: Record<string, string> = {}) {
   const baseName = uniqueBase(name.replace(/-/g, '').slice(0, 8));
@@ -38,6 +40,26 @@ describe('fake timers (vi.useFakeTimers from the first line of the file)', () =>
     const run = await feature('fake-timers', args, env);
     expectPassed(run, 3);
     expect(run.leftovers).toEqual([]);
+  });
+});
+
+describe("the server named in the Vitest config's test.env", () => {
+  it('is the one the run uses (Vitest sets test.env in the workers only), and the run line says so; pgwork doctor reads it too', async () => {
+    const env = { PGWORK_DATABASE_URL: '', FIXTURE_TEST_ENV_DATABASE_URL: serverUrl() };
+    const run = await feature('fake-timers', [], env);
+    expectPassed(run, 3);
+    const { port } = new URL(serverUrl());
+    expect(run.output).toContain(
+      `on Postgres at 127.0.0.1:${port} from DATABASE_URL in test.env of the Vitest config, version`,
+    );
+    expect(run.output).not.toMatch(/embedded/);
+    const doctor = spawnSync(process.execPath, [CLI, 'doctor', '--config', CONFIG], {
+      env: { ...process.env, ...env, FEATURE: 'fake-timers', DATABASE_URL: '' },
+      encoding: 'utf8',
+    });
+    expect(doctor.stdout).toMatch(
+      /ok\s+server\s+PostgreSQL \d+.*\(from DATABASE_URL in test\.env of the Vitest config\)/,
+    );
   });
 });
 

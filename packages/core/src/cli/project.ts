@@ -10,8 +10,9 @@ import { parseDatabaseUrl, validateBaseName } from '../shared/naming';
 import { loadAdapter } from '../shared/adapter';
 import { projectBaseName, resolveOptions, type ResolvedOptions } from '../setup/options';
 import { describeProject, type ProjectDescription } from '../setup/run';
-import { chooseServer, type ServerChoice } from '../setup/server-and-env';
+import { chooseServer, type RunnerEnv, type ServerChoice } from '../setup/server-and-env';
 import { OPTIONS_KEY } from '../vitest/config';
+import { vitestTestEnv } from '../vitest/run';
 
 // What the CLI works on: the projects of the user's Jest or Vitest config,
 // read with the runner's own loader, so `pgwork` sees the options a run would.
@@ -59,7 +60,7 @@ export async function readProjects(
       `--config ${flags.config}: no such file in ${cwd}; name your Jest or Vitest config.`,
     );
   }
-  if (!file) return [projectOf(undefined, undefined, cwd, undefined, flags, env)];
+  if (!file) return [projectOf(undefined, { name: undefined, rootDir: cwd, options: undefined }, flags, env)];
   const found = VITEST_CONFIG_FILE.test(basename(file)) ? await readVitest(file) : await readJest(file);
   if (found.projects.length === 0) {
     throw new PgworkError(
@@ -68,7 +69,7 @@ export async function readProjects(
     );
   }
   return found.projects.map((project) =>
-    projectOf(file, project.name, project.rootDir, project.options, flags, env, project.maxWorkers ?? found.maxWorkers),
+    projectOf(file, { ...project, maxWorkers: project.maxWorkers ?? found.maxWorkers }, flags, env),
   );
 }
 
@@ -101,6 +102,8 @@ interface FoundProject {
   rootDir: string;
   options: unknown;
   maxWorkers?: unknown;
+  /** Vitest's test.env, which chooses the server as it does in a run. */
+  runnerEnv?: RunnerEnv;
 }
 
 /** Jest's own reader (jest-config, as the installed jest has it), so TypeScript configs load with the loader Jest would use. */
@@ -144,7 +147,11 @@ async function readVitest(file: string): Promise<{ projects: FoundProject[]; max
     const options = (test.provide as Record<string, unknown> | undefined)?.[OPTIONS_KEY];
     if (options === undefined) return [];
     const name = typeof test.name === 'object' ? (test.name as { label: string }).label : (test.name as string);
-    return [{ name, rootDir: resolve(rootDir, project.root ?? '.'), options, maxWorkers: test.maxWorkers }];
+    const runnerEnv = vitestTestEnv({
+      config: { root: rootDir, env: test.env as Record<string, unknown> | undefined },
+      vitest: { config: { env: config.test?.env as Record<string, unknown> | undefined } },
+    });
+    return [{ name, rootDir: resolve(rootDir, project.root ?? '.'), options, maxWorkers: test.maxWorkers, runnerEnv }];
   };
   const inline = config.test?.projects;
   const projects = Array.isArray(inline) ? inline.flatMap((p) => wrapped(p as object)) : wrapped(config);
@@ -187,14 +194,11 @@ async function loading<T>(file: string, load: () => Promise<T>): Promise<T> {
 
 function projectOf(
   configFile: string | undefined,
-  name: string | undefined,
-  rootDir: string,
-  raw: unknown,
+  { name, rootDir, options: raw, maxWorkers, runnerEnv }: FoundProject,
   flags: CliFlags,
   env: NodeJS.ProcessEnv,
-  maxWorkers?: unknown,
 ): CliProject {
-  const options = configFile ? resolveOptions(raw, env) : undefined;
+  const options = configFile ? resolveOptions(raw, env, runnerEnv) : undefined;
   let server = options?.server ?? chooseServer(undefined, env);
   if (flags.url !== undefined) {
     if (flags.url !== 'embedded') parseDatabaseUrl(flags.url, '--url');

@@ -78,6 +78,8 @@ export interface RunSummary {
   readonly migrateMs: number;
   readonly embedded: boolean;
   readonly embeddedDirectory?: string;
+  /** host:port (no user or password) of the server. */
+  readonly serverAddress: string;
   readonly serverVersion: string;
   readonly reclaimed: readonly string[];
   /** Old templates of the base name dropped by template GC. */

@@ -3,7 +3,7 @@ import { describeDatabase, ensureDatabase, notOwnedError, ownedDatabases } from 
 import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
 import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
 import { PgworkError, sqlState } from '../shared/errors';
-import { databaseOfUrl, databaseUrl, sharedDatabaseName, workerDatabaseName } from '../shared/naming';
+import { databaseOfUrl, databaseUrl, serverAddress, sharedDatabaseName, workerDatabaseName } from '../shared/naming';
 import { appUrlOf, type DatabaseRunState } from '../shared/run-state';
 import type { Isolation, RunStart, SetupContext, StartedRun } from './contract';
 
@@ -112,6 +112,7 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
         migrateMs: template.migrateMs,
         embedded: start.embeddedDirectory !== undefined,
         embeddedDirectory: start.embeddedDirectory,
+        serverAddress: serverAddress(server.url),
         serverVersion: start.serverVersion,
         reclaimed,
         templatesDropped: template.dropped,

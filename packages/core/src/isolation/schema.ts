@@ -2,7 +2,7 @@ import { createOwnedSchema, isSchemaReady, markSchema, ownedSchemas, schemaUrl }
 import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
 import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
 import { PgworkError } from '../shared/errors';
-import { databaseOfUrl, databaseUrl, workerDatabaseName } from '../shared/naming';
+import { databaseOfUrl, databaseUrl, serverAddress, workerDatabaseName } from '../shared/naming';
 import { appUrlOf, type SchemaRunState } from '../shared/run-state';
 import type { Isolation } from './contract';
 
@@ -72,6 +72,7 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
             migrateMs,
             embedded: start.embeddedDirectory !== undefined,
             embeddedDirectory: start.embeddedDirectory,
+            serverAddress: serverAddress(server.url),
             serverVersion: start.serverVersion,
             reclaimed,
           },

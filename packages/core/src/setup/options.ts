@@ -16,7 +16,7 @@ import {
   type ResetMode,
 } from '../shared/modes';
 import { DEFAULT_CONNECTIONS_PER_WORKER } from './checks';
-import { ENV_NAME, chooseServer, validateWorkerEnv, type ServerChoice } from './server-and-env';
+import { ENV_NAME, chooseServer, validateWorkerEnv, type RunnerEnv, type ServerChoice } from './server-and-env';
 
 export type { CheckEnv, IsolationMode, ResetBefore, ResetMode, ServerChoice };
 
@@ -168,7 +168,11 @@ export function projectBaseName(rootDir: string, project?: string): string {
   return validateBaseName(middle ? `pgwork_${middle}_${hash}` : `pgwork_${hash}`);
 }
 
-export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+export function resolveOptions(
+  raw: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  runnerEnv?: RunnerEnv,
+): ResolvedOptions {
   if (typeof raw !== 'object' || raw === null) {
     throw new PgworkError(
       'INVALID_OPTION',
@@ -248,7 +252,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     adapter: options.adapter,
     baseName: options.baseName === undefined ? undefined : validateBaseName(options.baseName as string),
     env: Object.freeze([...(envNames as string[])]),
-    server: chooseServer(options.databaseUrl, env),
+    server: chooseServer(options.databaseUrl, env, runnerEnv),
     maintenanceDatabase,
     keepTables: Object.freeze([...(keepTables as string[])]),
     seed: options.seed as string | undefined,

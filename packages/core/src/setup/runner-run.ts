@@ -4,6 +4,7 @@ import { optionsDigest } from '../shared/binding';
 import { conciseError } from '../shared/errors';
 import { projectBaseName, resolveOptions } from './options';
 import { startRun, type Run } from './run';
+import type { RunnerEnv } from './server-and-env';
 import { turboNotice } from './turbo';
 
 // What every runner binding (Jest, Vitest) does when a run starts and ends, with
@@ -24,6 +25,8 @@ export interface RunnerRunRequest {
   readonly maxWorkers: number;
   /** The project of a multi-project config, named in the summary lines. */
   readonly project?: string;
+  /** Variables the runner sets in its workers only (Vitest's test.env): a DATABASE_URL there chooses the server too. */
+  readonly runnerEnv?: RunnerEnv;
   /** Where the summary lines go (stderr). */
   readonly write: (text: string) => void;
 }
@@ -40,7 +43,7 @@ export function startRunnerRun(request: RunnerRunRequest): Promise<Run> {
 async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   const notice = turboNotice(request.rootDir);
   if (notice) request.write(`\n${notice}`);
-  const options = resolveOptions(request.options);
+  const options = resolveOptions(request.options, process.env, request.runnerEnv);
   const adapter = loadAdapter(options.adapter, { rootDir: request.rootDir });
   const workers = Math.max(1, request.maxWorkers);
   // Databases beyond MAX_PREWARM are cloned on demand; servers and schemas are all made here.
@@ -59,7 +62,9 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   const project = request.project ? ` for project "${request.project}"` : '';
   const mode = options.disable ? `; PGWORK_DISABLE=1: all workers share one ${run.unit}` : '';
   for (const summary of run.summaries) {
-    const where = summary.embedded ? `embedded Postgres (in ${summary.embeddedDirectory})` : 'Postgres';
+    const where = summary.embedded
+      ? `embedded Postgres (in ${summary.embeddedDirectory})`
+      : `Postgres at ${summary.serverAddress} from ${options.server.source}`;
     const reclaimed = summary.reclaimed.length
       ? `; reclaimed ${summary.reclaimed.length} ${run.unit}(s) of dead runs`
       : '';

@@ -14,10 +14,29 @@ export interface ServerChoice {
   readonly source: string;
 }
 
-export function chooseServer(option: unknown, env: NodeJS.ProcessEnv): ServerChoice {
+/**
+ * Variables the runner gives its workers but not the process globalSetup runs
+ * in: Vitest's `test.env` (often `loadEnv(mode, root, '')`, a .env file's values).
+ */
+export interface RunnerEnv {
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Where they are set, named in the run line and errors: "test.env of the Vitest config". */
+  readonly where: string;
+}
+
+/**
+ * The server a run uses: PGWORK_DATABASE_URL (the shell's, then the runner's),
+ * the databaseUrl option, DATABASE_URL (the runner's, as the workers see it
+ * over the shell's), else the embedded server.
+ */
+export function chooseServer(option: unknown, env: NodeJS.ProcessEnv, runnerEnv?: RunnerEnv): ServerChoice {
+  const ofRunner = (name: string): Array<[unknown, string]> =>
+    runnerEnv ? [[runnerEnv.values[name], `${name} in ${runnerEnv.where}`]] : [];
   const candidates: Array<[unknown, string]> = [
     [env.PGWORK_DATABASE_URL, 'PGWORK_DATABASE_URL'],
+    ...ofRunner('PGWORK_DATABASE_URL'),
     [option, 'the databaseUrl option'],
+    ...ofRunner('DATABASE_URL'),
     [env.DATABASE_URL, 'DATABASE_URL'],
   ];
   for (const [value, source] of candidates) {

@@ -102,6 +102,12 @@ export function databaseOfUrl(url: string): string | undefined {
   return path === '' ? undefined : path;
 }
 
+/** Where a server URL points, without user or password: host:port, or a Unix socket's directory. */
+export function serverAddress(url: string): string {
+  const parsed = parseDatabaseUrl(url);
+  return parsed.searchParams.get('host') ?? `${parsed.hostname}:${parsed.port || 5432}`;
+}
+
 /** The same server, user, password and query parameters, aimed at another database. */
 export function databaseUrl(serverUrl: string, database: string): string {
   const parsed = parseDatabaseUrl(serverUrl);

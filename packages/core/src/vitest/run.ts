@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Run } from '../setup/run';
 import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
+import type { RunnerEnv } from '../setup/server-and-env';
 import { OPTIONS_KEY } from './config';
 
 /** The key workers `inject()` the run's state from. */
@@ -9,9 +10,17 @@ export const STATE_KEY = 'pgworkRun';
 /** The parts of Vitest's TestProject pgwork's globalSetup uses (Vitest 3.2 and later). */
 export interface VitestProjectLike {
   readonly name: string;
-  readonly config: { readonly root: string; readonly maxWorkers?: number; readonly provide?: Record<string, unknown> };
+  readonly config: {
+    readonly root: string;
+    readonly maxWorkers?: number;
+    readonly provide?: Record<string, unknown>;
+    /** test.env: set in this project's workers, not in the process globalSetup runs in. */
+    readonly env?: Record<string, unknown>;
+  };
   /** The Vitest instance: its config is the root one, which holds the command line's --maxWorkers. */
-  readonly vitest?: { readonly config: { readonly maxWorkers?: number; readonly watch?: boolean } };
+  readonly vitest?: {
+    readonly config: { readonly maxWorkers?: number; readonly watch?: boolean; readonly env?: Record<string, unknown> };
+  };
   provide(key: string, value: unknown): void;
   onTestsRerun?(callback: () => void | Promise<void>): void;
 }
@@ -31,6 +40,16 @@ export function vitestWorkerCount(project: Pick<VitestProjectLike, 'config' | 'v
 }
 
 /**
+ * What Vitest sets in this project's workers and not in this process: the root
+ * config's test.env, then the project's (Vitest's own order), e.g. a .env file
+ * loaded with `env: loadEnv(mode, process.cwd(), '')`.
+ */
+export function vitestTestEnv(project: Pick<VitestProjectLike, 'config' | 'vitest'>): RunnerEnv | undefined {
+  const values = { ...project.vitest?.config.env, ...project.config.env };
+  return Object.keys(values).length ? { values, where: 'test.env of the Vitest config' } : undefined;
+}
+
+/**
  * Vitest globalSetup: starts the run as the Jest binding does and provides its
  * state to the workers. In watch mode every rerun is a run of its own (the
  * template rebuilt when the schema changed, fresh worker databases), so a rerun
@@ -45,6 +64,7 @@ export async function vitestGlobalSetup(project: VitestProjectLike): Promise<() 
       rootDir: project.config.root,
       maxWorkers: vitestWorkerCount(project),
       project: name,
+      runnerEnv: vitestTestEnv(project),
       write,
     });
     project.provide(STATE_KEY, JSON.stringify(run.state));
