@@ -4,7 +4,9 @@ import { adapterHelper } from '../src/shared/adapter';
 import { pickExport } from '../src/shared/module-export';
 import { stableBaseName } from '../src/testing/server';
 import { formatMarker, parseMarker } from '../src/admin/marker';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { isAlive } from '../src/shared/child';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashDirectory, hashFiles, hashParts, requireDirectory, requireFile } from '../src/shared/fingerprint';
@@ -319,6 +321,17 @@ describe('options', () => {
     });
   });
 
+  it('asks the embedded server for a major: PGWORK_EMBEDDED_MAJOR over the embeddedMajor option', () => {
+    expect(resolveOptions({ adapter, embeddedMajor: 16 }, {}).server).toMatchObject({
+      url: undefined,
+      embeddedMajor: 16,
+    });
+    expect(resolveOptions({ adapter, embeddedMajor: 16 }, { PGWORK_EMBEDDED_MAJOR: '15' }).server.embeddedMajor).toBe(
+      15,
+    );
+    expect(resolveOptions({ adapter }, {}).server.embeddedMajor).toBeUndefined();
+  });
+
   it('picks PGWORK_DATABASE_URL, then the option, then DATABASE_URL', () => {
     const env = { PGWORK_DATABASE_URL: 'postgres://a@h/x', DATABASE_URL: 'postgres://c@h/x' };
     expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, env).server.source).toBe('PGWORK_DATABASE_URL');
@@ -345,6 +358,16 @@ describe('options', () => {
     [{ adapter, keepTables: ['a.b.c'] }, {}, /keepTables must be a list of table names/],
     [{ adapter, seed: '' }, {}, /seed must be the path of a \.sql file or a module/],
     [{ adapter, connectionsPerWorker: 2.5 }, {}, /connectionsPerWorker must be a whole number/],
+    [
+      { adapter, embeddedMajor: 'fifteen' },
+      {},
+      /embeddedMajor must be a PostgreSQL major version such as 15 \(got "fifteen"\)/,
+    ],
+    [
+      { adapter },
+      { PGWORK_EMBEDDED_MAJOR: '9.6' },
+      /PGWORK_EMBEDDED_MAJOR must be a PostgreSQL major version such as 15/,
+    ],
     [
       { adapter, resetBefore: 'suite' },
       {},
@@ -956,5 +979,26 @@ describe('an embedded platform package whose install script never ran', () => {
     expect(message).toContain(`npm install-scripts approve ${platformPackage}`);
     expect(message).toMatch(/allowBuilds .*onlyBuiltDependencies/);
     expect(message).toContain(pnpmRebuild);
+  });
+});
+
+(existsSync('/proc/self/stat') ? describe : describe.skip)('isAlive', () => {
+  it('calls a process that has exited but is not reaped yet (a zombie) gone, though it still takes signals', async () => {
+    // `true` exits at once; its parent exec'd into sleep, which never reaps it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(
+        await new Promise<string>((done) => parent.stdout.once('data', (chunk) => done(String(chunk)))),
+      );
+      for (let tries = 0; readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z'; tries++) {
+        if (tries > 100) throw new Error('the child did not exit');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(isAlive(pid)).toBe(false);
+      expect(isAlive(parent.pid!)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });

@@ -116,7 +116,8 @@ async function openFirstServer(project: CliProject): Promise<{ server: OpenServe
     return { server, detach: async () => undefined };
   }
   const name = project.isolation === 'server' ? 'worker-1' : undefined;
-  const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name });
+  const major = project.server.embeddedMajor;
+  const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name, major });
   const how = cluster.created ? 'created now' : cluster.started ? 'started now' : 'running';
   try {
     const server = await openServer(

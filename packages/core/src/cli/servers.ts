@@ -49,7 +49,8 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
         : [server];
     return urls.map((choice) => () => openServer(choice.url!, choice.source, maskUrl(choice.url!), project));
   }
-  const binaries = embeddedBinaries();
+  const major = project.server.embeddedMajor;
+  const binaries = embeddedBinaries({ rootDir: project.rootDir, major });
   const main = clusterDirectory(project.rootDir, binaries);
   const clusters = [
     'main',
@@ -62,7 +63,11 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
     const label = `embedded Postgres in ${directory}`;
     if (!existsSync(join(directory, 'initialised')))
       return { label, absent: 'no run has created this kept cluster yet' };
-    const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name: name === 'main' ? undefined : name });
+    const cluster = await attachEmbeddedCluster({
+      rootDir: project.rootDir,
+      name: name === 'main' ? undefined : name,
+      major,
+    });
     try {
       const open = await openServer(cluster.url, EMBEDDED_SOURCE, label, project, cluster.appUrl);
       return { ...open, close: () => open.close().finally(() => cluster.detach()) };

@@ -36,7 +36,13 @@ export interface SetupContext {
   readonly project: string | undefined;
   readonly maintenanceDatabase: string;
   /** The configured server; undefined url: the embedded one. */
-  readonly server: { readonly url: string | undefined; readonly source: string; readonly cluster?: string };
+  readonly server: {
+    readonly url: string | undefined;
+    readonly source: string;
+    /** The embedded default: the kept cluster's name, and the PostgreSQL major asked for. */
+    readonly cluster?: string;
+    readonly embeddedMajor?: number;
+  };
   /** PGWORK_DISABLE=1: every worker shares one target. */
   readonly disable: boolean;
   /** PGWORK_KEEP=1: nothing is dropped at the end. */

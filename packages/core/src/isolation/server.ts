@@ -64,6 +64,7 @@ export function workerServer(base: SetupContext['server'], workerId: number): Se
       url: undefined,
       source: `${base.source} of worker ${workerId}`,
       cluster: `worker-${workerId}`,
+      embeddedMajor: base.embeddedMajor,
     });
   const url = parseDatabaseUrl(base.url, base.source);
   const port = Number(url.port || 5432) + workerId;

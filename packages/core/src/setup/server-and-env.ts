@@ -10,6 +10,8 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface ServerChoice {
   /** undefined: start the embedded server. */
   readonly url: string | undefined;
+  /** The embedded server's PostgreSQL major, when the project asks for one (embeddedMajor). */
+  readonly embeddedMajor?: number;
   /** Where the choice came from, named in errors. */
   readonly source: string;
 }
@@ -29,7 +31,12 @@ export interface RunnerEnv {
  * the databaseUrl option, DATABASE_URL (the runner's, as the workers see it
  * over the shell's), else the embedded server.
  */
-export function chooseServer(option: unknown, env: NodeJS.ProcessEnv, runnerEnv?: RunnerEnv): ServerChoice {
+export function chooseServer(
+  option: unknown,
+  env: NodeJS.ProcessEnv,
+  runnerEnv?: RunnerEnv,
+  embeddedMajor?: number,
+): ServerChoice {
   const ofRunner = (name: string): Array<[unknown, string]> =>
     runnerEnv ? [[runnerEnv.values[name], `${name} in ${runnerEnv.where}`]] : [];
   const candidates: Array<[unknown, string]> = [
@@ -42,11 +49,11 @@ export function chooseServer(option: unknown, env: NodeJS.ProcessEnv, runnerEnv?
   for (const [value, source] of candidates) {
     if (value === undefined || value === '') continue;
     if (typeof value !== 'string') throw new PgworkError('INVALID_OPTION', `${source} must be a string URL.`);
-    if (value === 'embedded') return Object.freeze({ url: undefined, source });
+    if (value === 'embedded') return Object.freeze({ url: undefined, source, embeddedMajor });
     parseDatabaseUrl(value, source);
     return Object.freeze({ url: value, source });
   }
-  return Object.freeze({ url: undefined, source: EMBEDDED_SOURCE });
+  return Object.freeze({ url: undefined, source: EMBEDDED_SOURCE, embeddedMajor });
 }
 
 export function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): Readonly<Record<string, string>> {

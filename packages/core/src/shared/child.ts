@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { PgworkError } from './errors';
 
@@ -159,10 +159,27 @@ export function childMain<Request, T>(
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/**
+ * Whether the process has exited and only waits for its parent to reap it:
+ * it still takes signals, but is gone. A server started by a process that is
+ * now blocked (a spawnSync) stays one until that process runs again, and a
+ * keeper waiting for it to go would wait, holding the cluster's lock, till then.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); // "pid (comm) state ...": comm may hold spaces and parentheses
+  } catch {
+    return false; // no /proc (macOS): signals are all there is to go by
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** Starts `file` in a detached Node process that outlives this one (the embedded server's watchdog). */
