@@ -35,6 +35,8 @@ export interface RunConfig extends Omit<ResolvedOptions, 'adapter' | 'baseName'>
   readonly optionsDigest?: string;
   /** The project of a multi-project config. */
   readonly project?: string;
+  /** The slots this run leased for workerEnv's {slot} (setup/slots.ts). */
+  readonly slotBase?: number;
 }
 
 export interface Run extends StartedRun {
@@ -84,6 +86,7 @@ function setupContext(config: RunConfig, { description, seed, template }: Projec
     rootDir: config.rootDir,
     adapter: config.adapter.reset ? config.adapterReference : undefined,
     optionsDigest: config.optionsDigest,
+    slotBase: config.slotBase,
   });
   const build = async (target: MigrationTarget, what: string) => {
     try {

@@ -5,6 +5,7 @@ import { conciseError } from '../shared/errors';
 import { projectBaseName, resolveOptions } from './options';
 import { startRun, type Run } from './run';
 import type { RunnerEnv } from './server-and-env';
+import { leaseSlots, usesSlots } from './slots';
 import { turboNotice } from './turbo';
 
 // What every runner binding (Jest, Vitest) does when a run starts and ends, with
@@ -48,7 +49,8 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   const workers = Math.max(1, request.maxWorkers);
   // Databases beyond MAX_PREWARM are cloned on demand; servers and schemas are all made here.
   const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
-  const run = await startRun({
+  const slots = usesSlots(options.workerEnv) ? await leaseSlots(workers) : undefined;
+  const started = await startRun({
     ...options,
     baseName: options.baseName ?? projectBaseName(request.rootDir, request.project),
     adapter,
@@ -58,7 +60,13 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
     workerIds: Array.from({ length: count }, (_, i) => i + 1),
     optionsDigest: optionsDigest(request.options),
     project: request.project,
+    slotBase: slots?.base,
+  }).catch((error: unknown) => {
+    slots?.release();
+    throw error;
   });
+  // The slots are the run's until it finishes.
+  const run: Run = slots ? { ...started, finish: () => started.finish().finally(() => slots.release()) } : started;
   const project = request.project ? ` for project "${request.project}"` : '';
   const mode = options.disable ? `; PGWORK_DISABLE=1: all workers share one ${run.unit}` : '';
   for (const summary of run.summaries) {

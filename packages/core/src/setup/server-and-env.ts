@@ -85,11 +85,14 @@ export function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): R
     }
     const unknown = value
       .match(/\{[^}]*\}/g)
-      ?.find((placeholder) => !(WORKER_ENV_PLACEHOLDERS as readonly string[]).includes(placeholder));
+      ?.find(
+        (placeholder) =>
+          !(WORKER_ENV_PLACEHOLDERS as readonly string[]).includes(placeholder) && !/^\{slot\+\d+\}$/.test(placeholder),
+      );
     if (unknown) {
       throw new PgworkError(
         'INVALID_OPTION',
-        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(', ')}.`,
+        `workerEnv.${name}: ${unknown} is not a placeholder; use ${WORKER_ENV_PLACEHOLDERS.join(', ')} or {slot+N}.`,
       );
     }
   }

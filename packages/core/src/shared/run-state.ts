@@ -12,8 +12,10 @@ export type { CheckEnv, IsolationMode, ResetBefore, ResetMode } from './modes';
 export interface WorkerSettings {
   /** Variables rewritten to the worker's database URL. */
   readonly env: readonly string[];
-  /** Other per-worker variables, with {worker} and {run} placeholders. */
+  /** Other per-worker variables, with placeholders (WORKER_ENV_PLACEHOLDERS). */
   readonly workerEnv: Readonly<Record<string, string>>;
+  /** The run's {slot} numbers are this + the worker's id (setup/slots.ts); absent when no workerEnv uses {slot}. */
+  readonly slotBase?: number;
   readonly checkEnv: CheckEnv;
   /** Tables reset never empties, "schema.table": the adapter's bookkeeping and the keepTables option. */
   readonly keepTables: readonly string[];
@@ -153,12 +155,24 @@ export const WORKER_ENV_PLACEHOLDERS = [
   '{password}',
   '{database}',
   '{schema}',
+  '{slot}',
 ] as const;
 
+/** Slots a run leases: {slot} is unique across the runs live on the machine for worker ids below this. */
+export const SLOTS_PER_RUN = 100;
+
+/** {slot}, or {slot+N}: the slot plus a number, e.g. a port range's start. */
+const SLOT = /\{slot(?:\+(\d+))?\}/g;
+
 /** A workerEnv value for one worker. */
-export function expandWorkerEnv(value: string, workerId: number, target: WorkerTarget): string {
+export function expandWorkerEnv(
+  value: string,
+  workerId: number,
+  target: WorkerTarget,
+  slotBase: number | undefined,
+): string {
   const url = new URL(target.appUrl);
-  const parts: Record<(typeof WORKER_ENV_PLACEHOLDERS)[number], string> = {
+  const parts: Record<Exclude<(typeof WORKER_ENV_PLACEHOLDERS)[number], '{slot}'>, string> = {
     '{worker}': String(workerId),
     '{run}': target.runId,
     '{url}': target.appUrl,
@@ -169,5 +183,8 @@ export function expandWorkerEnv(value: string, workerId: number, target: WorkerT
     '{database}': target.database,
     '{schema}': target.schema ?? 'public',
   };
-  return value.replace(/\{[a-z]+\}/g, (placeholder) => parts[placeholder as keyof typeof parts] ?? placeholder);
+  const slotted = value.replace(SLOT, (_, offset: string | undefined) =>
+    String((slotBase ?? 0) + workerId + Number(offset ?? 0)),
+  );
+  return slotted.replace(/\{[a-z]+\}/g, (placeholder) => parts[placeholder as keyof typeof parts] ?? placeholder);
 }

@@ -40,7 +40,7 @@ export function workerVariables(state: RunState, workerId: number): Record<strin
   const variables: Record<string, string> = {};
   for (const name of state.settings.env) variables[name] = target.appUrl;
   for (const [name, value] of Object.entries(state.settings.workerEnv)) {
-    variables[name] = expandWorkerEnv(value, workerId, target);
+    variables[name] = expandWorkerEnv(value, workerId, target, state.settings.slotBase);
   }
   return variables;
 }
