@@ -190,6 +190,10 @@ test.each([1, 2])('round %i: the parts name the worker database, empty before ea
     expect(run.output).toMatch(/Tests:\s+2 passed, 2 total/);
     expect(run.status).toBe(0);
   }
+  // The command line's worker count, not the config's 2, is what the run prepares.
+  const fewer = jest(dir, ['--config', 'jest.parts.config.js', '--maxWorkers=1']);
+  expect(fewer.output).toMatch(/Tests:\s+2 passed, 2 total/);
+  expect(fewer.output).toMatch(/used 1 database\(s\), now dropped/);
   // doctor's config line says when it resets and which variables it sets per worker (not their values).
   const doctor = pgwork(dir, ['doctor', '--config', 'jest.parts.config.js']);
   expect(doctor.stdout).toMatch(
