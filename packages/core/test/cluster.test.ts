@@ -167,6 +167,14 @@ describe('the kept embedded cluster', () => {
     await waitUntil(() => serverPid(running.directory) !== undefined);
     const old = serverPid(running.directory);
 
+    // A run of that pgwork on it (this process's parent stands for one): left alone, with the reason.
+    writeFileSync(join(running.directory, 'runs', String(process.ppid)), '');
+    await expect(attach()).rejects.toThrow(
+      /was started by an earlier pgwork \(Unix socket only\) and 1 run\(s\) of it are using it .*set PGWORK_EMBEDDED_DIR/,
+    );
+    expect(serverPid(running.directory)).toBe(old);
+    rmSync(join(running.directory, 'runs', String(process.ppid)));
+
     const notices: string[] = [];
     const again = await attach(notices);
     expect(again.started).toBe(true);

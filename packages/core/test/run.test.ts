@@ -382,13 +382,16 @@ describe('schema isolation', () => {
       await lock(holder, `run:${alive}`);
       const marked = (run: string) =>
         formatMarker({ kind: 'worker', run, state: 'ready', created: new Date().toISOString() });
-      // Named as the run's base name ("sch") would name them, but for the neighbour's: another project's.
+      // Another project's, ended with PGWORK_KEEP=1.
+      const kept = (run: string) =>
+        formatMarker({ kind: 'worker', run, created: new Date().toISOString(), kept: new Date().toISOString() });
+      // Named as the run's base name ("sch") would name them, but for the neighbour's: another project's, kept.
       const schemas = { dead: `sch_${dead}_w1`, alive: `sch_${alive}_w1`, neighbour: `sib_${dead}_w1` };
       await rows(
         url,
         `CREATE SCHEMA ${schemas.dead}; COMMENT ON SCHEMA ${schemas.dead} IS ${escapeLiteral(marked(dead))};
          CREATE SCHEMA ${schemas.alive}; COMMENT ON SCHEMA ${schemas.alive} IS ${escapeLiteral(marked(alive))};
-         CREATE SCHEMA ${schemas.neighbour}; COMMENT ON SCHEMA ${schemas.neighbour} IS ${escapeLiteral(marked(dead))};
+         CREATE SCHEMA ${schemas.neighbour}; COMMENT ON SCHEMA ${schemas.neighbour} IS ${escapeLiteral(kept(dead))};
          CREATE SCHEMA s_user;`,
       );
       try {
@@ -423,7 +426,7 @@ describe('schema isolation', () => {
 });
 
 describe('reclaiming dead runs', () => {
-  it("drops its base name's databases of runs whose lease is free, never those of a live run, unmarked ones or another project's", async () => {
+  it("drops databases of runs whose lease is free, never those of a live run, unmarked ones or another project's kept ones", async () => {
     const dead = newRunId();
     const alive = newRunId();
     const base = uniqueBase('reclaim');
@@ -434,6 +437,8 @@ describe('reclaiming dead runs', () => {
       building: `${base}_tpl_0123456789abcdef`,
       // Another project's run, ended with PGWORK_KEEP=1: kept for someone to look at.
       neighbour: `${uniqueBase('neighbour')}_${dead}_w1`,
+      // Another project's run that was killed: serves no one.
+      neighbourKilled: `${uniqueBase('neighbour')}_${dead}_w2`,
     };
     const holder = await connect(databaseUrl(serverUrl(), 'postgres'));
     await lock(holder, `run:${alive}`);
@@ -448,9 +453,10 @@ describe('reclaiming dead runs', () => {
         await ensureDatabase(admin, names.neighbour, {
           marker: { kind: 'worker', run: dead, created, kept: created },
         });
+        await ensureDatabase(admin, names.neighbourKilled, { marker: { kind: 'worker', run: dead, created } });
         await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
         const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, newRunId(), base);
-        expect(reclaimed.sort()).toEqual([names.building, names.dead].sort());
+        expect(reclaimed.sort()).toEqual([names.building, names.dead, names.neighbourKilled].sort());
       });
       expect(await databaseExists(names.dead)).toBe(false);
       expect(await databaseExists(names.building)).toBe(false);

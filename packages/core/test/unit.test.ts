@@ -324,7 +324,7 @@ describe('options', () => {
     };
     expect(resolveOptions({ adapter, databaseUrl: 'postgres://b@h/x' }, {}, pgworkInRunner).server).toEqual({
       url: undefined,
-      source: 'PGWORK_DATABASE_URL in test.env',
+      source: 'the embedded server (PGWORK_DATABASE_URL in test.env says "embedded")',
     });
   });
 
@@ -483,6 +483,10 @@ describe('worker environment', () => {
       DB_URL_AGAIN: url,
     });
     expect(overwrittenVariables(embedded, 3, env)).toBeUndefined();
+    // A .env loaded over it: named, its value never shown.
+    const overwritten = overwrittenVariables(embedded, 3, { ...env, DB_PASSWORD: 'from-dotenv' });
+    expect(overwritten).toContain('DB_PASSWORD (now "***")');
+    expect(overwritten).not.toContain('from-dotenv');
     const schemaState: RunState = { ...embedded, mode: 'schema', database: 'app_dev', shared: false };
     const schemaEnv: NodeJS.ProcessEnv = { PGWORK_RUN: JSON.stringify(schemaState), JEST_WORKER_ID: '2' };
     applyWorkerEnvironment(schemaEnv);

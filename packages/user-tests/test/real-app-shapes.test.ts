@@ -168,8 +168,13 @@ test.each([1, 2])('round %i: the parts name the worker database, empty before ea
 });
 `,
   );
+  // A seed module on the same driver, with the URL pgwork hands it.
+  write(
+    'drivers/seed.js',
+    "const postgres = require('postgres');\nmodule.exports = async ({ url }) => {\n  const sql = postgres(url, { max: 1, connect_timeout: 10 });\n  await sql`INSERT INTO items (label) VALUES ('seeded')`;\n  await sql.end();\n};\n",
+  );
   // Each its own run: the first needs nothing of pgwork but a URL its driver reads.
-  write('drivers/jest.drizzle.config.js', jestConfig('', ", testMatch: ['**/drizzle.test.ts']"));
+  write('drivers/jest.drizzle.config.js', jestConfig(", seed: 'seed.js'", ", testMatch: ['**/drizzle.test.ts']"));
   write(
     'drivers/jest.parts.config.js',
     jestConfig(

@@ -67,10 +67,12 @@ export function dropDeadRunObject(
 }
 
 /**
- * Drops the objects of runs of this base name that are gone, and its templates
- * whose build died midway. Never anything of a live run, never anything
- * unmarked, never another project's (it may be kept for someone to look at;
- * its own next run or `pgwork clean` reclaims it).
+ * Drops the objects of runs that are gone, and templates whose build died
+ * midway, of every base name: what a killed run left serves no one, whoever's
+ * it was (a removed project's included). Never anything of a live run, never
+ * anything unmarked, and what a run kept (PGWORK_KEEP=1) only when it is of
+ * this base name: another project's is kept for someone to look at, until its
+ * own next run or `pgwork clean`.
  */
 export async function reclaimDeadRuns(
   admin: Client,
@@ -79,7 +81,8 @@ export async function reclaimDeadRuns(
   baseName: string,
 ): Promise<string[]> {
   const reclaimed: string[] = [];
-  for (const found of await findDeadRunObjects(admin, objects, ownRunId, [baseName])) {
+  for (const found of await findDeadRunObjects(admin, objects, ownRunId)) {
+    if (found.marker.kept && baseNameOfObject(found.name) !== baseName) continue;
     if (await dropDeadRunObject(admin, objects, found)) reclaimed.push(found.name);
   }
   return reclaimed;

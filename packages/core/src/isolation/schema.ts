@@ -44,7 +44,10 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
           await createOwnedSchema(admin, schema, marker);
           const target = schemaUrl(databaseUrl(server.url, database), schema);
           await withClient(target, via, (client) =>
-            context.build({ url: target, database, client, schema }, `schema ${schema}`),
+            context.build(
+              { url: target, database, client, schema, appUrl: appUrlOf(server, target) },
+              `schema ${schema}`,
+            ),
           );
           await markSchema(admin, schema, { ...marker, state: 'ready' });
         }),

@@ -21,6 +21,7 @@ import { embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-
 import {
   clusterDirectory,
   keeperOf,
+  liveRuns,
   registerRun,
   serverBinariesRemoved,
   serverPid,
@@ -134,6 +135,14 @@ export async function attachEmbeddedCluster(options: {
         );
         await stopServer(running);
       } else if (!urls && running !== undefined) {
+        // Its runs connect over the socket it has now: never pull it from under them.
+        const others = liveRuns(directory).filter((pid) => pid !== process.pid);
+        if (others.length) {
+          throw new PgworkError(
+            'EMBEDDED_FAILED',
+            `the kept embedded server in ${directory} was started by an earlier pgwork (Unix socket only) and ${others.length} run(s) of it are using it (pid ${others.join(', ')}); let them finish and run again, or set PGWORK_EMBEDDED_DIR to another directory for this project.`,
+          );
+        }
         options.notice?.(
           `pgwork: the kept embedded server in ${directory} was started by an earlier pgwork (Unix socket only); restarting it to listen on loopback TCP too.`,
         );
@@ -265,7 +274,8 @@ async function startServer(
       return urls;
     }
     lastError = failure;
-    if (!/could not (bind|create listen)|Address already in use/i.test(failure.message)) break;
+    // The FATAL line says only "could not create any TCP/IP sockets"; the LOG line before it says why.
+    if (!/Address already in use/.test(readFileSync(logFile, 'utf8'))) break;
   }
   rmSync(join(directory, PORT_FILE), { force: true });
   throw lastError!;

@@ -15,7 +15,7 @@ export interface Seed {
   readonly path: string;
   /** Part of the template's fingerprint: editing the seed builds a new template. */
   readonly fingerprint: string;
-  run(target: { url: string; database: string }, source: string): Promise<void>;
+  run(target: { url: string; appUrl?: string; database: string }, source: string): Promise<void>;
 }
 
 export function loadSeed(file: string, rootDir: string): Seed {
@@ -47,7 +47,9 @@ export function loadSeed(file: string, rootDir: string): Seed {
         });
         return;
       }
-      const request = { module: path, pg: require.resolve('pg'), url: target.url, database: target.database };
+      // The seed module may connect with a driver of its own (postgres.js): the URL every driver reads.
+      const url = target.appUrl ?? target.url;
+      const request = { module: path, pg: require.resolve('pg'), url, database: target.database };
       const loads = { module: path, option: 'the seed option' };
       await runChild(childFile(__dirname, 'seed-child'), request, { cwd: rootDir, loads }).catch((error: unknown) => {
         if (!(error instanceof ChildError)) throw error;

@@ -49,7 +49,8 @@ export function chooseServer(
   for (const [value, source] of candidates) {
     if (value === undefined || value === '') continue;
     if (typeof value !== 'string') throw new PgworkError('INVALID_OPTION', `${source} must be a string URL.`);
-    if (value === 'embedded') return Object.freeze({ url: undefined, source, embeddedMajor });
+    if (value === 'embedded')
+      return Object.freeze({ url: undefined, source: `${EMBEDDED_SOURCE} (${source} says "embedded")`, embeddedMajor });
     parseDatabaseUrl(value, source);
     return Object.freeze({ url: value, source });
   }

@@ -11,6 +11,7 @@ import {
 import type { DatabaseMarker } from '../admin/marker';
 import type { RunStart } from '../isolation/contract';
 import type { MigrationTarget } from '../shared/adapter';
+import { appUrlOf } from '../shared/run-state';
 import { withClient } from '../shared/connection';
 import { hashParts } from '../shared/fingerprint';
 import { isLockHeld, lockShared, tryLock, unlock, withLock } from '../shared/locks';
@@ -78,7 +79,7 @@ export async function ensureTemplate(options: EnsureTemplateOptions): Promise<Te
     const url = databaseUrl(start.server.url, name);
     try {
       await withClient(url, { source: start.server.source }, (client) =>
-        options.build({ url, database: name, client }),
+        options.build({ url, database: name, client, appUrl: appUrlOf(start.server, url) }),
       );
     } catch (error) {
       await dropOwnedDatabase(admin, name).catch(() => undefined);
@@ -115,9 +116,15 @@ export async function collectTemplates(
 ): Promise<string[]> {
   const others = (await readyTemplates(admin, baseName)).filter(({ name }) => name !== current);
   const dropped: string[] = [];
+  const unused = (marker: DatabaseMarker) => Date.now() - lastUse(marker) >= retention.unusedDays * 86_400_000;
   for (const [index, { name, marker }] of others.entries()) {
     const kept = index + 1 < retention.newest; // the run's own template is the newest
-    if (kept && Date.now() - lastUse(marker) < retention.unusedDays * 86_400_000) continue;
+    if (kept && !unused(marker)) continue;
+    if (await dropIdleTemplate(admin, name, marker)) dropped.push(name);
+  }
+  // Another project's go only once unused that long: a removed or moved project's would stay forever.
+  for (const { name, marker } of await readyTemplates(admin)) {
+    if (templateBaseName(name) === baseName || !unused(marker)) continue;
     if (await dropIdleTemplate(admin, name, marker)) dropped.push(name);
   }
   return dropped;

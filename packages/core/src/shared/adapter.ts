@@ -7,6 +7,12 @@ import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from
 export interface MigrationTarget {
   /** Connection URL of the target database (same server, user and password as pgwork's). */
   readonly url: string;
+  /**
+   * The same database as the app's driver reaches it, where that differs from
+   * `url` (the embedded server: loopback TCP with its password, not its socket):
+   * for code of the user's that connects with a driver of its own (a seed module).
+   */
+  readonly appUrl?: string;
   readonly database: string;
   /** A connected client on the target; pgwork closes it. */
   readonly client: Client;

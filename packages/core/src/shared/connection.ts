@@ -68,8 +68,8 @@ export function connectionError(error: unknown, url: string, source: string): Pg
   }
   if ((code && UNREACHABLE.has(code)) || /Connection terminated/i.test(message)) {
     const fix = source.startsWith(EMBEDDED_SOURCE)
-      ? 'the embedded server stopped while this run used it (its cache directory removed, or `pgwork clean`); run the tests again'
-      : `start that server or fix ${source}, or unset PGWORK_DATABASE_URL and DATABASE_URL to let pgwork start its embedded Postgres`;
+      ? 'the embedded server stopped while this run used it (its cache directory removed, or it crashed: its server.log says why); run the tests again'
+      : `start that server or fix ${source}, or set PGWORK_DATABASE_URL=embedded to use pgwork's embedded Postgres instead`;
     return new PgworkError('SERVER_UNREACHABLE', `cannot reach Postgres at ${shown} (${code ?? message}); ${fix}.`, {
       cause: error,
     });

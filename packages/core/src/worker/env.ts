@@ -53,9 +53,11 @@ export function workerVariables(state: RunState, workerId: number): Record<strin
 export function overwrittenVariables(state: RunState, workerId: number, env: NodeJS.ProcessEnv): string | undefined {
   const changed = Object.entries(workerVariables(state, workerId)).filter(([name, value]) => env[name] !== value);
   if (!changed.length) return undefined;
-  const shown = changed
-    .map(([name]) => `${name} (now ${env[name] === undefined ? 'unset' : JSON.stringify(maskUrl(env[name]!))})`)
-    .join(', ');
+  // A variable pgwork set to the password holds one now too, likely: never shown.
+  const secret = (name: string) => state.settings.workerEnv[name]?.includes('{password}');
+  const now = (name: string) =>
+    env[name] === undefined ? 'unset' : secret(name) ? '"***"' : JSON.stringify(maskUrl(env[name]!));
+  const shown = changed.map(([name]) => `${name} (now ${now(name)})`).join(', ');
   const fix = changed.some(([name]) => state.settings.env.includes(name))
     ? 'remove the assignment from your setup files or test code, or add the variable your app reads to pgwork\'s env option (env: ["DATABASE_URL", "TEST_DATABASE_URL"]) so pgwork rewrites that one instead'
     : 'remove the assignment from your setup files or test code';
