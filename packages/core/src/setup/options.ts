@@ -72,7 +72,7 @@ export interface PgworkOptions {
    * services pgwork does not isolate ({ REDIS_URL: "redis://127.0.0.1:6379/{worker}" }),
    * and for apps that read the database's parts ({ DB_HOST: "{host}", DB_PORT: "{port}" }).
    * Placeholders: {worker} (1, 2, ...), {run} (the run's id), {slot} and {slot+N}
-   * (unique to the worker among the pgwork runs live on the machine: REDIS_PORT "{slot+56380}"), and the worker's
+   * (unique to the worker among the pgwork runs live on the machine: REDIS_PORT "{slot+20000}"), and the worker's
    * connection as the app reaches it: {url}, {host}, {port}, {user}, {password},
    * {database}, {schema} (schema isolation: the worker's; else "public").
    */
