@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -7,6 +7,8 @@ import { ensureDatabase } from '../src/admin/databases';
 import { formatMarker } from '../src/admin/marker';
 import { databaseUrl, newRunId } from '../src/shared/naming';
 import { startRun } from '../src/setup/run';
+import { removeClusters, serverPid } from '../src/setup/cluster-files';
+import { embeddedBinaries } from '../src/setup/embedded-binaries';
 import {
   databaseExists as databaseExistsOn,
   expectPassed,
@@ -210,9 +212,10 @@ describe('on a kept run of the fixture project', () => {
         expect(await databaseExists(name)).toBe(true);
 
       // A base name no project here uses any more: its templates go only with --all-base-names, by age.
-      const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString();
+      // 10 days: beyond --older-than 7d, within the 14 after which any run start's template GC takes it.
+      const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
       for (const [name, lastUsed] of [
-        [abandoned.old, monthAgo],
+        [abandoned.old, tenDaysAgo],
         [abandoned.recent, new Date().toISOString()],
       ] as const) {
         await markedDatabase(name, {
@@ -442,11 +445,143 @@ describe('doctor', () => {
   });
 });
 
+describe('kept embedded clusters', () => {
+  // A cache of its own: main keeps a run of database isolation, worker-1 and
+  // worker-2 server isolation's (a run each), all stopped when a test begins.
+  const base = uniqueBase('clikept');
+  let cache = '';
+  let clusters: Record<'main' | 'worker-1' | 'worker-2', string>;
+  let serverRuns: { 'worker-1': string; 'worker-2': string };
+  const names = () => Object.keys(clusters) as Array<keyof typeof clusters>;
+  const running = () => names().filter((name) => serverPid(clusters[name]) !== undefined);
+  // The CLI's keepers keep what it starts up: a test sees which it started.
+  const cli = (args: string[], isolation = 'database') =>
+    pgwork([...args, '--config', CONFIG, '--url', 'embedded'], {
+      PGWORK_EMBEDDED_DIR: cache,
+      PGWORK_EMBEDDED_IDLE_SECONDS: '600',
+      FIXTURE_BASE_NAME: base,
+      FIXTURE_ISOLATION: isolation,
+    });
+  async function stopAll(): Promise<void> {
+    for (const name of running()) process.kill(serverPid(clusters[name])!, 'SIGINT');
+    for (
+      let waited = 0;
+      names().some((name) => existsSync(join(clusters[name], 'data', 'postmaster.pid')));
+      waited += 50
+    ) {
+      if (waited > 20_000) throw new Error(`servers still up: ${running().join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  beforeAll(async () => {
+    cache = mkdtempSync(join(tmpdir(), 'pgwork-cli-kept-'));
+    chmodSync(cache, 0o755); // as root, the server runs as "postgres"
+    const key = join(cache, `pg${embeddedBinaries().major}-${process.platform}-${process.arch}`);
+    clusters = { main: join(key, 'main'), 'worker-1': join(key, 'worker-1'), 'worker-2': join(key, 'worker-2') };
+    const keep = {
+      PGWORK_EMBEDDED_DIR: cache,
+      PGWORK_EMBEDDED_IDLE_SECONDS: '0',
+      PGWORK_KEEP: '1',
+      FIXTURE_BASE_NAME: base,
+    };
+    expectPassed(runFixture(keep), 8);
+    const server = runFixture({ ...keep, FIXTURE_ISOLATION: 'server' });
+    expectPassed(server, 8);
+    const runOf = (worker: number) =>
+      server.databases
+        .find((name) => name.endsWith(`_w${worker}`))!
+        .split('_')
+        .at(-2)!;
+    serverRuns = { 'worker-1': runOf(1), 'worker-2': runOf(2) };
+    await stopAll();
+  });
+  afterAll(() => removeClusters(cache));
+
+  it('ls lists a stopped cluster as stopped without starting it; --start looks inside', async () => {
+    const ls = cli(['ls', '--json']);
+    expect(ls.status).toBe(0);
+    expect(ls.json.servers).toEqual(
+      names().map((name) => ({
+        server: `embedded Postgres in ${clusters[name]}`,
+        absent: expect.stringMatching(
+          /^stopped \d+[smhd] ago \(\d[\d.]* [kMG]B on disk\), so no run is live in it; .*pgwork ls --start/,
+        ),
+      })),
+    );
+    expect(cli(['ls']).stdout).toContain(`embedded Postgres in ${clusters['worker-2']}: stopped `);
+    expect(running()).toEqual([]);
+    for (const name of names()) expect(existsSync(join(clusters[name], 'data', 'postmaster.pid'))).toBe(false);
+
+    const started = cli(['ls', '--start', '--json']);
+    expect(started.status).toBe(0);
+    // Each cluster's kept run, by its objects' workers: main's database run, and server isolation's per worker.
+    const workers = started.json.servers.map(
+      (server: { runs: Array<{ baseName: string; objects: Array<{ worker: number }> }> }) =>
+        server.runs.filter((run) => run.baseName === base).map((run) => run.objects.map((o) => o.worker)),
+    );
+    expect(workers).toEqual([[[1, 2]], [[1]], [[2]]]);
+    expect(running()).toEqual(names());
+    // Running ones are looked into without --start.
+    expect(cli(['ls', '--json']).json.servers.map((server: { runs: unknown[] }) => server.runs.length)).toEqual([
+      1, 1, 1,
+    ]);
+    await stopAll();
+  });
+
+  it("url starts only the cluster its isolation keeps the worker's run in; the rest only when that holds none", async () => {
+    const server = cli(['url', '2'], 'server');
+    expect(server.status).toBe(0);
+    expect(await rows(server.stdout.trim(), 'SELECT current_database() AS db')).toEqual([
+      { db: `${base}_${serverRuns['worker-2']}_w2` },
+    ]);
+    expect(running()).toEqual(['worker-2']);
+    await stopAll();
+
+    const database = cli(['url', '1']);
+    expect(database.status).toBe(0);
+    expect(new URL(database.stdout.trim()).pathname).toMatch(new RegExp(`^/${base}_[a-z0-9]{8}_w1$`));
+    expect(running()).toEqual(['main']);
+    await stopAll();
+
+    // A run main does not hold: never "no run" for a cluster not looked into.
+    const elsewhere = cli(['url', '1', '--run', serverRuns['worker-1']]);
+    expect(elsewhere.status).toBe(0);
+    expect(new URL(elsewhere.stdout.trim()).pathname).toBe(`/${base}_${serverRuns['worker-1']}_w1`);
+    await stopAll();
+  });
+
+  it('clean starts the clusters of the isolation it cleans for and says which it left stopped; --start cleans every one', async () => {
+    const dry = cli(['clean', '--dry-run', '--json']);
+    expect(dry.status).toBe(0);
+    expect(dry.json.servers[0].planned.map((p: { name: string }) => p.name).sort()).toEqual([
+      expect.stringMatching(new RegExp(`^${base}_[a-z0-9]{8}_w1$`)),
+      expect.stringMatching(new RegExp(`^${base}_[a-z0-9]{8}_w2$`)),
+    ]);
+    expect(dry.json.servers.slice(1)).toEqual(
+      (['worker-1', 'worker-2'] as const).map((name) => ({
+        server: `embedded Postgres in ${clusters[name]}`,
+        absent: expect.stringMatching(/^stopped .*; pgwork clean --start/),
+      })),
+    );
+    expect(running()).toEqual(['main']);
+    await stopAll();
+
+    const all = cli(['clean', '--start', '--yes', '--json']);
+    expect(all.status).toBe(0);
+    expect(all.json.servers.map((server: { dropped: string[] }) => server.dropped.length)).toEqual([2, 1, 1]);
+    const left = cli(['ls', '--json']).json.servers.flatMap((server: { runs: unknown[] }) => server.runs);
+    expect(left).toEqual([]);
+    await stopAll();
+  });
+});
+
 describe('bad input', () => {
   it.each([
     [['list'], 'pgwork: unknown command "list"; use ls, clean, doctor, url (pgwork --help).'],
     [['ls', '--force'], 'pgwork: unknown option --force; see pgwork --help.'],
     [['ls', '--yes'], 'pgwork: --yes is an option of pgwork clean, not of pgwork ls.'],
+    [['url', '--start'], 'pgwork: --start is an option of pgwork clean and ls, not of pgwork url.'],
     [
       ['clean', '--templates', '--older-than', 'week'],
       'pgwork: --older-than "week" is not a duration; use e.g. 7d, 12h or 30m.',

@@ -4,16 +4,21 @@ import { CORE_VERSION } from '../setup/template';
 import { clean, doctorCommand, ls, type CommandContext, type CommandResult } from './commands';
 import { parseDuration } from './output';
 import { readProjects, type CliFlags } from './project';
+import { clustersLeftStopped, whenStopped } from './servers';
 import { url } from './url';
 
 const USAGE = `usage: pgwork <command> [options]
 
   ls               what pgwork keeps on the server for this project: each run (live
                    or ended) with its databases or schemas, and each template (which
-                   one is current); --all-base-names: every project's on the server
+                   one is current); --all-base-names: every project's on the server;
+                   a stopped kept cluster is listed as stopped (--start: start it
+                   and list what it keeps)
   clean            drop what this project's ended runs left (killed, or kept with
                    PGWORK_KEEP=1); --templates: also its templates that are not current;
-                   --all-base-names: every project's (templates by --older-than)
+                   --all-base-names: every project's (templates by --older-than);
+                   starts the stopped kept clusters of this project's isolation
+                   (--start: every one)
   doctor           check the setup without running tests: one line per check
   url [worker]     the URL of a kept run's worker database (worker 1 by default),
                    for psql $(pgwork url 2)
@@ -27,15 +32,15 @@ options
                       pgwork_<package name>_<hash of its folder>)
   --workers <n>       doctor: the worker count for the connection check
   --json              print JSON
-  ls:    --all-base-names
-  clean: --templates, --older-than <7d|12h|30m>, --all-base-names, --dry-run, --yes
+  ls:    --all-base-names, --start
+  clean: --templates, --older-than <7d|12h|30m>, --all-base-names, --dry-run, --yes, --start
   url:   --run <id>, --project <name> (a config with several projects)
 `;
 
 const COMMANDS = ['ls', 'clean', 'doctor', 'url'] as const;
 type Command = (typeof COMMANDS)[number];
 const VALUE_FLAGS = ['--config', '--url', '--base-name', '--workers', '--older-than', '--run', '--project'];
-const BOOLEAN_FLAGS = ['--json', '--yes', '--dry-run', '--templates', '--all-base-names'];
+const BOOLEAN_FLAGS = ['--json', '--yes', '--dry-run', '--templates', '--all-base-names', '--start'];
 /** Flags only some commands take. */
 const ONLY: Record<string, Command[]> = {
   '--yes': ['clean'],
@@ -43,6 +48,7 @@ const ONLY: Record<string, Command[]> = {
   '--templates': ['clean'],
   '--older-than': ['clean'],
   '--all-base-names': ['clean', 'ls'],
+  '--start': ['clean', 'ls'],
   '--run': ['url'],
   '--project': ['url'],
 };
@@ -115,18 +121,32 @@ async function run(parsed: Parsed, out: (text: string) => void): Promise<Command
   }
   const cwd = process.cwd();
   const context: CommandContext = { cwd, projects: await readProjects(cwd, flags), out, json: switches.has('--json') };
+  const { projects } = context;
+  // A stopped kept cluster holds no live run; starting one costs a server start: each command starts only what it needs.
+  if (switches.has('--start')) whenStopped(projects, { start: 'all' });
+  else if (parsed.command === 'ls') whenStopped(projects, { start: 'none' });
+  else if (parsed.command === 'clean')
+    whenStopped(projects, { start: 'isolation', isolations: [...new Set(projects.map((p) => p.isolation))] });
   switch (parsed.command) {
     case 'ls':
       return ls(context, switches.has('--all-base-names'));
     case 'doctor':
       return doctorCommand(context);
-    case 'url':
-      return url(
-        context,
-        positiveInteger(positional[0], 'the worker number') ?? 1,
-        values.get('--run'),
-        values.get('--project'),
-      );
+    case 'url': {
+      const worker = positiveInteger(positional[0], 'the worker number') ?? 1;
+      const kept = () => url(context, worker, values.get('--run'), values.get('--project'));
+      // Where the project's isolation keeps worker N's runs, and in the clusters that run; where that
+      // holds no such run, every cluster: "no run" is said only of clusters looked into.
+      whenStopped(projects, { start: 'worker', worker });
+      try {
+        return await kept();
+      } catch (error) {
+        if (!(error instanceof PgworkError && error.code === 'NO_RUN')) throw error;
+        if (!projects.some((project) => clustersLeftStopped(project) > 0)) throw error;
+        whenStopped(projects, { start: 'all' });
+        return kept();
+      }
+    }
     case 'clean': {
       const olderThan = values.get('--older-than');
       const olderThanMs = olderThan === undefined ? undefined : parseDuration(olderThan);

@@ -1,13 +1,16 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Client } from 'pg';
+import { isAlive } from '../shared/child';
 import { connect } from '../shared/connection';
 import { EMBEDDED_SOURCE, maskUrl, sqlState } from '../shared/errors';
+import type { IsolationMode } from '../shared/modes';
 import { databaseOfUrl, databaseUrl } from '../shared/naming';
 import { attachEmbeddedCluster } from '../setup/cluster';
-import { clusterCacheRoot, clusterDirectory } from '../setup/cluster-files';
+import { clusterCacheRoot, clusterDirectory, serverPid } from '../setup/cluster-files';
 import { embeddedBinaries } from '../setup/embedded-binaries';
 import { workerServer } from '../isolation/server';
+import { describeSince, describeSize } from './output';
 import type { CliProject } from './project';
 
 /** A server the CLI looks at: where it is, and a connection to its maintenance database. */
@@ -35,10 +38,60 @@ export interface AbsentServer {
 }
 
 /**
+ * What a command does with a kept cluster whose server is stopped (the embedded
+ * default). A stopped cluster holds no live run: only ended runs (kept or died)
+ * and templates, which only its server can list. Starting it costs a server
+ * start (and keeps it up for the idle time), so a command starts only those it needs.
+ */
+export type StoppedClusters =
+  /** Every one, as a run starts its cluster: `ls --start`, `clean --start`, and the default. */
+  | { readonly start: 'all' }
+  /** None: each is reported as stopped, with what its files say (`ls`). */
+  | { readonly start: 'none' }
+  /** Those that keep runs of these isolations: main (database, schema), worker-N (server) (`clean`). */
+  | { readonly start: 'isolation'; readonly isolations: readonly IsolationMode[] }
+  /** The one the project's isolation keeps worker N's run in (`url`). */
+  | { readonly start: 'worker'; readonly worker: number };
+
+const stoppedClusters = new WeakMap<CliProject, { how: StoppedClusters; projects: number; leftStopped: number }>();
+
+/** How eachServer treats the stopped kept clusters of these projects (default: it starts them all). */
+export function whenStopped(projects: readonly CliProject[], how: StoppedClusters): void {
+  for (const project of projects) stoppedClusters.set(project, { how, projects: projects.length, leftStopped: 0 });
+}
+
+/** How many stopped clusters eachServer left stopped for this project (not looked into) since whenStopped. */
+export function clustersLeftStopped(project: CliProject): number {
+  return stoppedClusters.get(project)?.leftStopped ?? 0;
+}
+
+/** Whether a stopped cluster is to be started; else what to say of it after its state. */
+function startStopped(project: CliProject, cluster: string): true | string {
+  const { how, projects } = stoppedClusters.get(project) ?? { how: { start: 'all' }, projects: 1 };
+  const keeps: readonly IsolationMode[] = cluster === 'main' ? ['database', 'schema'] : ['server'];
+  switch (how.start) {
+    case 'all':
+      return true;
+    case 'none':
+      return 'so no run is live in it; pgwork ls --start starts it to list its kept runs and templates';
+    case 'isolation': {
+      if (how.isolations.some((isolation) => keeps.includes(isolation))) return true;
+      const uses = projects > 1 ? "this config's projects use" : 'this project uses';
+      return `left stopped: it keeps runs of ${keeps.join(' and ')} isolation, and ${uses} ${how.isolations.join(' and ')} isolation; pgwork clean --start starts it to clean it too`;
+    }
+    case 'worker':
+      if (cluster === (project.isolation === 'server' ? `worker-${how.worker}` : 'main')) return true;
+      return `left stopped: ${project.isolation} isolation keeps worker ${how.worker}'s runs elsewhere`;
+  }
+}
+
+/**
  * Where a project's runs keep things. A URL: that server (under server
  * isolation, each worker's). The embedded default: every kept cluster in the
- * cache (the main one, and server isolation's per worker), started if it is
- * stopped, as a run would start it; a cluster no run has created is reported, not created.
+ * cache (the main one, and server isolation's per worker). One that runs, or
+ * that a run is attached to, is opened (attached to as a run would); one that is
+ * stopped is started only where `whenStopped` says, else reported as stopped
+ * with its size on disk; a cluster no run has created is reported, not created.
  */
 function projectServers(project: CliProject): Array<() => Promise<OpenServer | AbsentServer>> {
   const { server } = project;
@@ -63,6 +116,14 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
     const label = `embedded Postgres in ${directory}`;
     if (!existsSync(join(directory, 'initialised')))
       return { label, absent: 'no run has created this kept cluster yet' };
+    if (isStopped(directory)) {
+      const start = startStopped(project, name);
+      if (start !== true) {
+        const record = stoppedClusters.get(project);
+        if (record) record.leftStopped++;
+        return { label, absent: `${describeStopped(directory)}, ${start}` };
+      }
+    }
     const cluster = await attachEmbeddedCluster({
       rootDir: project.rootDir,
       name: name === 'main' ? undefined : name,
@@ -76,6 +137,38 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
       throw error;
     }
   });
+}
+
+/**
+ * No server runs in the cluster and no live run is attached to it (one that
+ * attaches now may be starting it): read from its files, without the lock.
+ */
+function isStopped(directory: string): boolean {
+  if (serverPid(directory) !== undefined) return false;
+  return !readdirSafe(join(directory, 'runs')).some((name) => /^\d+$/.test(name) && isAlive(Number(name)));
+}
+
+/** "stopped 4m ago (55 MB on disk)": the server's log was last written as it shut down. */
+function describeStopped(directory: string): string {
+  let since = '';
+  try {
+    since = ` ${describeSince(statSync(join(directory, 'server.log')).mtime.toISOString())} ago`;
+  } catch {}
+  const bytes = diskUsage(join(directory, 'data'));
+  return `stopped${since}${bytes === undefined ? '' : ` (${describeSize(bytes)} on disk)`}`;
+}
+
+/** Bytes a directory takes on disk, as du counts them; undefined when it cannot be read. */
+function diskUsage(path: string): number | undefined {
+  try {
+    const stat = lstatSync(path);
+    if (!stat.isDirectory()) return stat.blocks * 512;
+    let total = stat.blocks * 512;
+    for (const entry of readdirSync(path)) total += diskUsage(join(path, entry)) ?? 0;
+    return total;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function openServer(
@@ -129,8 +222,9 @@ export function distinctServers(projects: readonly CliProject[], env = process.e
 }
 
 /**
- * Opens every server at once (kept clusters that are stopped start side by side,
- * not one after another), hands each to `work`, and closes it; results in the servers' order.
+ * Opens every server at once (kept clusters that are stopped and to be started
+ * start side by side, not one after another), hands each to `work`, and closes
+ * it; results in the servers' order, a server left unopened with why (`absent`).
  */
 export async function eachServer<T>(
   project: CliProject,
