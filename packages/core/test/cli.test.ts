@@ -274,6 +274,10 @@ describe('a live run', () => {
       );
       for (const name of names) expect(await databaseExists(name)).toBe(true);
       expect(pgwork(['url', '2', '--base-name', base]).stdout.trim()).toBe(databaseUrl(serverUrl(), names[1]!));
+      // In a folder without a config and no --base-name, every project's runs are looked at.
+      const anywhere = pgwork(['ls', '--json']).json.servers[0].runs;
+      expect(anywhere.map((r: { run: string }) => r.run)).toContain(run.state.runId);
+      expect(pgwork(['url', '2', '--run', run.state.runId]).stdout.trim()).toBe(databaseUrl(serverUrl(), names[1]!));
     } finally {
       await run.finish();
     }

@@ -41,7 +41,8 @@ export async function ls(context: CommandContext, allBaseNames: boolean): Promis
   const templates = await currentTemplates(context.projects);
   const current = new Set([...templates.values()].filter((name): name is string => !!name));
   // Other projects on a shared server are theirs to list: --all-base-names shows them too.
-  const ours = (item: { baseName: string }) => allBaseNames || templates.has(item.baseName);
+  const every = allBaseNames || context.projects.some((project) => project.anyBaseName);
+  const ours = (item: { baseName: string }) => every || templates.has(item.baseName);
   const servers: Array<ServerInventory | { server: string; absent: string }> = [];
   for (const project of distinctServers(context.projects)) {
     for (const found of await eachServer(project, (server) => takeInventory(server, current))) {
@@ -130,7 +131,8 @@ async function cleanServer(
   options: CleanOptions,
   baseNames: Map<string, string | undefined>,
 ) {
-  const plan = await planClean(server, { ...options, baseNames });
+  const allBaseNames = options.allBaseNames || context.projects.some((project) => project.anyBaseName);
+  const plan = await planClean(server, { ...options, allBaseNames, baseNames });
   // Sizes of what the plan names only: listing everything again (leases, template locks) is not needed here.
   const named = [...plan.drops, ...plan.kept];
   const sizes = await objectSizes(

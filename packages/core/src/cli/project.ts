@@ -33,6 +33,11 @@ export interface CliProject {
   /** The options as a run resolves them; undefined without a config. */
   readonly options: ResolvedOptions | undefined;
   readonly baseName: string;
+  /**
+   * No config and no --base-name: the base name names no project (it is the
+   * folder's own), so ls, clean and url look at every project's.
+   */
+  readonly anyBaseName: boolean;
   readonly server: ServerChoice;
   readonly maintenanceDatabase: string;
   readonly isolation: IsolationMode;
@@ -209,6 +214,7 @@ function projectOf(
     configFile,
     rootDir,
     options,
+    anyBaseName: !configFile && !flags.baseName,
     baseName: flags.baseName
       ? validateBaseName(flags.baseName, '--base-name')
       : (options?.baseName ?? projectBaseName(rootDir, name)),

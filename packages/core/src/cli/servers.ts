@@ -223,24 +223,44 @@ export function distinctServers(projects: readonly CliProject[], env = process.e
 
 /**
  * Opens every server at once (kept clusters that are stopped and to be started
- * start side by side, not one after another), hands each to `work`, and closes
- * it; results in the servers' order, a server left unopened with why (`absent`).
+ * start side by side, not one after another), hands each to `work` in turn, and
+ * closes it; results in the servers' order, a server left unopened with why
+ * (`absent`). The first failure is thrown once every opened server is closed.
  */
 export async function eachServer<T>(
   project: CliProject,
   work: (server: OpenServer) => Promise<T>,
 ): Promise<Array<{ label: string; absent?: string; result?: T }>> {
-  return Promise.all(
-    projectServers(project).map(async (open) => {
-      const server = await open();
-      if ('absent' in server) return { label: server.label, absent: server.absent };
-      try {
-        return { label: server.label, result: await work(server) };
-      } finally {
-        await server.close();
-      }
-    }),
+  // Worked one at a time: `clean` asks on the terminal per server, and two questions at once would share one answer.
+  const opening = projectServers(project).map((open) =>
+    open().then(
+      (server) => ({ server }),
+      (error) => ({ error }),
+    ),
   );
+  const results: Array<{ label: string; absent?: string; result?: T }> = [];
+  let failure: unknown;
+  for (const opened of opening) {
+    const outcome = await opened;
+    if ('error' in outcome) {
+      failure ??= outcome.error;
+      continue;
+    }
+    const { server } = outcome;
+    if ('absent' in server) {
+      results.push({ label: server.label, absent: server.absent });
+      continue;
+    }
+    try {
+      if (failure === undefined) results.push({ label: server.label, result: await work(server) });
+    } catch (error) {
+      failure = error;
+    } finally {
+      await server.close();
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return results;
 }
 
 function readdirSafe(dir: string): string[] {

@@ -23,7 +23,8 @@ export async function url(
   await eachServer(project, async (server) => {
     const inventory = await takeInventory(server, new Set());
     for (const run of inventory.runs) {
-      if (run.baseName !== project.baseName || !ofProject(run) || (runId && run.run !== runId)) continue;
+      const ofBaseName = project.anyBaseName || run.baseName === project.baseName;
+      if (!ofBaseName || !ofProject(run) || (runId && run.run !== runId)) continue;
       const object = run.objects.find((o) => o.worker === worker) ?? run.objects.find((o) => o.worker === undefined);
       if (object) {
         const { name, unit, created } = object;
@@ -34,7 +35,8 @@ export async function url(
   const newest = candidates.sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
   if (!newest) {
     const of = project.name === undefined ? '' : ` (project "${project.name}")`;
-    const which = runId ? `run ${runId}${of}` : `no run of base name "${project.baseName}"${of}`;
+    const ofBaseName = project.anyBaseName ? '' : ` of base name "${project.baseName}"`;
+    const which = runId ? `run ${runId}${of}` : `no run${ofBaseName}${of}`;
     throw new PgworkError(
       'NO_RUN',
       `${which} keeps a database or schema for worker ${worker}; run your tests with PGWORK_KEEP=1 first (or pass --base-name or --run), then pgwork url ${worker}.`,
