@@ -72,6 +72,14 @@ describe('a setup file that overwrites the worker URL', () => {
   });
 });
 
+describe('seeded data a test changes (seed, reset "transaction", the seeded tables kept)', () => {
+  it('is back as the template has it for every test', async () => {
+    const run = await feature('seeded');
+    expectPassed(run, 3);
+    expect(run.leftovers).toEqual([]);
+  });
+});
+
 describe('workerEnv', () => {
   it('sets each worker its own value of other variables', async () => {
     const run = await feature('worker-env');
