@@ -995,14 +995,14 @@ describe('an embedded platform package whose install script never ran', () => {
 
 (existsSync('/proc/self/stat') ? describe : describe.skip)('isAlive', () => {
   it('calls a process that has exited but is not reaped yet (a zombie) gone, though it still takes signals', async () => {
-    // `true` exits at once; its parent exec'd into sleep, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The child exits once its parent has exec'd into sleep, which never reaps it (a shell might, before the exec).
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(
         await new Promise<string>((done) => parent.stdout.once('data', (chunk) => done(String(chunk)))),
       );
       for (let tries = 0; readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z'; tries++) {
-        if (tries > 100) throw new Error('the child did not exit');
+        if (tries > 400) throw new Error('the child did not exit');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(() => process.kill(pid, 0)).not.toThrow();
