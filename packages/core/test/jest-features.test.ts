@@ -1,11 +1,17 @@
 import { join } from 'node:path';
 import { listOwnedDatabases } from '../src/admin/databases';
-import { dropOwnedWithBase, expectPassed, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
+import { databaseUrl } from '../src/shared/naming';
+import { dropOwnedWithBase, expectPassed, rows, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 const CONFIG = join(__dirname, 'fixtures/features/jest.config.js');
 
 /** Runs one feature of the fixture project against the test server, then drops what it left. */
-async function feature(name: string, env: Record<string, string> = {}) {
+async function feature(
+  name: string,
+  env: Record<string, string> = {},
+  /** Raw probes of what the run left, before it is dropped. */
+  probe?: (leftovers: string[]) => Promise<void>,
+) {
   const baseName = uniqueBase(name.replace(/-/g, '').slice(0, 8));
   try {
     const run = runFixture(
@@ -13,13 +19,12 @@ async function feature(name: string, env: Record<string, string> = {}) {
       CONFIG,
     );
     const left = await withAdmin((admin) => listOwnedDatabases(admin));
-    // Whatever the outcome, a run leaves nothing but its template.
-    return {
-      ...run,
-      leftovers: left
-        .filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template')
-        .map((db) => db.name),
-    };
+    // Whatever the outcome, a run leaves nothing but its template (and what it was asked to keep).
+    const leftovers = left
+      .filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template')
+      .map((db) => db.name);
+    await probe?.(leftovers);
+    return { ...run, leftovers };
   } finally {
     await dropOwnedWithBase(baseName);
   }
@@ -78,6 +83,29 @@ describe('seeded data a test changes (seed, reset "transaction", the seeded tabl
     expectPassed(run, 3);
     expect(run.leftovers).toEqual([]);
   });
+});
+
+describe('PGWORK_KEEP=failed', () => {
+  it.each([['empty'], ['transaction']])(
+    'reset %s: keeps the database of the failing test as it was, names it, and the next test starts clean',
+    async (reset) => {
+      let kept: Array<{ label: string }> = [];
+      let nextId = 0;
+      const run = await feature('keep-failed', { PGWORK_KEEP: 'failed', PGWORK_RESET: reset }, async (leftovers) => {
+        expect(leftovers).toEqual([expect.stringMatching(/_w1_f[a-z0-9]+$/)]);
+        const url = databaseUrl(serverUrl(), leftovers[0]!);
+        kept = await rows(url, 'SELECT label FROM items ORDER BY id');
+        nextId = (await rows<{ id: number }>(url, `INSERT INTO items (label) VALUES ('next') RETURNING id`))[0]!.id;
+      });
+      expect(run.output).toMatch(/Tests:\s+1 failed, 2 passed, 3 total/);
+      expect(run.output).toMatch(
+        /pgwork: kept the database of failed test "a file with a failure fails after writing" as \w+_w1_f[a-z0-9]+: psql "postgres:\/\/.*\/\w+_w1_f[a-z0-9]+" \(pgwork clean drops it\)/,
+      );
+      // The rows the failing test saw, its own uncommitted ones included; the identity where it left off.
+      expect(kept).toEqual([{ label: 'kept 1' }, { label: 'kept 2' }]);
+      expect(nextId).toBe(3);
+    },
+  );
 });
 
 describe('workerEnv', () => {

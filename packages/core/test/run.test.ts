@@ -456,8 +456,10 @@ describe('reclaiming dead runs', () => {
         await ensureDatabase(admin, names.neighbourKilled, { marker: { kind: 'worker', run: dead, created } });
         await admin.query(`CREATE DATABASE ${escapeIdentifier(names.decoy)}`);
         const reclaimed = await reclaimDeadRuns(admin, ownedDatabases, newRunId(), base);
-        expect(reclaimed.sort()).toEqual([names.building, names.dead, names.neighbourKilled].sort());
+        // A run starting in a parallel test file may reclaim the dead ones first: gone either way (below).
+        for (const name of [names.alive, names.decoy, names.neighbour]) expect(reclaimed).not.toContain(name);
       });
+      expect(await databaseExists(names.neighbourKilled)).toBe(false);
       expect(await databaseExists(names.dead)).toBe(false);
       expect(await databaseExists(names.building)).toBe(false);
       expect(await databaseExists(names.alive)).toBe(true);

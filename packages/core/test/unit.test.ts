@@ -360,7 +360,7 @@ describe('options', () => {
     [{ adapter, maintenanceDatabase: 'template1' }, {}, /maintenanceDatabase "template1" cannot be used/],
     [{ adapter }, { PGWORK_DATABASE_URL: 'mysql://x' }, /PGWORK_DATABASE_URL must start with postgres:\/\//],
     [{ adapter }, { DATABASE_URL: 'not a url' }, /DATABASE_URL is not a valid URL/],
-    [{ adapter }, { PGWORK_KEEP: 'yes' }, /PGWORK_KEEP="yes" is not understood; set it to 1 or 0/],
+    [{ adapter }, { PGWORK_KEEP: 'yes' }, /PGWORK_KEEP="yes" is not understood; set it to 1, 0 or failed/],
     [{ adapter, keepTables: 'countries' }, {}, /keepTables must be a list of table names/],
     [{ adapter, keepTables: ['a.b.c'] }, {}, /keepTables must be a list of table names/],
     [{ adapter, seed: '' }, {}, /seed must be the path of a \.sql file or a module/],

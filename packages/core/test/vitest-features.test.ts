@@ -3,14 +3,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listOwnedDatabases } from '../src/admin/databases';
-import { dropOwnedWithBase, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
+import { databaseUrl } from '../src/shared/naming';
+import { dropOwnedWithBase, rows, runFixture, serverUrl, uniqueBase, withAdmin } from './helpers';
 
 // pgwork's promises that depend on the runner, checked under Vitest with the
 // fixture projects in test/fixtures/vitest (the twin of jest-features.test.ts).
 const CONFIG = join(__dirname, 'fixtures/vitest/vitest.config.mjs');
 const CLI = join(__dirname, '../dist/cli/main.js');
 
-async function feature(name: string, args: string[] = [], env: Record<string, string> = {}) {
+async function feature(
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  /** Raw probes of what the run left, before it is dropped. */
+  probe?: (leftovers: string[]) => Promise<void>,
+) {
   const baseName = uniqueBase(name.replace(/-/g, '').slice(0, 8));
   try {
     const run = runFixture(
@@ -19,8 +26,11 @@ async function feature(name: string, args: string[] = [], env: Record<string, st
       args,
     );
     const left = await withAdmin((admin) => listOwnedDatabases(admin));
-    const leftovers = left.filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template');
-    return { ...run, leftovers: leftovers.map((db) => db.name) };
+    const leftovers = left
+      .filter((db) => db.name.startsWith(`${baseName}_`) && db.marker.kind !== 'template')
+      .map((db) => db.name);
+    await probe?.(leftovers);
+    return { ...run, leftovers };
   } finally {
     await dropOwnedWithBase(baseName);
   }
@@ -60,6 +70,21 @@ describe("the server named in the Vitest config's test.env", () => {
     expect(doctor.stdout).toMatch(
       /ok\s+server\s+PostgreSQL \d+.*\(from DATABASE_URL in test\.env of the Vitest config\)/,
     );
+  });
+});
+
+describe('PGWORK_KEEP=failed', () => {
+  it("keeps the database of the failing test as it was, from the test's context", async () => {
+    let kept: Array<{ label: string }> = [];
+    const run = await feature('keep-failed', [], { PGWORK_KEEP: 'failed' }, async (leftovers) => {
+      expect(leftovers).toEqual([expect.stringMatching(/_w1_f[a-z0-9]+$/)]);
+      kept = await rows(databaseUrl(serverUrl(), leftovers[0]!), 'SELECT label FROM items ORDER BY id');
+    });
+    expect(run.output).toMatch(/Tests\s+1 failed \| 2 passed \(3\)/);
+    expect(run.output).toMatch(
+      /pgwork: kept the database of failed test "keep-failed.spec.mjs > a file with a failure > fails after writing" as \w+_w1_f[a-z0-9]+/,
+    );
+    expect(kept).toEqual([{ label: 'kept 1' }, { label: 'kept 2' }]);
   });
 });
 

@@ -24,6 +24,8 @@ export interface DatabaseMarker {
    * (PGWORK_KEEP=1). Without it, a dead run's objects were never finished: killed or interrupted.
    */
   kept?: string;
+  /** PGWORK_KEEP=failed: the test whose database this is a copy of, as it was when the test failed. */
+  failedTest?: string;
 }
 
 export const MARKER_PREFIX = 'pgwork:v1 ';

@@ -95,7 +95,8 @@ export async function dropRunObjects(
   runId: string,
   keep: boolean,
 ): Promise<string[]> {
-  const ownedByRun = (marker: DatabaseMarker) => marker.run === runId && marker.kind !== 'template';
+  // What the run kept already (a failing test's copy, PGWORK_KEEP=failed) is no longer its to drop or count.
+  const ownedByRun = (marker: DatabaseMarker) => marker.run === runId && marker.kind !== 'template' && !marker.kept;
   const names: string[] = [];
   const keptAt = new Date().toISOString();
   for (const { name, marker } of await objects.list(admin)) {

@@ -18,6 +18,12 @@ export interface Isolation<State extends RunState = RunState> {
   target(state: State, workerId: number): WorkerTarget;
   /** Worker side: makes sure worker N's target exists and is this run's, and connects to it. */
   open(state: State, workerId: number): Promise<OpenedTarget>;
+  /**
+   * Worker side, PGWORK_KEEP=failed: a new database beside worker N's, cloned
+   * from the run's template and marked kept for `failedTest`, that the worker
+   * copies its rows into. Absent where a worker has no database of its own (schema isolation).
+   */
+  keptCopy?(state: State, workerId: number, failedTest: string): Promise<WorkerTarget>;
 }
 
 export interface OpenedTarget {

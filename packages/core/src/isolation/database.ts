@@ -3,7 +3,14 @@ import { describeDatabase, ensureDatabase, notOwnedError, ownedDatabases } from 
 import { dropRunObjects, reclaimDeadRuns } from '../admin/owned';
 import { SESSION_LOCK_TIMEOUT_MS, connect, withClient } from '../shared/connection';
 import { PgworkError, sqlState } from '../shared/errors';
-import { databaseOfUrl, databaseUrl, serverAddress, sharedDatabaseName, workerDatabaseName } from '../shared/naming';
+import {
+  databaseOfUrl,
+  databaseUrl,
+  failedCopyName,
+  serverAddress,
+  sharedDatabaseName,
+  workerDatabaseName,
+} from '../shared/naming';
 import { appUrlOf, type DatabaseRunState } from '../shared/run-state';
 import type { Isolation, RunStart, SetupContext, StartedRun } from './contract';
 
@@ -75,6 +82,17 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
     }
     return { target, client, created: outcome === 'created' };
   },
+
+  async keptCopy(state, workerId, failedTest) {
+    const worker = databaseIsolation.target(state, workerId);
+    const database = failedCopyName(state.baseName, state.runId, workerId);
+    const admin = databaseUrl(state.server.url, state.maintenanceDatabase);
+    await withClient(admin, { source: worker.source }, (client) =>
+      cloneTemplate(client, state, database, 'worker', failedTest),
+    );
+    const url = databaseUrl(state.server.url, database);
+    return { ...worker, database, url, appUrl: appUrlOf(state.server, url) };
+  },
 };
 
 async function startOn(start: RunStart, context: SetupContext): Promise<StartedRun<DatabaseRunState>> {
@@ -131,7 +149,14 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
   };
 }
 
-function cloneTemplate(admin: Client, state: DatabaseRunState, name: string, kind: 'worker' | 'shared') {
+function cloneTemplate(
+  admin: Client,
+  state: DatabaseRunState,
+  name: string,
+  kind: 'worker' | 'shared',
+  failedTest?: string,
+) {
+  const created = new Date().toISOString();
   return ensureDatabase(admin, name, {
     template: state.template,
     strategy: state.cloneStrategy,
@@ -140,7 +165,9 @@ function cloneTemplate(admin: Client, state: DatabaseRunState, name: string, kin
       run: state.runId,
       project: state.project,
       template: state.template,
-      created: new Date().toISOString(),
+      created,
+      // A failing test's copy is kept from the start: the run's end drops only what is not.
+      ...(failedTest === undefined ? {} : { kept: created, failedTest }),
     },
   });
 }

@@ -43,6 +43,10 @@ export const serverIsolation: Isolation<ServerRunState> = {
   open(state, workerId) {
     return databaseIsolation.open(workerState(state, workerId), workerId);
   },
+
+  keptCopy(state, workerId, failedTest) {
+    return databaseIsolation.keptCopy!(workerState(state, workerId), workerId, failedTest);
+  },
 };
 
 function combine(state: ServerRunState, runs: ReadonlyArray<StartedRun<DatabaseRunState>>): StartedRun<ServerRunState> {

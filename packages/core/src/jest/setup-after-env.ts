@@ -16,7 +16,7 @@ declare const beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
 declare const beforeEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterEach: (fn: () => Promise<void>, timeout?: number) => void;
 declare const afterAll: (fn: () => Promise<void>, timeout?: number) => void;
-declare const expect: { getState(): { testPath?: string } };
+declare const expect: { getState(): { testPath?: string; currentTestName?: string } };
 
 const outside = nodeRequire(__filename);
 const { workerLifecycle, attachToRunner } = outside('../worker/lifecycle') as typeof Lifecycle;
@@ -29,4 +29,17 @@ const lifecycle = workerLifecycle({
   appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
   warn: (line) => process.stderr.write(`${line}\n`),
 });
-attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis);
+// jest-circus tells its event handlers, not its hooks, that a test failed: record it for afterEach.
+let failed = false;
+type CircusEvent = { name: string };
+const circusHandlers = (globalThis as Record<symbol, Array<(event: CircusEvent) => void> | undefined>)[
+  Symbol.for('EVENT_HANDLERS')
+];
+circusHandlers?.push((event) => {
+  if (event.name === 'test_fn_start') failed = false;
+  else if (event.name === 'test_fn_failure') failed = true;
+});
+attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis, () => ({
+  failed,
+  name: expect.getState().currentTestName ?? '(unnamed test)',
+}));

@@ -130,6 +130,8 @@ export interface ResolvedOptions {
   readonly keepTemplates: TemplateRetention;
   readonly disable: boolean;
   readonly keep: boolean;
+  /** PGWORK_KEEP=failed: a failing test's database is kept as it was, the run's others dropped. */
+  readonly keepFailed: boolean;
   readonly rebuild: boolean;
 }
 
@@ -274,7 +276,8 @@ export function resolveOptions(
     checkEnv,
     keepTemplates: templateRetention(options.keepTemplates),
     disable: flag(env, 'PGWORK_DISABLE'),
-    keep: flag(env, 'PGWORK_KEEP'),
+    keep: env.PGWORK_KEEP !== 'failed' && flag(env, 'PGWORK_KEEP', '1, 0 or failed'),
+    keepFailed: env.PGWORK_KEEP === 'failed',
     rebuild: flag(env, 'PGWORK_REBUILD'),
   });
 }

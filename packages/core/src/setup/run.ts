@@ -87,6 +87,7 @@ function setupContext(config: RunConfig, { description, seed, template }: Projec
     adapter: config.adapter.reset ? config.adapterReference : undefined,
     optionsDigest: config.optionsDigest,
     slotBase: config.slotBase,
+    keepFailed: config.keepFailed || undefined,
   });
   const build = async (target: MigrationTarget, what: string) => {
     try {

@@ -45,9 +45,9 @@ export function envOrOption<T extends string>(
 }
 
 /** A yes/no environment variable: unset, "", 0 or false is no; 1 or true is yes; anything else an error. */
-export function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+export function flag(env: NodeJS.ProcessEnv, name: string, values = '1 or 0'): boolean {
   const value = env[name];
   if (value === undefined || value === '' || value === '0' || value === 'false') return false;
   if (value === '1' || value === 'true') return true;
-  throw new PgworkError('INVALID_OPTION', `${name}=${JSON.stringify(value)} is not understood; set it to 1 or 0.`);
+  throw new PgworkError('INVALID_OPTION', `${name}=${JSON.stringify(value)} is not understood; set it to ${values}.`);
 }

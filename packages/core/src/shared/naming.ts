@@ -66,9 +66,14 @@ export function templateDatabaseName(baseName: string, fingerprint: string): str
   return assertDatabaseName(`${validateBaseName(baseName)}_tpl_${fingerprint.slice(0, 16)}`);
 }
 
-/** What workerDatabaseName (or sharedDatabaseName) made a name of; undefined for any other name. */
+/** The copy of worker N's database PGWORK_KEEP=failed keeps, suffixed with when it was made. */
+export function failedCopyName(baseName: string, runId: string, workerId: number): string {
+  return assertDatabaseName(`${workerDatabaseName(baseName, runId, workerId)}_f${Date.now().toString(36)}`);
+}
+
+/** What workerDatabaseName (or sharedDatabaseName, failedCopyName) made a name of; undefined for any other name. */
 export function parseRunObjectName(name: string): { baseName: string; worker: number | undefined } | undefined {
-  const parsed = /^(.+)_[a-z0-9]{8}_(?:w(\d+)|shared)$/.exec(name); // base, run id (RUN_ID), worker or shared
+  const parsed = /^(.+)_[a-z0-9]{8}_(?:w(\d+)(?:_f[a-z0-9]+)?|shared)$/.exec(name); // base, run id (RUN_ID), worker or shared
   return parsed ? { baseName: parsed[1]!, worker: parsed[2] === undefined ? undefined : Number(parsed[2]) } : undefined;
 }
 

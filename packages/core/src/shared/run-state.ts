@@ -16,6 +16,8 @@ export interface WorkerSettings {
   readonly workerEnv: Readonly<Record<string, string>>;
   /** The run's {slot} numbers are this + the worker's id (setup/slots.ts); absent when no workerEnv uses {slot}. */
   readonly slotBase?: number;
+  /** PGWORK_KEEP=failed: copy a failing test's database before the next reset (worker/keep-failed.ts). */
+  readonly keepFailed?: boolean;
   readonly checkEnv: CheckEnv;
   /** Tables reset never empties, "schema.table": the adapter's bookkeeping and the keepTables option. */
   readonly keepTables: readonly string[];

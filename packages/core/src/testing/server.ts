@@ -147,6 +147,7 @@ export function testRunConfig(adapter: Adapter, baseName: string, overrides: Par
     keepTemplates: DEFAULT_TEMPLATE_RETENTION,
     disable: false,
     keep: false,
+    keepFailed: false,
     rebuild: false,
     workers: 1,
     workerIds: [1],

@@ -13,4 +13,8 @@ const { vitestWorker } = require('./worker.js') as typeof Worker;
 const { attachToRunner } = require('../worker/lifecycle.js') as typeof Lifecycle;
 
 const lifecycle = vitestWorker(inject('pgworkRun' as never), expect.getState().testPath);
-attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis);
+attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis, (context) => {
+  const task = (context as { task?: { name: string; fullName?: string; result?: { state?: string } } } | undefined)
+    ?.task;
+  return task && { failed: task.result?.state === 'fail', name: task.fullName ?? task.name };
+});

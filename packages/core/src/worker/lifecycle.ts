@@ -9,6 +9,7 @@ import { resolveWorkerId } from '../shared/worker-id';
 import { overwrittenVariables } from './env';
 import { keptWorkerSession, type WorkerSession } from './session';
 import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
+import { keepFailedDatabase, keptLine } from './keep-failed';
 import { withRealTimers } from './real-timers';
 
 /**
@@ -25,10 +26,18 @@ export interface WorkerLifecycle {
   warmUp(): void;
   beforeFile(): Promise<void>;
   beforeTest(): Promise<void>;
-  afterTest(): Promise<void>;
+  /** After each test; `outcome`: whether it failed, as the runner says (PGWORK_KEEP=failed keeps its database then). */
+  afterTest(outcome?: TestOutcome): Promise<void>;
   afterFile(): Promise<void>;
   /** Empty the worker's database now (in "transaction" mode: roll back, empty, begin again). */
   reset(): Promise<void>;
+}
+
+/** A finished test as the runner reports it. */
+export interface TestOutcome {
+  readonly failed: boolean;
+  /** Its full name, with its describe blocks. */
+  readonly name: string;
 }
 
 export interface WorkerLifecycleOptions {
@@ -111,6 +120,11 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
     inTransaction = false;
     await transactions.rollback();
   };
+  const keepFailed = async (name: string) => {
+    const reader = inTransaction && appConnection ? appConnection : session!.client;
+    const outcome = await keepFailedDatabase(state!, resolveWorkerId(options.env), reader, name);
+    options.warn('kept' in outcome ? keptLine(name, outcome.kept) : `pgwork: ${outcome.skipped}.`);
+  };
   // Even with transactions: restarts sequences a rolled-back test advanced, and empties what a second connection committed.
   const emptyThenBegin = async () => {
     await session!.reset();
@@ -150,7 +164,9 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
     async beforeTest() {
       if (when === 'test') await emptyThenBegin();
     },
-    async afterTest() {
+    async afterTest(outcome) {
+      // Before the rollback: in transaction mode the failed test's rows live in its open transaction.
+      if (outcome?.failed && state?.settings.keepFailed) await keepFailed(outcome.name);
       if (when === 'test') await rollback();
     },
     async afterFile() {
@@ -179,8 +195,8 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
   };
 }
 
-/** A runner's per-file hooks (Jest's and Vitest's have this shape). */
-type Hook = (fn: () => Promise<void>, timeout?: number) => void;
+/** A runner's per-file hooks (Jest's and Vitest's have this shape; Vitest passes a test's context to its hooks). */
+type Hook = (fn: (...context: unknown[]) => Promise<void>, timeout?: number) => void;
 
 /** Connecting or cloning on a cold machine can take long; a stuck lock says so itself well before this. */
 const SETUP_TIMEOUT_MS = 120_000;
@@ -195,6 +211,8 @@ export function attachToRunner(
   lifecycle: WorkerLifecycle,
   hooks: { beforeAll: Hook; beforeEach: Hook; afterEach: Hook; afterAll: Hook },
   scope: object,
+  /** How the runner says a test failed: from afterEach's arguments (Vitest's context), or what it recorded (Jest). */
+  outcomeOf: (...context: unknown[]) => TestOutcome | undefined = () => undefined,
 ): void {
   registerWorker(lifecycle, scope);
   lifecycle.warmUp();
@@ -212,7 +230,11 @@ export function attachToRunner(
   };
   hooks.beforeAll(hook('beforeFile', lifecycle.beforeFile), SETUP_TIMEOUT_MS);
   hooks.beforeEach(hook('beforeTest', lifecycle.beforeTest), SETUP_TIMEOUT_MS);
-  hooks.afterEach(hook('afterTest', lifecycle.afterTest), SETUP_TIMEOUT_MS);
+  // Rest parameters keep the function's length 0: Jest takes a hook with a parameter for a done-callback one.
+  hooks.afterEach(
+    (...context) => hook('afterTest', () => lifecycle.afterTest(outcomeOf(...context)))(),
+    SETUP_TIMEOUT_MS,
+  );
   hooks.afterAll(hook('afterFile', lifecycle.afterFile), SETUP_TIMEOUT_MS);
 }
 
