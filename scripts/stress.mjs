@@ -313,7 +313,9 @@ async function embeddedCacheChecks(example) {
   const fixtureEnv = { ...embeddedEnv, FIXTURE_BASE_NAME: base, FIXTURE_SQL: SLOW_SCHEMA };
   const clusterDir = () => join(cache, readdirSync(cache).find((name) => name.startsWith('pg')) ?? 'none', 'main');
   const onCluster = async (work) => {
-    const admin = await core.connect(core.clusterUrl(clusterDir()));
+    const urls = core.clusterUrls(clusterDir());
+    if (!urls) throw new Error(`no server has been started in ${clusterDir()}`);
+    const admin = await core.connect(urls.url);
     try {
       return await work(admin);
     } finally {
@@ -395,22 +397,29 @@ async function embeddedCacheChecks(example) {
       `${a.passed}/${a.total} and ${b.passed}/${b.total} passed`,
     );
 
-    // Template GC: a stale template of the base name goes; a decoy, another base name's and the live one stay.
+    // Template GC: a stale template of the base name goes, and another base name's once unused for
+    // unusedDays; a decoy, another base name's recent one and the live one stay.
     say('core fixture: template GC');
     const decoy = `${base}_tpl_00000000deadbeef`;
     const stale = `${base}_tpl_0000000000000001`;
-    const otherBase = `other_${core.newRunId()}_tpl_0000000000000002`;
-    const longAgo = new Date(Date.now() - 60 * 86_400_000).toISOString();
+    const other = `other_${core.newRunId()}`;
+    const otherStale = `${other}_tpl_0000000000000002`;
+    const otherRecent = `${other}_tpl_0000000000000003`;
+    const daysAgo = (days) => new Date(Date.now() - days * 86_400_000).toISOString();
     await onCluster(async (admin) => {
       await admin.query(`CREATE DATABASE ${decoy}`);
-      for (const name of [stale, otherBase]) {
+      for (const [name, lastUsed] of [
+        [stale, daysAgo(60)],
+        [otherStale, daysAgo(60)],
+        [otherRecent, daysAgo(1)],
+      ]) {
         const marker = {
           kind: 'template',
           run: 'deadrun1',
           fingerprint: 'x',
           state: 'ready',
-          created: longAgo,
-          lastUsed: longAgo,
+          created: lastUsed,
+          lastUsed,
         };
         await core.ensureDatabase(admin, name, { marker });
       }
@@ -422,16 +431,20 @@ async function embeddedCacheChecks(example) {
     const live = (await templates()).find((db) => db.marker.state === 'ready')?.name;
     check(
       'template gc',
-      'GC drops the stale pgwork template only; the decoy, another base name and the live template survive',
+      "GC drops the stale templates (another base name's too); the decoy, another base name's recent one and the live template survive",
       green(gcRun) &&
         !names.includes(stale) &&
+        !names.includes(otherStale) &&
         names.includes(decoy) &&
-        names.includes(otherBase) &&
+        names.includes(otherRecent) &&
         !!live &&
         names.includes(live),
       `dropped: ${(gcRun.pgwork?.templatesDropped ?? []).join(', ') || 'none'}`,
     );
-    await onCluster((admin) => admin.query(`DROP DATABASE ${decoy}`)).catch(() => undefined);
+    await onCluster(async (admin) => {
+      await admin.query(`DROP DATABASE ${decoy}`);
+      await admin.query(`DROP DATABASE ${otherRecent}`);
+    }).catch(() => undefined);
   } finally {
     await core.removeClusters(cache);
   }
