@@ -267,9 +267,9 @@ async function startServer(
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     writeFileSync(join(directory, PORT_FILE), `${port}\n`);
-    const failure = await spawnServer(directory, binaries, user, ['-p', String(port), ...flags], logFile);
+    const urls = clusterUrls(directory)!;
+    const failure = await spawnServer(directory, binaries, user, ['-p', String(port), ...flags], urls.url, logFile);
     if (!failure) {
-      const urls = clusterUrls(directory)!;
       await setPassword(urls.url, password);
       return urls;
     }
@@ -313,12 +313,13 @@ async function setPassword(url: string, password: string): Promise<void> {
   }
 }
 
-/** Starts the server and waits until it answers on its socket; the error when it did not. */
+/** Starts the server and waits until it answers at `url` (its socket); the error when it did not. */
 async function spawnServer(
   directory: string,
   binaries: EmbeddedBinaries,
   user: { uid: number; gid: number } | undefined,
   args: string[],
+  url: string,
   logFile: string,
 ): Promise<Error | undefined> {
   const log = openSync(logFile, 'w');
@@ -335,7 +336,6 @@ async function spawnServer(
   server.on('exit', (code) => {
     exited = code;
   });
-  const { url } = clusterUrls(directory) ?? { url: '' };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await accepts(url))) {
     if (exited !== undefined || Date.now() > deadline) {

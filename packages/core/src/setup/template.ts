@@ -105,8 +105,10 @@ async function useTemplate(admin: Client, name: string, marker: DatabaseMarker):
 
 /**
  * Drops the base name's templates of other fingerprints that fall outside the
- * retention: never one a live run uses (cloning or about to), never one being
- * built, never a database without pgwork's marker. Returns what it dropped.
+ * retention, and another base name's once unused for `unusedDays` (a removed
+ * or moved project's would stay forever): never one a live run uses (cloning
+ * or about to), never one being built, never a database without pgwork's
+ * marker. Returns what it dropped.
  */
 export async function collectTemplates(
   admin: Client,
@@ -114,18 +116,18 @@ export async function collectTemplates(
   current: string,
   retention: TemplateRetention,
 ): Promise<string[]> {
-  const others = (await readyTemplates(admin, baseName)).filter(({ name }) => name !== current);
+  const ready = await readyTemplates(admin);
+  const own = ready.filter(({ name }) => templateBaseName(name) === baseName && name !== current);
+  const others = ready.filter(({ name }) => templateBaseName(name) !== baseName);
   const dropped: string[] = [];
   const unused = (marker: DatabaseMarker) => Date.now() - lastUse(marker) >= retention.unusedDays * 86_400_000;
-  for (const [index, { name, marker }] of others.entries()) {
+  for (const [index, { name, marker }] of own.entries()) {
     const kept = index + 1 < retention.newest; // the run's own template is the newest
     if (kept && !unused(marker)) continue;
     if (await dropIdleTemplate(admin, name, marker)) dropped.push(name);
   }
-  // Another project's go only once unused that long: a removed or moved project's would stay forever.
-  for (const { name, marker } of await readyTemplates(admin)) {
-    if (templateBaseName(name) === baseName || !unused(marker)) continue;
-    if (await dropIdleTemplate(admin, name, marker)) dropped.push(name);
+  for (const { name, marker } of others) {
+    if (unused(marker) && (await dropIdleTemplate(admin, name, marker))) dropped.push(name);
   }
   return dropped;
 }

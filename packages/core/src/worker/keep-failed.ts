@@ -28,7 +28,7 @@ const SEQUENCES = `
 /**
  * Copies the worker's database, as `reader` sees it (in transaction mode the
  * app's connection, whose test transaction is still open), into a new kept
- * database; returns where it is, or undefined with a line of why not.
+ * database; returns where it is, or why nothing was kept.
  */
 export async function keepFailedDatabase(
   state: RunState,
@@ -67,33 +67,34 @@ async function copyInto(reader: Client, writer: Client): Promise<void> {
       },
     );
     if (tables.length) await writer.query(`TRUNCATE ${tables.map((table) => table.name).join(', ')}`);
-    let pending = tables.filter((table) => table.columns?.length);
-    const failures = new Map<string, unknown>();
+    // Each table's rows read once; those not written in a pass wait for the next.
+    let pending: Array<{ name: string; columns: string; rows: string; error?: unknown }> = [];
+    for (const table of tables) {
+      if (!table.columns?.length) continue;
+      const { rows } = await reader.query<{ rows: string }>(
+        `SELECT coalesce(json_agg(t), '[]')::text AS rows FROM ${table.name} t`,
+      );
+      if (rows[0]!.rows !== '[]')
+        pending.push({ name: table.name, columns: table.columns.join(', '), rows: rows[0]!.rows });
+    }
     while (pending.length) {
       const left: typeof pending = [];
       for (const table of pending) {
-        const { rows } = await reader.query<{ rows: string }>(
-          `SELECT coalesce(json_agg(t), '[]')::text AS rows FROM ${table.name} t`,
-        );
-        if (rows[0]!.rows === '[]') continue;
-        const columns = table.columns!.join(', ');
         await writer.query('SAVEPOINT pgwork_copy');
         try {
           await writer.query(
-            `INSERT INTO ${table.name} (${columns}) OVERRIDING SYSTEM VALUE SELECT ${columns} FROM json_populate_recordset(null::${table.name}, $1::json)`,
-            [rows[0]!.rows],
+            `INSERT INTO ${table.name} (${table.columns}) OVERRIDING SYSTEM VALUE SELECT ${table.columns} FROM json_populate_recordset(null::${table.name}, $1::json)`,
+            [table.rows],
           );
           await writer.query('RELEASE SAVEPOINT pgwork_copy');
         } catch (error) {
           await writer.query('ROLLBACK TO SAVEPOINT pgwork_copy');
           if (unchecked) throw error;
-          failures.set(table.name, error);
-          left.push(table);
+          left.push({ ...table, error });
         }
       }
       if (left.length === pending.length) {
-        const [name, error] = [...failures].find(([table]) => left.some((l) => l.name === table))!;
-        throw new Error(`the rows of ${name} could not be copied: ${describeDatabaseError(error)}`);
+        throw new Error(`the rows of ${left[0]!.name} could not be copied: ${describeDatabaseError(left[0]!.error)}`);
       }
       pending = left;
     }
