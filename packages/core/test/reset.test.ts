@@ -140,7 +140,7 @@ describe('a catalog shared by the clones of one template', () => {
   const { Resetter } = require('../src/worker/reset') as typeof import('../src/worker/reset');
   const template = uniqueBase('shared_tpl');
   const clones = [1, 2, 3].map((n) => `${template}_c${n}`);
-  const readsCatalog = (sql: string) => sql.includes('WITH tables AS');
+  const readsCatalog = (sql: string) => sql.includes('tables AS (');
 
   /** A session on a clone, recording whether it read the catalog itself. */
   async function session(name: string, file: string) {

@@ -25,9 +25,15 @@ export interface ApplicationTable {
 export interface CatalogTable extends ApplicationTable {
   oid: number;
   qualified: string;
-  /** User triggers or rules: DELETE would not be what TRUNCATE is. */
+  /**
+   * A DELETE of it would fire what TRUNCATE does not, for a session in the
+   * default replication role: a user trigger or rule on DELETE or UPDATE, its
+   * own or (through ON DELETE CASCADE / SET NULL / SET DEFAULT) a referencing table's.
+   */
   deleteUnsafe: boolean;
-  /** Row security: a policy may hide rows from any query, so only the table's size tells whether it is empty. */
+  /** The same, for a session in replication role "replica": only triggers and rules enabled ALWAYS or REPLICA fire (foreign-key actions do not). */
+  deleteUnsafeAsReplica: boolean;
+  /** Row security that applies to the reset's role: a policy may hide rows from any query, so only the table's size tells whether it is empty. */
   rowSecurity: boolean;
   /** Its rows live in its partitions. */
   partitioned: boolean;
@@ -47,6 +53,13 @@ export interface Catalog {
   tables: CatalogTable[];
   /** For each table index, the indexes of the tables whose foreign keys reference it. */
   referencedBy: number[][];
+  /**
+   * Tables with user ON TRUNCATE triggers (the audit-log pattern): a TRUNCATE
+   * of every table fires them all, so every reset does, in a TRUNCATE of these.
+   */
+  truncateTriggered: number[];
+  /** The role may set session_replication_role (a superuser): reset can DELETE with user triggers and foreign-key actions held off. */
+  replicaAllowed: boolean;
   sequences: CatalogSequence[];
   /** The server has pg_get_sequence_data (PostgreSQL 18+): sequences are read without a scan each. */
   sequenceData: boolean;
@@ -76,8 +89,10 @@ export const SIGNATURE = ['pg_class', 'pg_constraint', 'pg_trigger', 'pg_rewrite
  * triggers and owned sequences of partitions are attributed to their root table.
  */
 const CATALOG = `
-WITH tables AS (
-  SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned, c.relhasrules AS rules, c.relrowsecurity AS rls
+WITH role AS (
+  SELECT r.rolsuper, r.rolsuper OR r.rolbypassrls AS bypass_rls FROM pg_roles r WHERE r.rolname = current_user
+), tables AS (
+  SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned, c.relrowsecurity AS rls
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND NOT (${SYSTEM_SCHEMA})
     AND ($1::text[] IS NULL OR n.nspname = ANY ($1::text[]))
@@ -86,17 +101,25 @@ WITH tables AS (
 SELECT json_build_object(
   'signature', ${SIGNATURE},
   'sequenceData', to_regproc('pg_catalog.pg_get_sequence_data') IS NOT NULL,
+  'replicaAllowed', coalesce((SELECT rolsuper FROM role), false),
   'tables', coalesce((SELECT json_agg(json_build_object(
       'oid', t.oid, 'schema', t.schema, 'name', t.name, 'partitioned', t.partitioned,
-      'rowSecurity', t.rls OR EXISTS (
-        SELECT 1 FROM pg_partition_tree(t.oid) p JOIN pg_class pc ON pc.oid = p.relid WHERE pc.relrowsecurity),
-      'deleteUnsafe', t.rules OR EXISTS (
-        SELECT 1 FROM pg_partition_tree(t.oid) p JOIN pg_class pc ON pc.oid = p.relid WHERE pc.relhasrules) OR EXISTS (
-        SELECT 1 FROM pg_trigger g WHERE NOT g.tgisinternal AND coalesce(pg_partition_root(g.tgrelid), g.tgrelid) = t.oid)
+      'rowSecurity', NOT coalesce((SELECT bypass_rls FROM role), false) AND (t.rls OR EXISTS (
+        SELECT 1 FROM pg_partition_tree(t.oid) p JOIN pg_class pc ON pc.oid = p.relid WHERE pc.relrowsecurity)),
+      'fires', (SELECT coalesce(json_agg(DISTINCT x.enabled), '[]') FROM (
+        SELECT g.tgenabled::text AS enabled FROM pg_trigger g
+        WHERE NOT g.tgisinternal AND g.tgtype & (8 | 16) <> 0 AND coalesce(pg_partition_root(g.tgrelid), g.tgrelid) = t.oid
+        UNION ALL
+        SELECT r.ev_enabled::text FROM pg_rewrite r
+        WHERE r.ev_type IN ('2', '4') AND coalesce(pg_partition_root(r.ev_class), r.ev_class) = t.oid) x),
+      'truncateTriggered', EXISTS (
+        SELECT 1 FROM pg_trigger g WHERE NOT g.tgisinternal AND g.tgtype & 32 <> 0 AND g.tgenabled IN ('O', 'A')
+          AND coalesce(pg_partition_root(g.tgrelid), g.tgrelid) = t.oid)
     ) ORDER BY t.schema, t.name) FROM tables t), '[]'),
   'foreignKeys', coalesce((SELECT json_agg(DISTINCT jsonb_build_object(
       'from', coalesce(pg_partition_root(k.conrelid), k.conrelid)::oid::int8,
-      'to', coalesce(pg_partition_root(k.confrelid), k.confrelid)::oid::int8))
+      'to', coalesce(pg_partition_root(k.confrelid), k.confrelid)::oid::int8,
+      'acts', k.confdeltype IN ('c', 'n', 'd')))
     FROM pg_constraint k WHERE k.contype = 'f'), '[]'),
   'sequences', coalesce((SELECT json_agg(json_build_object(
       'oid', s.oid, 'schema', sn.nspname, 'name', s.relname, 'cached', q.seqcache > 1,
@@ -111,15 +134,19 @@ SELECT json_build_object(
 interface RawCatalog {
   signature: string;
   sequenceData: boolean;
+  replicaAllowed: boolean;
   tables: Array<{
     oid: number;
     schema: string;
     name: string;
     partitioned: boolean;
-    deleteUnsafe: boolean;
     rowSecurity: boolean;
+    /** pg_trigger.tgenabled / pg_rewrite.ev_enabled of its DELETE and UPDATE triggers and rules: O(rigin), R(eplica), A(lways), D(isabled). */
+    fires: string[];
+    truncateTriggered: boolean;
   }>;
-  foreignKeys: Array<{ from: number; to: number }>;
+  /** `acts`: ON DELETE CASCADE, SET NULL or SET DEFAULT, which write the referencing table. */
+  foreignKeys: Array<{ from: number; to: number; acts: boolean }>;
   sequences: Array<{ oid: number; schema: string; name: string; cached: boolean; table: number }>;
 }
 
@@ -147,23 +174,53 @@ export async function applicationTables(client: Client, options: ResetOptions = 
 export async function readCatalog(client: Client, options: ResetOptions): Promise<Catalog> {
   const raw = await readRawCatalog(client, options);
   const keep = new Set(options.keepTables ?? []);
-  const tables: CatalogTable[] = raw.tables
-    .filter((t) => !kept(keep, t))
-    .map((t) => ({ ...t, oid: Number(t.oid), qualified: qualifiedName(t) }));
+  const rawTables = raw.tables.filter((t) => !kept(keep, t));
+  const tables: CatalogTable[] = rawTables.map(({ oid, schema, name, partitioned, rowSecurity, fires }) => ({
+    oid: Number(oid),
+    schema,
+    name,
+    qualified: qualifiedName({ schema, name }),
+    partitioned,
+    rowSecurity,
+    deleteUnsafe: fires.some((enabled) => enabled === 'O' || enabled === 'A'),
+    deleteUnsafeAsReplica: fires.some((enabled) => enabled === 'R' || enabled === 'A'),
+  }));
   const index = new Map(tables.map((t, i) => [t.oid, i]));
   const referencedBy: number[][] = tables.map(() => []);
-  for (const { from, to } of raw.foreignKeys) {
+  const actedOnBy: number[][] = tables.map(() => []);
+  for (const { from, to, acts } of raw.foreignKeys) {
     const [source, target] = [index.get(Number(from)), index.get(Number(to))];
-    if (source !== undefined && target !== undefined && !referencedBy[target]!.includes(source))
-      referencedBy[target]!.push(source);
+    if (source === undefined || target === undefined) continue;
+    if (!referencedBy[target]!.includes(source)) referencedBy[target]!.push(source);
+    if (acts && !actedOnBy[target]!.includes(source)) actedOnBy[target]!.push(source);
+  }
+  // A DELETE that cascades into (or sets null in) a table with triggers fires them: unsafe as well, transitively.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [i, table] of tables.entries()) {
+      if (!table.deleteUnsafe && actedOnBy[i]!.some((source) => tables[source]!.deleteUnsafe)) {
+        table.deleteUnsafe = true;
+        changed = true;
+      }
+    }
   }
   const sequences = raw.sequences.flatMap((s) => {
     const table = index.get(Number(s.table));
     if (table === undefined) return [];
     return [{ oid: Number(s.oid), qualified: qualifiedName(s), table, cached: s.cached }];
   });
-  const { signature, sequenceData } = raw;
-  const catalog = { signature, sequenceData, tables, referencedBy, sequences, probeFunction: '' };
+  const truncateTriggered = rawTables.flatMap((t, i) => (t.truncateTriggered ? [i] : []));
+  const { signature, sequenceData, replicaAllowed } = raw;
+  const catalog = {
+    signature,
+    sequenceData,
+    replicaAllowed,
+    tables,
+    referencedBy,
+    truncateTriggered,
+    sequences,
+    probeFunction: '',
+  };
   catalog.probeFunction = probeFunction(catalog);
   return catalog;
 }

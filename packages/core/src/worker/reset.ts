@@ -24,14 +24,29 @@ export {
  * exactly as `TRUNCATE <every application table> RESTART IDENTITY` would, but
  * touching only what changed. One call of the session's probe function finds
  * the tables that hold rows and the sequences that moved; a clean database
- * costs that one round trip. Small tables are emptied with DELETE in
- * foreign-key order (TRUNCATE costs milliseconds per table even when empty);
- * big tables, tables with user triggers, rules or row security, and
- * foreign-key cycles go through TRUNCATE of the dirty tables and every table
- * referencing them. The catalog is read once per connection and again when
- * the schema changes.
+ * costs that one round trip. Small tables are emptied with DELETE (TRUNCATE
+ * costs milliseconds per table even when empty): where the role may, in
+ * session_replication_role "replica", which holds off user triggers, rules and
+ * foreign-key actions (nothing fires that TRUNCATE would not), so any table
+ * goes, in any order; otherwise in foreign-key order, and only tables whose
+ * DELETE fires nothing. The rest (big tables, row security the role does not
+ * bypass, foreign-key cycles, triggers the role cannot hold off) go through
+ * one TRUNCATE of them and every table referencing them. Tables with ON
+ * TRUNCATE triggers are TRUNCATEd on every reset, last, as a TRUNCATE of
+ * everything fires those triggers every time. The catalog is read once per
+ * connection and again when the schema changes.
  */
 export type ResetStrategy = 'clean' | 'delete' | 'truncate' | 'fallback';
+
+export interface ResetterOptions extends ResetOptions {
+  /**
+   * The connection is the reset's alone: it is put in session_replication_role
+   * "replica" once, for good. Otherwise each reset that needs the role sets it
+   * for its own transaction (each change of the role discards every cached
+   * plan of the session, the probe's included: a kept connection avoids that).
+   */
+  readonly ownConnection?: boolean;
+}
 
 export class Resetter {
   /** How often each strategy ran: for benchmarks and tests. */
@@ -39,16 +54,20 @@ export class Resetter {
   private catalog: Catalog | undefined;
   private readOwnCatalog = false;
   private readonly options: ResetOptions;
+  private readonly ownConnection: boolean;
+  /** The connection is in session_replication_role "replica" (ownConnection, and the role may). */
+  private replicaSession = false;
 
   constructor(
     private readonly client: Client,
-    options: ResetOptions = {},
+    options: ResetterOptions = {},
   ) {
     this.options = {
       keepTables: [...(options.keepTables ?? [])],
       schemas: options.schemas && [...options.schemas],
       sharedCatalog: options.sharedCatalog,
     };
+    this.ownConnection = options.ownConnection ?? false;
   }
 
   /** Reads the catalog and plans the probe now, so the first reset costs what every other one does. */
@@ -81,11 +100,17 @@ export class Resetter {
     // A session's first read is of the database as cloned: share it (later ones may see a test's DDL).
     if (file && !known && !this.readOwnCatalog) writeSharedCatalog(file, catalog);
     this.readOwnCatalog ||= !known;
+    // Set before the probe is planned: changing the role later would discard its plans.
+    const replica =
+      this.ownConnection && catalog.replicaAllowed && !this.replicaSession
+        ? 'SET session_replication_role = replica; '
+        : '';
     // Row security off: a query a policy would filter fails instead, so the probe never misses a hidden row.
     // Generic plans from the first call: PL/pgSQL would otherwise re-plan every chunk on each of the first five.
     await this.client.query(
-      `SET row_security = off; SET plan_cache_mode = force_generic_plan; ${catalog.probeFunction}`,
+      `${replica}SET row_security = off; SET plan_cache_mode = force_generic_plan; ${catalog.probeFunction}`,
     );
+    this.replicaSession ||= replica !== '';
     this.catalog = catalog;
     return catalog;
   }
@@ -107,23 +132,28 @@ export class Resetter {
     for (let k = 0; k < pairs.length; k += 2) rows.set(Number(pairs[k]), Number(pairs[k + 1]));
     const dirty = [...rows.keys()];
     const moved = (result.moved ?? []).map((i) => catalog.sequences[i]!);
-    if (dirty.length === 0 && moved.length === 0) {
+    const fired = catalog.truncateTriggered;
+    if (dirty.length === 0 && moved.length === 0 && fired.length === 0) {
       this.counts.clean++;
       return;
     }
 
-    const deletable = dirty.every((i) => rows.get(i)! <= DELETE_ROW_LIMIT && !catalog.tables[i]!.deleteUnsafe);
-    const order = deletable ? deleteOrder(dirty, catalog.referencedBy) : undefined;
+    const { tables } = catalog;
+    const small = (i: number) => rows.get(i)! <= DELETE_ROW_LIMIT && !tables[i]!.rowSecurity;
+    // As the session's role is: DELETE in foreign-key order of tables whose DELETE fires nothing, or else TRUNCATE.
+    const asOrigin = dirty.every((i) => small(i) && !tables[i]!.deleteUnsafe)
+      ? deleteOrder(dirty, catalog.referencedBy)
+      : undefined;
+    // As "replica": foreign keys unchecked, so any order; tables too big to DELETE are TRUNCATEd with what references them.
+    const replica = !asOrigin && catalog.replicaAllowed && !this.replicaSession ? 'local' : this.replicaSession;
+    const deleted = asOrigin ?? (replica ? dirty.filter((i) => small(i) && !tables[i]!.deleteUnsafeAsReplica) : []);
+    const rest = dirty.filter((i) => !deleted.includes(i));
+    // Tables with ON TRUNCATE triggers join the TRUNCATE, which comes last: once everything else is empty and
+    // restarted, what their triggers write stays, as after a TRUNCATE of everything.
+    const truncated = referencingClosure([...rest, ...fired], catalog.referencedBy);
     const statements: string[] = [];
-    let truncated = new Set<number>();
-    if (order) {
-      for (const i of order) statements.push(`DELETE FROM ${catalog.tables[i]!.qualified}`);
-    } else {
-      truncated = referencingClosure(dirty, catalog.referencedBy);
-      statements.push(
-        `TRUNCATE ${[...truncated].map((i) => catalog.tables[i]!.qualified).join(', ')} RESTART IDENTITY`,
-      );
-    }
+    if (replica === 'local' && deleted.length) statements.push('SET LOCAL session_replication_role = replica');
+    for (const i of deleted) statements.push(`DELETE FROM ${tables[i]!.qualified}`);
     const restart = moved.filter((sequence) => !truncated.has(sequence.table));
     // A cached sequence needs a new relfilenode, as TRUNCATE gives it: only that voids the values other connections hold.
     for (const s of restart.filter((s) => s.cached)) statements.push(`ALTER SEQUENCE ${s.qualified} RESTART`);
@@ -134,22 +164,30 @@ export class Resetter {
         `SELECT pg_catalog.setval(q.seqrelid, q.seqstart, false) FROM pg_catalog.pg_sequence q JOIN (VALUES ${values}) v(oid) ON q.seqrelid = v.oid::oid`,
       );
     }
+    // The role ON TRUNCATE triggers fire in.
+    if (fired.length && replica) statements.push('SET LOCAL session_replication_role = origin');
+    if (truncated.size)
+      statements.push(`TRUNCATE ${[...truncated].map((i) => tables[i]!.qualified).join(', ')} RESTART IDENTITY`);
     // One simple-protocol script: one round trip, one implicit transaction.
     await this.client.query(statements.join(';\n'));
-    this.counts[order ? 'delete' : 'truncate']++;
+    this.counts[truncated.size ? 'truncate' : 'delete']++;
   }
 
   private async truncateAll(): Promise<void> {
     const tables = this.catalog!.tables;
+    // ON TRUNCATE triggers fire, as in the TRUNCATE this stands for.
+    const origin = this.replicaSession ? 'SET LOCAL session_replication_role = origin; ' : '';
     if (tables.length)
-      await this.client.query(`TRUNCATE ${tables.map((t) => t.qualified).join(', ')} RESTART IDENTITY`);
+      await this.client.query(`${origin}TRUNCATE ${tables.map((t) => t.qualified).join(', ')} RESTART IDENTITY`);
   }
 }
 
 /**
  * Dirty tables ordered so that every table comes before the tables it
  * references (children first), or undefined when their foreign keys form a
- * cycle (a self-reference included), which only TRUNCATE handles safely.
+ * cycle between tables, which only TRUNCATE handles safely. A table that
+ * references itself is no cycle: one DELETE removes all its rows, and its
+ * foreign key is checked once that statement is done.
  */
 function deleteOrder(dirty: number[], referencedBy: number[][]): number[] | undefined {
   const inSet = new Set(dirty);
@@ -159,7 +197,7 @@ function deleteOrder(dirty: number[], referencedBy: number[][]): number[] | unde
     if (state.get(table) === 'done') return true;
     if (state.get(table) === 'visiting') return false;
     state.set(table, 'visiting');
-    for (const child of referencedBy[table]!) if (inSet.has(child) && !visit(child)) return false;
+    for (const child of referencedBy[table]!) if (child !== table && inSet.has(child) && !visit(child)) return false;
     state.set(table, 'done');
     order.push(table);
     return true;

@@ -34,6 +34,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
   const keepTables = keepTablesIn(settings.keepTables, target.schema);
   const template = templateOf(state, workerId);
   const resetter = new Resetter(client, {
+    ownConnection: true,
     keepTables,
     schemas: target.schema ? [target.schema] : undefined,
     sharedCatalog: template && sharedCatalogFile(target.url, template, keepTables),
@@ -104,11 +105,14 @@ function templateOf(state: RunState, workerId: number): string | undefined {
   return undefined;
 }
 
+const CATALOG_FORMAT = 'catalog 2';
+
 /** Where clones of one template on one server share their catalog: per user, cleared with the temp directory. */
 function sharedCatalogFile(url: string, template: string, keepTables: readonly string[]): string {
   const server = new URL(url);
   server.pathname = '/';
-  const key = hashParts([server.toString(), template, ...keepTables]).slice(0, 24);
+  // The catalog's format is part of the key: a file an older pgwork wrote is not read as this one's.
+  const key = hashParts([CATALOG_FORMAT, server.toString(), template, ...keepTables]).slice(0, 24);
   return join(tmpdir(), `pgwork-catalogs-${process.getuid?.() ?? 'user'}`, `${template}-${key}.json`);
 }
 
