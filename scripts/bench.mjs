@@ -2,7 +2,9 @@
 // run on one server. Every figure is a median (with min and max) over repeated
 // runs; ratios compare figures taken in this same run.
 //
-//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,suite,scaling] [--embedded-dir DIR]
+//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,real,suite,scaling] [--embedded-dir DIR]
+//
+// `real` is the reset on a generated schema of a real app's shape (scripts/bench/real-shape.mjs).
 //
 // Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
 // --embedded-dir when given: e.g. /tmp to measure on disk instead of RAM).
@@ -12,6 +14,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discoverExamples, ROOT, runExample, underEachRunner } from './examples.mjs';
+import { catalogShape, describeShape, REAL_SHAPE_DEFAULTS, realShapeSchema } from './bench/real-shape.mjs';
 import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
 import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
 
@@ -27,7 +30,14 @@ const option = (name, fallback) => {
 const json = args.includes('--json');
 const runs = Number(option('runs', 15));
 const suiteRuns = Number(option('suite-runs', 3));
-const only = new Set((option('only', 'setup,reset,suite,scaling') ?? '').split(','));
+const SECTIONS = ['setup', 'reset', 'real', 'suite', 'scaling'];
+const only = new Set((option('only', SECTIONS.join(',')) ?? '').split(','));
+for (const name of only) {
+  if (!SECTIONS.includes(name)) {
+    console.error(`bench: --only takes ${SECTIONS.join(', ')} (got ${name}).`);
+    process.exit(2);
+  }
+}
 for (const [name, value] of [
   ['runs', runs],
   ['suite-runs', suiteRuns],
@@ -53,6 +63,7 @@ const results = {
   isolation: {},
   reset: {},
   firstReset: {},
+  real: {},
   runCost: {},
   typeormReset: {},
   suite: {},
@@ -74,6 +85,7 @@ try {
   const examples = discoverExamples();
   if (only.has('reset')) await benchReset();
   if (only.has('reset')) await benchFirstReset();
+  if (only.has('real')) await benchReal();
   if (only.has('setup')) await benchSetup(examples);
   if (only.has('setup')) await benchIsolation(examples);
   if (only.has('setup')) await benchRunCost(examples);
@@ -99,9 +111,13 @@ function runConfig(adapter, rootDir, baseName, extra = {}) {
 
 /** An adapter over a synthetic schema of n tables. */
 function syntheticAdapter(tables) {
-  const ddl = syntheticSchema(tables);
+  return ddlAdapter('synthetic', syntheticSchema(tables));
+}
+
+/** An adapter whose migration is one script. */
+function ddlAdapter(name, ddl) {
   return {
-    name: 'synthetic',
+    name,
     describe: () => ({
       fingerprint: core.hashParts([ddl]),
       bookkeepingTables: [],
@@ -204,6 +220,203 @@ async function benchFirstReset() {
       await run.finish();
     }
   }
+}
+
+/**
+ * The reset on a generated schema of a real app's shape (scripts/bench/real-shape.mjs:
+ * 500+ tables in 10 schemas, triggers that write other tables, self-references,
+ * partitions), through worker sessions on clones of one template, as a run has them.
+ * A test's rows go in through a connection of the app's own, never the reset's
+ * (pgwork may hold off triggers on its connection: the triggers must fire as in
+ * the app); TRUNCATE and BEGIN/ROLLBACK run there too, as a hand-written setup
+ * would run them.
+ *
+ * - steady reset with 0 dirty tables, 3 related ones (a self-referencing type,
+ *   a parent with triggers, a child of it; the triggers write a few more) and
+ *   all, against TRUNCATE of every application table and BEGIN/ROLLBACK. The
+ *   three ways are interleaved, their order rotated each repetition, and each
+ *   timed round follows an untimed one of the same way: it measures that way's
+ *   steady state (a TRUNCATE of everything would otherwise make pgwork's next
+ *   probe re-plan, and a rollback leaves sequences moved), not the cost of
+ *   following another way;
+ * - the first reset of a later test file: the kept session, as benchFirstReset's nextFile;
+ * - the 3-related reset at 1, 2 and 4 workers: separate databases, resets at once
+ *   from separate connections, the worker counts interleaved.
+ */
+async function benchReal() {
+  const shape = realShapeSchema();
+  const real = results.real;
+  progress('real shape: template');
+  const run = await core.startRun(runConfig(ddlAdapter('real-shape', shape.ddl), ROOT, 'bench_real'));
+  const workers = [];
+  try {
+    for (const id of [1, 2, 3, 4]) {
+      const session = await core.openWorkerSession(run.state, id);
+      workers.push({ session, app: await core.connect(session.url) });
+    }
+    const [first] = workers;
+    real.schema = {
+      generator: { seed: REAL_SHAPE_DEFAULTS.seed, tablesAimedAt: REAL_SHAPE_DEFAULTS.tables },
+      ...(await catalogShape(first.app)),
+    };
+    await first.session.reset();
+    await first.app.query(shape.dirtyRelated);
+    real.related = { tables: shape.relatedTables, holdingRows: await tablesHoldingRows(first.app) };
+    await first.session.reset();
+    await realSteady(first, shape);
+    await realNextFile(run, shape);
+    await realWorkers(workers, shape);
+  } finally {
+    await Promise.all(workers.flatMap(({ session, app }) => [session.close(), app.end()]));
+    await run.finish();
+  }
+  real.targets = realTargets(real);
+}
+
+/** The application tables that hold rows, by name. */
+async function tablesHoldingRows(client) {
+  const tables = await core.applicationTables(client);
+  const { rows } = await client.query(
+    tables
+      .map((t) => `SELECT '${t.schema}.${t.name}' AS name WHERE EXISTS (SELECT 1 FROM ${core.qualifiedName(t)})`)
+      .join(' UNION ALL '),
+  );
+  return rows.map((row) => row.name);
+}
+
+async function realSteady({ session, app }, shape) {
+  const all = (await core.applicationTables(app)).map(core.qualifiedName).join(', ');
+  const ways = {
+    pgwork: (fill) => fillThen(app, fill, () => session.reset()),
+    truncate: (fill) => fillThen(app, fill, () => app.query(`TRUNCATE ${all} RESTART IDENTITY`)),
+    // Transaction per test: BEGIN before the test, ROLLBACK after it.
+    rollback: async (fill) => {
+      const begin = await time(() => app.query('BEGIN'));
+      if (fill) await app.query(fill);
+      return begin + (await time(() => app.query('ROLLBACK')));
+    },
+  };
+  const names = Object.keys(ways);
+  const levels = { d0: ['none', ''], related: ['related', shape.dirtyRelated], all: ['all', shape.dirtyAll] };
+  results.real.reset = {};
+  for (const [key, [dirty, fill]] of Object.entries(levels)) {
+    const samples = Object.fromEntries(names.map((name) => [name, []]));
+    for (let i = 0; i < runs; i++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(i + k) % names.length];
+        progress(`real shape: reset, ${dirty} dirty, ${i + 1}/${runs}, ${name}`);
+        await ways[name](fill); // untimed: the timed round follows one of its own way
+        samples[name].push(await ways[name](fill));
+      }
+    }
+    const [pgwork, truncate, rollback] = names.map((name) => summarise(samples[name]));
+    results.real.reset[key] = {
+      dirty,
+      pgwork,
+      truncate,
+      rollback,
+      truncateOverPgwork: ratio(truncate.median, pgwork.median),
+      pgworkOverRollback: ratio(pgwork.median, rollback.median),
+    };
+  }
+}
+
+async function fillThen(client, fill, measure) {
+  if (fill) await client.query(fill);
+  return time(measure);
+}
+
+/** A worker's first file, then a later file's first reset through the kept session, then a steady one. */
+async function realNextFile(run, shape) {
+  const open = [];
+  const firstFile = [];
+  const nextFile = [];
+  const steady = [];
+  let session;
+  try {
+    for (let i = 0; i < runs; i++) {
+      progress(`real shape: first reset of a file, ${i + 1}/${runs}`);
+      const workerId = 100 + i;
+      // The database exists already, as globalSetup's background clone leaves it; a test wrote 3 related tables.
+      const cloned = await core.openWorkerSession(run.state, workerId);
+      await cloned.close();
+      const app = await core.connect(cloned.url);
+      try {
+        await app.query(shape.dirtyRelated);
+        open.push(await time(async () => (session = await core.keptWorkerSession(run.state, workerId))));
+        firstFile.push(await time(() => session.reset()));
+        await app.query(shape.dirtyRelated);
+        nextFile.push(await time(async () => (await core.keptWorkerSession(run.state, workerId)).reset()));
+        await app.query(shape.dirtyRelated);
+        steady.push(await time(() => session.reset()));
+      } finally {
+        await app.end();
+      }
+    }
+  } finally {
+    await session?.close();
+  }
+  results.real.firstReset = {
+    open: summarise(open),
+    firstFile: summarise(firstFile),
+    nextFile: summarise(nextFile),
+    steady: summarise(steady),
+  };
+}
+
+async function realWorkers(workers, shape) {
+  const counts = [1, 2, 4];
+  const perWorker = Object.fromEntries(counts.map((n) => [n, []]));
+  const batch = Object.fromEntries(counts.map((n) => [n, []]));
+  const round = async (n) => {
+    const active = workers.slice(0, n);
+    await Promise.all(active.map(({ app }) => app.query(shape.dirtyRelated)));
+    const started = performance.now();
+    const each = await Promise.all(active.map(({ session }) => time(() => session.reset())));
+    return { each, whole: performance.now() - started };
+  };
+  await round(workers.length); // each connection's first reset, untimed
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < counts.length; k++) {
+      const n = counts[(i + k) % counts.length];
+      progress(`real shape: ${n} workers resetting at once, ${i + 1}/${runs}`);
+      const { each, whole } = await round(n);
+      perWorker[n].push(...each);
+      batch[n].push(whole);
+    }
+  }
+  const entry = {};
+  for (const n of counts)
+    entry[`w${n}`] = { workers: n, perWorker: summarise(perWorker[n]), batch: summarise(batch[n]) };
+  entry.w4OverW1 = ratio(entry.w4.perWorker.median, entry.w1.perWorker.median);
+  results.real.workers = entry;
+}
+
+/** The issue's targets for the real shape, each met or not by this run's figures. */
+function realTargets(real) {
+  const related = real.reset.related;
+  return [
+    {
+      target: 'steady reset, 3 related dirty tables <= 5 ms',
+      measured: `${related.pgwork.median} ms`,
+      met: related.pgwork.median <= 5,
+    },
+    {
+      target: 'steady reset, 3 related dirty tables >= 50x faster than TRUNCATE of all',
+      measured: `${related.truncateOverPgwork}x (${related.truncate.median} / ${related.pgwork.median} ms)`,
+      met: related.truncateOverPgwork >= 50,
+    },
+    {
+      target: 'first reset of a later test file <= 10 ms',
+      measured: `${real.firstReset.nextFile.median} ms`,
+      met: real.firstReset.nextFile.median <= 10,
+    },
+    {
+      target: 'reset at 4 workers within 1.5x of 1 worker',
+      measured: `${real.workers.w4OverW1}x (${real.workers.w4.perWorker.median} / ${real.workers.w1.perWorker.median} ms)`,
+      met: real.workers.w4OverW1 <= 1.5,
+    },
+  ];
 }
 
 /** Each example's adapter, as its Jest config names it (found by `jest --showConfig`). */
@@ -629,6 +842,41 @@ function printTables() {
     line('schema', "worker's 1st file: open", '1st file: reset', 'next file: reset', 'after a TRUNCATE', 'steady');
     for (const r of Object.values(results.firstReset))
       line(`${r.tables} tables`, ms(r.open), ms(r.firstFile), ms(r.nextFile), ms(r.afterTruncate), ms(r.steady));
+    console.log('');
+  }
+  if (results.real.reset) {
+    const r = results.real;
+    const wide = (...cells) =>
+      console.log(
+        cells
+          .map((cell, i) => `${String(cell).padEnd(i === 0 ? 26 : 25)} `)
+          .join('')
+          .trimEnd(),
+      );
+    console.log(`Real-shape schema (scripts/bench/real-shape.mjs, seed ${r.schema.generator.seed}), from pg_catalog:`);
+    console.log(`  real-shape schema: ${describeShape(r.schema)}`);
+    console.log(
+      `  A test that wrote ${r.related.tables.join(', ')} leaves ${r.related.holdingRows.length} tables with rows (its triggers wrote the others).`,
+    );
+    console.log('Real shape: reset between tests (pgwork, TRUNCATE and BEGIN/ROLLBACK interleaved)');
+    wide('dirty', 'pgwork', 'TRUNCATE all', 'BEGIN/ROLLBACK', 'TRUNCATE / pgwork');
+    const label = {
+      none: '0 tables',
+      related: `3 related (${r.related.holdingRows.length} with rows)`,
+      all: `all ${r.schema.tables}`,
+    };
+    for (const row of Object.values(r.reset))
+      wide(label[row.dirty], ms(row.pgwork), ms(row.truncate), ms(row.rollback), `${row.truncateOverPgwork}x`);
+    const f = r.firstReset;
+    console.log(
+      `Real shape: a later test file's first reset (3 related dirty, kept session) ${ms(f.nextFile)}; a worker's first file: open ${ms(f.open)}, its first reset ${ms(f.firstFile)}; steady ${ms(f.steady)}`,
+    );
+    console.log('Real shape: workers resetting at once (3 related dirty each, separate clones of one template)');
+    wide('workers', 'reset, per worker', 'whole batch');
+    for (const key of ['w1', 'w2', 'w4'])
+      wide(r.workers[key].workers, ms(r.workers[key].perWorker), ms(r.workers[key].batch));
+    console.log('Real shape: targets');
+    for (const t of r.targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.target}: ${t.measured}`);
     console.log('');
   }
   if (results.scaling.w1) {
