@@ -19,6 +19,24 @@ export interface ConnectOptions {
   lockTimeoutMs?: number;
 }
 
+/**
+ * Set on every connection pgwork opens, so that reset "transaction" never
+ * routes one of them into a test's transaction: the app's `pg` may be the very
+ * module pgwork uses. A global symbol: pgwork's modules inside a runner's
+ * sandbox and outside it mark alike.
+ */
+const PGWORK_CONNECTION = Symbol.for('pgwork.connection');
+
+/** Marks `client` as pgwork's own (see PGWORK_CONNECTION); returns it. */
+export function ownConnection<T extends object>(client: T): T {
+  Object.defineProperty(client, PGWORK_CONNECTION, { value: true });
+  return client;
+}
+
+export function isOwnConnection(client: object): boolean {
+  return PGWORK_CONNECTION in client;
+}
+
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
 
 interface ClientClass {
@@ -34,12 +52,14 @@ export async function connect(
   options: ConnectOptions = {},
   ClientClass: ClientClass = Client,
 ): Promise<Client> {
-  const client = new ClientClass({
-    connectionString: url,
-    application_name: options.applicationName ?? APPLICATION_NAME,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    lock_timeout: options.lockTimeoutMs,
-  });
+  const client = ownConnection(
+    new ClientClass({
+      connectionString: url,
+      application_name: options.applicationName ?? APPLICATION_NAME,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      lock_timeout: options.lockTimeoutMs,
+    }),
+  );
   // A server that goes away mid-run emits 'error' on idle clients; without a listener Node would crash.
   client.on('error', () => undefined);
   try {
