@@ -1,26 +1,39 @@
 import { Client, Pool } from 'pg';
 import * as pg from 'pg';
+import { connect } from '../src/shared/connection';
 import { installTransactionMode, type TransactionMode } from '../src/worker/transaction';
 import { withScratchDatabase } from '../src/testing/server';
 
 const SCHEMA = `CREATE TABLE urls (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, slug text UNIQUE NOT NULL)`;
+const LINKS = `CREATE TABLE links (id int PRIMARY KEY, url_id int REFERENCES urls(id) DEFERRABLE INITIALLY DEFERRED)`;
+const LINK_VIOLATION = /^insert or update on table "links" violates foreign key constraint "links_url_id_fkey"$/;
 
-/** Runs work with transaction mode installed on a scratch database, inside one test transaction. */
+/** What a test of the harness below may reach besides the app's pool. */
+interface Scratch {
+  url: string;
+  /** The connection transaction mode routes the app to. */
+  shared: Client;
+  mode: TransactionMode;
+}
+
+/**
+ * Runs work with transaction mode installed on a scratch database, inside one
+ * test transaction. `outside` is a connection of pgwork's own: never routed, it
+ * sees only what was committed.
+ */
 async function inTransactionMode(
-  work: (pool: Pool, outside: Client) => Promise<void>,
+  work: (pool: Pool, outside: Client, scratch: Scratch) => Promise<void>,
   afterRollback?: (outside: Client) => Promise<void>,
 ) {
   await withScratchDatabase(async (url) => {
-    const shared = new Client({ connectionString: url });
-    const outside = new Client({ connectionString: url });
-    await shared.connect();
-    await outside.connect();
+    const shared = await connect(url);
+    const outside = await connect(url);
     await outside.query(SCHEMA);
     const mode: TransactionMode = installTransactionMode(pg as never, shared);
     const pool = new Pool({ connectionString: url });
     try {
       await mode.begin();
-      await work(pool, outside);
+      await work(pool, outside, { url, shared, mode });
       await mode.rollback();
       // Nothing of the test was ever committed.
       expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
@@ -60,13 +73,11 @@ describe('transaction mode', () => {
 
   it("fires deferred constraints at the app's COMMIT, and keeps them deferred for the next transaction", async () => {
     await inTransactionMode(async (pool, outside) => {
-      await outside.query(
-        `CREATE TABLE links (id int PRIMARY KEY, url_id int REFERENCES urls(id) DEFERRABLE INITIALLY DEFERRED)`,
-      );
+      await outside.query(LINKS);
       const client = await pool.connect();
       await client.query('BEGIN');
       await client.query('INSERT INTO links VALUES (1, 999)');
-      await expect(client.query('COMMIT')).rejects.toThrow(/violates foreign key constraint/);
+      await expect(client.query('COMMIT')).rejects.toThrow(LINK_VIOLATION);
       expect((await client.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 0 }]);
       // Still deferred: inside a transaction the violation waits for COMMIT, where it is fixed first.
       await client.query('BEGIN');
@@ -76,6 +87,94 @@ describe('transaction mode', () => {
       await client.query('COMMIT');
       expect((await client.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 1 }]);
       client.release();
+    });
+  });
+
+  it('fails a statement outside an app transaction that leaves a deferred constraint violated, as its commit would', async () => {
+    await inTransactionMode(async (pool, outside) => {
+      await outside.query(LINKS);
+      await expect(pool.query('INSERT INTO links VALUES (1, 999)')).rejects.toThrow(LINK_VIOLATION);
+      // Statements sent as one string are one implicit transaction: checked at its end, so a later one may fix an earlier one.
+      await pool.query(
+        `INSERT INTO links VALUES (2, 1); INSERT INTO urls (id, slug) OVERRIDING SYSTEM VALUE VALUES (1, 'fix')`,
+      );
+      await expect(pool.query('INSERT INTO links VALUES (3, 998); SELECT 1')).rejects.toThrow(LINK_VIOLATION);
+      // The failed statements left nothing behind, and the constraint is still deferred inside an app transaction.
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query('INSERT INTO links VALUES (4, 2)');
+      await client.query(`INSERT INTO urls (id, slug) OVERRIDING SYSTEM VALUE VALUES (2, 'later')`);
+      await client.query('COMMIT');
+      client.release();
+      expect((await pool.query('SELECT id FROM links ORDER BY id')).rows).toEqual([{ id: 2 }, { id: 4 }]);
+    });
+  });
+
+  it('fails a one-string transaction whose COMMIT finds a deferred constraint violated, as a real COMMIT would', async () => {
+    await inTransactionMode(async (pool, outside) => {
+      await outside.query(LINKS);
+      await expect(pool.query('BEGIN; INSERT INTO links VALUES (1, 999); COMMIT')).rejects.toThrow(LINK_VIOLATION);
+      expect((await pool.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 0 }]);
+      // A second transaction in the same string is deferred again after the first one's COMMIT checked it,
+      // and the app gets one result per statement it sent, as from a real connection.
+      const results = (await pool.query(
+        `BEGIN; INSERT INTO links VALUES (2, 1); INSERT INTO urls (id, slug) OVERRIDING SYSTEM VALUE VALUES (1, 'a'); COMMIT;
+         BEGIN; INSERT INTO links VALUES (3, 2); INSERT INTO urls (id, slug) OVERRIDING SYSTEM VALUE VALUES (2, 'b'); COMMIT`,
+      )) as unknown as pg.QueryResult[];
+      expect(results.map((result) => result.rowCount)).toEqual([null, 1, 1, null, null, 1, 1, null]);
+      expect((await pool.query('SELECT id FROM links ORDER BY id')).rows).toEqual([{ id: 2 }, { id: 3 }]);
+    });
+  });
+
+  it("checks deferred constraints at the test's end: rolls back, then fails the test with Postgres' message", async () => {
+    await inTransactionMode(async (pool, outside, { shared, mode }) => {
+      await outside.query(LINKS);
+      await pool.query(`INSERT INTO urls (slug) VALUES ('kept until the rollback')`);
+      // Written past pgwork's checks (on the shared connection itself, deferred as a transaction starts):
+      // only the test's end sees it.
+      await shared.query('SET CONSTRAINTS ALL DEFERRED; INSERT INTO links VALUES (1, 999)');
+      await expect(mode.rollback()).rejects.toThrow(
+        /^pgwork: the test left a deferred constraint violated, which a real COMMIT refuses: insert or update on table "links" violates foreign key constraint "links_url_id_fkey" \(SQLSTATE 23503\)/,
+      );
+      // Rolled back all the same: a new test transaction starts clean.
+      await mode.begin();
+      expect(await count(pool)).toBe(0);
+      expect((await pool.query('SELECT count(*)::int AS n FROM links')).rows).toEqual([{ n: 0 }]);
+    });
+  });
+
+  it('keeps up with constraints a test adds or drops: deferred inside its transactions, never named once gone', async () => {
+    await inTransactionMode(async (pool) => {
+      await pool.query('SELECT 1'); // the initially deferred constraints read: none yet
+      await pool.query(LINKS);
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query('INSERT INTO links VALUES (1, 1)');
+      await client.query(`INSERT INTO urls (id, slug) OVERRIDING SYSTEM VALUE VALUES (1, 'after')`);
+      await client.query('COMMIT');
+      await client.query('ALTER TABLE links DROP CONSTRAINT links_url_id_fkey');
+      await client.query('BEGIN; INSERT INTO links VALUES (2, 999); COMMIT');
+      await client.query('INSERT INTO links VALUES (3, 998)');
+      client.release();
+      expect((await pool.query('SELECT id FROM links ORDER BY id')).rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    });
+  });
+
+  it('refuses what cannot take effect inside the test transaction, naming why', async () => {
+    await inTransactionMode(async (pool, _outside, { url }) => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      await expect(client.query('LISTEN jobs')).rejects.toThrow(
+        /^pgwork: reset "transaction" runs LISTEN inside the test's transaction, where it never takes effect/,
+      );
+      // pg-cursor and pg-query-stream are such query objects: they read over several round trips.
+      const cursor = { text: 'SELECT 1', submit: () => undefined };
+      expect(() => client.query(cursor as never)).toThrow(
+        /cannot route a query object .* \(pg-cursor, pg-query-stream\)/,
+      );
+      expect(() => pool.query(cursor as never)).toThrow(/cannot route a query object/);
+      await client.end();
+      expect(await count(pool)).toBe(0);
     });
   });
 
@@ -101,6 +200,79 @@ describe('transaction mode', () => {
       await pool.query(`INSERT INTO urls (slug) VALUES ('a'), ('b')`);
       expect(await count(pool)).toBe(2);
       expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+    });
+  });
+
+  it('routes every pg.Client the app connects: promise and callback forms, its transactions, end()', async () => {
+    await inTransactionMode(async (pool, outside, { url }) => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      await client.query(`INSERT INTO urls (slug) VALUES ('promise')`);
+      const inserted = await new Promise<pg.QueryResult>((resolve, reject) =>
+        client.query(
+          { text: 'INSERT INTO urls (slug) VALUES ($1) RETURNING slug', values: ['callback'] },
+          (error: Error | null, result: pg.QueryResult) => (error ? reject(error) : resolve(result)),
+        ),
+      );
+      expect(inserted.rows).toEqual([{ slug: 'callback' }]);
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO urls (slug) VALUES ('committed')`);
+      await client.query('COMMIT');
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO urls (slug) VALUES ('rolled back')`);
+      await client.query('ROLLBACK');
+      // A client closed mid-transaction rolls it back, as the server does when a connection goes away.
+      const abandoned = new Client({ connectionString: url });
+      await new Promise<void>((resolve, reject) =>
+        abandoned.connect((error: Error | null) => (error ? reject(error) : resolve())),
+      );
+      await abandoned.query('BEGIN');
+      await abandoned.query(`INSERT INTO urls (slug) VALUES ('abandoned')`);
+      const ended = new Promise((resolve) => abandoned.once('end', resolve));
+      await new Promise<void>((resolve) => abandoned.end(() => resolve()));
+      await ended;
+      await expect(abandoned.query('SELECT 1')).rejects.toThrow('Client was closed and is not queryable');
+      // One transaction: the pool sees the client's rows; another connection sees none of them.
+      const slugs = async (db: Pick<Pool, 'query'>) =>
+        (await db.query('SELECT slug FROM urls ORDER BY id')).rows.map((row) => row.slug);
+      expect(await slugs(pool)).toEqual(['promise', 'callback', 'committed']);
+      expect(await slugs(outside)).toEqual([]);
+      await client.end();
+    });
+  });
+
+  it("routes a client connected before transaction mode began, and leaves pgwork's own connections alone", async () => {
+    await withScratchDatabase(async (url) => {
+      const shared = await connect(url);
+      const outside = await connect(url);
+      await outside.query(SCHEMA);
+      const early = new Client({ connectionString: url, application_name: 'pgwork_test_early' });
+      await early.connect();
+      const mode = installTransactionMode(pg as never, shared);
+      const sessions = async () =>
+        (
+          await outside.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pgwork_test_early'`,
+          )
+        ).rows[0].n;
+      try {
+        await mode.begin();
+        await early.query(`INSERT INTO urls (slug) VALUES ('early')`);
+        // pgwork's own connection, opened while the mode is installed (keep-failed's, a session's): not routed.
+        const own = await connect(url);
+        expect((await own.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+        await own.end();
+        expect((await shared.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 1 }]);
+        expect(await sessions()).toBe(1);
+        await early.end();
+        expect(await sessions()).toBe(0);
+        await mode.rollback();
+        expect((await outside.query('SELECT count(*)::int AS n FROM urls')).rows).toEqual([{ n: 0 }]);
+      } finally {
+        mode.uninstall();
+        await shared.end();
+        await outside.end();
+      }
     });
   });
 
@@ -149,6 +321,25 @@ describe('transaction mode', () => {
       a.release();
       await outsideStatement;
       expect((await pool.query('SELECT slug FROM urls')).rows).toEqual([{ slug: 'waits' }]);
+    });
+  });
+
+  it('ends an app transaction the test left open with its rollback: the next test neither waits for it nor sees it', async () => {
+    await inTransactionMode(async (pool, _outside, { mode }) => {
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO urls (slug) VALUES ('left open')`);
+      await mode.rollback();
+      await mode.begin();
+      // Well before the 10 s a statement waits for an app transaction.
+      await pool.query(`INSERT INTO urls (slug) VALUES ('next test')`);
+      // The client goes on in the next test, outside any transaction; its release has nothing to undo.
+      await client.query(`INSERT INTO urls (slug) VALUES ('client again')`);
+      client.release();
+      expect((await pool.query('SELECT slug FROM urls ORDER BY id')).rows).toEqual([
+        { slug: 'next test' },
+        { slug: 'client again' },
+      ]);
     });
   });
 

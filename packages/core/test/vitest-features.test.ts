@@ -74,18 +74,27 @@ describe("the server named in the Vitest config's test.env", () => {
 });
 
 describe('PGWORK_KEEP=failed', () => {
-  it("keeps the database of the failing test as it was, from the test's context", async () => {
-    let kept: Array<{ label: string }> = [];
-    const run = await feature('keep-failed', [], { PGWORK_KEEP: 'failed' }, async (leftovers) => {
-      expect(leftovers).toEqual([expect.stringMatching(/_w1_f[a-z0-9]+$/)]);
-      kept = await rows(databaseUrl(serverUrl(), leftovers[0]!), 'SELECT label FROM items ORDER BY id');
-    });
-    expect(run.output).toMatch(/Tests\s+1 failed \| 2 passed \(3\)/);
-    expect(run.output).toMatch(
-      /pgwork: kept the database of failed test "keep-failed.spec.mjs > a file with a failure > fails after writing" as \w+_w1_f[a-z0-9]+/,
-    );
-    expect(kept).toEqual([{ label: 'kept 1' }, { label: 'kept 2' }]);
-  });
+  // Under reset "transaction" pgwork's own connections (the kept copy's) share the app's pg: none is routed.
+  it.each([['empty'], ['transaction']])(
+    "reset %s: keeps the database of the failing test as it was, from the test's context",
+    async (reset) => {
+      let kept: Array<{ label: string }> = [];
+      const run = await feature(
+        'keep-failed',
+        [],
+        { PGWORK_KEEP: 'failed', PGWORK_RESET: reset },
+        async (leftovers) => {
+          expect(leftovers).toEqual([expect.stringMatching(/_w1_f[a-z0-9]+$/)]);
+          kept = await rows(databaseUrl(serverUrl(), leftovers[0]!), 'SELECT label FROM items ORDER BY id');
+        },
+      );
+      expect(run.output).toMatch(/Tests\s+1 failed \| 2 passed \(3\)/);
+      expect(run.output).toMatch(
+        /pgwork: kept the database of failed test "keep-failed.spec.mjs > a file with a failure > fails after writing" as \w+_w1_f[a-z0-9]+/,
+      );
+      expect(kept).toEqual([{ label: 'kept 1' }, { label: 'kept 2' }]);
+    },
+  );
 });
 
 describe('PGWORK_TIMINGS', () => {

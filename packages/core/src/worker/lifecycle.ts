@@ -167,6 +167,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
     async afterTest(outcome) {
       // Before the rollback: in transaction mode the failed test's rows live in its open transaction.
       if (outcome?.failed && state?.settings.keepFailed) await keepFailed(outcome.name);
+      // Throws, failing the test, when the rollback's check finds a deferred constraint it left violated.
       if (when === 'test') await rollback();
     },
     async afterFile() {
@@ -188,9 +189,14 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
           'reset() was called before pgwork connected this test file; call it inside a test or a beforeAll/beforeEach hook.',
         );
       const wasOpen = inTransaction;
-      await rollback();
+      // A deferred constraint the rollback found violated fails the caller, once the database is ready again.
+      const violation = await rollback().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       await session.reset();
       if (wasOpen) await begin();
+      if (violation) throw violation;
     },
   };
 }

@@ -5,6 +5,9 @@ export const BEGIN = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
 export const COMMIT = /^\s*(COMMIT|END)\b(?!\s+PREPARED)/i;
 export const ROLLBACK = /^\s*ROLLBACK\b(?!\s+(TO|PREPARED)\b)/i;
 export const CONTROL = [BEGIN, COMMIT, ROLLBACK];
+export const LISTEN = /^\s*LISTEN\b/i;
+/** Text with a statement (at the start of a line) that may add or drop a constraint. */
+export const SCHEMA_CHANGE = /^\s*(CREATE|ALTER|DROP|DO|CALL)\b/im;
 
 /**
  * The statements of a simple-protocol string, split at semicolons outside
