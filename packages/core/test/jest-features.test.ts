@@ -85,6 +85,16 @@ describe('seeded data a test changes (seed, reset "transaction", the seeded tabl
   });
 });
 
+describe('ON TRUNCATE triggers', () => {
+  it.each([['empty'], ['transaction']])(
+    'reset %s: fire before every test, as a TRUNCATE of every table would, whatever the test before wrote',
+    async (reset) => {
+      const run = await feature('truncate-audit', { PGWORK_RESET: reset });
+      expectPassed(run, 5);
+    },
+  );
+});
+
 describe('PGWORK_KEEP=failed', () => {
   it.each([['empty'], ['transaction']])(
     'reset %s: keeps the database of the failing test as it was, names it, and the next test starts clean',
