@@ -12,6 +12,8 @@ import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from
 import { startRun, type RunConfig } from '../setup/run';
 import { nodeRequire } from '../shared/node-require';
 import { resetDatabase } from '../worker/reset';
+import type { WorkerSession } from '../worker/session';
+import type { PgModule } from '../worker/transaction';
 import { listOwnedSchemas } from '../admin/schemas';
 import { migrateInto, stableBaseName, testAdminClient, testRunConfig, withScratchDatabase } from './server';
 import { bookkeepingMatcher, tableRowCounts, usedSequences } from './probes';
@@ -43,10 +45,12 @@ async function expectResetKeepsBookkeeping(
   options: ConformanceOptions,
   isBookkeeping: (qualified: string) => boolean,
   schemas?: readonly string[],
+  /** Reset "transaction": the rows were written and rolled back already (expectRolledBack), their identities left advanced. */
+  rolledBack = false,
 ): Promise<void> {
-  await options.insertRows(client);
+  if (!rolledBack) await options.insertRows(client);
   const before = await tableRowCounts(client, schemas);
-  expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
+  if (!rolledBack) expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
   expect([...before].some(([table, count]) => isBookkeeping(table) && count > 0)).toBe(
     [...before.keys()].some(isBookkeeping),
   );
@@ -56,6 +60,55 @@ async function expectResetKeepsBookkeeping(
   }
   for (const sequence of await usedSequences(client, schemas)) {
     if (!isBookkeeping(sequence.table)) expect(sequence).toEqual({ table: sequence.table, used: false });
+  }
+}
+
+/**
+ * Reset "transaction" as a test file gets it: the mode installed on the app's
+ * own `pg` (the one the adapter package resolves), a test transaction begun,
+ * rows written through an app `pg.Client` (what Knex and scripts open) and
+ * rolled back. Raw probes on the session's own connection, with no reset in
+ * between, see nothing of them meanwhile and after, and neither does the next
+ * test: a rollback that commits or does nothing, or a client that commits past
+ * the test's transaction, fails here.
+ */
+async function expectRolledBack(
+  session: WorkerSession,
+  rootDir: string,
+  options: ConformanceOptions,
+  schemas: readonly string[] | undefined,
+): Promise<void> {
+  const outside = nodeRequire(__filename);
+  const { installTransactionMode } = outside('../worker/transaction') as typeof import('../worker/transaction');
+  const { connect } = outside('../shared/connection') as typeof import('../shared/connection');
+  // The app's pg as a test file's code loads it (under Jest: from this file's sandbox, as setup-after-env does).
+  const pg = require(require.resolve('pg', { paths: [rootDir] })) as PgModule;
+  const committed = () => tableRowCounts(session.client, schemas).then((counts) => Object.fromEntries(counts));
+  const before = await committed();
+  const shared = await connect(session.url, { source: session.source }, pg.Client);
+  const mode = installTransactionMode(pg, shared);
+  try {
+    await mode.begin();
+    const app = new pg.Client({ connectionString: session.url });
+    await app.connect();
+    await options.insertRows(app);
+    await app.end();
+    // The rows are there, in the test's transaction only.
+    const inTransaction = await tableRowCounts(shared, schemas);
+    expect([...inTransaction].some(([table, count]) => count > (before[table] ?? 0))).toBe(true);
+    expect(await committed()).toEqual(before);
+    await mode.rollback();
+    expect(await committed()).toEqual(before);
+    // And the next test, through the app's client again, starts without them: the rollback ended the transaction.
+    await mode.begin();
+    const next = new pg.Client({ connectionString: session.url });
+    await next.connect();
+    expect(Object.fromEntries(await tableRowCounts(next, schemas))).toEqual(before);
+    await next.end();
+    await mode.rollback();
+  } finally {
+    mode.uninstall();
+    await shared.end().catch(() => undefined);
   }
 }
 
@@ -203,7 +256,8 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 /**
  * Starts a run, opens worker 1's session and probes its target: the expected
  * tables there (and, under schema isolation, nowhere else new), then a reset
- * (after a rolled-back transaction with `inTransaction`) that keeps bookkeeping.
+ * that keeps bookkeeping. With `inTransaction`: rows written in a test
+ * transaction and rolled back first (expectRolledBack), then the reset.
  */
 async function expectWorkerServed(
   config: RunConfig,
@@ -232,12 +286,16 @@ async function expectWorkerServed(
           expect(strays.map((t) => t.slice(t.indexOf('.') + 1))).not.toContain(table);
       }
       const isBookkeeping = bookkeepingMatcher(bookkeeping, session.schema);
-      if (inTransaction) await session.client.query('BEGIN');
-      const reset = async () => {
-        if (inTransaction) await session.client.query('ROLLBACK');
-        await session.reset();
-      };
-      await expectResetKeepsBookkeeping(session.client, reset, options, isBookkeeping, schemas);
+      // Reset "transaction": the rolled-back rows leave their sequences advanced, which the reset before each test restarts.
+      if (inTransaction) await expectRolledBack(session, config.rootDir, options, schemas);
+      await expectResetKeepsBookkeeping(
+        session.client,
+        () => session.reset(),
+        options,
+        isBookkeeping,
+        schemas,
+        inTransaction,
+      );
     } finally {
       await session.close();
     }
