@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { childFile, startDetachedChild } from '../shared/child';
-import { ownConnection } from '../shared/connection';
+import { markPgworkConnection } from '../shared/connection';
 import { PgworkError, firstLine } from '../shared/errors';
 import { EMBEDDED_SETTINGS, freePort } from './embedded';
 import { embeddedBinaries, serverUser, type EmbeddedBinaries } from './embedded-binaries';
@@ -186,7 +186,7 @@ function makeDirectory(path: string, mode: number): void {
 
 /** Whether the server answers on its socket. */
 async function accepts(url: string): Promise<boolean> {
-  const client = ownConnection(new Client({ connectionString: url, connectionTimeoutMillis: 3000 }));
+  const client = markPgworkConnection(new Client({ connectionString: url, connectionTimeoutMillis: 3000 }));
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -300,7 +300,7 @@ function clusterPassword(directory: string): string {
  * lowered (16+), each app connection skips ~4096 rounds of hashing.
  */
 async function setPassword(url: string, password: string): Promise<void> {
-  const client = ownConnection(new Client({ connectionString: url }));
+  const client = markPgworkConnection(new Client({ connectionString: url }));
   client.on('error', () => undefined);
   await client.connect();
   try {

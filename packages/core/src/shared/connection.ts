@@ -28,12 +28,12 @@ export interface ConnectOptions {
 const PGWORK_CONNECTION = Symbol.for('pgwork.connection');
 
 /** Marks `client` as pgwork's own (see PGWORK_CONNECTION); returns it. */
-export function ownConnection<T extends object>(client: T): T {
+export function markPgworkConnection<T extends object>(client: T): T {
   Object.defineProperty(client, PGWORK_CONNECTION, { value: true });
   return client;
 }
 
-export function isOwnConnection(client: object): boolean {
+export function isPgworkConnection(client: object): boolean {
   return PGWORK_CONNECTION in client;
 }
 
@@ -52,7 +52,7 @@ export async function connect(
   options: ConnectOptions = {},
   ClientClass: ClientClass = Client,
 ): Promise<Client> {
-  const client = ownConnection(
+  const client = markPgworkConnection(
     new ClientClass({
       connectionString: url,
       application_name: options.applicationName ?? APPLICATION_NAME,

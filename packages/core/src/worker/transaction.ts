@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Client } from 'pg';
-import { isOwnConnection } from '../shared/connection';
+import { isPgworkConnection } from '../shared/connection';
 import { PgworkError, describeDatabaseError, sqlState } from '../shared/errors';
 import { BEGIN, COMMIT, CONTROL, LISTEN, ROLLBACK, SCHEMA_CHANGE, splitStatements } from './statements';
 
@@ -370,7 +370,7 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
   /** The clients whose connect() pgwork answered: no connection, so no 'end' event of pg's own. */
   const answered = new WeakSet<object>();
   const ended = new WeakSet<object>();
-  const isApps = (client: object) => client !== shared && !isOwnConnection(client);
+  const isApps = (client: object) => client !== shared && !isPgworkConnection(client);
   const routeOf = (client: object) => {
     let routed = routes.get(client);
     if (!routed) routes.set(client, (routed = route()));
