@@ -33,6 +33,9 @@ export class Probe {
   /** Rows other connections can see: committed ones only. */
   static async committedCount(table: 'urls' | 'clicks', url = process.env.DATABASE_URL): Promise<number> {
     const client = new Client({ connectionString: url, application_name: 'pgwork-suite-probe' });
+    // Reset "transaction" routes every pg.Client into the test's transaction, but for those marked as
+    // pgwork's own: this one must see only what was committed. Without pgwork the mark does nothing.
+    Object.defineProperty(client, Symbol.for('pgwork.connection'), { value: true });
     await client.connect();
     try {
       return Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
