@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { isAlive } from '../src/shared/child';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { hashDirectory, hashFiles, hashParts, requireDirectory, requireFile } from '../src/shared/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
 import { withPgwork as withPgworkForVitest, vitestEntryPoints, type VitestConfigLike } from '../src/vitest/config';
@@ -140,6 +141,14 @@ describe('error text', () => {
     const own = Object.assign(new Error('deadlock detected'), { code: '40P01', cause: pg });
     expect(describeDatabaseError(own)).toBe('deadlock detected (SQLSTATE 40P01)');
     expect(describeDatabaseError(new Error('plain', { cause: new Error('no code') }))).toBe('plain');
+  });
+
+  it("quotes Postgres from another realm's error: the app's pg inside Jest's sandbox throws the sandbox's", () => {
+    const foreign = runInNewContext(
+      `Object.assign(new Error('deadlock detected'), { code: '40P01', detail: 'Process 1 waits.' })`,
+    );
+    expect(foreign instanceof Error).toBe(false);
+    expect(describeDatabaseError(foreign)).toBe('deadlock detected (SQLSTATE 40P01) ; Process 1 waits.');
   });
 
   it("validates an adapter's choice option, naming the adapter, the key and the choices", () => {

@@ -59,10 +59,9 @@ interface PgErrorLike {
  * when present. Given the `sql` that failed, the position reads as a line and column of it.
  */
 export function describeDatabaseError(error: unknown, sql?: string): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!isError(error)) return String(error);
   // An ORM's wrapper ("Failed query: ...") around the driver's error: Postgres' words are in the cause.
-  if (!sqlState(error) && error.cause instanceof Error && sqlState(error.cause))
-    return describeDatabaseError(error.cause, sql);
+  if (!sqlState(error) && isError(error.cause) && sqlState(error.cause)) return describeDatabaseError(error.cause, sql);
   const e = error as Error & PgErrorLike;
   const parts = [firstLine(e.message)];
   if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) parts.push(`(SQLSTATE ${e.code})`);
@@ -70,6 +69,14 @@ export function describeDatabaseError(error: unknown, sql?: string): string {
   if (e.detail) parts.push(`; ${firstLine(e.detail)}`);
   if (e.hint) parts.push(`; hint: ${firstLine(e.hint)}`);
   return parts.join(' ');
+}
+
+/** An Error of this realm or another: the app's pg, loaded in Jest's sandbox, throws the sandbox's. */
+function isError(value: unknown): value is Error {
+  return (
+    value instanceof Error ||
+    (typeof value === 'object' && value !== null && typeof (value as Error).message === 'string')
+  );
 }
 
 /** "at line L, column C" of Postgres' 1-based character position in `sql`. */
