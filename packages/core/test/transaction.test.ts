@@ -160,6 +160,19 @@ describe('transaction mode', () => {
     });
   });
 
+  it('reads the deferred constraints again when another connection dropped one it named', async () => {
+    await inTransactionMode(async (pool, outside) => {
+      // Another run's worker schema in the same database, say: dropped while this test runs.
+      await outside.query(`CREATE SCHEMA other; CREATE TABLE other.a (id int PRIMARY KEY);
+        CREATE TABLE other.b (a_id int REFERENCES other.a DEFERRABLE INITIALLY DEFERRED)`);
+      await pool.query(`INSERT INTO urls (slug) VALUES ('before')`);
+      await outside.query('DROP SCHEMA other CASCADE');
+      await pool.query(`INSERT INTO urls (slug) VALUES ('after')`);
+      await pool.query(`BEGIN; INSERT INTO urls (slug) VALUES ('script'); COMMIT`);
+      expect(await count(pool)).toBe(3);
+    });
+  });
+
   it('refuses what cannot take effect inside the test transaction, naming why', async () => {
     await inTransactionMode(async (pool, _outside, { url }) => {
       const client = new Client({ connectionString: url });

@@ -137,8 +137,18 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
   };
 
   /** Opens a unit of work (an app transaction, or a statement outside one) under a savepoint. */
-  const openUnit = async (savepoint: string) =>
-    resultsOf(await shared.query(`SAVEPOINT ${savepoint}${await initiallyDeferred()}`))[0];
+  const openUnit = async (savepoint: string) => {
+    const defer = await initiallyDeferred();
+    try {
+      return resultsOf(await shared.query(`SAVEPOINT ${savepoint}${defer}`))[0];
+    } catch (error) {
+      if (!defer || !['42704', '3F000'].includes(sqlState(error) ?? '')) throw error;
+      // A constraint it names was dropped meanwhile (another run's worker schema, DDL in a function): read them again.
+      await shared.query(discard(savepoint));
+      deferred = undefined;
+      return resultsOf(await shared.query(`SAVEPOINT ${savepoint}${await initiallyDeferred()}`))[0];
+    }
+  };
 
   /**
    * Ends a unit of work as a real COMMIT ends a transaction, in one round trip:
@@ -229,44 +239,45 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
     const script = async (statements: string[]) => {
       const prior = savepoint;
       if (!prior) releaseLock = await acquire(owner);
-      const defer = await initiallyDeferred();
-      // One statement each: the results are the app's statements' and pgwork's, one per statement, in order.
-      const parts: Array<{ sql: string; added?: true }> = [];
-      const add = (sql: string) => parts.push({ sql, added: true });
-      const deferAgain = () => defer && add(defer.slice(2));
       /** What undoes the string on error, innermost last: its own savepoints, or the app transaction it runs in. */
       const guards = prior ? [prior] : [];
-      const guard = () => {
-        guards.push(`pgwork_script_${++depth}`);
-        add(`SAVEPOINT ${guards.at(-1)}`);
-        deferAgain();
-      };
-      if (!prior) guard();
-      let open = prior;
-      for (const part of statements) {
-        const commit = COMMIT.test(part);
-        if (BEGIN.test(part) && !open) parts.push({ sql: `SAVEPOINT ${(open = `pgwork_tx_${++depth}`)}` });
-        else if (!open && (commit || ROLLBACK.test(part))) parts.push({ sql: 'SELECT WHERE false' });
-        else if (open && (commit || ROLLBACK.test(part))) {
-          if (commit) add(CHECK_DEFERRED);
-          parts.push({ sql: commit ? `RELEASE SAVEPOINT ${open}` : `ROLLBACK TO SAVEPOINT ${open}` });
-          // The app transaction the string began in is over: what follows needs a savepoint of its own.
-          if (open === prior) guard();
-          else if (commit) deferAgain();
-          open = undefined;
-        } else parts.push({ sql: part });
-      }
-      if (!open) {
-        add(CHECK_DEFERRED);
-        add(`RELEASE SAVEPOINT ${guards.at(-1)}`);
-      }
       try {
+        if (!prior) {
+          guards.push(`pgwork_script_${++depth}`);
+          await openUnit(guards[0]!);
+        }
+        const defer = await initiallyDeferred();
+        // One statement each: the results are the app's statements' and pgwork's, one per statement, in order.
+        const parts: Array<{ sql: string; added?: true }> = [];
+        const add = (sql: string) => parts.push({ sql, added: true });
+        const deferAgain = () => defer && add(defer.slice(2));
+        let open = prior;
+        for (const part of statements) {
+          const commit = COMMIT.test(part);
+          if (BEGIN.test(part) && !open) parts.push({ sql: `SAVEPOINT ${(open = `pgwork_tx_${++depth}`)}` });
+          else if (!open && (commit || ROLLBACK.test(part))) parts.push({ sql: 'SELECT WHERE false' });
+          else if (open && (commit || ROLLBACK.test(part))) {
+            if (commit) add(CHECK_DEFERRED);
+            parts.push({ sql: commit ? `RELEASE SAVEPOINT ${open}` : `ROLLBACK TO SAVEPOINT ${open}` });
+            if (open === prior) {
+              // The app transaction the string began in is over: what follows needs a savepoint of its own.
+              guards.push(`pgwork_script_${++depth}`);
+              add(`SAVEPOINT ${guards.at(-1)}`);
+              deferAgain();
+            } else if (commit) deferAgain();
+            open = undefined;
+          } else parts.push({ sql: part });
+        }
+        if (!open) {
+          add(CHECK_DEFERRED);
+          add(`RELEASE SAVEPOINT ${guards.at(-1)}`);
+        }
         const results = resultsOf(await shared.query(parts.map((part) => part.sql).join(';\n')));
         hold(open);
         return results.filter((_, index) => !parts[index]!.added);
       } catch (error) {
         // The app's transaction failed as a whole, as on a real connection.
-        savepoint = undefined;
+        hold(undefined);
         // The innermost that exists: a savepoint the string made after its error does not.
         for (const name of guards.reverse()) {
           const undone = await shared.query(discard(name)).then(
