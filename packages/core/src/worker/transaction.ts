@@ -5,8 +5,9 @@ import { PgworkError, describeDatabaseError, sqlState } from '../shared/errors';
 import { BEGIN, COMMIT, CONTROL, LISTEN, ROLLBACK, SCHEMA_CHANGE, splitStatements } from './statements';
 
 /**
- * Transaction-per-test isolation for apps on node-postgres (`pg`), which is
- * what raw pg, Drizzle, TypeORM, Knex and Prisma's @prisma/adapter-pg all use.
+ * Transaction-per-test isolation for apps on node-postgres (`pg`): raw pg,
+ * Drizzle, TypeORM and Prisma's @prisma/adapter-pg on its Pool, Knex and
+ * Sequelize on clients of their own.
  * While installed, every `Pool` and every `Client` of the app sends its queries
  * to one shared connection that sits inside a transaction opened before each
  * test and rolled back after it. The app's own transactions become savepoints,
