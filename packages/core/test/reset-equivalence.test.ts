@@ -4,7 +4,7 @@
 import type { Client } from 'pg';
 import { connect } from '../src/shared/connection';
 import { nodeRequire } from '../src/shared/node-require';
-import { Resetter } from '../src/worker/reset';
+import { Resetter, type ResetStrategy } from '../src/worker/reset';
 import { testAdminClient, testServerUrl, withScratchDatabase } from '../src/testing/server';
 import { installedOlderPostgres, startInstalledPostgres } from './helpers';
 
@@ -105,13 +105,42 @@ function generate(seed: number): {
     );
   }
   // The audit-log pattern: a TRUNCATE of every table fires it each time, whatever the test wrote.
+  // On one or two tables, logging into one serial: they must fire in the same order on every reset.
+  ddl.push(`CREATE TABLE app.truncations (id bigserial PRIMARY KEY, note text)`);
+  ddl.push(
+    `CREATE FUNCTION app.log_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO app.truncations (note) VALUES (TG_WHEN || ' T:' || TG_TABLE_NAME); RETURN NULL; END $$`,
+  );
+  const later: string[] = [];
   if (r.next() < 0.5) {
-    ddl.push(`CREATE TABLE app.truncations (id bigserial PRIMARY KEY, note text)`);
+    for (const table of new Set([r.pick(plain), r.pick(plain)]))
+      ddl.push(
+        `CREATE TRIGGER log_truncate AFTER TRUNCATE ON ${table.name} FOR EACH STATEMENT EXECUTE FUNCTION app.log_truncate()`,
+      );
+    // One disabled from the start, enabled by a test: enabling a trigger changes no OID.
+    const disabled = r.pick(plain);
     ddl.push(
-      `CREATE FUNCTION app.log_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO app.truncations (note) VALUES ('T:' || TG_TABLE_NAME); RETURN NULL; END $$`,
+      `CREATE TRIGGER late_truncate AFTER TRUNCATE ON ${disabled.name} FOR EACH STATEMENT EXECUTE FUNCTION app.log_truncate()`,
+      `ALTER TABLE ${disabled.name} DISABLE TRIGGER late_truncate`,
+    );
+    later.push(`ALTER TABLE ${disabled.name} ENABLE TRIGGER late_truncate`);
+  }
+  // BEFORE TRUNCATE: a TRUNCATE of everything runs it while every table is still full, and then empties what it wrote.
+  if (r.next() < 0.15)
+    ddl.push(
+      `CREATE TRIGGER before_truncate BEFORE TRUNCATE ON ${r.pick(plain).name} FOR EACH STATEMENT EXECUTE FUNCTION app.log_truncate()`,
+    );
+  // Triggers enabled REPLICA fire only in replication role "replica": pgwork's DELETE and TRUNCATE there must not fire them.
+  if (r.next() < 0.4) {
+    const [deleting, truncating] = [r.pick(plain), r.pick(plain)];
+    ddl.push(`CREATE TABLE app.replica_log (note text)`);
+    ddl.push(
+      `CREATE FUNCTION app.log_replica() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO app.replica_log VALUES (TG_OP || ':' || TG_TABLE_NAME); RETURN NULL; END $$`,
     );
     ddl.push(
-      `CREATE TRIGGER log_truncate AFTER TRUNCATE ON ${r.pick(plain).name} FOR EACH STATEMENT EXECUTE FUNCTION app.log_truncate()`,
+      `CREATE TRIGGER log_replica_delete AFTER DELETE ON ${deleting.name} FOR EACH ROW EXECUTE FUNCTION app.log_replica()`,
+      `ALTER TABLE ${deleting.name} ENABLE REPLICA TRIGGER log_replica_delete`,
+      `CREATE TRIGGER log_replica_truncate AFTER TRUNCATE ON ${truncating.name} FOR EACH STATEMENT EXECUTE FUNCTION app.log_replica()`,
+      `ALTER TABLE ${truncating.name} ENABLE REPLICA TRIGGER log_replica_truncate`,
     );
   }
   // Row triggers that write another table, as real schemas have on many tables.
@@ -219,6 +248,7 @@ function generate(seed: number): {
   const alter = [
     `CREATE RULE keep_rows AS ON DELETE TO ${r.pick(serials)} DO INSTEAD NOTHING`,
     `ALTER TABLE ${r.pick(identities)} ALTER COLUMN id SET START WITH 1000`,
+    ...later,
   ].join(';\n');
   return { ddl: ddl.join(';\n'), fill, alter, bookkeeping: 'public.schema_history' };
 }
@@ -245,19 +275,23 @@ async function snapshot(client: Client): Promise<Record<string, unknown>> {
   return state;
 }
 
-/** The reference: every table but partitions and the bookkeeping table, read here without pgwork's catalog. */
+/**
+ * The reference: every table but partitions and the bookkeeping table, read here without pgwork's catalog,
+ * in the order pgwork's catalog lists them (ON TRUNCATE triggers fire in the order of the list).
+ */
 async function truncateEverything(client: Client, bookkeeping: string) {
   const { rows } = await client.query<{ q: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS q FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-       AND n.nspname NOT LIKE 'pg\\_%' AND format('%s.%s', n.nspname, c.relname) <> $1`,
+       AND n.nspname NOT LIKE 'pg\\_%' AND format('%s.%s', n.nspname, c.relname) <> $1
+     ORDER BY n.nspname, c.relname`,
     [bookkeeping],
   );
   await client.query(`TRUNCATE ${rows.map((row) => row.q).join(', ')} RESTART IDENTITY`);
 }
 
 const SEEDS = Array.from({ length: 12 }, (_, i) => 1000 + i * 7919);
-const used = { clean: 0, delete: 0, truncate: 0, fallback: 0 };
+const used = new Map<string, Record<ResetStrategy, number>>();
 
 // The app's role: it owns everything, as an app that runs its own migrations does, and is no superuser, so row security applies to it.
 const ROLE = 'pgwork_equivalence_owner';
@@ -294,7 +328,11 @@ afterAll(() => olderServer?.stop());
 
 // The app's role cannot hold triggers off, so reset takes the foreign-key-order DELETE and TRUNCATE; a
 // superuser's own connection (what the embedded server gives pgwork) DELETEs in replication role "replica".
-const resetters = ["the app's role", 'a superuser on a connection of its own'] as const;
+const resetters = [
+  "the app's role",
+  'a superuser on a connection of its own',
+  'a superuser on a shared connection',
+] as const;
 const cases = servers.flatMap(([server, url]) => resetters.map((by) => [server, by, url] as const));
 
 describe.each(cases)('fast reset is TRUNCATE <all> RESTART IDENTITY, on %s, reset by %s', (_server, by, serverUrl) => {
@@ -350,7 +388,11 @@ describe.each(cases)('fast reset is TRUNCATE <all> RESTART IDENTITY, on %s, rese
             await truncateEverything(b.superuser, bookkeeping);
             await same();
             await resetter.reset(); // nothing changed since
-            for (const key of Object.keys(used) as Array<keyof typeof used>) used[key] += resetter.counts[key];
+            await truncateEverything(b.superuser, bookkeeping);
+            await same();
+            const counts = used.get(by) ?? { clean: 0, delete: 0, truncate: 0, fallback: 0 };
+            for (const key of Object.keys(counts) as ResetStrategy[]) counts[key] += resetter.counts[key];
+            used.set(by, counts);
           } finally {
             for (const side of [a, b]) for (const client of Object.values(side)) await client.end();
           }
@@ -421,9 +463,12 @@ test('the older server, when there is one, takes the probe path without pg_get_s
   }
 });
 
-test('the random cases exercised every strategy but the fallback', () => {
-  expect(used.clean).toBeGreaterThan(0);
-  expect(used.delete).toBeGreaterThan(0);
-  expect(used.truncate).toBeGreaterThan(0);
-  expect(used.fallback).toBe(0);
+test.each(resetters)('the random cases reset by %s took every path but the fallback', (by) => {
+  expect(used.get(by)).toMatchObject({
+    clean: expect.any(Number),
+    delete: expect.any(Number),
+    truncate: expect.any(Number),
+    fallback: 0,
+  });
+  for (const strategy of ['clean', 'delete', 'truncate'] as const) expect(used.get(by)![strategy]).toBeGreaterThan(0);
 });

@@ -47,8 +47,10 @@ async function expectResetKeepsBookkeeping(
   schemas?: readonly string[],
   /** Reset "transaction": the rows were written and rolled back already (expectRolledBack), their identities left advanced. */
   rolledBack = false,
+  /** Where the rows are written, as the app writes them: not the worker's reset connection, where triggers are held off. */
+  writer: Client = client,
 ): Promise<void> {
-  if (!rolledBack) await options.insertRows(client);
+  if (!rolledBack) await options.insertRows(writer);
   const before = await tableRowCounts(client, schemas);
   if (!rolledBack) expect([...before].some(([table, count]) => !isBookkeeping(table) && count > 0)).toBe(true);
   expect([...before].some(([table, count]) => isBookkeeping(table) && count > 0)).toBe(
@@ -288,13 +290,16 @@ async function expectWorkerServed(
       const isBookkeeping = bookkeepingMatcher(bookkeeping, session.schema);
       // Reset "transaction": the rolled-back rows leave their sequences advanced, which the reset before each test restarts.
       if (inTransaction) await expectRolledBack(session, config.rootDir, options, schemas);
-      await expectResetKeepsBookkeeping(
-        session.client,
-        () => session.reset(),
-        options,
-        isBookkeeping,
-        schemas,
-        inTransaction,
+      await withClient(session.url, {}, (app) =>
+        expectResetKeepsBookkeeping(
+          session.client,
+          () => session.reset(),
+          options,
+          isBookkeeping,
+          schemas,
+          inTransaction,
+          app,
+        ),
       );
     } finally {
       await session.close();

@@ -33,6 +33,8 @@ export interface CatalogTable extends ApplicationTable {
   deleteUnsafe: boolean;
   /** The same, for a session in replication role "replica": only triggers and rules enabled ALWAYS or REPLICA fire (foreign-key actions do not). */
   deleteUnsafeAsReplica: boolean;
+  /** A TRUNCATE of it in replication role "replica" would fire a trigger enabled REPLICA, which the default role does not. */
+  truncateFiresAsReplica: boolean;
   /** Row security that applies to the reset's role: a policy may hide rows from any query, so only the table's size tells whether it is empty. */
   rowSecurity: boolean;
   /** Its rows live in its partitions. */
@@ -58,6 +60,12 @@ export interface Catalog {
    * of every table fires them all, so every reset does, in a TRUNCATE of these.
    */
   truncateTriggered: number[];
+  /**
+   * Some table has a BEFORE TRUNCATE trigger: a TRUNCATE of everything runs it
+   * with every table still full, which no cheaper reset reproduces, so every
+   * reset is that TRUNCATE.
+   */
+  beforeTruncate: boolean;
   /** The role may set session_replication_role (a superuser): reset can DELETE with user triggers and foreign-key actions held off. */
   replicaAllowed: boolean;
   sequences: CatalogSequence[];
@@ -75,6 +83,9 @@ const SYSTEM_SCHEMA = `n.nspname = 'information_schema' OR n.nspname LIKE 'pg\\_
 /**
  * Changes when a table, sequence, foreign key, trigger, rule or policy is
  * created: new catalog rows get new OIDs, and max(oid) is an index lookup.
+ * Enabling or disabling a trigger or rule changes no OID: the catalog counts a
+ * disabled one as firing (only turning one from ENABLE to ENABLE ALWAYS or
+ * REPLICA, or back, mid-suite goes unseen).
  * Drops need no signature: the probe then names a missing relation and fails,
  * and reset reads the catalog again. A changed START is read live by reset.
  */
@@ -112,8 +123,8 @@ SELECT json_build_object(
         UNION ALL
         SELECT r.ev_enabled::text FROM pg_rewrite r
         WHERE r.ev_type IN ('2', '4') AND coalesce(pg_partition_root(r.ev_class), r.ev_class) = t.oid) x),
-      'truncateTriggered', EXISTS (
-        SELECT 1 FROM pg_trigger g WHERE NOT g.tgisinternal AND g.tgtype & 32 <> 0 AND g.tgenabled IN ('O', 'A')
+      'truncateTriggers', (SELECT coalesce(json_agg(json_build_object('enabled', g.tgenabled::text, 'before', g.tgtype & 2 <> 0)), '[]')
+        FROM pg_trigger g WHERE NOT g.tgisinternal AND g.tgtype & 32 <> 0
           AND coalesce(pg_partition_root(g.tgrelid), g.tgrelid) = t.oid)
     ) ORDER BY t.schema, t.name) FROM tables t), '[]'),
   'foreignKeys', coalesce((SELECT json_agg(DISTINCT jsonb_build_object(
@@ -143,7 +154,7 @@ interface RawCatalog {
     rowSecurity: boolean;
     /** pg_trigger.tgenabled / pg_rewrite.ev_enabled of its DELETE and UPDATE triggers and rules: O(rigin), R(eplica), A(lways), D(isabled). */
     fires: string[];
-    truncateTriggered: boolean;
+    truncateTriggers: Array<{ enabled: string; before: boolean }>;
   }>;
   /** `acts`: ON DELETE CASCADE, SET NULL or SET DEFAULT, which write the referencing table. */
   foreignKeys: Array<{ from: number; to: number; acts: boolean }>;
@@ -175,16 +186,25 @@ export async function readCatalog(client: Client, options: ResetOptions): Promis
   const raw = await readRawCatalog(client, options);
   const keep = new Set(options.keepTables ?? []);
   const rawTables = raw.tables.filter((t) => !kept(keep, t));
-  const tables: CatalogTable[] = rawTables.map(({ oid, schema, name, partitioned, rowSecurity, fires }) => ({
-    oid: Number(oid),
-    schema,
-    name,
-    qualified: qualifiedName({ schema, name }),
-    partitioned,
-    rowSecurity,
-    deleteUnsafe: fires.some((enabled) => enabled === 'O' || enabled === 'A'),
-    deleteUnsafeAsReplica: fires.some((enabled) => enabled === 'R' || enabled === 'A'),
-  }));
+  // Whether triggers or rules in these states fire in the default role (O) or in "replica" (R): ENABLE fires in the
+  // first, ENABLE REPLICA in the second, ENABLE ALWAYS in both; DISABLE counts as both, since enabling it changes no OID.
+  const firesIn = (states: string[], role: 'O' | 'R') => states.some((state) => state !== (role === 'O' ? 'R' : 'O'));
+  const tables: CatalogTable[] = rawTables.map(
+    ({ oid, schema, name, partitioned, rowSecurity, fires, truncateTriggers }) => ({
+      oid: Number(oid),
+      schema,
+      name,
+      qualified: qualifiedName({ schema, name }),
+      partitioned,
+      rowSecurity,
+      deleteUnsafe: firesIn(fires, 'O'),
+      deleteUnsafeAsReplica: firesIn(fires, 'R'),
+      truncateFiresAsReplica: firesIn(
+        truncateTriggers.map((t) => t.enabled),
+        'R',
+      ),
+    }),
+  );
   const index = new Map(tables.map((t, i) => [t.oid, i]));
   const referencedBy: number[][] = tables.map(() => []);
   const actedOnBy: number[][] = tables.map(() => []);
@@ -209,7 +229,15 @@ export async function readCatalog(client: Client, options: ResetOptions): Promis
     if (table === undefined) return [];
     return [{ oid: Number(s.oid), qualified: qualifiedName(s), table, cached: s.cached }];
   });
-  const truncateTriggered = rawTables.flatMap((t, i) => (t.truncateTriggered ? [i] : []));
+  const truncateTriggered = rawTables.flatMap((t, i) =>
+    firesIn(
+      t.truncateTriggers.map((trigger) => trigger.enabled),
+      'O',
+    )
+      ? [i]
+      : [],
+  );
+  const beforeTruncate = rawTables.some((t) => t.truncateTriggers.some((trigger) => trigger.before));
   const { signature, sequenceData, replicaAllowed } = raw;
   const catalog = {
     signature,
@@ -218,6 +246,7 @@ export async function readCatalog(client: Client, options: ResetOptions): Promis
     tables,
     referencedBy,
     truncateTriggered,
+    beforeTruncate,
     sequences,
     probeFunction: '',
   };

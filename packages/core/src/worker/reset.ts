@@ -26,15 +26,17 @@ export {
  * the tables that hold rows and the sequences that moved; a clean database
  * costs that one round trip. Small tables are emptied with DELETE (TRUNCATE
  * costs milliseconds per table even when empty): where the role may, in
- * session_replication_role "replica", which holds off user triggers, rules and
- * foreign-key actions (nothing fires that TRUNCATE would not), so any table
- * goes, in any order; otherwise in foreign-key order, and only tables whose
- * DELETE fires nothing. The rest (big tables, row security the role does not
- * bypass, foreign-key cycles, triggers the role cannot hold off) go through
- * one TRUNCATE of them and every table referencing them. Tables with ON
- * TRUNCATE triggers are TRUNCATEd on every reset, last, as a TRUNCATE of
- * everything fires those triggers every time. The catalog is read once per
- * connection and again when the schema changes.
+ * session_replication_role "replica", where user triggers, rules and
+ * foreign-key actions do not fire (those enabled ALWAYS or REPLICA aside), so
+ * any table goes, in any order; otherwise all dirty tables in foreign-key
+ * order when none of them fires anything on DELETE, or none. The rest (big
+ * tables, row security the role does not bypass, cycles, triggers that would
+ * fire) go through one TRUNCATE of them and every table referencing them.
+ * Tables with ON TRUNCATE triggers are TRUNCATEd on every reset, last, as a
+ * TRUNCATE of everything fires those triggers every time; a BEFORE TRUNCATE
+ * trigger, which sees every table still full, makes every reset that
+ * TRUNCATE of everything. The catalog is read once per connection and again
+ * when the schema changes.
  */
 export type ResetStrategy = 'clean' | 'delete' | 'truncate' | 'fallback';
 
@@ -42,8 +44,9 @@ export interface ResetterOptions extends ResetOptions {
   /**
    * The connection is the reset's alone: it is put in session_replication_role
    * "replica" once, for good. Otherwise each reset that needs the role sets it
-   * for its own transaction (each change of the role discards every cached
-   * plan of the session, the probe's included: a kept connection avoids that).
+   * for its own transaction. Each change of the role discards every cached
+   * plan of the session, the probe's included: a kept connection avoids that,
+   * unless ON TRUNCATE triggers make each reset switch to the default role.
    */
   readonly ownConnection?: boolean;
 }
@@ -107,9 +110,15 @@ export class Resetter {
         : '';
     // Row security off: a query a policy would filter fails instead, so the probe never misses a hidden row.
     // Generic plans from the first call: PL/pgSQL would otherwise re-plan every chunk on each of the first five.
-    await this.client.query(
-      `${replica}SET row_security = off; SET plan_cache_mode = force_generic_plan; ${catalog.probeFunction}`,
-    );
+    try {
+      await this.client.query(
+        `${replica}SET row_security = off; SET plan_cache_mode = force_generic_plan; ${catalog.probeFunction}`,
+      );
+    } catch (error) {
+      // The shared catalog was another role's (one that may set the replication role): read this role's own.
+      if (known) return this.load();
+      throw error;
+    }
     this.replicaSession ||= replica !== '';
     this.catalog = catalog;
     return catalog;
@@ -137,23 +146,32 @@ export class Resetter {
       this.counts.clean++;
       return;
     }
+    if (catalog.beforeTruncate) {
+      await this.truncateAll();
+      this.counts.truncate++;
+      return;
+    }
 
     const { tables } = catalog;
     const small = (i: number) => rows.get(i)! <= DELETE_ROW_LIMIT && !tables[i]!.rowSecurity;
-    // As the session's role is: DELETE in foreign-key order of tables whose DELETE fires nothing, or else TRUNCATE.
-    const asOrigin = dirty.every((i) => small(i) && !tables[i]!.deleteUnsafe)
-      ? deleteOrder(dirty, catalog.referencedBy)
-      : undefined;
-    // As "replica": foreign keys unchecked, so any order; tables too big to DELETE are TRUNCATEd with what references them.
+    // In the default role: DELETE in foreign-key order, all or none, of tables whose DELETE fires nothing.
+    const asOrigin =
+      !this.replicaSession && dirty.every((i) => small(i) && !tables[i]!.deleteUnsafe)
+        ? deleteOrder(dirty, catalog.referencedBy)
+        : undefined;
+    // In "replica": foreign keys unchecked, so any order; tables too big to DELETE are TRUNCATEd with what references them.
     const replica = !asOrigin && catalog.replicaAllowed && !this.replicaSession ? 'local' : this.replicaSession;
-    const deleted = asOrigin ?? (replica ? dirty.filter((i) => small(i) && !tables[i]!.deleteUnsafeAsReplica) : []);
-    const rest = dirty.filter((i) => !deleted.includes(i));
+    const deletable = asOrigin ?? (replica ? dirty.filter((i) => small(i) && !tables[i]!.deleteUnsafeAsReplica) : []);
+    const rest = dirty.filter((i) => !deletable.includes(i));
     // Tables with ON TRUNCATE triggers join the TRUNCATE, which comes last: once everything else is empty and
-    // restarted, what their triggers write stays, as after a TRUNCATE of everything.
+    // restarted, what their triggers write stays, as after a TRUNCATE of everything. Catalog order: they fire alike each time.
     const truncated = referencingClosure([...rest, ...fired], catalog.referencedBy);
+    const deleted = deletable.filter((i) => !truncated.has(i));
     const statements: string[] = [];
     if (replica === 'local' && deleted.length) statements.push('SET LOCAL session_replication_role = replica');
-    for (const i of deleted) statements.push(`DELETE FROM ${tables[i]!.qualified}`);
+    // ONLY: a table with inheritance children (not partitions) has them probed and emptied as tables of their own.
+    for (const i of deleted)
+      statements.push(`DELETE FROM ${tables[i]!.partitioned ? '' : 'ONLY '}${tables[i]!.qualified}`);
     const restart = moved.filter((sequence) => !truncated.has(sequence.table));
     // A cached sequence needs a new relfilenode, as TRUNCATE gives it: only that voids the values other connections hold.
     for (const s of restart.filter((s) => s.cached)) statements.push(`ALTER SEQUENCE ${s.qualified} RESTART`);
@@ -164,10 +182,11 @@ export class Resetter {
         `SELECT pg_catalog.setval(q.seqrelid, q.seqstart, false) FROM pg_catalog.pg_sequence q JOIN (VALUES ${values}) v(oid) ON q.seqrelid = v.oid::oid`,
       );
     }
-    // The role ON TRUNCATE triggers fire in.
-    if (fired.length && replica) statements.push('SET LOCAL session_replication_role = origin');
-    if (truncated.size)
-      statements.push(`TRUNCATE ${[...truncated].map((i) => tables[i]!.qualified).join(', ')} RESTART IDENTITY`);
+    const order = [...truncated].sort((a, b) => a - b);
+    // The role a TRUNCATE of everything fires ON TRUNCATE triggers in.
+    if (replica && (fired.length || order.some((i) => tables[i]!.truncateFiresAsReplica)))
+      statements.push('SET LOCAL session_replication_role = origin');
+    if (order.length) statements.push(`TRUNCATE ${order.map((i) => tables[i]!.qualified).join(', ')} RESTART IDENTITY`);
     // One simple-protocol script: one round trip, one implicit transaction.
     await this.client.query(statements.join(';\n'));
     this.counts[truncated.size ? 'truncate' : 'delete']++;
