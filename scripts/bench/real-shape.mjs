@@ -110,8 +110,8 @@ const NOUNS = [
   'remaster',
 ];
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed) {
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere (the reset differential test draws from it too). */
+export function prng(seed) {
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -8,21 +8,16 @@ import { Resetter, type ResetStrategy } from '../src/worker/reset';
 import { testAdminClient, testServerUrl, withScratchDatabase } from '../src/testing/server';
 import { installedOlderPostgres, startInstalledPostgres } from './helpers';
 
-/** A small seeded PRNG (mulberry32), so a failing seed can be replayed. */
+// The shape of a real app (scripts/bench/real-shape.mjs, what `pnpm bench` measures) and its seeded PRNG.
+const realShape = nodeRequire(__filename)('../../../scripts/bench/real-shape.mjs') as {
+  realShapeSchema(): { ddl: string; dirtyRelated: string; dirtyAll: string };
+  prng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(items: T[]): T };
+};
+
+/** Seeded (mulberry32), so a failing seed can be replayed. */
 function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(items: T[]) => items[Math.floor(next() * items.length)]!,
-  };
+  const r = realShape.prng(seed);
+  return { next: r.next, int: (n: number) => r.int(0, n - 1), pick: r.pick };
 }
 
 interface Table {
@@ -402,11 +397,9 @@ describe.each(cases)('fast reset is TRUNCATE <all> RESTART IDENTITY, on %s, rese
   });
 });
 
-// The shape of a real app (scripts/bench/real-shape.mjs, what `pnpm bench` measures): 500+ tables in 10
-// schemas, row triggers that write other tables on 40% of them, self-references, partitions, every ON DELETE action.
-const { realShapeSchema } = nodeRequire(__filename)('../../../scripts/bench/real-shape.mjs') as {
-  realShapeSchema(): { ddl: string; dirtyRelated: string; dirtyAll: string };
-};
+// The real shape: 500+ tables in 10 schemas, row triggers that write other tables on 40% of them,
+// self-references, partitions, every ON DELETE action.
+const { realShapeSchema } = realShape;
 
 describe.each(resetters)('on a schema of a real app, reset by %s', (by) => {
   it('is TRUNCATE <all> RESTART IDENTITY after a test that wrote related tables, and after one that wrote every table', async () => {
