@@ -4,10 +4,9 @@ import { ISOLATION_MODES, type CheckEnv, type ResetBefore, type ResetMode } from
 
 export type { CheckEnv, IsolationMode, ResetBefore, ResetMode } from './modes';
 
-/**
- * A run's state: written by globalSetup, read by every worker from the
- * environment as JSON. The worker side depends on this file, never on setup code.
- */
+// A run's state: written by globalSetup, read by every worker from the
+// environment as JSON. The worker side depends on this file, never on setup code.
+
 /** What every worker needs whatever the isolation: the options, as resolved in globalSetup. */
 export interface WorkerSettings {
   /** Variables rewritten to the worker's database URL. */

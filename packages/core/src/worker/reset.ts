@@ -20,6 +20,25 @@ export {
 } from './reset-catalog';
 
 /**
+ * How one reset emptied the database, as Resetter.counts tallies it: "clean",
+ * nothing to do; "delete", DELETEs and sequence restarts only; "truncate", a
+ * TRUNCATE among its statements; "fallback", the schema changed under the
+ * cached catalog, so it was read again and every table TRUNCATEd.
+ */
+export type ResetStrategy = 'clean' | 'delete' | 'truncate' | 'fallback';
+
+export interface ResetterOptions extends ResetOptions {
+  /**
+   * The connection is the reset's alone: it is put in session_replication_role
+   * "replica" once, for good. Otherwise each reset that needs the role sets it
+   * for its own transaction. Each change of the role discards every cached
+   * plan of the session, the probe's included: a kept connection avoids that,
+   * unless ON TRUNCATE triggers make each reset switch to the default role.
+   */
+  readonly ownConnection?: boolean;
+}
+
+/**
  * Resets a database to empty application tables with restarted identities,
  * exactly as `TRUNCATE <every application table> RESTART IDENTITY` would, but
  * touching only what changed. One call of the session's probe function finds
@@ -38,19 +57,6 @@ export {
  * TRUNCATE of everything. The catalog is read once per connection and again
  * when the schema changes.
  */
-export type ResetStrategy = 'clean' | 'delete' | 'truncate' | 'fallback';
-
-export interface ResetterOptions extends ResetOptions {
-  /**
-   * The connection is the reset's alone: it is put in session_replication_role
-   * "replica" once, for good. Otherwise each reset that needs the role sets it
-   * for its own transaction. Each change of the role discards every cached
-   * plan of the session, the probe's included: a kept connection avoids that,
-   * unless ON TRUNCATE triggers make each reset switch to the default role.
-   */
-  readonly ownConnection?: boolean;
-}
-
 export class Resetter {
   /** How often each strategy ran: for benchmarks and tests. */
   readonly counts: Record<ResetStrategy, number> = { clean: 0, delete: 0, truncate: 0, fallback: 0 };
