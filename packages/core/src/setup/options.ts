@@ -20,7 +20,7 @@ import { ENV_NAME, chooseServer, validateWorkerEnv, type RunnerEnv, type ServerC
 
 export type { CheckEnv, IsolationMode, ResetBefore, ResetMode, ServerChoice };
 
-/** What a user writes in withPgwork(config, options). Plain JSON: Jest passes it between processes. */
+/** What a user writes in withPgwork(config, options). Plain JSON: the runner (Jest or Vitest) passes it between processes. */
 export interface PgworkOptions {
   /** The adapter's config helper result, e.g. rawPg({ migrations: 'migrations' }). */
   adapter: AdapterReference;
@@ -54,9 +54,10 @@ export interface PgworkOptions {
    */
   reset?: ResetMode;
   /**
-   * "database" (default): a database per worker on one server. "server": a
-   * server per worker (the embedded default starts them; with a URL, worker N
-   * uses its port + N).
+   * "database" (default): a database per worker on one server. "schema": a
+   * schema per worker in the database the URL names (no CREATE DATABASE needed).
+   * "server": a server per worker (the embedded default starts them; with a URL,
+   * worker N uses its port + N). PGWORK_ISOLATION overrides it.
    */
   isolation?: IsolationMode;
   /**
@@ -187,7 +188,7 @@ export function resolveOptions(
   if (typeof raw !== 'object' || raw === null) {
     throw new PgworkError(
       'INVALID_OPTION',
-      'no pgwork options found; wrap your Jest config with withPgwork(config, { adapter: ... }) or set globals.pgwork.',
+      'no pgwork options found; wrap your Jest or Vitest config with withPgwork(config, { adapter: ... }), or set globals.pgwork in a Jest config wired by hand.',
     );
   }
   const options = raw as Record<string, unknown>;

@@ -26,7 +26,7 @@ export function loadSeed(file: string, rootDir: string): Seed {
   } catch {
     throw new PgworkError(
       'INVALID_OPTION',
-      `the seed option points at ${path}, which cannot be read; fix the path (relative to Jest's rootDir).`,
+      `the seed option points at ${path}, which cannot be read; fix the path (relative to the project's root, ${rootDir}).`,
     );
   }
   const isSql = path.endsWith('.sql');

@@ -81,7 +81,7 @@ export function validateWorkerEnv(raw: unknown, rewritten: readonly string[]): R
     if (typeof value !== 'string') {
       throw new PgworkError(
         'INVALID_OPTION',
-        `workerEnv.${name} must be text with placeholders such as {worker} or {port} in it, ${example}; functions cannot cross Jest's processes.`,
+        `workerEnv.${name} must be text with placeholders such as {worker} or {port} in it, ${example}; functions cannot cross the runner's processes.`,
       );
     }
     const unknown = value

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** The line users add to their turbo.json so pgwork's variables reach Jest. */
+/** The line users add to their turbo.json so pgwork's variables reach the test runner. */
 export const TURBO_PASS_THROUGH = '"globalPassThroughEnv": ["PGWORK_*", "DATABASE_URL"]';
 
 /**

@@ -59,15 +59,16 @@ export interface Adapter {
 }
 
 export interface AdapterContext {
-  /** Where relative paths in the adapter's options are resolved: Jest's rootDir. */
+  /** Where relative paths in the adapter's options are resolved: the project's root (Jest's rootDir, Vitest's root). */
   readonly rootDir: string;
 }
 
 export type AdapterFactory<Options> = (options: Options, context: AdapterContext) => Adapter;
 
 /**
- * What a Jest config holds: a module to load and plain JSON options. Jest hands
- * config to other processes as JSON, so an adapter is named, never passed as an object.
+ * What a runner's config holds (Jest's globals, Vitest's provide): a module to
+ * load and plain JSON options. Both runners pass config to other processes as
+ * data, so an adapter is named, never passed as an object.
  */
 export interface AdapterReference {
   readonly module: string;

@@ -6,7 +6,7 @@ import { PgworkError } from './errors';
 // One way to run code in a child Node process: the parent starts a compiled
 // child file with a JSON request, the child answers on one marked line. pgwork
 // runs user code (seed modules, ORM configs, DataSources) and ORM CLIs there,
-// so their module loading, globals and connections never touch Jest's.
+// so their module loading, globals and connections never touch the test runner's.
 
 export interface ProcessResult {
   code: number | null;

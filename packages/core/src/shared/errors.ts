@@ -94,7 +94,7 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Jest prints a thrown error's stack: for pgwork's own errors the one-line message is the whole story. */
+/** A runner prints a thrown error's stack: for pgwork's own errors the one-line message is the whole story. */
 export function conciseError(error: unknown): unknown {
   // By name: the worker side loads pgwork outside Jest's sandbox, so its classes are not the sandbox's.
   if (error instanceof Error && error.name === 'PgworkError') error.stack = error.message;

@@ -1,6 +1,7 @@
 // Test support for pgwork's own suites (core and the adapters): one real
-// Postgres per Jest run, the embedded one unless PGWORK_DATABASE_URL names a
-// server, and scratch databases on it. Tests read PGWORK_TEST_SERVER_URL.
+// Postgres per test run (Jest or Vitest), the embedded one unless
+// PGWORK_DATABASE_URL names a server, and scratch databases on it. Tests read
+// PGWORK_TEST_SERVER_URL.
 import type { Client } from 'pg';
 import type { Adapter } from '../shared/adapter';
 import { compiledFile } from '../shared/child';
@@ -37,7 +38,7 @@ export function testServerUrl(): string {
   const url = process.env[TEST_SERVER_VARIABLE];
   if (!url)
     throw new Error(
-      `${TEST_SERVER_VARIABLE} is not set: add @pgwork/core/testing/global-setup as the Jest globalSetup.`,
+      `${TEST_SERVER_VARIABLE} is not set: add @pgwork/core/testing/global-setup as the Jest globalSetup (adapterTestJestConfig), or use adapterTestVitestConfig under Vitest.`,
     );
   return url;
 }

@@ -14,7 +14,8 @@ import { withRealTimers } from './real-timers';
 
 /**
  * What a runner binding calls around a test file and its tests. Runner-free:
- * the Jest binding registers these as hooks; the state it reads is the run's.
+ * each binding (Jest's, Vitest's) registers these as hooks with attachToRunner;
+ * the state it reads is the run's.
  */
 export interface WorkerLifecycle {
   /**
@@ -43,7 +44,7 @@ export interface TestOutcome {
 export interface WorkerLifecycleOptions {
   /** The test file's environment: the one pgwork's setup rewrote. */
   env: NodeJS.ProcessEnv;
-  /** The Jest project of a multi-project config the file belongs to. */
+  /** The project of a multi-project Jest config the file belongs to (Vitest hands each project's run to its workers itself). */
   project?: string;
   /** The test file, whose docblock may choose when to reset. */
   testPath?: string;
