@@ -12,7 +12,7 @@ import {
 } from '@pgwork/core/adapter';
 
 export interface RawPgOptions {
-  /** Directory of *.sql files, applied in natural name order (2_x before 10_x). Relative to Jest's rootDir. Default "migrations". */
+  /** Directory of *.sql files, applied in natural name order (2_x before 10_x). Relative to the project root. Default "migrations". */
   migrations?: string;
 }
 
@@ -20,7 +20,7 @@ const VERSION: string = require('../package.json').version;
 /** Records applied files, so a file is never applied twice. Reset never empties it. */
 export const MIGRATIONS_TABLE = 'pgwork_migrations';
 
-/** For the Jest config: `withPgwork(config, { adapter: rawPg({ migrations: 'migrations' }) })`. */
+/** For the runner config: `withPgwork(config, { adapter: rawPg({ migrations: 'migrations' }) })`. */
 export const rawPg = adapterHelper<RawPgOptions>(__filename, 'rawPg', ['migrations']);
 
 const LEDGER: Ledger = {
