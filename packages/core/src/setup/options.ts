@@ -109,7 +109,7 @@ export interface TemplateRetention {
   readonly unusedDays: number;
 }
 
-export const DEFAULT_TEMPLATE_RETENTION: TemplateRetention = Object.freeze({ newest: 3, unusedDays: 14 });
+const DEFAULT_TEMPLATE_RETENTION: TemplateRetention = Object.freeze({ newest: 3, unusedDays: 14 });
 
 export interface ResolvedOptions {
   readonly adapter: AdapterReference;

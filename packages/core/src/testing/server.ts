@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../setup/embedded';
 import { lock } from '../shared/locks';
 import { databaseUrl, newRunId } from '../shared/naming';
 import type { RunConfig } from '../setup/run';
-import { DEFAULT_TEMPLATE_RETENTION } from '../setup/options';
+import { resolveOptions } from '../setup/options';
 
 export const TEST_SERVER_VARIABLE = 'PGWORK_TEST_SERVER_URL';
 const SERVER = Symbol.for('pgwork.testServer');
@@ -125,31 +125,19 @@ export function stableBaseName(prefix: string, suite: string): string {
 }
 
 /**
- * A complete run config for tests: defaults as resolveOptions gives them, the
- * test server, one worker. `server: { url: undefined }` starts an embedded one.
+ * A complete run config for tests: the defaults resolveOptions gives a config
+ * that sets nothing, the test server, one worker. `server: { url: undefined }`
+ * starts an embedded one.
  */
 export function testRunConfig(adapter: Adapter, baseName: string, overrides: Partial<RunConfig> = {}): RunConfig {
+  // No option set and no variable read; resolveOptions wants a reference where the adapter itself goes below.
+  const defaults = resolveOptions({ adapter: { module: adapter.name, options: {} } }, {});
   return {
+    ...defaults,
     adapter,
     rootDir: process.cwd(),
     baseName,
-    env: ['DATABASE_URL'],
     server: overrides.server ?? { url: testServerUrl(), source: TEST_SERVER_VARIABLE },
-    maintenanceDatabase: 'postgres',
-    keepTables: [],
-    seed: undefined,
-    connectionsPerWorker: 10,
-    reset: 'empty',
-    isolation: 'database',
-    resetBefore: 'test',
-    resetBeforeForced: false,
-    workerEnv: {},
-    checkEnv: 'error',
-    keepTemplates: DEFAULT_TEMPLATE_RETENTION,
-    disable: false,
-    keep: false,
-    keepFailed: false,
-    rebuild: false,
     workers: 1,
     workerIds: [1],
     ...overrides,
