@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { hashDirectory, hashFiles, hashParts, requireDirectory, requireFile } from '../src/shared/fingerprint';
 import { withPgwork, entryPoints } from '../src/jest/config';
-import { withPgwork as withPgworkForVitest, vitestEntryPoints, type VitestConfigLike } from '../src/vitest/config';
+import { withPgwork as withPgworkForVitest, type VitestConfigLike } from '../src/vitest/config';
+import { vitestEntryPoints } from '../src/vitest/wiring';
 import { vitestWorker } from '../src/vitest/worker';
 import {
   databaseUrl,
@@ -596,9 +597,14 @@ describe('withPgwork', () => {
     expect(() => withPgwork({ projects: ['<rootDir>/api'] }, { adapter })).toThrow(
       /projects\[0\] is "<rootDir>\/api", a path pgwork cannot reach from here; wrap that project's own config/,
     );
-    expect(() => withPgwork({ projects: [{ displayName: 'a' }, { displayName: 'A' }] }, { adapter })).toThrow(
-      /two projects are named "A"/,
+    expect(() => withPgwork({ projects: [{ displayName: 'a' }, { displayName: 'a' }] }, { adapter })).toThrow(
+      /two projects are named "a"; give each project its own displayName/,
     );
+    // Their runs would reach the workers in one variable, PGWORK_RUN_A_B.
+    for (const twin of ['A-B', 'a b'])
+      expect(() => withPgwork({ projects: [{ displayName: 'a_b' }, { displayName: twin }] }, { adapter })).toThrow(
+        `pgwork: projects "a_b" and "${twin}" would share one pgwork run; give each project its own displayName.`,
+      );
   });
 
   it('validates options at config time', () => {

@@ -11,7 +11,7 @@ import { loadAdapter } from '../shared/adapter';
 import { projectBaseName, resolveOptions, type ResolvedOptions } from '../setup/options';
 import { describeProject, type ProjectDescription } from '../setup/run';
 import { chooseServer, type RunnerEnv, type ServerChoice } from '../setup/server-and-env';
-import { OPTIONS_KEY } from '../vitest/config';
+import { OPTIONS_KEY } from '../vitest/wiring';
 import { vitestTestEnv } from '../vitest/run';
 
 // What the CLI works on: the projects of the user's Jest or Vitest config,

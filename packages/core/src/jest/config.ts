@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BINDING_GLOBAL, type BindingData } from '../shared/binding';
+import { BINDING_GLOBAL, assertDistinctProjects, type BindingData } from '../shared/binding';
 import { PgworkError } from '../shared/errors';
+import { runStateVariable } from '../shared/run-state';
 import { resolveOptions, type PgworkOptions } from '../setup/options';
 
 /** The parts of a Jest config pgwork touches; everything else passes through unchanged. */
@@ -43,7 +44,6 @@ export function withPgwork<Config extends JestConfigLike>(config: Config, option
 function withPgworkInProjects<Config extends JestConfigLike>(config: Config, options: PgworkOptions): Config {
   if (!Array.isArray(config.projects))
     throw new PgworkError('INVALID_OPTION', 'projects must be a list of Jest project configs.');
-  const seen = new Set<string>();
   const projects = config.projects.map((project: unknown, index) => {
     if (typeof project !== 'object' || project === null) {
       throw new PgworkError(
@@ -51,17 +51,12 @@ function withPgworkInProjects<Config extends JestConfigLike>(config: Config, opt
         `projects[${index}] is ${JSON.stringify(project)}, a path pgwork cannot reach from here; wrap that project's own config with withPgwork(config, options) and give it a displayName.`,
       );
     }
-    const name = projectName(project as JestConfigLike) ?? `project${index + 1}`;
-    const key = name.toLowerCase();
-    if (seen.has(key))
-      throw new PgworkError(
-        'INVALID_OPTION',
-        `two projects are named "${name}"; give each project its own displayName.`,
-      );
-    seen.add(key);
-    return wrapProject(project as JestConfigLike, options, name);
+    return project as JestConfigLike;
   });
-  return { ...config, projects };
+  const names = projects.map((project, index) => projectName(project) ?? `project${index + 1}`);
+  // Each project's run reaches the workers in a variable named after it (runStateVariable).
+  assertDistinctProjects(names, runStateVariable, 'give each project its own displayName');
+  return { ...config, projects: projects.map((project, index) => wrapProject(project, options, names[index])) };
 }
 
 function projectName(config: JestConfigLike): string | undefined {

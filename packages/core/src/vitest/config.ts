@@ -1,6 +1,7 @@
-import { compiledFile } from '../shared/child';
+import { assertDistinctProjects } from '../shared/binding';
 import { PgworkError } from '../shared/errors';
 import { resolveOptions, type PgworkOptions } from '../setup/options';
+import { OPTIONS_KEY, vitestEntryPoints } from './wiring';
 
 /** The parts of a Vitest config pgwork touches; everything else passes through unchanged. */
 export interface VitestConfigLike {
@@ -18,15 +19,6 @@ interface VitestTestConfigLike {
   [option: string]: unknown;
 }
 
-/** The key under `test.provide` that carries pgwork's options to its globalSetup. */
-export const OPTIONS_KEY = 'pgworkOptions';
-
-/** The binding's two files: ES modules, as Vitest wants them (they load the rest of pgwork with Node's require). */
-export const vitestEntryPoints = Object.freeze({
-  globalSetup: compiledFile(__dirname, 'global-setup.mjs'),
-  setupFiles: compiledFile(__dirname, 'setup-file.mjs'),
-});
-
 /** Vitest's own default, kept when pgwork adds its triggers: a change to these reruns every test file. */
 const VITEST_RERUN_TRIGGERS = ['**/package.json/**', '**/{vitest,vite}.config.*/**'];
 /** Migrations are not in any test file's import graph: a change to one must still rerun (and rebuild the template). */
@@ -42,20 +34,23 @@ export function withPgwork<Config extends VitestConfigLike>(config: Config, opti
   resolveOptions(options, {}); // fail at config time for a malformed option, whatever the environment says
   const test = config.test ?? {};
   if (test.projects === undefined) return { ...config, test: wrapTest(test, options) };
-  const names = new Set<string>();
   const projects = test.projects.map((project, index) => {
     const inline = project as VitestConfigLike | undefined;
-    if (typeof project !== 'object' || project === null || typeof inline?.test?.name === 'undefined') {
+    const own = inline?.test;
+    if (typeof project !== 'object' || project === null || !own || own.name === undefined) {
       const fix = "give each inline project a test.name, or wrap a project's own config file with withPgwork";
       throw new PgworkError('INVALID_OPTION', `test.projects[${index}] is not an inline project with a name; ${fix}.`);
     }
-    const name = typeof inline.test.name === 'object' ? inline.test.name.label : inline.test.name;
-    if (names.has(name))
-      throw new PgworkError('INVALID_OPTION', `two projects are named "${name}"; give each its own test.name.`);
-    names.add(name);
-    return { ...inline, test: wrapTest(inline.test, options) };
+    return { inline, test: own, name: typeof own.name === 'object' ? own.name.label : own.name };
   });
-  return { ...config, test: { ...test, projects } };
+  // Vitest hands each project's run to that project's workers: only the same name is the same run.
+  assertDistinctProjects(
+    projects.map(({ name }) => name),
+    (name) => name,
+    'give each its own test.name',
+  );
+  const wrapped = projects.map(({ inline, test: own }) => ({ ...inline, test: wrapTest(own, options) }));
+  return { ...config, test: { ...test, projects: wrapped } };
 }
 
 function wrapTest(test: VitestTestConfigLike, options: PgworkOptions): VitestTestConfigLike {

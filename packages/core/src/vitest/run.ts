@@ -2,10 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Run } from '../setup/run';
 import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
 import type { RunnerEnv } from '../setup/server-and-env';
-import { OPTIONS_KEY } from './config';
-
-/** The key workers `inject()` the run's state from. */
-export const STATE_KEY = 'pgworkRun';
+import { OPTIONS_KEY, STATE_KEY } from './wiring';
 
 /** The parts of Vitest's TestProject pgwork's globalSetup uses (Vitest 3.2 and later). */
 export interface VitestProjectLike {

@@ -6,13 +6,15 @@
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vitest';
 import type * as Worker from './worker.js';
+import type * as Wiring from './wiring.js';
 import type * as Lifecycle from '../worker/lifecycle.js';
 
 const require = createRequire(import.meta.url);
 const { vitestWorker } = require('./worker.js') as typeof Worker;
 const { attachToRunner } = require('../worker/lifecycle.js') as typeof Lifecycle;
+const { STATE_KEY } = require('./wiring.js') as typeof Wiring;
 
-const lifecycle = vitestWorker(inject('pgworkRun' as never), expect.getState().testPath);
+const lifecycle = vitestWorker(inject(STATE_KEY as never), expect.getState().testPath);
 attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis, (context) => {
   const task = (context as { task?: { name: string; fullName?: string; result?: { state?: string } } } | undefined)
     ?.task;
