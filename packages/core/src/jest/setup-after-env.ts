@@ -9,7 +9,6 @@
 // node-postgres client loaded inside it would wait on them forever.
 import { nodeRequire } from '../shared/node-require';
 import type * as Lifecycle from '../worker/lifecycle';
-import type { PgModule } from '../worker/transaction';
 import { projectOf } from '../shared/binding';
 
 declare const beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
@@ -25,9 +24,8 @@ const lifecycle = workerLifecycle({
   env: process.env,
   project: projectOf(globalThis),
   testPath: expect.getState().testPath,
-  // The app's own copy of pg, from this test file's registry: the one its pools come from.
-  appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
-  warn: (line) => process.stderr.write(`${line}\n`),
+  // This test file's registry: the app's own copy of pg comes from it.
+  appRequire: require,
 });
 // jest-circus tells its event handlers, not its hooks, that a test failed: record it for afterEach.
 let failed = false;

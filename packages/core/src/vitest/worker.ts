@@ -2,7 +2,6 @@ import { PgworkError } from '../shared/errors';
 import { runStateVariable } from '../shared/run-state';
 import { applyWorkerEnvironment } from '../worker/env';
 import { workerLifecycle, type WorkerLifecycle } from '../worker/lifecycle';
-import type { PgModule } from '../worker/transaction';
 
 /**
  * A Vitest worker's side, run by the setup file before each test file: the
@@ -21,7 +20,6 @@ export function vitestWorker(state: unknown, testPath: string | undefined): Work
   return workerLifecycle({
     env: process.env,
     testPath,
-    appPg: (rootDir) => require(require.resolve('pg', { paths: [rootDir] })) as PgModule,
-    warn: (line) => process.stderr.write(`${line}\n`),
+    appRequire: require,
   });
 }

@@ -8,7 +8,7 @@ import { readRunState, type RunState } from '../shared/run-state';
 import { resolveWorkerId } from '../shared/worker-id';
 import { overwrittenVariables } from './env';
 import { keptWorkerSession, type WorkerSession } from './session';
-import { installTransactionMode, type PgModule, type TransactionMode } from './transaction';
+import { appPg, installTransactionMode, type TransactionMode } from './transaction';
 import { keepFailedDatabase, keptLine } from './keep-failed';
 import { withRealTimers } from './real-timers';
 
@@ -48,9 +48,14 @@ export interface WorkerLifecycleOptions {
   project?: string;
   /** The test file, whose docblock may choose when to reset. */
   testPath?: string;
-  /** The app's own `pg` module, for reset "transaction". */
-  appPg: (rootDir: string) => PgModule;
-  warn: (line: string) => void;
+  /**
+   * The require the test file's own modules load with (Jest: the file's sandbox
+   * registry; Vitest: Node's): reset "transaction" takes the app's `pg` from it,
+   * the copy the app's pools come from.
+   */
+  appRequire: NodeJS.Require;
+  /** Where a warning line goes. Default: stderr. */
+  warn?: (line: string) => void;
 }
 
 // The first comment of the file; TypeScript's CommonJS output puts "use strict" and an __esModule line before it.
@@ -82,6 +87,7 @@ export function resetBeforeFor(state: RunState, testPath: string | undefined): R
 }
 
 export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycle {
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   let state: RunState | undefined;
   let session: WorkerSession | undefined;
   let transactions: TransactionMode | undefined;
@@ -124,7 +130,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
   const keepFailed = async (name: string) => {
     const reader = inTransaction && appConnection ? appConnection : session!.client;
     const outcome = await keepFailedDatabase(state!, resolveWorkerId(options.env), reader, name);
-    options.warn('kept' in outcome ? keptLine(name, outcome.kept) : `pgwork: ${outcome.skipped}.`);
+    warn('kept' in outcome ? keptLine(name, outcome.kept) : `pgwork: ${outcome.skipped}.`);
   };
   // Even with transactions: restarts sequences a rolled-back test advanced, and empties what a second connection committed.
   const emptyThenBegin = async () => {
@@ -147,11 +153,11 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       when = resetBeforeFor(state, options.testPath);
       const { settings } = state;
       const overwritten = settings.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
-      if (overwritten && settings.checkEnv === 'warn') options.warn(`pgwork: ${overwritten}`);
+      if (overwritten && settings.checkEnv === 'warn') warn(`pgwork: ${overwritten}`);
       else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
       session = await openSession(state, workerId);
       if (settings.reset === 'transaction') {
-        const pg = options.appPg(settings.rootDir);
+        const pg = appPg(options.appRequire, settings.rootDir);
         appConnection = await connect(
           session.url,
           { source: session.source, lockTimeoutMs: SESSION_LOCK_TIMEOUT_MS },

@@ -59,6 +59,11 @@ export interface PgModule {
   Client: { prototype: Record<string, unknown> } & (new (config: object) => Client);
 }
 
+/** The app's own `pg`, as `load` (the require the app's modules load with) resolves it from the project's root. */
+export function appPg(load: NodeJS.Require, rootDir: string): PgModule {
+  return load(load.resolve('pg', { paths: [rootDir] })) as PgModule;
+}
+
 /** A multi-statement query's results (pg gives an array), or a single one's. */
 const resultsOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
@@ -91,7 +96,7 @@ export function installTransactionMode(pg: PgModule, shared: Client): Transactio
           reject(
             new PgworkError(
               'RESET_FAILED',
-              'reset "transaction" shares one connection per worker, and a statement waited 10 s for an open app transaction on another pool connection; finish the transaction first, or use the default reset.',
+              `reset "transaction" shares one connection per worker, and a statement waited ${WAIT_MS / 1000} s for an open app transaction on another pool connection; finish the transaction first, or use the default reset.`,
             ),
           ),
         WAIT_MS,
