@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { describeDatabase, notOwnedError } from '../admin/databases';
-import { workerServer } from '../isolation/server';
+import { isolationOf } from '../isolation';
+import type { RunServer } from '../isolation/contract';
 import { runLiveness } from '../admin/owned';
 import { EMBEDDED_SOURCE, PgworkError, describeDatabaseError, maskUrl } from '../shared/errors';
 import { attachEmbeddedCluster } from '../setup/cluster';
@@ -14,7 +15,7 @@ import type { ProjectDescription } from '../setup/run';
 import type { ResetBefore } from '../shared/modes';
 import { turboPassThroughProblem, turboPassesPgworkVariables } from '../setup/turbo';
 import { describeCliProject, type CliProject } from './project';
-import { openServer, type OpenServer } from './servers';
+import { openServer, serversOf, type OpenServer } from './servers';
 
 // `pgwork doctor`: the checks a run's globalSetup makes, one line each, without running tests.
 
@@ -65,10 +66,13 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
     }
   }
 
+  const isolation = isolationOf(project.isolation);
+  // The server a run would use first (server isolation: worker 1's), and the workers it serves.
+  const [first] = serversOf(project);
   let server: OpenServer | undefined;
   let detach: () => Promise<void>;
   try {
-    ({ server, detach } = await openFirstServer(project));
+    ({ server, detach } = await openFirstServer(project, first!.server));
     pass('server', `PostgreSQL ${server.version}, ${server.label}`);
   } catch (error) {
     fail('server', error);
@@ -79,7 +83,7 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
       (detail) => pass('role', detail),
       (error) => fail('role', error),
     );
-    const workers = project.isolation === 'server' ? 1 : project.workers;
+    const { workers } = first!;
     const perWorker = options?.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER;
     await assertConnectionBudget(server.admin, workers, perWorker, server.source).then(
       ({ needed, free }) =>
@@ -89,8 +93,11 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
         ),
       (error) => fail('connections', error),
     );
-    if (described && project.isolation === 'schema')
-      pass('template', "schema isolation migrates each worker's schema when the run starts; no template");
+    if (described && !isolation.clonesTemplate)
+      pass(
+        'template',
+        `${project.isolation} isolation migrates each worker's ${isolation.unit} when the run starts; no template`,
+      );
     else if (described)
       await templateState(server, described).then(
         (detail) => pass('template', detail),
@@ -103,21 +110,25 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
   return checks;
 }
 
-/** The server a run would use first (server isolation: worker 1's), started as a run would start it. */
-async function openFirstServer(project: CliProject): Promise<{ server: OpenServer; detach: () => Promise<void> }> {
-  if (project.server.url !== undefined) {
-    const choice = project.isolation === 'server' ? workerServer(project.server, 1) : project.server;
+/** Opens the server a run would use first, started as a run would start it. */
+async function openFirstServer(
+  project: CliProject,
+  choice: RunServer,
+): Promise<{ server: OpenServer; detach: () => Promise<void> }> {
+  if (choice.url !== undefined) {
     const server = await openServer(
-      choice.url!,
+      choice.url,
       choice.source,
-      `${maskUrl(choice.url!)} (from ${choice.source})`,
+      `${maskUrl(choice.url)} (from ${choice.source})`,
       project,
     );
     return { server, detach: async () => undefined };
   }
-  const name = project.isolation === 'server' ? 'worker-1' : undefined;
-  const major = project.server.embeddedMajor;
-  const cluster = await attachEmbeddedCluster({ rootDir: project.rootDir, name, major });
+  const cluster = await attachEmbeddedCluster({
+    rootDir: project.rootDir,
+    name: choice.cluster,
+    major: choice.embeddedMajor,
+  });
   const how = cluster.created ? 'created now' : cluster.started ? 'started now' : 'running';
   try {
     const server = await openServer(
@@ -134,14 +145,14 @@ async function openFirstServer(project: CliProject): Promise<{ server: OpenServe
 }
 
 async function roleCheck(project: CliProject, server: OpenServer): Promise<string> {
-  if (project.isolation !== 'schema') {
+  if (isolationOf(project.isolation).createsDatabases) {
     await assertCanCreateDatabases(server.admin);
     return 'may create databases';
   }
   if (!server.schemas) {
     throw new PgworkError(
       'DATABASE_ERROR',
-      `the database ${server.protectedDatabases[0]} that ${server.source} names does not exist; create it, schema isolation makes its schemas there.`,
+      `the database ${server.protectedDatabases[0]} that ${server.source} names does not exist; create it, ${project.isolation} isolation makes its schemas there.`,
     );
   }
   await assertCanCreateSchemas(server.schemas);

@@ -4,12 +4,13 @@ import type { Client } from 'pg';
 import { isAlive } from '../shared/child';
 import { connect } from '../shared/connection';
 import { EMBEDDED_SOURCE, maskUrl, sqlState } from '../shared/errors';
-import type { IsolationMode } from '../shared/modes';
-import { databaseOfUrl, databaseUrl } from '../shared/naming';
+import { ISOLATION_MODES, type IsolationMode } from '../shared/modes';
+import { clusterWorker, databaseOfUrl, databaseUrl } from '../shared/naming';
 import { attachEmbeddedCluster } from '../setup/cluster';
 import { clusterCacheRoot, clusterDirectory, serverPid } from '../setup/cluster-files';
 import { embeddedBinaries } from '../setup/embedded-binaries';
-import { workerServer } from '../isolation/server';
+import { isolationOf } from '../isolation';
+import type { RunServer } from '../isolation/contract';
 import { describeSince, describeSize } from './output';
 import type { CliProject } from './project';
 
@@ -48,7 +49,7 @@ export type StoppedClusters =
   | { readonly start: 'all' }
   /** None: each is reported as stopped, with what its files say (`ls`). */
   | { readonly start: 'none' }
-  /** Those that keep runs of these isolations: main (database, schema), worker-N (server) (`clean`). */
+  /** Those that keep runs of these isolations: where a mode puts some worker's server (`clean`). */
   | { readonly start: 'isolation'; readonly isolations: readonly IsolationMode[] }
   /** The one the project's isolation keeps worker N's run in (`url`). */
   | { readonly start: 'worker'; readonly worker: number };
@@ -65,10 +66,20 @@ export function clustersLeftStopped(project: CliProject): number {
   return stoppedClusters.get(project)?.leftStopped ?? 0;
 }
 
+/** The kept cluster an embedded server choice names. */
+const clusterOf = (server: RunServer) => server.cluster ?? 'main';
+
+/** The modes that keep runs in a kept cluster: those that put a worker's server there (main: the shared one). */
+function modesKeepingRunsIn(cluster: string): IsolationMode[] {
+  const embedded: RunServer = { url: undefined, source: EMBEDDED_SOURCE };
+  const worker = clusterWorker(cluster) ?? 1;
+  return ISOLATION_MODES.filter((mode) => clusterOf(isolationOf(mode).serverFor(embedded, worker)) === cluster);
+}
+
 /** Whether a stopped cluster is to be started; else what to say of it after its state. */
 function startStopped(project: CliProject, cluster: string): true | string {
   const { how, projects } = stoppedClusters.get(project) ?? { how: { start: 'all' }, projects: 1 };
-  const keeps: readonly IsolationMode[] = cluster === 'main' ? ['database', 'schema'] : ['server'];
+  const keeps = modesKeepingRunsIn(cluster);
   switch (how.start) {
     case 'all':
       return true;
@@ -80,15 +91,33 @@ function startStopped(project: CliProject, cluster: string): true | string {
       return `left stopped: it keeps runs of ${keeps.join(' and ')} isolation, and ${uses} ${how.isolations.join(' and ')} isolation; pgwork clean --start starts it to clean it too`;
     }
     case 'worker':
-      if (cluster === (project.isolation === 'server' ? `worker-${how.worker}` : 'main')) return true;
+      if (cluster === clusterOf(isolationOf(project.isolation).serverFor(project.server, how.worker))) return true;
       return `left stopped: ${project.isolation} isolation keeps worker ${how.worker}'s runs elsewhere`;
   }
 }
 
 /**
- * Where a project's runs keep things. A URL: that server (under server
- * isolation, each worker's). The embedded default: every kept cluster in the
- * cache (the main one, and server isolation's per worker). One that runs, or
+ * The servers a project's runs are on, each once with how many of its workers
+ * it serves, worker 1's first: the isolation says where worker N's server is
+ * (the configured one, or under server isolation one of the worker's own).
+ */
+export function serversOf(project: CliProject): Array<{ readonly server: RunServer; readonly workers: number }> {
+  const isolation = isolationOf(project.isolation);
+  const servers = new Map<string, { server: RunServer; workers: number }>();
+  for (let id = 1; id <= Math.max(1, project.workers); id++) {
+    const server = isolation.serverFor(project.server, id);
+    const key = server.url ?? `embedded ${clusterOf(server)}`;
+    const seen = servers.get(key);
+    if (seen) seen.workers++;
+    else servers.set(key, { server, workers: 1 });
+  }
+  return [...servers.values()];
+}
+
+/**
+ * Where a project's runs keep things. A URL: the servers its runs are on
+ * (serversOf). The embedded default: every kept cluster in the cache (the
+ * main one, and those a mode gives a worker of its own). One that runs, or
  * that a run is attached to, is opened (attached to as a run would); one that is
  * stopped is started only where `whenStopped` says, else reported as stopped
  * with its size on disk; a cluster no run has created is reported, not created.
@@ -96,11 +125,11 @@ function startStopped(project: CliProject, cluster: string): true | string {
 function projectServers(project: CliProject): Array<() => Promise<OpenServer | AbsentServer>> {
   const { server } = project;
   if (server.url !== undefined) {
-    const urls =
-      project.isolation === 'server'
-        ? Array.from({ length: project.workers }, (_, i) => workerServer(server, i + 1))
-        : [server];
-    return urls.map((choice) => () => openServer(choice.url!, choice.source, maskUrl(choice.url!), project));
+    const open =
+      ({ url, source }: RunServer) =>
+      () =>
+        openServer(url!, source, maskUrl(url!), project);
+    return serversOf(project).map(({ server }) => open(server));
   }
   const major = project.server.embeddedMajor;
   const binaries = embeddedBinaries({ rootDir: project.rootDir, major });
@@ -108,7 +137,7 @@ function projectServers(project: CliProject): Array<() => Promise<OpenServer | A
   const clusters = [
     'main',
     ...readdirSafe(dirname(main))
-      .filter((name) => /^worker-\d+$/.test(name))
+      .filter((name) => clusterWorker(name) !== undefined)
       .sort(byNumber),
   ];
   return clusters.map((name) => async () => {
@@ -207,7 +236,8 @@ export async function openServer(
 /**
  * The servers of the projects, each once: multi-project configs usually share
  * one. Projects on the embedded default share the kept clusters of one cache
- * (main and worker-N, whatever their isolation), however their rootDirs differ.
+ * (every one, whatever their isolation), however their rootDirs differ;
+ * projects on one URL, its server, or (server isolation) the ports after it.
  */
 export function distinctServers(projects: readonly CliProject[], env = process.env): CliProject[] {
   const seen = new Set<string>();
@@ -216,7 +246,7 @@ export function distinctServers(projects: readonly CliProject[], env = process.e
     const key =
       url === undefined
         ? `embedded ${clusterCacheRoot(project.rootDir, env)}`
-        : `${url} ${project.isolation === 'server'}`;
+        : `${url} ${isolationOf(project.isolation).serverFor(project.server, 1).url !== url}`;
     return !seen.has(key) && !!seen.add(key);
   });
 }

@@ -12,9 +12,31 @@ export interface Isolation<State extends RunState = RunState> {
   readonly mode: State['mode'];
   /** What one worker gets, in messages: "database" or "schema". */
   readonly unit: 'database' | 'schema';
+  /**
+   * Whether a run creates databases (the role needs CREATEDB), or only schemas
+   * in the database the URL names (CREATE there): checked before a run
+   * begins, and by `pgwork doctor`.
+   */
+  readonly createsDatabases: boolean;
+  /**
+   * Whether workers' databases are cloned from the run's template
+   * (`pgwork doctor` reports its state); else each worker's target is migrated
+   * when the run starts.
+   */
+  readonly clonesTemplate: boolean;
+  /**
+   * The server worker N's run is on, given the configured one: that one for
+   * every worker, or one of the worker's own (a kept embedded cluster named
+   * by workerClusterName, or the URL's port + N). String work only: setup
+   * and the CLI (`doctor`, `ls`, `clean`, `url`) find a project's servers by it.
+   */
+  serverFor(server: RunServer, workerId: number): RunServer;
   /** globalSetup: make the run, ready for workers. */
   start(context: SetupContext): Promise<StartedRun<State>>;
-  /** Worker side, string work only: where worker N's tests go. */
+  /**
+   * Worker side, string work only: where worker N's tests go (and, in modes
+   * that clone one, the template its database came from).
+   */
   target(state: State, workerId: number): WorkerTarget;
   /** Worker side: makes sure worker N's target exists and is this run's, and connects to it. */
   open(state: State, workerId: number): Promise<OpenedTarget>;
@@ -35,6 +57,16 @@ export interface OpenedTarget {
   readonly created: boolean;
 }
 
+/** A server as configured: a URL, or (undefined) the embedded default. */
+export interface RunServer {
+  readonly url: string | undefined;
+  /** Where the choice came from, named in errors. */
+  readonly source: string;
+  /** The embedded default: the kept cluster's name (undefined: "main"), and the PostgreSQL major asked for. */
+  readonly cluster?: string;
+  readonly embeddedMajor?: number;
+}
+
 /** What the setup phase hands a mode. */
 export interface SetupContext {
   readonly baseName: string;
@@ -42,26 +74,20 @@ export interface SetupContext {
   readonly project: string | undefined;
   readonly maintenanceDatabase: string;
   /** The configured server; undefined url: the embedded one. */
-  readonly server: {
-    readonly url: string | undefined;
-    readonly source: string;
-    /** The embedded default: the kept cluster's name, and the PostgreSQL major asked for. */
-    readonly cluster?: string;
-    readonly embeddedMajor?: number;
-  };
+  readonly server: RunServer;
   /** PGWORK_DISABLE=1: every worker shares one target. */
   readonly disable: boolean;
   /** PGWORK_KEEP=1: nothing is dropped at the end. */
   readonly keep: boolean;
-  /** Workers to prepare now (the rest, where a mode allows, on demand). */
+  /** The run's workers: a mode prepares them now, or some of them (database isolation, past the first 16) on demand. */
   readonly workerIds: readonly number[];
   readonly settings: WorkerSettings;
-  /** Starts the embedded server when none is given, connects to `database`, runs the checks, takes the run's lease. */
-  begin(
-    server: SetupContext['server'],
-    database: (serverUrl: string) => string,
-    checks: { createsDatabases: boolean },
-  ): Promise<RunStart>;
+  /**
+   * Starts the embedded server when none is given, connects to `database`,
+   * runs the checks (the role may create what the mode creates, the server has
+   * connections enough), takes the run's lease.
+   */
+  begin(server: RunServer, database: (serverUrl: string) => string): Promise<RunStart>;
   /** The run's template on that server: reused when ready, else built (create, migrate, seed, seal). */
   template(start: RunStart): Promise<{ name: string; built: boolean; migrateMs: number; dropped: readonly string[] }>;
   /** Migrates and seeds an empty target (the template, or a worker's schema); errors name `what`. */

@@ -14,17 +14,23 @@ import {
 import { appUrlOf, type DatabaseRunState } from '../shared/run-state';
 import type { Isolation, RunStart, SetupContext, StartedRun } from './contract';
 
+/** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
+const MAX_PREWARM = 16;
+
 /**
  * The default: a database per worker on one server, cloned from a template
- * migrated once per schema version. Clones for the first workers are made in
- * the background while Jest starts them; others clone on demand.
+ * migrated once per schema version. Clones for the first workers (up to
+ * MAX_PREWARM) are made in the background while the runner starts them; others clone on demand.
  */
 export const databaseIsolation: Isolation<DatabaseRunState> = {
   mode: 'database',
   unit: 'database',
+  createsDatabases: true,
+  clonesTemplate: true,
+  serverFor: (server) => server,
 
   async start(context) {
-    const start = await context.begin(context.server, () => context.maintenanceDatabase, { createsDatabases: true });
+    const start = await context.begin(context.server, () => context.maintenanceDatabase);
     try {
       return await startOn(start, context);
     } catch (error) {
@@ -48,6 +54,7 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
       appUrl: appUrlOf(state.server, url),
       runId: state.runId,
       source: state.server.source,
+      template: state.template,
     };
   },
 
@@ -115,10 +122,10 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
       (name): name is string => !!name,
     ),
     shared: context.disable ? sharedDatabaseName(context.baseName, runId) : undefined,
-    prewarmed: context.disable ? [] : [...context.workerIds],
+    prewarmed: context.disable ? [] : context.workerIds.slice(0, MAX_PREWARM),
   });
   if (state.shared) await cloneTemplate(admin, state, state.shared, 'shared');
-  const prewarming = state.shared ? Promise.resolve() : prewarm(admin, state, context.workerIds);
+  const prewarming = state.shared ? Promise.resolve() : prewarm(admin, state, state.prewarmed ?? []);
   return {
     state,
     summaries: [

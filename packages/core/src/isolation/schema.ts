@@ -18,10 +18,13 @@ export const workerSchemaName = workerDatabaseName;
 export const schemaIsolation: Isolation<SchemaRunState> = {
   mode: 'schema',
   unit: 'schema',
+  createsDatabases: false,
+  clonesTemplate: false,
+  serverFor: (server) => server,
 
   async start(context) {
     const databaseOf = (serverUrl: string) => databaseOfUrl(serverUrl) ?? context.maintenanceDatabase;
-    const start = await context.begin(context.server, databaseOf, { createsDatabases: false });
+    const start = await context.begin(context.server, databaseOf);
     const { runId, admin, server } = start;
     const via = { source: server.source };
     try {

@@ -1,7 +1,7 @@
 import { PgworkError } from '../shared/errors';
-import { parseDatabaseUrl } from '../shared/naming';
+import { parseDatabaseUrl, workerClusterName } from '../shared/naming';
 import type { DatabaseRunState, ServerRunState } from '../shared/run-state';
-import type { Isolation, SetupContext, StartedRun } from './contract';
+import type { Isolation, RunServer, StartedRun } from './contract';
 import { databaseIsolation } from './database';
 
 /**
@@ -11,6 +11,9 @@ import { databaseIsolation } from './database';
 export const serverIsolation: Isolation<ServerRunState> = {
   mode: 'server',
   unit: 'database',
+  createsDatabases: true,
+  clonesTemplate: true,
+  serverFor: workerServer,
 
   async start(context) {
     const settled = await Promise.allSettled(
@@ -61,13 +64,13 @@ function combine(state: ServerRunState, runs: ReadonlyArray<StartedRun<DatabaseR
 }
 
 /** The server worker N uses: the base URL's port + N, or an embedded server of its own. */
-export function workerServer(base: SetupContext['server'], workerId: number): SetupContext['server'] {
+export function workerServer(base: RunServer, workerId: number): RunServer {
   // The embedded default: a kept cluster of the worker's own.
   if (base.url === undefined)
     return Object.freeze({
       url: undefined,
       source: `${base.source} of worker ${workerId}`,
-      cluster: `worker-${workerId}`,
+      cluster: workerClusterName(workerId),
       embeddedMajor: base.embeddedMajor,
     });
   const url = parseDatabaseUrl(base.url, base.source);

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { isolationOf } from '../isolation';
-import type { RunStart, SetupContext, StartedRun } from '../isolation/contract';
+import type { Isolation, RunServer, RunStart, SetupContext, StartedRun } from '../isolation/contract';
 import { runLease } from '../admin/owned';
 import {
   assertSupported,
@@ -30,7 +30,7 @@ export interface RunConfig extends Omit<ResolvedOptions, 'adapter' | 'baseName'>
   readonly rootDir: string;
   /** The runner's worker count: checked against the server's free connections. */
   readonly workers: number;
-  /** Workers prepared now (database isolation clones the rest on demand). */
+  /** The run's workers, prepared now (database isolation: the first 16; it clones the rest on demand). */
   readonly workerIds: readonly number[];
   readonly optionsDigest?: string;
   /** The project of a multi-project config. */
@@ -51,7 +51,7 @@ export interface Run extends StartedRun {
 export async function startRun(config: RunConfig): Promise<Run> {
   const project = await describeProject(config);
   const isolation = isolationOf(config.isolation);
-  const started = await isolation.start(setupContext(config, project));
+  const started = await isolation.start(setupContext(config, project, isolation));
   return { ...started, unit: isolation.unit };
 }
 
@@ -59,7 +59,7 @@ export async function startRun(config: RunConfig): Promise<Run> {
 export interface ProjectDescription {
   readonly description: AdapterDescription;
   readonly seed: Seed | undefined;
-  /** The template this schema is cloned from (database and server isolation). */
+  /** The template workers are cloned from, in modes that clone one (Isolation.clonesTemplate). */
   readonly template: { readonly name: string; readonly fingerprint: string };
 }
 
@@ -74,7 +74,11 @@ export async function describeProject(
   return { description, seed, template: { name: templateDatabaseName(config.baseName, fingerprint), fingerprint } };
 }
 
-function setupContext(config: RunConfig, { description, seed, template }: ProjectDescription): SetupContext {
+function setupContext(
+  config: RunConfig,
+  { description, seed, template }: ProjectDescription,
+  isolation: Isolation,
+): SetupContext {
   const settings: WorkerSettings = Object.freeze({
     env: config.env,
     workerEnv: config.workerEnv,
@@ -110,9 +114,9 @@ function setupContext(config: RunConfig, { description, seed, template }: Projec
     keep: config.keep,
     workerIds: config.workerIds,
     settings,
-    begin: (server, database, checks) =>
+    begin: (server, database) =>
       beginRun(server, config.rootDir, database, async (admin, source) => {
-        await (checks.createsDatabases ? assertCanCreateDatabases(admin) : assertCanCreateSchemas(admin));
+        await (isolation.createsDatabases ? assertCanCreateDatabases(admin) : assertCanCreateSchemas(admin));
         await assertConnectionBudget(admin, config.workers, config.connectionsPerWorker, source);
       }),
     template: async (start) => {
@@ -138,7 +142,7 @@ function setupContext(config: RunConfig, { description, seed, template }: Projec
  * as long as this connection lives, so a killed run frees it at once.
  */
 async function beginRun(
-  server: SetupContext['server'],
+  server: RunServer,
   rootDir: string,
   databaseOf: (serverUrl: string) => string,
   checks: (admin: Client, source: string) => Promise<void>,

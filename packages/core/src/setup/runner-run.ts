@@ -12,9 +12,6 @@ import { turboNotice } from './turbo';
 // the same options, errors and summary lines; the binding only says where the
 // options, root directory and worker count come from, and hands the state over.
 
-/** More workers than this clone on demand: a 64-core CI box should not clone 64 databases up front. */
-const MAX_PREWARM = 16;
-
 /** When set, the run's summary is written there as JSON at its end (used by `pnpm demo` and tooling). */
 const REPORT_VARIABLE = 'PGWORK_REPORT';
 
@@ -47,8 +44,6 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   const options = resolveOptions(request.options, process.env, request.runnerEnv);
   const adapter = loadAdapter(options.adapter, { rootDir: request.rootDir });
   const workers = Math.max(1, request.maxWorkers);
-  // Databases beyond MAX_PREWARM are cloned on demand; servers and schemas are all made here.
-  const count = options.isolation === 'database' ? Math.min(workers, MAX_PREWARM) : workers;
   const slots = usesSlots(options.workerEnv) ? await leaseSlots(workers) : undefined;
   const started = await startRun({
     ...options,
@@ -57,7 +52,7 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
     adapterReference: options.adapter,
     rootDir: request.rootDir,
     workers,
-    workerIds: Array.from({ length: count }, (_, i) => i + 1),
+    workerIds: Array.from({ length: workers }, (_, i) => i + 1),
     optionsDigest: optionsDigest(request.options),
     project: request.project,
     slotBase: slots?.base,

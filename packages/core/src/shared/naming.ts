@@ -71,6 +71,17 @@ export function failedCopyName(baseName: string, runId: string, workerId: number
   return assertDatabaseName(`${workerDatabaseName(baseName, runId, workerId)}_f${Date.now().toString(36)}`);
 }
 
+/** The kept embedded cluster of worker N's own server (server isolation); the one runs share is "main". */
+export function workerClusterName(workerId: number): string {
+  return `worker-${workerId}`;
+}
+
+/** The worker workerClusterName made a cluster's name for; undefined for "main" and any other name. */
+export function clusterWorker(name: string): number | undefined {
+  const parsed = /^worker-(\d+)$/.exec(name);
+  return parsed ? Number(parsed[1]) : undefined;
+}
+
 /** What workerDatabaseName (or sharedDatabaseName, failedCopyName) made a name of; undefined for any other name. */
 export function parseRunObjectName(name: string): { baseName: string; worker: number | undefined } | undefined {
   const parsed = /^(.+)_[a-z0-9]{8}_(?:w(\d+)(?:_f[a-z0-9]+)?|shared)$/.exec(name); // base, run id (RUN_ID), worker or shared

@@ -104,6 +104,8 @@ export interface WorkerTarget {
   readonly appUrl: string;
   /** Schema isolation: the worker's schema, first on the URL's search_path. */
   readonly schema?: string;
+  /** The template the worker's database was cloned from (modes that clone one): its clones share a reset catalog. */
+  readonly template?: string;
   /** The run this worker belongs to (server isolation: its server's). */
   readonly runId: string;
   readonly source: string;

@@ -32,7 +32,7 @@ export async function openWorkerSession(state: RunState, workerId: number = reso
   const { target, client, created } = await isolationOf(state.mode).open(state as never, workerId);
   const { settings } = state;
   const keepTables = keepTablesIn(settings.keepTables, target.schema);
-  const template = templateOf(state, workerId);
+  const { template } = target;
   const resetter = new Resetter(client, {
     ownConnection: true,
     keepTables,
@@ -96,13 +96,6 @@ export function keptWorkerSession(state: RunState, workerId: number): Promise<Wo
     },
   );
   return slot.session;
-}
-
-/** The template the worker's database was cloned from (database and server isolation). */
-function templateOf(state: RunState, workerId: number): string | undefined {
-  if (state.mode === 'database') return state.template;
-  if (state.mode === 'server') return state.perWorker[String(workerId)]?.template;
-  return undefined;
 }
 
 const CATALOG_FORMAT = 'catalog 2';
