@@ -171,9 +171,17 @@ import '@pgwork/core/jest/setup-after-env';
 import { describeAdapterConformance } from '@pgwork/core/conformance';
 import { testServerUrl } from '@pgwork/core/testing';
 import testingSetup = require('@pgwork/core/testing/global-setup');
+import { withPgwork as withPgworkForVitest } from '@pgwork/core/vitest';
+import { adapterHelper, runChild, type Adapter, type AdapterContext } from '@pgwork/core/adapter';
 import { rawPg } from '@pgwork/raw-pg';
 const options: PgworkOptions = { adapter: rawPg({ migrations: 'migrations' }), resetBefore: 'file', workerEnv: { REDIS_DB: '{worker}' } };
-export const used = [withPgwork({}, options), reset, PgworkError, globalSetup, globalTeardown, describeAdapterConformance, testServerUrl, testingSetup];
+const own = adapterHelper<{ dir?: string }>('/abs/own.js', 'own', ['dir']);
+const createAdapter = (_: unknown, { rootDir }: AdapterContext): Adapter => ({
+  name: 'own',
+  describe: () => ({ fingerprint: rootDir, bookkeepingTables: [], isolation: ['database'], reset: ['empty'] }),
+  migrate: async () => {},
+});
+export const used = [withPgwork({}, options), reset, PgworkError, globalSetup, globalTeardown, describeAdapterConformance, testServerUrl, testingSetup, withPgworkForVitest({ test: {} }, { adapter: own() }), createAdapter, runChild];
 `,
     );
     const module = { node10: 'commonjs', node16: 'node16', bundler: 'preserve' }[resolution];
