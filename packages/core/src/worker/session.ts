@@ -64,7 +64,7 @@ const KEPT = Symbol.for('pgwork.keptSession');
 type KeptSlot = { key: string; session: Promise<WorkerSession>; broken: boolean };
 
 /**
- * The worker's session, kept open across the test files a Jest worker process
+ * The worker's session, kept open across the test files a runner's worker
  * runs (this module is loaded outside Jest's per-file sandbox): the probe a
  * connection has planned stays planned, so no file pays for planning it again.
  * A connection that dies (the run ended, the server went away) is replaced.
