@@ -630,7 +630,7 @@ async function benchRunCost(examples) {
       run = await core.startRun(config);
       await run.finish();
     });
-    return { ms, built: run.summaries[0].templateBuilt };
+    return { ms, built: run.summaries[0].template?.built };
   };
   const saved = process.env.PGWORK_EMBEDDED_DIR;
   process.env.PGWORK_EMBEDDED_DIR = cache;

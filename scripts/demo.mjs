@@ -36,7 +36,7 @@ for (const example of chosen) {
   row('workers', workers(isolated), workers(shared));
   const template = (run) =>
     run.pgwork
-      ? `template ${run.pgwork.templateBuilt ? `built (${Math.round(run.pgwork.migrateMs)} ms)` : 'reused'}`
+      ? `template ${run.pgwork.template?.built ? `built (${Math.round(run.pgwork.migrateMs)} ms)` : 'reused'}`
       : 'no report';
   row(
     'databases',

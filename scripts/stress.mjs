@@ -346,9 +346,9 @@ async function embeddedCacheChecks(example) {
       check(
         `${signal.toLowerCase()} run`,
         'the next embedded run is green on the same cache, its template reused',
-        sent && interrupted.status !== 0 && green(next) && next.pgwork?.templateBuilt === false,
+        sent && interrupted.status !== 0 && green(next) && next.pgwork?.template?.built === false,
         sent
-          ? `next: ${next.passed}/${next.total} passed, template ${next.pgwork?.templateBuilt ? 'built' : 'reused'}`
+          ? `next: ${next.passed}/${next.total} passed, template ${next.pgwork?.template?.built ? 'built' : 'reused'}`
           : 'the run ended before the signal',
       );
     }
@@ -378,7 +378,7 @@ async function embeddedCacheChecks(example) {
       killedMidBuild &&
         left.some((db) => db.marker.state === 'building') &&
         green(after) &&
-        after.pgwork?.templateBuilt === true &&
+        after.pgwork?.template?.built === true &&
         finalTemplates.length === 1 &&
         finalTemplates[0].marker.state === 'ready',
       `left ${left.map((db) => db.marker.state).join(', ') || 'nothing'}; next run ${after.passed}/${after.total} passed`,
@@ -439,7 +439,7 @@ async function embeddedCacheChecks(example) {
         names.includes(otherRecent) &&
         !!live &&
         names.includes(live),
-      `dropped: ${(gcRun.pgwork?.templatesDropped ?? []).join(', ') || 'none'}`,
+      `dropped: ${(gcRun.pgwork?.template?.dropped ?? []).join(', ') || 'none'}`,
     );
     await onCluster(async (admin) => {
       await admin.query(`DROP DATABASE ${decoy}`);

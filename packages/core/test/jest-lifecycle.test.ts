@@ -40,7 +40,7 @@ describe('the Jest lifecycle, end to end', () => {
       for (const name of workers) expect(await withAdmin((admin) => describeDatabase(admin, name))).toBeUndefined();
       expect(first.output).toMatch(/pgwork: run [a-z0-9]{8} used 2 database\(s\), now dropped/);
       const summary = JSON.parse(readFileSync(report, 'utf8'));
-      expect(summary).toMatchObject({ templateBuilt: true, embedded: false, dropped: true, shared: null });
+      expect(summary).toMatchObject({ template: { built: true }, embedded: false, dropped: true, shared: null });
       expect([...summary.databases].sort()).toEqual([...workers].sort());
 
       const second = runFixture(env);

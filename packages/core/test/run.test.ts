@@ -40,8 +40,8 @@ describe('templates keyed by fingerprint', () => {
       const second = await startRun(runConfig(adapter, baseName));
       await second.finish();
       expect(adapter.migrations).toBe(1);
-      expect(first.summaries[0]!.templateBuilt).toBe(true);
-      expect(second.summaries[0]!.templateBuilt).toBe(false);
+      expect(first.summaries[0]!.template?.built).toBe(true);
+      expect(second.summaries[0]!.template?.built).toBe(false);
       expect(databaseState(second).template).toBe(databaseState(first).template);
 
       const rebuilt = await startRun(runConfig(adapter, baseName, { rebuild: true }));
@@ -200,7 +200,7 @@ describe('roles', () => {
     try {
       for (const round of [1, 2]) {
         const run = await startRun(runConfig(sqlAdapter(SCHEMA), role, { workerIds: [1, 2], server }));
-        expect(run.summaries[0]!.templateBuilt).toBe(round === 1);
+        expect(run.summaries[0]!.template?.built).toBe(round === 1);
         const session = await openWorkerSession(run.state, 2);
         try {
           await session.client.query(
@@ -324,7 +324,7 @@ describe('seed data and kept tables', () => {
       // Same seed, same template: reused. Another seed: a new template.
       const again = await startRun(config);
       await again.finish();
-      expect(again.summaries[0]!.templateBuilt).toBe(false);
+      expect(again.summaries[0]!.template?.built).toBe(false);
       const other = await startRun({ ...config, seed: 'countries.js' });
       await other.finish();
       expect(databaseState(other).template).not.toBe(databaseState(run).template);
@@ -403,6 +403,8 @@ describe('schema isolation', () => {
           }),
         );
         expect(run.summaries[0]!.reclaimed).toEqual([schemas.dead]);
+        // Schema isolation clones no template: its summary names none (no stand-in for one).
+        expect(run.summaries[0]!.template).toBeUndefined();
         const [one, two] = await Promise.all([openWorkerSession(run.state, 1), openWorkerSession(run.state, 2)]);
         await rows(one.url, `INSERT INTO urls (slug) VALUES ('only-in-one')`);
         expect(await rows(two.url, 'SELECT count(*)::int AS n FROM urls')).toEqual([{ n: 0 }]);

@@ -60,15 +60,15 @@ describe('template garbage collection', () => {
       // The run's own template is built (and used) now: the newest.
       const run = await startRun(runConfig(sqlAdapter('CREATE TABLE t (id int)'), base, { workerIds: [] }));
       try {
-        const summary = run.summaries[0]!;
+        const template = run.summaries[0]!.template!;
         // Templates unused for unusedDays may go at any run's start (a parallel test file's too): gone either way.
         const anyRun = [stale, otherBase];
-        expect((summary.templatesDropped ?? []).filter((name) => !anyRun.includes(name))).toEqual([surplus]);
+        expect(template.dropped.filter((name) => !anyRun.includes(name))).toEqual([surplus]);
         for (const name of [...anyRun, surplus]) expect(await databaseExists(name)).toBe(false);
-        for (const name of [recent1, recent2, otherRecent, decoy, summary.template]) {
+        for (const name of [recent1, recent2, otherRecent, decoy, template.name]) {
           expect(await databaseExists(name)).toBe(true);
         }
-        const own = await withAdmin((admin) => describeDatabase(admin, summary.template));
+        const own = await withAdmin((admin) => describeDatabase(admin, template.name));
         expect(Date.now() - Date.parse(own!.marker!.lastUsed!)).toBeLessThan(60_000);
       } finally {
         await run.finish();
@@ -85,7 +85,7 @@ describe('template garbage collection', () => {
     try {
       // A run on an older schema, still going (two terminals on two branches).
       const older = await startRun(runConfig(sqlAdapter('CREATE TABLE old (id int)'), base, { workerIds: [] }));
-      const olderTemplate = older.summaries[0]!.template;
+      const olderTemplate = older.summaries[0]!.template!.name;
       const admin = await adminClient();
       try {
         // Make it look old and surplus: only a live run's use protects it.

@@ -89,7 +89,7 @@ export interface SetupContext {
    */
   begin(server: RunServer, database: (serverUrl: string) => string): Promise<RunStart>;
   /** The run's template on that server: reused when ready, else built (create, migrate, seed, seal). */
-  template(start: RunStart): Promise<{ name: string; built: boolean; migrateMs: number; dropped: readonly string[] }>;
+  template(start: RunStart): Promise<TemplateSummary & { readonly migrateMs: number }>;
   /** Migrates and seeds an empty target (the template, or a worker's schema); errors name `what`. */
   build(target: MigrationTarget, what: string): Promise<void>;
 }
@@ -107,21 +107,36 @@ export interface RunStart {
   end(): Promise<void>;
 }
 
+/**
+ * What a run's start did on one server, for the run's line and PGWORK_REPORT:
+ * what every mode has, and (optional) what a mode has of its own.
+ */
 export interface RunSummary {
   readonly runId: string;
-  /** One clause saying what was prepared, for globalSetup's line: "template x reused". */
+  /** One clause saying what was prepared, for the run's line: "template x reused". */
   readonly prepared: string;
-  readonly template: string;
-  readonly templateBuilt: boolean;
+  /** Time spent migrating and seeding at this start (the template's build, every worker schema's); 0 when nothing was built. */
   readonly migrateMs: number;
   readonly embedded: boolean;
   readonly embeddedDirectory?: string;
   /** host:port (no user or password) of the server. */
   readonly serverAddress: string;
   readonly serverVersion: string;
+  /** Dead runs' databases or schemas this start dropped. */
   readonly reclaimed: readonly string[];
+  /** PGWORK_DISABLE=1: the one database or schema every worker on this server uses. */
+  readonly shared?: string;
+  /** Modes that clone workers from a template: which one. */
+  readonly template?: TemplateSummary;
+}
+
+/** The template a run clones workers from on one server. */
+export interface TemplateSummary {
+  readonly name: string;
+  /** This start built it (false: a ready one was reused). */
+  readonly built: boolean;
   /** Old templates of the base name dropped by template GC. */
-  readonly templatesDropped?: readonly string[];
+  readonly dropped: readonly string[];
 }
 
 export interface RunResult {

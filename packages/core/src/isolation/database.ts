@@ -132,15 +132,14 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
       {
         runId,
         prepared: `template ${template.name} ${template.built ? `built in ${Math.round(template.migrateMs)} ms` : 'reused'}`,
-        template: template.name,
-        templateBuilt: template.built,
         migrateMs: template.migrateMs,
         embedded: start.embeddedDirectory !== undefined,
         embeddedDirectory: start.embeddedDirectory,
         serverAddress: serverAddress(server.url),
         serverVersion: start.serverVersion,
         reclaimed,
-        templatesDropped: template.dropped,
+        shared: state.shared,
+        template: { name: template.name, built: template.built, dropped: template.dropped },
       },
     ],
     // Background clones finish before anything is dropped.

@@ -73,14 +73,13 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
           {
             runId,
             prepared: `schema per worker: ${workerIds.length} in database ${database} built in ${Math.round(migrateMs)} ms`,
-            template: `${workerIds.length} schema(s) in ${database}`,
-            templateBuilt: true,
             migrateMs,
             embedded: start.embeddedDirectory !== undefined,
             embeddedDirectory: start.embeddedDirectory,
             serverAddress: serverAddress(server.url),
             serverVersion: start.serverVersion,
             reclaimed,
+            shared: context.disable ? workerSchemaName(context.baseName, runId, 1) : undefined,
           },
         ],
         async finish() {

@@ -71,8 +71,8 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
     const reclaimed = summary.reclaimed.length
       ? `; reclaimed ${summary.reclaimed.length} ${run.unit}(s) of dead runs`
       : '';
-    const collected = summary.templatesDropped?.length
-      ? `; dropped ${summary.templatesDropped.length} old template(s)`
+    const collected = summary.template?.dropped.length
+      ? `; dropped ${summary.template.dropped.length} old template(s)`
       : '';
     request.write(
       `\npgwork: run ${summary.runId}${project} on ${where}, version ${summary.serverVersion}; ${summary.prepared} (${adapter.name})${reclaimed}${collected}${mode}`,
@@ -95,8 +95,14 @@ async function finishAndAnnounce(run: Run, project: string | undefined, write: (
   write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${run.unit}(s), now ${fate}\n`);
   const report = process.env[REPORT_VARIABLE];
   if (report) {
-    const shared = run.state.mode === 'database' ? (run.state.shared ?? null) : null;
-    const line = { ...run.summaries[0], project: project ?? null, servers: run.summaries.length, shared, ...result };
+    const first = run.summaries[0];
+    const line = {
+      ...first,
+      project: project ?? null,
+      servers: run.summaries.length,
+      shared: first?.shared ?? null,
+      ...result,
+    };
     writeFileSync(report, `${JSON.stringify(line)}\n`);
   }
 }

@@ -9,7 +9,8 @@ import { withClient } from '../shared/connection';
 import { EMBEDDED_SOURCE } from '../shared/errors';
 import { newRunId } from '../shared/naming';
 import { ISOLATION_MODES, RESET_MODES, type IsolationMode, type ResetMode } from '../shared/modes';
-import { startRun, type RunConfig } from '../setup/run';
+import { isolationOf } from '../isolation';
+import { startRun, type Run, type RunConfig } from '../setup/run';
 import { nodeRequire } from '../shared/node-require';
 import { resetDatabase } from '../worker/reset';
 import type { WorkerSession } from '../worker/session';
@@ -202,11 +203,11 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
         await (await startRun(config)).finish();
         const second = await startRun({ ...config, rebuild: false });
         try {
-          expect(second.summaries[0]!.templateBuilt).toBe(false);
+          expect(second.summaries[0]!.template?.built).toBe(false);
           expect(migrations).toBe(1);
         } finally {
           await second.finish();
-          if (second.state.mode === 'database') await dropTemplate(second.state.template);
+          await dropTemplates(second);
         }
       },
       TIMEOUT_MS,
@@ -218,10 +219,17 @@ export function describeAdapterConformance(name: string, options: ConformanceOpt
         async () => {
           const adapter = options.adapter();
           const description = await describeAdapter(adapter);
-          // Server isolation starts a server per worker: the embedded one, kept between runs (see stableBaseName).
-          const server = mode === 'server' ? { server: { url: undefined, source: EMBEDDED_SOURCE } } : {};
-          const baseName = mode === 'server' ? stableBaseName('conf_se', name) : `conf_${runId}_${mode.slice(0, 2)}`;
-          const config = testRunConfig(adapter, baseName, { isolation: mode, ...server });
+          // A mode that gives a worker a server of its own (server isolation) cannot have the test
+          // server's port + 1: it starts embedded ones, kept between runs (see stableBaseName).
+          const tested = testRunConfig(adapter, `conf_${runId}_${mode.slice(0, 2)}`, { isolation: mode });
+          const ownServers = isolationOf(mode).serverFor(tested.server, 1).url !== tested.server.url;
+          const config = ownServers
+            ? {
+                ...tested,
+                server: { url: undefined, source: EMBEDDED_SOURCE },
+                baseName: stableBaseName(`conf_${mode.slice(0, 2)}`, name),
+              }
+            : tested;
           if (!description.isolation.includes(mode)) return expectRefused(config, mode, description.limits?.[mode]);
           await expectWorkerServed(config, options, description.bookkeepingTables);
         },
@@ -306,11 +314,15 @@ async function expectWorkerServed(
     }
   } finally {
     await run.finish();
-    if (run.state.mode === 'database') await dropTemplate(run.state.template);
+    await dropTemplates(run);
   }
 }
 
-async function dropTemplate(name: string): Promise<void> {
-  const admin = await testAdminClient();
-  await dropOwnedDatabase(admin, name).finally(() => admin.end());
+/** Drops the templates a run cloned from on the test server (an embedded one keeps them: see stableBaseName). */
+async function dropTemplates(run: Run): Promise<void> {
+  for (const { template, embedded } of run.summaries) {
+    if (!template || embedded) continue;
+    const admin = await testAdminClient();
+    await dropOwnedDatabase(admin, template.name).finally(() => admin.end());
+  }
 }
