@@ -1,10 +1,10 @@
-// The modes a user chooses between, as types and as the lists options are checked against.
-export type IsolationMode = 'database' | 'schema' | 'server';
-export type ResetMode = 'empty' | 'transaction';
-export type ResetBefore = 'test' | 'file' | 'never';
-export type CheckEnv = 'error' | 'warn' | 'off';
+// The modes a user chooses between, as the lists options are checked against and the types they make.
+export const ISOLATION_MODES = ['database', 'schema', 'server'] as const;
+export const RESET_MODES = ['empty', 'transaction'] as const;
+export const RESET_BEFORE = ['test', 'file', 'never'] as const;
+export const CHECK_ENV = ['error', 'warn', 'off'] as const;
 
-export const ISOLATION_MODES: readonly IsolationMode[] = ['database', 'schema', 'server'];
-export const RESET_MODES: readonly ResetMode[] = ['empty', 'transaction'];
-export const RESET_BEFORE: readonly ResetBefore[] = ['test', 'file', 'never'];
-export const CHECK_ENV: readonly CheckEnv[] = ['error', 'warn', 'off'];
+export type IsolationMode = (typeof ISOLATION_MODES)[number];
+export type ResetMode = (typeof RESET_MODES)[number];
+export type ResetBefore = (typeof RESET_BEFORE)[number];
+export type CheckEnv = (typeof CHECK_ENV)[number];
