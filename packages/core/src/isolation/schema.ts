@@ -33,28 +33,33 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
       const started = performance.now();
       // PGWORK_DISABLE=1: one schema (worker 1's) for every worker.
       const workerIds = context.disable ? [1] : context.workerIds;
-      await Promise.all(
-        workerIds.map(async (id) => {
-          const schema = workerSchemaName(context.baseName, runId, id);
-          const marker = {
-            kind: 'worker' as const,
-            run: runId,
-            project: context.project,
-            state: 'building' as const,
-            created: new Date().toISOString(),
-          };
-          // The run's admin connection is on this database: it creates and marks; the build gets its own.
-          await createOwnedSchema(admin, schema, marker);
+      // One query at a time on the admin connection: pg 8 queues a query handed to a busy client, with a
+      // DeprecationWarning, and pg 9 drops the queue. It creates the schemas and marks them in turn; the
+      // builds, each on a connection of its own, run at once.
+      const schemas = workerIds.map((id) => workerSchemaName(context.baseName, runId, id));
+      const marker = {
+        kind: 'worker' as const,
+        run: runId,
+        project: context.project,
+        state: 'building' as const,
+        created: new Date().toISOString(),
+      };
+      for (const schema of schemas) await createOwnedSchema(admin, schema, marker);
+      const builds = await Promise.allSettled(
+        schemas.map((schema) => {
           const target = schemaUrl(databaseUrl(server.url, database), schema);
-          await withClient(target, via, (client) =>
+          return withClient(target, via, (client) =>
             context.build(
               { url: target, database, client, schema, appUrl: appUrlOf(server, target) },
               `schema ${schema}`,
             ),
           );
-          await markSchema(admin, schema, { ...marker, state: 'ready' });
         }),
       );
+      // Every build has settled before the run gives up and ends the admin connection.
+      const failed = builds.find((build): build is PromiseRejectedResult => build.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const schema of schemas) await markSchema(admin, schema, { ...marker, state: 'ready' });
       const migrateMs = performance.now() - started;
       const state: SchemaRunState = Object.freeze({
         version: 1,
