@@ -1,3 +1,14 @@
+const { mkdtempSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const guard = require('./test/query-warning-guard');
+
+// pg's warning of a query handed to a busy client fails the run, in this process and every one it starts.
+process.env[guard.RECORD] ??= join(mkdtempSync(join(tmpdir(), 'pgwork-query-warnings-')), 'warnings.jsonl');
+const preload = `--require ${JSON.stringify(require.resolve('./test/query-warning-guard'))}`;
+if (!process.env.NODE_OPTIONS?.includes(preload))
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' ');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -6,7 +17,8 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   // One real Postgres for the whole run (embedded unless PGWORK_DATABASE_URL is set).
   globalSetup: '<rootDir>/dist/testing/global-setup.js',
-  globalTeardown: '<rootDir>/dist/testing/global-teardown.js',
+  // Stops it, then fails the run if any process of it saw pg's queued-query warning.
+  globalTeardown: '<rootDir>/test/global-teardown.js',
   maxWorkers: 2,
   testTimeout: 120000,
 };
