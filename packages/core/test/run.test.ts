@@ -177,7 +177,7 @@ describe('a run and its workers', () => {
     const session = await openWorkerSession(run.state, 1);
     await session.close();
     const result = await run.finish();
-    expect(result).toEqual({ databases: [session.database], dropped: false });
+    expect(result).toEqual({ databases: [session.database], dropped: false, left: [] });
     // Runs starting in parallel test files reclaim dead runs too: this one or another got it.
     const next = await startRun(runConfig(sqlAdapter(SCHEMA), baseName));
     try {

@@ -144,6 +144,8 @@ export interface RunResult {
   readonly databases: readonly string[];
   /** false when kept (PGWORK_KEEP=1). */
   readonly dropped: boolean;
+  /** What Postgres still refused to drop after retrying (another role's session on it), and why: the next run reclaims it. */
+  readonly left: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
 }
 
 export interface StartedRun<State extends RunState = RunState> {

@@ -146,8 +146,8 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
     async finish() {
       await prewarming;
       try {
-        const databases = await dropRunObjects(admin, ownedDatabases, runId, context.keep);
-        return { databases, dropped: !context.keep };
+        const { names, left } = await dropRunObjects(admin, ownedDatabases, runId, context.keep);
+        return { databases: names, dropped: !context.keep, left };
       } finally {
         await start.end();
       }

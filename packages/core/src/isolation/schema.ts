@@ -89,10 +89,8 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
         ],
         async finish() {
           try {
-            return {
-              databases: await dropRunObjects(admin, ownedSchemas, runId, context.keep),
-              dropped: !context.keep,
-            };
+            const { names, left } = await dropRunObjects(admin, ownedSchemas, runId, context.keep);
+            return { databases: names, dropped: !context.keep, left };
           } finally {
             await start.end();
           }

@@ -58,7 +58,11 @@ function combine(state: ServerRunState, runs: ReadonlyArray<StartedRun<DatabaseR
     summaries: runs.flatMap((run) => run.summaries),
     async finish() {
       const results = await Promise.all(runs.map((run) => run.finish()));
-      return { databases: results.flatMap((result) => result.databases), dropped: results.every((r) => r.dropped) };
+      return {
+        databases: results.flatMap((result) => result.databases),
+        dropped: results.every((r) => r.dropped),
+        left: results.flatMap((result) => result.left),
+      };
     },
   };
 }

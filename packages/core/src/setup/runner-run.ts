@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { leftClause } from '../admin/owned';
 import { loadAdapter } from '../shared/adapter';
 import { optionsDigest } from '../shared/binding';
 import { conciseError } from '../shared/errors';
@@ -92,7 +93,9 @@ async function finishAndAnnounce(run: Run, project: string | undefined, write: (
   const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
   const runIds = run.summaries.map((summary) => summary.runId).join(', ');
   const of = project ? ` (project "${project}")` : '';
-  write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${run.unit}(s), now ${fate}\n`);
+  // One line, whatever is left: what, why, and that the next run reclaims it.
+  const left = leftClause(result.left, run.unit);
+  write(`pgwork: run ${runIds}${of} used ${result.databases.length} ${run.unit}(s), now ${fate}${left}\n`);
   const report = process.env[REPORT_VARIABLE];
   if (report) {
     const first = run.summaries[0];
