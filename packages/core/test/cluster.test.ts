@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { attachEmbeddedCluster, clusterUrls, type EmbeddedCluster } from '../src/setup/cluster';
-import { removeClusters, serverPid } from '../src/setup/cluster-files';
+import { keeperOf, removeClusters, serverPid } from '../src/setup/cluster-files';
 import { embeddedBinaries, serverUser } from '../src/setup/embedded-binaries';
+import { childFile, isAlive, startDetachedChild } from '../src/shared/child';
 import { connect } from '../src/shared/connection';
 
 // The kept embedded cluster on a real server: what a run finds after crashes.
@@ -52,9 +53,9 @@ async function plpgsql(url: string): Promise<string> {
   }
 }
 
-const waitUntil = async (done: () => boolean) => {
+const waitUntil = async (done: () => boolean, limitMs = 20_000) => {
   for (let waited = 0; !done(); waited += 50) {
-    if (waited > 20_000) throw new Error('timed out');
+    if (waited > limitMs) throw new Error(`timed out after ${limitMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 };
@@ -203,5 +204,71 @@ describe('the kept embedded cluster', () => {
     expect(existsSync(join(again.directory, 'data', 'half-written'))).toBe(false);
     expect(readFileSync(join(again.directory, 'initialised'), 'utf8')).toMatch(/^\d+\./);
     expect(await answers(again.url)).toBe(1);
+  });
+});
+
+describe('a kept cluster whose directory is removed', () => {
+  const roots: string[] = [];
+  const servers: number[] = [];
+
+  afterAll(async () => {
+    for (const pid of servers) if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
+    for (const root of roots) await removeClusters(root);
+  });
+
+  /** A cluster of its own (its directory goes), attached and detached as a run would: its keeper watches it. */
+  async function ownCluster(): Promise<{ root: string; directory: string; server: number; keeper: number }> {
+    const root = mkdtempSync(join(tmpdir(), 'pgwork-removed-'));
+    chmodSync(root, 0o755);
+    roots.push(root);
+    const env = { PGWORK_EMBEDDED_DIR: root, PGWORK_EMBEDDED_IDLE_SECONDS: '600' };
+    const cluster = await attachEmbeddedCluster({ rootDir: root, env });
+    await cluster.detach();
+    const server = serverPid(cluster.directory)!;
+    servers.push(server);
+    await waitUntil(() => keeperOf(cluster.directory, server) !== undefined, 60_000);
+    return { root, directory: cluster.directory, server, keeper: keeperOf(cluster.directory, server)! };
+  }
+
+  /** Generous for a loaded machine, and short of Postgres' own check of its lock file, a minute or two after it started. */
+  const STOPS_WITHIN_MS = 30_000;
+
+  it('stops its server as soon as the removal takes postmaster.pid, which rm -rf does before the rest', async () => {
+    const { directory, server } = await ownCluster();
+    // What rm -rf has done while it still removes the databases under data/base: the lock file is gone.
+    rmSync(join(directory, 'data', 'postmaster.pid'));
+    await waitUntil(() => !isAlive(server), STOPS_WITHIN_MS);
+    expect(existsSync(join(directory, 'data', 'base'))).toBe(true);
+  });
+
+  it('stops its server when the directory was moved away before the keeper started', async () => {
+    const { directory, server, keeper } = await ownCluster();
+    process.kill(keeper, 'SIGKILL');
+    await waitUntil(() => !isAlive(keeper));
+    // Renamed, as tools that delete a tree in the background do first: Postgres, whose files are all
+    // still there, would never stop by itself.
+    renameSync(directory, `${directory}.moved`);
+    // What attach starts, finding the directory gone.
+    startDetachedChild(childFile(join(__dirname, '../src/setup'), 'cluster-keeper'), {
+      directory,
+      server,
+      idleMs: 600_000,
+    });
+    await waitUntil(() => !isAlive(server), STOPS_WITHIN_MS);
+  });
+
+  it('replaces a dead keeper whose pid another process has now, so the server still stops when the directory goes', async () => {
+    const { root, directory, server, keeper } = await ownCluster();
+    process.kill(keeper, 'SIGKILL');
+    await waitUntil(() => !isAlive(keeper));
+    // The pid recycled: this test's process, alive and no keeper.
+    writeFileSync(join(directory, 'keeper.pid'), `${process.pid} ${server}`);
+    const env = { PGWORK_EMBEDDED_DIR: root, PGWORK_EMBEDDED_IDLE_SECONDS: '600' };
+    const again = await attachEmbeddedCluster({ rootDir: root, env });
+    expect(again.started).toBe(false);
+    await again.detach();
+    await waitUntil(() => (keeperOf(directory, server) ?? process.pid) !== process.pid, STOPS_WITHIN_MS);
+    renameSync(directory, `${directory}.moved`);
+    await waitUntil(() => !isAlive(server), STOPS_WITHIN_MS);
   });
 });

@@ -148,13 +148,30 @@ export function liveRuns(cluster: string): number[] {
  * that process lives and is a postgres (after a reboot the pid may be another program's).
  */
 export function serverPid(cluster: string): number | undefined {
-  const pid = readPid(join(cluster, 'data', 'postmaster.pid'));
-  if (!pid || !isAlive(pid)) return undefined;
+  const pid = lockFilePid(cluster);
+  return pid && isAlive(pid) && runs(pid, 'postgres') ? pid : undefined;
+}
+
+/** The pid the data directory's lock file (postmaster.pid) names, live or not; undefined when it is gone. */
+export function lockFilePid(cluster: string): number | undefined {
+  return readPid(join(cluster, 'data', 'postmaster.pid'));
+}
+
+/** Whether live process `pid` runs `program` (a recycled pid runs another); true where there is no /proc (macOS). */
+function runs(pid: number, program: 'postgres' | 'cluster-keeper'): boolean {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres' ? pid : undefined;
+    if (program === 'postgres') return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .some((arg) => arg.endsWith('cluster-keeper.js'));
   } catch {
-    return pid; // no /proc (macOS): trust the lock file
+    return true; // no /proc (macOS), or not ours to read: trust the pid file
   }
+}
+
+/** Whether the process is the live postgres server `pid` named: false once it is gone, or its pid is another program's. */
+export function isServer(pid: number): boolean {
+  return isAlive(pid) && runs(pid, 'postgres');
 }
 
 /**
@@ -173,8 +190,11 @@ export function serverBinariesRemoved(pid: number): boolean {
   }
 }
 
-/** Fast shutdown; immediate after 10 s. Resolves when the server is gone. */
-export async function stopServer(pid: number): Promise<void> {
+/**
+ * Fast shutdown, immediate after 10 s; `immediate` at once (nothing in its
+ * directory is kept). Resolves when the server is gone.
+ */
+export async function stopServer(pid: number, immediate = false): Promise<void> {
   const signal = (name: NodeJS.Signals) => {
     try {
       process.kill(pid, name);
@@ -182,18 +202,21 @@ export async function stopServer(pid: number): Promise<void> {
       // already gone
     }
   };
-  signal('SIGINT');
+  signal(immediate ? 'SIGQUIT' : 'SIGINT');
   for (let waited = 0; isAlive(pid); waited += 100) {
     if (waited === 10_000) signal('SIGQUIT');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** The live keeper watching this server (keeper.pid: "<keeper pid> <server pid>"), if any. */
+/**
+ * The live keeper watching this server (keeper.pid: "<keeper pid> <server
+ * pid>"), if any: not a dead keeper's pid that another program has now.
+ */
 export function keeperOf(cluster: string, server: number): number | undefined {
   try {
     const [keeper, watched] = readFileSync(join(cluster, 'keeper.pid'), 'utf8').split(' ').map(Number);
-    return keeper && watched === server && isAlive(keeper) ? keeper : undefined;
+    return keeper && watched === server && isAlive(keeper) && runs(keeper, 'cluster-keeper') ? keeper : undefined;
   } catch {
     return undefined;
   }
