@@ -165,10 +165,9 @@ async function templateHasTable(server: string, template: string, table: string)
 const vitestBin = (dir: string) => join(dir, 'node_modules/.bin/vitest');
 const jestBin = (dir: string) => join(dir, 'node_modules/.bin/jest');
 /**
- * The summary a Vitest run ends with. In a terminal Vitest also redraws a progress
- * block ("Tests 17 passed (21)", one space) while tests run, which reaches
- * "21 passed (21)" in a frame drawn after the last test and before the summary:
- * on a loaded machine often. The summary pads its labels with two spaces.
+ * The summary a Vitest run ends with, padded with two spaces. In a terminal Vitest
+ * also redraws a progress block while tests run ("Tests 17 passed (21)", one space),
+ * which could read "21 passed (21)" in a frame drawn between the last test and the summary.
  */
 const PASSED_VITEST = /Tests {2}21 passed \(21\)/;
 /** The end of a Vitest run in watch mode: "PASS  Waiting for file changes", or "FAIL  Tests failed. Watching for file changes". */
