@@ -131,7 +131,8 @@ export function runFixture(env: Record<string, string | undefined>, config = CON
   const result = spawnSync(process.execPath, command, {
     env: childEnv,
     encoding: 'utf8',
-    timeout: 120_000,
+    // A hung run's bound, not a speed test: one took 86 s at a load average of 40 on 2 cores.
+    timeout: 300_000,
   });
   const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const databases = lines.map((line) => line.split(' ')[0]!);
