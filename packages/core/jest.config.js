@@ -1,10 +1,11 @@
-const { mkdtempSync } = require('node:fs');
+const { randomUUID } = require('node:crypto');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const guard = require('./test/query-warning-guard');
 
 // pg's warning of a query handed to a busy client fails the run, in this process and every one it starts.
-process.env[guard.RECORD] ??= join(mkdtempSync(join(tmpdir(), 'pgwork-query-warnings-')), 'warnings.jsonl');
+// The record's file is made only by a process that saw one (loading this config leaves nothing behind).
+process.env[guard.RECORD] ??= join(tmpdir(), `pgwork-query-warnings-${randomUUID()}.jsonl`);
 const preload = `--require ${JSON.stringify(require.resolve('./test/query-warning-guard'))}`;
 if (!process.env.NODE_OPTIONS?.includes(preload))
   process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' ');

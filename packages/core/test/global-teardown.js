@@ -1,5 +1,5 @@
 const { rmSync } = require('node:fs');
-const { basename, dirname } = require('node:path');
+const { basename } = require('node:path');
 const stopTestServer = require('../dist/testing/global-teardown.js');
 const { RECORD, recorded } = require('./query-warning-guard');
 
@@ -9,9 +9,8 @@ module.exports = async function globalTeardown() {
   const file = process.env[RECORD];
   if (!file) return;
   const warnings = recorded(file);
-  // The folder jest.config.js made, never one a caller named.
-  if (basename(dirname(file)).startsWith('pgwork-query-warnings-'))
-    rmSync(dirname(file), { recursive: true, force: true });
+  // The file jest.config.js named, never one a caller did.
+  if (basename(file).startsWith('pgwork-query-warnings-')) rmSync(file, { force: true });
   if (warnings.length === 0) return;
   const where = warnings.map((warning) => `process ${warning.pid} (${warning.argv.join(' ')}):\n${warning.stack}`);
   throw new Error(
