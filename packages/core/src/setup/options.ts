@@ -16,6 +16,8 @@ import {
   type ResetMode,
 } from '../shared/modes';
 import { DEFAULT_CONNECTIONS_PER_WORKER } from './checks';
+import { validateServices, type ServiceOptions } from './services-option';
+import type { ServiceSpec } from '../shared/services';
 import { ENV_NAME, chooseServer, validateWorkerEnv, type RunnerEnv, type ServerChoice } from './server-and-env';
 
 export type { CheckEnv, IsolationMode, ResetBefore, ResetMode, ServerChoice };
@@ -79,6 +81,14 @@ export interface PgworkOptions {
    */
   workerEnv?: Record<string, string>;
   /**
+   * Processes each worker gets of its own, started before its first test file
+   * and stopped at its end (or the run's, however it ends): a Redis your tests
+   * FLUSHALL, a mail catcher. Each on a free port pgwork picks, `{port}` in its
+   * command and variables; its variables are set in the worker:
+   * { redis: { command: "redis-server --port {port} --save ''", env: { REDIS_PORT: "{port}" } } }.
+   */
+  services?: Record<string, ServiceOptions>;
+  /**
    * Before each test file, pgwork checks that every variable it rewrote still
    * names the worker's database (a setup file that copies TEST_DATABASE_URL over
    * DATABASE_URL would send the tests elsewhere): "error" (default) fails the file,
@@ -127,6 +137,8 @@ export interface ResolvedOptions {
   /** Set by PGWORK_RESET_BEFORE: wins over a test file's docblock too. */
   readonly resetBeforeForced: boolean;
   readonly workerEnv: Readonly<Record<string, string>>;
+  /** Per-worker services, in start order. */
+  readonly services: readonly ServiceSpec[];
   readonly checkEnv: CheckEnv;
   readonly keepTemplates: TemplateRetention;
   readonly disable: boolean;
@@ -152,6 +164,7 @@ const KNOWN_OPTIONS = [
   'checkEnv',
   'keepTemplates',
   'embeddedMajor',
+  'services',
 ];
 const TABLE_NAME = /^([^.\s]+\.)?[^.\s]+$/;
 
@@ -274,6 +287,10 @@ export function resolveOptions(
     resetBefore,
     resetBeforeForced: !!env.PGWORK_RESET_BEFORE,
     workerEnv: validateWorkerEnv(options.workerEnv, envNames as string[]),
+    services: validateServices(options.services, [
+      ...(envNames as string[]),
+      ...Object.keys((options.workerEnv as Record<string, string> | undefined) ?? {}),
+    ]),
     checkEnv,
     keepTemplates: templateRetention(options.keepTemplates),
     disable: flag(env, 'PGWORK_DISABLE'),

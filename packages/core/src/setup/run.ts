@@ -82,6 +82,7 @@ function setupContext(
   const settings: WorkerSettings = Object.freeze({
     env: config.env,
     workerEnv: config.workerEnv,
+    services: config.services.length ? config.services : undefined,
     checkEnv: config.checkEnv,
     keepTables: [...description.bookkeepingTables, ...config.keepTables],
     reset: config.reset,

@@ -3,6 +3,7 @@ import { leftClause } from '../admin/owned';
 import { loadAdapter } from '../shared/adapter';
 import { optionsDigest } from '../shared/binding';
 import { conciseError } from '../shared/errors';
+import { stopRunServices } from '../shared/services';
 import { projectBaseName, resolveOptions } from './options';
 import { startRun, type Run } from './run';
 import type { RunnerEnv } from './server-and-env';
@@ -89,6 +90,8 @@ export function finishRunnerRun(run: Run, project: string | undefined, write: (t
 }
 
 async function finishAndAnnounce(run: Run, project: string | undefined, write: (text: string) => void): Promise<void> {
+  // First: an app server still connected to its worker's database would make Postgres refuse the drop.
+  await stopRunServices(run.state.runId);
   const result = await run.finish();
   const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';
   const runIds = run.summaries.map((summary) => summary.runId).join(', ');

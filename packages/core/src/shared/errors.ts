@@ -21,7 +21,8 @@ export type PgworkErrorCode =
   | 'RESET_FAILED'
   | 'CONNECTION_BUDGET'
   | 'ENV_OVERWRITTEN'
-  | 'DATABASE_ERROR';
+  | 'DATABASE_ERROR'
+  | 'SERVICE_FAILED';
 
 export class PgworkError extends Error {
   readonly code: PgworkErrorCode;

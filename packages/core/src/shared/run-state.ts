@@ -1,5 +1,6 @@
 import type { AdapterReference } from './adapter';
 import { PgworkError } from './errors';
+import type { ServiceSpec } from './services';
 import { ISOLATION_MODES, type CheckEnv, type ResetBefore, type ResetMode } from './modes';
 
 export type { CheckEnv, IsolationMode, ResetBefore, ResetMode } from './modes';
@@ -13,6 +14,8 @@ export interface WorkerSettings {
   readonly env: readonly string[];
   /** Other per-worker variables, with placeholders (WORKER_ENV_PLACEHOLDERS). */
   readonly workerEnv: Readonly<Record<string, string>>;
+  /** Per-worker services, in start order (worker/services.ts); absent when the run has none. */
+  readonly services?: readonly ServiceSpec[];
   /** The run's {slot} numbers are this + the worker's id (setup/slots.ts); absent when no workerEnv uses {slot}. */
   readonly slotBase?: number;
   /** PGWORK_KEEP=failed: copy a failing test's database before the next reset (worker/keep-failed.ts). */

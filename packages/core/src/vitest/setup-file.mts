@@ -8,13 +8,17 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vite
 import type * as Worker from './worker.js';
 import type * as Wiring from './wiring.js';
 import type * as Lifecycle from '../worker/lifecycle.js';
+import type * as Services from '../worker/services.js';
 
 const require = createRequire(import.meta.url);
 const { vitestWorker } = require('./worker.js') as typeof Worker;
 const { attachToRunner } = require('../worker/lifecycle.js') as typeof Lifecycle;
 const { STATE_KEY } = require('./wiring.js') as typeof Wiring;
+const { startWorkerServices } = require('../worker/services.js') as typeof Services;
 
 const lifecycle = vitestWorker(inject(STATE_KEY as never), expect.getState().testPath);
+// Before the test file is imported: its services running, their variables set (the services option).
+await startWorkerServices(process.env);
 attachToRunner(lifecycle, { beforeAll, beforeEach, afterEach, afterAll }, globalThis, (context) => {
   const task = (context as { task?: { name: string; fullName?: string; result?: { state?: string } } } | undefined)
     ?.task;

@@ -11,6 +11,7 @@ import { keptWorkerSession, type WorkerSession } from './session';
 import { appPg, installTransactionMode, type TransactionMode } from './transaction';
 import { keepFailedDatabase, keptLine } from './keep-failed';
 import { withRealTimers } from './real-timers';
+import { assertServicesRunning } from './services';
 
 /**
  * What a runner binding calls around a test file and its tests. Runner-free:
@@ -155,6 +156,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       const overwritten = settings.checkEnv === 'off' ? undefined : overwrittenVariables(state, workerId, options.env);
       if (overwritten && settings.checkEnv === 'warn') warn(`pgwork: ${overwritten}`);
       else if (overwritten) throw new PgworkError('ENV_OVERWRITTEN', overwritten);
+      assertServicesRunning();
       session = await openSession(state, workerId);
       if (settings.reset === 'transaction') {
         const pg = appPg(options.appRequire, settings.rootDir);
@@ -169,6 +171,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
       else if (when === 'never') await begin();
     },
     async beforeTest() {
+      assertServicesRunning();
       if (when === 'test') await emptyThenBegin();
     },
     async afterTest(outcome) {

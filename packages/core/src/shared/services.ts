@@ -1,0 +1,154 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive } from './child';
+
+// Per-worker services (a Redis, a Playwright worker's app server): what the
+// worker side that starts them, the supervisor that watches each one, and the
+// run's end that stops what is left agree on.
+
+/** One service as a run hands it to its workers (the `services` option, resolved). */
+export interface ServiceSpec {
+  readonly name: string;
+  /** A shell command; {port}, {worker} and {run} expanded. */
+  readonly command: string;
+  /** Set in the worker and in the services started after this one; {port}, {worker}, {run} expanded. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Ready when this URL answers; else when the port accepts connections. */
+  readonly readyUrl?: string;
+  readonly timeoutMs: number;
+  /** Where the command runs: relative to the project's root (WorkerSettings.rootDir), or absolute. */
+  readonly cwd: string;
+}
+
+/** What a service's supervisor records beside its output, `<worker>-<name>.json` in the run's directory. */
+export interface ServiceRecord {
+  /** The supervisor: it stops the service's process group when asked (SIGTERM) or when its owners die. */
+  readonly supervisor: number;
+  /** The service's shell, the leader of its process group. */
+  readonly pid: number;
+  readonly port: number;
+  /** Set when the service ended on its own, before anyone stopped it. */
+  readonly exit?: { readonly code: number | null; readonly signal: string | null };
+}
+
+/** {port}, {worker} and {run} of a service's command or variable. */
+export function expandServiceValue(value: string, values: { port: number; worker: number; run: string }): string {
+  return value
+    .replaceAll('{port}', String(values.port))
+    .replaceAll('{worker}', String(values.worker))
+    .replaceAll('{run}', values.run);
+}
+
+/** Where a run's services keep their output and records: removed at the run's end. */
+export function servicesDirectory(runId: string): string {
+  return join(tmpdir(), `pgwork-services-${process.getuid?.() ?? 'user'}`, runId);
+}
+
+export function makeServicesDirectory(runId: string): string {
+  const directory = servicesDirectory(runId);
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  return directory;
+}
+
+/** The files of worker N's service `name`: its output, and its record. */
+export function serviceFiles(runId: string, worker: number, name: string): { log: string; record: string } {
+  const stem = join(servicesDirectory(runId), `w${worker}-${name}`);
+  return { log: `${stem}.log`, record: `${stem}.json` };
+}
+
+export function readServiceRecord(file: string): ServiceRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ServiceRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last lines a service printed, for an error or a failed test's report. */
+export function lastOutput(log: string, lines = 20): string {
+  let text: string;
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return '';
+  }
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** `lastOutput` as an error's closing lines. */
+export function quotedOutput(log: string): string {
+  const output = lastOutput(log);
+  return output ? `; its last output:\n${output.replace(/^/gm, '  | ')}` : '; it printed nothing';
+}
+
+const STOP_WAIT_MS = 10_000;
+
+/**
+ * At a run's end: stops every service of the run still running (its worker
+ * ended without stopping it, as Jest's and Vitest's workers do), waits for
+ * them to go, and removes the run's directory. A service whose supervisor
+ * was killed is stopped here directly, through its process group.
+ */
+export async function stopRunServices(runId: string): Promise<void> {
+  const directory = servicesDirectory(runId);
+  let files: string[];
+  try {
+    files = readdirSync(directory).filter((file) => file.endsWith('.json'));
+  } catch {
+    return;
+  }
+  const records = files.map((file) => readServiceRecord(join(directory, file))).filter((record) => !!record);
+  for (const record of records) signal(record.supervisor, 'SIGTERM');
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (records.some((record) => isAlive(record.supervisor)) && Date.now() < deadline) await sleep(50);
+  for (const record of records) {
+    if (groupAlive(record.pid)) signal(-record.pid, 'SIGKILL');
+  }
+  rmSync(directory, { recursive: true, force: true });
+}
+
+/** Whether any process of the group `leader` started is left. */
+export function groupAlive(leader: number): boolean {
+  try {
+    process.kill(-leader, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function signal(pid: number, name: NodeJS.Signals): void {
+  if (!pid) return; // 0 would be this process's own group
+  try {
+    process.kill(pid, name);
+  } catch {}
+}
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** When the process started, in clock ticks since boot (Linux), to tell it from a later one given its pid; undefined without /proc. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process a supervisor outlives no longer than it must: the worker that started the service, and its runner. */
+export interface ServiceOwner {
+  readonly pid: number;
+  readonly started?: string;
+}
+
+export function ownerOf(pid: number): ServiceOwner {
+  return { pid, started: processStartTime(pid) };
+}
+
+/** Whether the owner still runs: the same process, not a later one that was given its pid. */
+export function ownerAlive(owner: ServiceOwner): boolean {
+  if (!isAlive(owner.pid)) return false;
+  return owner.started === undefined || processStartTime(owner.pid) === owner.started;
+}

@@ -1,0 +1,15 @@
+// Starts a Jest worker's services for startWorkerServicesSync, which waits for
+// this process: prints what started (or why not) as one JSON line and exits;
+// the services' supervisors run on, owned by the worker.
+import { startServices, type StartRequest } from './services';
+
+const request = JSON.parse(process.argv[2]!) as StartRequest;
+startServices(request).then(
+  (started) => {
+    const answer = 'error' in started ? { error: started.error.message } : started;
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+  },
+  (error: unknown) => {
+    process.stdout.write(`${JSON.stringify({ error: String((error as Error)?.message ?? error) })}\n`);
+  },
+);

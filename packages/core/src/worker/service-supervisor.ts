@@ -1,0 +1,158 @@
+// A per-worker service's supervisor, a detached process (one per service):
+// starts the command in a process group of its own, says on stdout whether it
+// became ready, then stops the whole group when asked (SIGTERM, SIGINT,
+// SIGHUP) or as soon as one of its owners (the worker, the runner) is gone,
+// however they ended: a SIGKILLed run leaves no service behind.
+import { spawn } from 'node:child_process';
+import { openSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { connect } from 'node:net';
+import { groupAlive, ownerAlive, signal, sleep, type ServiceOwner, type ServiceRecord } from '../shared/services';
+
+export interface SupervisorRequest {
+  readonly command: string;
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  readonly port: number;
+  readonly readyUrl?: string;
+  readonly timeoutMs: number;
+  readonly owners: readonly ServiceOwner[];
+  readonly log: string;
+  readonly record: string;
+}
+
+/** The supervisor's first line on stdout. */
+export type SupervisorAnswer =
+  | { readonly ready: true; readonly pid: number }
+  | { readonly ready: false; readonly reason: string; readonly fix: string };
+
+const request = JSON.parse(process.argv[2]!) as SupervisorRequest;
+const POLL_MS = 100;
+const OWNER_CHECK_MS = 250;
+const STOP_GRACE_MS = 5_000;
+
+const output = openSync(request.log, 'a');
+const child = spawn('/bin/sh', ['-c', request.command], {
+  cwd: request.cwd,
+  env: request.env,
+  detached: true, // its own process group: stopped as a whole, and out of reach of the terminal's Ctrl-C, which reaches the worker
+  stdio: ['ignore', output, output],
+});
+let exit: ServiceRecord['exit'];
+let stopping = false;
+child.on('exit', (code, signalName) => {
+  exit = { code, signal: signalName };
+});
+child.on('error', (error) => {
+  exit = { code: null, signal: null };
+  writeFileSync(request.log, `${error.message}\n`, { flag: 'a' });
+});
+const pid = child.pid ?? 0;
+const recordFile = (extra: Partial<ServiceRecord> = {}) =>
+  writeFileSync(
+    request.record,
+    JSON.stringify({ supervisor: process.pid, pid, port: request.port, ...extra } satisfies ServiceRecord),
+  );
+recordFile();
+
+const answer = (line: SupervisorAnswer) => {
+  try {
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  } catch {}
+};
+
+async function stop(keepFiles = false): Promise<never> {
+  stopping = true;
+  if (pid) {
+    signal(-pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
+    if (groupAlive(pid)) signal(-pid, 'SIGKILL');
+  }
+  if (!keepFiles) {
+    rmSync(request.log, { force: true });
+    rmSync(request.record, { force: true });
+  }
+  process.exit(0);
+}
+
+for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(name, () => void stop());
+// The starter reads one line and lets go of the pipe: later writes must not end this process.
+process.stdout.on('error', () => undefined);
+
+function portOpen(host: string): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port: request.port });
+    const finish = (open: boolean) => {
+      socket.destroy();
+      done(open);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+function urlAnswers(url: string): Promise<boolean> {
+  return new Promise((done) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const call = get(url, { timeout: 2000, rejectUnauthorized: false }, (response) => {
+      response.resume();
+      const status = response.statusCode ?? 0;
+      // As Playwright's webServer: a page behind a login (401-403) is a server that is up.
+      done((status >= 200 && status < 400) || (status >= 401 && status <= 403));
+    });
+    call.once('timeout', () => call.destroy());
+    call.once('error', () => done(false));
+  });
+}
+
+const ready = () =>
+  request.readyUrl ? urlAnswers(request.readyUrl) : portOpen('127.0.0.1').then((open) => open || portOpen('::1'));
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+async function main(): Promise<void> {
+  const deadline = Date.now() + request.timeoutMs;
+  for (;;) {
+    if (exit) {
+      const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
+      answer({
+        ready: false,
+        reason: `${how} before it was ready`,
+        fix: 'fix the command (its output below says why it stopped)',
+      });
+      await stop(true);
+    }
+    if (!request.owners.every(ownerAlive)) await stop();
+    if (await ready()) break;
+    if (Date.now() >= deadline) {
+      const waited = request.readyUrl ? `${request.readyUrl} to answer` : `port ${request.port} to accept connections`;
+      const fix = request.readyUrl
+        ? 'make the service answer there (listening on the port pgwork gives it, PORT or {port}), or raise its timeout'
+        : 'make the service listen on the port pgwork gives it (PORT or {port}), or raise its timeout';
+      answer({
+        ready: false,
+        reason: `was not ready within ${seconds(request.timeoutMs)} (waited for ${waited})`,
+        fix,
+      });
+      await stop(true);
+    }
+    await sleep(POLL_MS);
+  }
+  answer({ ready: true, pid });
+  for (;;) {
+    await sleep(OWNER_CHECK_MS);
+    if (stopping) return;
+    if (exit) {
+      // Ended on its own: the worker's next test says so, with this output.
+      recordFile({ exit });
+      if (groupAlive(pid)) signal(-pid, 'SIGKILL');
+      process.exit(0);
+    }
+    if (!request.owners.every(ownerAlive)) await stop();
+  }
+}
+
+void main();
