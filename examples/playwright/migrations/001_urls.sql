@@ -1,0 +1,6 @@
+CREATE TABLE urls (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  slug text NOT NULL UNIQUE,
+  target text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
