@@ -37,7 +37,9 @@ export function validateServices(raw: unknown, reserved: readonly string[], opti
   const example = '{ redis: { command: "redis-server --port {port} --save \'\'", env: { REDIS_PORT: "{port}" } } }';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw bad(`${option} must be an object of services by name (got ${JSON.stringify(raw)})`, example);
-  const taken = new Map(reserved.map((name) => [name, "pgwork sets it to the worker's database"]));
+  const taken = new Map(
+    reserved.map((name) => [name, 'pgwork already sets in each worker (its env or workerEnv option)']),
+  );
   return Object.entries(raw as Record<string, unknown>).map(([name, given]) => {
     const at = `${option}.${name}`;
     if (!SERVICE_NAME.test(name))
@@ -57,7 +59,7 @@ export function validateServices(raw: unknown, reserved: readonly string[], opti
         throw bad(`${at}.env.${variable} must be a variable name with a string value`, example);
       const owner = taken.get(variable);
       if (owner) throw bad(`${at}.env sets ${variable}, which ${owner}: name another variable`, example);
-      taken.set(variable, `services.${name}.env sets it too`);
+      taken.set(variable, `services.${name}.env sets too`);
     }
     if (
       service.readyUrl !== undefined &&
@@ -68,8 +70,11 @@ export function validateServices(raw: unknown, reserved: readonly string[], opti
         '{ app: { command: "node server.js", readyUrl: "http://127.0.0.1:{port}/health" } }',
       );
     const timeout = service.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (typeof timeout !== 'number' || !(timeout > 0))
-      throw bad(`${at}.timeout must be a number of milliseconds (got ${JSON.stringify(service.timeout)})`, example);
+    // Finite: Jest's setup file waits that long for the services, and Node refuses an endless timeout.
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || !(timeout > 0)) {
+      const shown = typeof timeout === 'number' ? String(timeout) : JSON.stringify(timeout);
+      throw bad(`${at}.timeout must be a number of milliseconds (got ${shown})`, example);
+    }
     if (service.cwd !== undefined && typeof service.cwd !== 'string')
       throw bad(`${at}.cwd must be a directory relative to the project's root`, example);
     return Object.freeze({

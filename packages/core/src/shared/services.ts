@@ -21,7 +21,7 @@ export interface ServiceSpec {
   readonly cwd: string;
 }
 
-/** What a service's supervisor records beside its output, `<worker>-<name>.json` in the run's directory. */
+/** What a service's supervisor records beside its output, `w<worker>-<name>-<worker pid>.json` in the run's directory. */
 export interface ServiceRecord {
   /** The supervisor: it stops the service's process group when asked (SIGTERM) or when its owners die. */
   readonly supervisor: number;
@@ -51,9 +51,20 @@ export function makeServicesDirectory(runId: string): string {
   return directory;
 }
 
-/** The files of worker N's service `name`: its output, and its record. */
-export function serviceFiles(runId: string, worker: number, name: string): { log: string; record: string } {
-  const stem = join(servicesDirectory(runId), `w${worker}-${name}`);
+/**
+ * The files of worker N's service `name` started by the worker process `owner`:
+ * its output, and its record. Named after the process too: a worker that
+ * replaces one of the same number (each Vitest file's new process, a recycled
+ * or crashed Jest worker) starts its services while the last one's may still
+ * be stopping, and a supervisor removes its files when it stops.
+ */
+export function serviceFiles(
+  runId: string,
+  worker: number,
+  name: string,
+  owner: number,
+): { log: string; record: string } {
+  const stem = join(servicesDirectory(runId), `w${worker}-${name}-${owner}`);
   return { log: `${stem}.log`, record: `${stem}.json` };
 }
 

@@ -75,7 +75,8 @@ export async function startServices(request: StartRequest): Promise<Started> {
       Object.entries(spec.env).map(([name, value]) => [name, expandServiceValue(value, values)]),
     );
     const command = expandServiceValue(spec.command, values);
-    const files = serviceFiles(request.runId, request.worker, spec.name);
+    // Named after the worker process (the first owner): not the launcher, which Jest's worker waits for.
+    const files = serviceFiles(request.runId, request.worker, spec.name, request.owners[0]?.pid ?? process.pid);
     const supervisorRequest: SupervisorRequest = {
       command,
       cwd: resolve(request.rootDir, spec.cwd),
@@ -222,7 +223,8 @@ export function startWorkerServicesSync(env: NodeJS.ProcessEnv, project?: string
     env: serviceEnvironment(env),
     owners: owners(),
   };
-  const timeout = specs.reduce((sum, spec) => sum + spec.timeoutMs, LAUNCH_OVERHEAD_MS);
+  // Whole milliseconds: Node refuses a fraction (a computed timeout, 60_000 / 7) with ERR_OUT_OF_RANGE.
+  const timeout = Math.ceil(specs.reduce((sum, spec) => sum + spec.timeoutMs, LAUNCH_OVERHEAD_MS));
   const stdout = execFileSync(process.execPath, [childFile(__dirname, 'service-launch'), JSON.stringify(request)], {
     encoding: 'utf8',
     timeout,
