@@ -19,7 +19,6 @@ export interface PlaywrightConfigLike {
   globalSetup?: string | string[];
   globalTeardown?: string | string[];
   webServer?: unknown;
-  [option: string]: unknown;
 }
 
 const list = (value: string | string[] | undefined) => (value === undefined ? [] : [value].flat());

@@ -111,6 +111,7 @@ export function pgworkFixtures() {
   const setupTimeout = workerSetupTimeout();
   return {
     _pgworkWorker: [
+      // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern
       async ({}, use: Use<PgworkWorker>) => {
         const databaseUrl = prepared ?? prepareWorker(process.env);
         if (typeof databaseUrl !== 'string') throw databaseUrl;
