@@ -174,29 +174,36 @@ export async function startWorkerServices(
   env: NodeJS.ProcessEnv,
   project?: string,
 ): Promise<readonly RunningService[]> {
-  const state = readRunState(env, project);
-  const specs = state.settings.services ?? [];
-  if (!specs.length) return [];
-  const worker = resolveWorkerId(env);
-  const key = keyOf(state, worker);
+  const wanted = workerRequest(env, project);
+  if (!wanted) return [];
+  const { key, request } = wanted;
   if (current?.key === key) return settle(key, current.started, env);
   if (starting?.key !== key) {
     const previous = current;
     current = undefined;
     if (previous && !('error' in previous.started)) await stopServices(previous.started.services);
-    const request = {
-      specs,
-      runId: state.runId,
-      worker,
-      rootDir: state.settings.rootDir,
-      env: serviceEnvironment(env),
-      owners: owners(),
-    };
     starting = { key, promise: startServices(request) };
   }
   const started = await starting.promise;
   starting = undefined;
   return settle(key, started, env);
+}
+
+/** What this worker's services are (undefined: the run has none), keyed by run and worker. */
+function workerRequest(env: NodeJS.ProcessEnv, project?: string): { key: string; request: StartRequest } | undefined {
+  const state = readRunState(env, project);
+  const specs = state.settings.services ?? [];
+  if (!specs.length) return undefined;
+  const worker = resolveWorkerId(env);
+  const request: StartRequest = {
+    specs,
+    runId: state.runId,
+    worker,
+    rootDir: state.settings.rootDir,
+    env: serviceEnvironment(env),
+    owners: owners(),
+  };
+  return { key: keyOf(state, worker), request };
 }
 
 /** How long Jest's setup file may block on the launcher: every service's own timeout, and time to start Node. */
@@ -208,21 +215,12 @@ const LAUNCH_OVERHEAD_MS = 30_000;
  * one waits for. The services outlive the launcher, owned by this process.
  */
 export function startWorkerServicesSync(env: NodeJS.ProcessEnv, project?: string): readonly RunningService[] {
-  const state = readRunState(env, project);
-  const specs = state.settings.services ?? [];
-  if (!specs.length) return [];
-  const worker = resolveWorkerId(env);
-  const key = keyOf(state, worker);
+  const wanted = workerRequest(env, project);
+  if (!wanted) return [];
+  const { key, request } = wanted;
   if (current?.key === key) return settle(key, current.started, env);
   if (current && !('error' in current.started)) stopServicesNow(current.started.services);
-  const request: StartRequest = {
-    specs,
-    runId: state.runId,
-    worker,
-    rootDir: state.settings.rootDir,
-    env: serviceEnvironment(env),
-    owners: owners(),
-  };
+  const { specs } = request;
   // Whole milliseconds: Node refuses a fraction (a computed timeout, 60_000 / 7) with ERR_OUT_OF_RANGE.
   const timeout = Math.ceil(specs.reduce((sum, spec) => sum + spec.timeoutMs, LAUNCH_OVERHEAD_MS));
   const stdout = execFileSync(process.execPath, [childFile(__dirname, 'service-launch'), JSON.stringify(request)], {
