@@ -177,12 +177,18 @@ function portOpen(port: number): Promise<boolean> {
 const runIdOf = (output: string) => output.match(/pgwork: run ([a-z0-9]{8})/)?.[1];
 
 /** Runs a variant of the services fixture (jest.config.js, or vitest.config.mjs) with a fresh marker and base name. */
-async function servicesRun(variant: string, config = JEST_CONFIG) {
+async function servicesRun(variant: string, config = JEST_CONFIG, env: Record<string, string> = {}) {
   const marker = `pgwork-mark-${uniqueBase('s').slice(2)}`;
   const baseName = uniqueBase('svc');
   try {
     const run = runFixture(
-      { SERVICES: variant, FIXTURE_MARKER: marker, FIXTURE_BASE_NAME: baseName, PGWORK_DATABASE_URL: serverUrl() },
+      {
+        SERVICES: variant,
+        FIXTURE_MARKER: marker,
+        FIXTURE_BASE_NAME: baseName,
+        PGWORK_DATABASE_URL: serverUrl(),
+        ...env,
+      },
       config,
     );
     // Vitest colours its summary.
@@ -215,6 +221,15 @@ describe.each([
     for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(false);
     expect(run.runId).toBeDefined();
     expect(existsSync(servicesDirectory(run.runId!))).toBe(false);
+  });
+});
+
+describe("the worker's environment", () => {
+  it('starts the services when it is too large for one command-line argument (a 130 kB variable)', async () => {
+    // Linux caps one argument at 128 kB: the environment goes to the supervisor and launcher on stdin.
+    const run = await servicesRun('redis', JEST_CONFIG, { FIXTURE_LARGE_VARIABLE: 'x'.repeat(130_000) });
+    expect(run.output).toMatch(/Tests:\s+2 passed, 2 total/);
+    expect(run.left).toEqual([]);
   });
 });
 
@@ -271,6 +286,7 @@ describe('a worker replaced by one of the same number', () => {
 async function heldRun() {
   const marker = `pgwork-mark-${uniqueBase('k').slice(2)}`;
   const baseName = uniqueBase('svckill');
+  const secret = `secret-${uniqueBase('v')}`;
   const work = mkdtempSync(join(tmpdir(), 'pgwork-services-kill-'));
   const out = join(work, 'out.txt');
   writeFileSync(out, '');
@@ -281,6 +297,7 @@ async function heldRun() {
     FIXTURE_BASE_NAME: baseName,
     FIXTURE_OUT: out,
     PGWORK_DATABASE_URL: serverUrl(),
+    FIXTURE_SECRET: secret,
   };
   delete env.JEST_WORKER_ID;
   delete env.DATABASE_URL;
@@ -302,6 +319,7 @@ async function heldRun() {
   return {
     child,
     marker,
+    secret,
     ports: holding().map((line) => Number(line.split(' ')[2])),
     output: () => output,
     exited,
@@ -346,6 +364,8 @@ describe('a run killed while its services run', () => {
     try {
       // Running before the kill: two supervisors and two Redis servers (a check that can fail).
       expect(markedProcesses(run.marker).length).toBeGreaterThanOrEqual(4);
+      // The worker's environment (its database URL's password among it) on no command line anyone can list.
+      expect(markedProcesses(run.secret)).toEqual([]);
       for (const port of run.ports) expect(await portOpen(port)).toBe(true);
       process.kill(target === 'group' ? -run.child.pid! : run.child.pid!, signal);
       expect(await leftBehind(run.marker)).toEqual([]);

@@ -1,9 +1,10 @@
 // Starts a Jest worker's services for startWorkerServicesSync, which waits for
-// this process: prints what started (or why not) as one JSON line and exits;
+// this process (its request on stdin): prints what started (or why not) as one JSON line and exits;
 // the services' supervisors run on, owned by the worker.
+import { readFileSync } from 'node:fs';
 import { startServices, type StartRequest } from './services';
 
-const request = JSON.parse(process.argv[2]!) as StartRequest;
+const request = JSON.parse(readFileSync(0, 'utf8')) as StartRequest;
 startServices(request).then(
   (started) => {
     const answer = 'error' in started ? { error: started.error.message } : started;

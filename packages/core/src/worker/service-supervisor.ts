@@ -4,7 +4,7 @@
 // SIGHUP) or as soon as one of its owners (the worker, the runner) is gone,
 // however they ended: a SIGKILLed run leaves no service behind.
 import { spawn } from 'node:child_process';
-import { openSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
@@ -27,7 +27,8 @@ export type SupervisorAnswer =
   | { readonly ready: true; readonly pid: number }
   | { readonly ready: false; readonly reason: string; readonly fix: string };
 
-const request = JSON.parse(process.argv[2]!) as SupervisorRequest;
+// On stdin (the worker's environment belongs on no command line); the arguments only label the process.
+const request = JSON.parse(readFileSync(0, 'utf8')) as SupervisorRequest;
 const POLL_MS = 100;
 const OWNER_CHECK_MS = 250;
 const STOP_GRACE_MS = 5_000;

@@ -75,7 +75,7 @@ export async function startServices(request: StartRequest): Promise<Started> {
       Object.entries(spec.env).map(([name, value]) => [name, expandServiceValue(value, values)]),
     );
     const command = expandServiceValue(spec.command, values);
-    // Named after the worker process (the first owner): not the launcher, which Jest's worker waits for.
+    // Named after the worker process (the first owner), not the launcher Jest's worker waits for.
     const files = serviceFiles(request.runId, request.worker, spec.name, request.owners[0]?.pid ?? process.pid);
     const supervisorRequest: SupervisorRequest = {
       command,
@@ -110,13 +110,22 @@ export async function startServices(request: StartRequest): Promise<Started> {
   return { services };
 }
 
-/** Starts one supervisor and reads its answer; the supervisor then runs on, detached. */
+/**
+ * Starts one supervisor and reads its answer; the supervisor then runs on, detached.
+ * The request goes on stdin: it holds the worker's environment, database
+ * passwords included, which a command line would show to anyone who lists
+ * processes (and which may be longer than one argument can be). The port and
+ * command are arguments, to tell the supervisors apart in a process list.
+ */
 function supervise(request: SupervisorRequest): Promise<SupervisorAnswer> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [childFile(__dirname, 'service-supervisor'), JSON.stringify(request)], {
+    const label = [String(request.port), request.command];
+    const child = spawn(process.execPath, [childFile(__dirname, 'service-supervisor'), ...label], {
       detached: true,
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['pipe', 'pipe', 'ignore'],
     });
+    child.stdin.on('error', () => undefined); // a supervisor that could not start: its exit says so
+    child.stdin.end(JSON.stringify(request));
     let text = '';
     const done = (answer: SupervisorAnswer) => {
       child.stdout.destroy();
@@ -223,10 +232,12 @@ export function startWorkerServicesSync(env: NodeJS.ProcessEnv, project?: string
   const { specs } = request;
   // Whole milliseconds: Node refuses a fraction (a computed timeout, 60_000 / 7) with ERR_OUT_OF_RANGE.
   const timeout = Math.ceil(specs.reduce((sum, spec) => sum + spec.timeoutMs, LAUNCH_OVERHEAD_MS));
-  const stdout = execFileSync(process.execPath, [childFile(__dirname, 'service-launch'), JSON.stringify(request)], {
+  // On stdin, as to the supervisors: the worker's environment belongs on no command line.
+  const stdout = execFileSync(process.execPath, [childFile(__dirname, 'service-launch')], {
     encoding: 'utf8',
     timeout,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    input: JSON.stringify(request),
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const answer = JSON.parse(stdout) as { services: RunningService[] } | { error: string };
   const started: Started =
