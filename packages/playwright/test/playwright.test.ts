@@ -108,6 +108,18 @@ describe('@pgwork/playwright', () => {
     expect(run.output).toMatch(/web server output[\s\S]*listening on \d+ for pgwork_playwright_fixture_\w+_w1/);
   });
 
+  it('resetBefore "file" from a docblock, and reset() on demand', () => {
+    const run = playwright(['e2e/reset-file.spec.js', '--workers=1']);
+    expect(statuses(run)).toEqual({
+      'writes a row': 'passed',
+      'finds the row the test before wrote': 'passed',
+      'reset() empties it on demand': 'passed',
+    });
+    // Without the docblock, each test starts empty: the second finds no row.
+    const perTest = playwright(['e2e/reset-file.spec.js', '--workers=1'], { PGWORK_RESET_BEFORE: 'test' });
+    expect(statuses(perTest)['finds the row the test before wrote']).toBe('failed');
+  });
+
   it('a server that dies fails the next test with its command, port and last output', () => {
     const run = playwright(['e2e/crash.spec.js', '--workers=1']);
     expect(statuses(run)).toEqual({ 'crashes its server': 'passed', 'runs after the crash': 'failed' });
