@@ -10,6 +10,9 @@ export default withPgwork(
     testDir: 'e2e',
     workers: 4,
     fullyParallel: true,
+    // `pnpm test` runs this beside every other package's tests on a small machine: room for a slow page.
+    timeout: 60_000,
+    expect: { timeout: 10_000 },
     // Playwright's own browser download cannot run here: Debian's chromium package instead.
     use: { launchOptions: { executablePath: process.env.PGWORK_CHROMIUM ?? '/usr/bin/chromium' } },
   }),
