@@ -129,6 +129,11 @@ try {
   // a run killed mid-build leaves nothing the next run trusts; two runs share
   // one cache; template GC drops stale templates only.
   await embeddedCacheChecks(examples[0]);
+
+  // Per-worker services (raw-pg's Redis per worker): runs interrupted by Ctrl-C,
+  // SIGTERM and SIGKILL leave no service or supervisor running.
+  const servicesExample = examples.find((e) => e.short === 'examples/raw-pg');
+  if (servicesExample) await serviceKillChecks(servicesExample);
 } finally {
   await embedded?.stop();
 }
@@ -468,4 +473,98 @@ function isAlive(pid) {
   } catch {
     return false;
   }
+}
+
+// --- Per-worker services ------------------------------------------------------
+
+/**
+ * An example whose configs start a service per worker (raw-pg: a Redis server
+ * per worker), run under Jest and sent Ctrl-C (SIGINT), SIGTERM and SIGKILL once
+ * its services are up: within a bounded wait no supervisor of the run is left
+ * and nothing answers on its services' ports (a supervisor stops its service
+ * once the runner is gone, however it ended, even while the runner's orphaned
+ * workers live on); then one run, green, that reclaims the last interrupted
+ * run's databases, after which none of the interrupted runs' is left.
+ */
+async function serviceKillChecks(example) {
+  // Imported here: this section stays one block of its own.
+  const { readFileSync: readProcFile } = await import('node:fs');
+  const { connect: connectTcp } = await import('node:net');
+  const checkOn = (scenario, name, ...rest) => check(scenario, `${example.short}: ${name}`, ...rest);
+  const MARK = 'PGWORK_STRESS_SERVICES_MARK';
+  const WAIT_MS = 15_000;
+  /** The run's supervisors: the mark in their environment, their service's port their first argument. */
+  const supervisors = (mark) => {
+    const found = [];
+    for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      try {
+        if (!readProcFile(`/proc/${name}/environ`, 'latin1').split('\0').includes(`${MARK}=${mark}`)) continue;
+        const argv = readProcFile(`/proc/${name}/cmdline`, 'utf8').split('\0');
+        if (argv[1]?.endsWith('service-supervisor.js')) found.push({ pid: Number(name), port: Number(argv[2]) });
+      } catch {} // gone meanwhile
+    }
+    return found;
+  };
+  const answers = (port) =>
+    new Promise((resolve) => {
+      const socket = connectTcp({ host: '127.0.0.1', port });
+      const finish = (open) => {
+        socket.destroy();
+        resolve(open);
+      };
+      socket.setTimeout(1000, () => finish(false));
+      socket.once('connect', () => finish(true));
+      socket.once('error', () => finish(false));
+    });
+  const interrupted = [];
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL']) {
+    say(`${example.short}: ${signal} to Jest once the workers' services are up`);
+    const mark = `${process.pid}-${signal}-${core.newRunId()}`;
+    let runId;
+    let ports = [];
+    let workers = [];
+    await runExample(example, { ...env, [MARK]: mark }, [], {
+      onStart: (child, output) => {
+        const timer = setInterval(() => {
+          runId ??= runIdOf(output());
+          const up = supervisors(mark);
+          if (!runId || up.length === 0) return;
+          clearInterval(timer);
+          ports = up.map((supervisor) => supervisor.port);
+          workers = childPids(child.pid);
+          process.kill(child.pid, signal);
+        }, 100);
+        child.on('close', () => clearInterval(timer));
+      },
+    });
+    let left = [];
+    let open = [];
+    for (const deadline = Date.now() + WAIT_MS; ; await new Promise((resolve) => setTimeout(resolve, 200))) {
+      left = supervisors(mark);
+      open = (await Promise.all(ports.map(async (port) => ((await answers(port)) ? port : 0)))).filter(Boolean);
+      if ((left.length === 0 && open.length === 0) || Date.now() > deadline) break;
+    }
+    // Jest's workers outlive a killed runner; the services did not wait for them.
+    for (const pid of workers.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    checkOn(
+      `${signal.toLowerCase()} services`,
+      `no service or supervisor left within ${WAIT_MS / 1000} s`,
+      ports.length > 0 && left.length === 0 && open.length === 0,
+      ports.length
+        ? `${ports.length} service(s) up at the signal; left: ${left.length} supervisor(s), ${open.length} port(s) answering`
+        : 'the run ended before its services were seen',
+    );
+    if (runId) interrupted.push({ runId, leftovers: await databasesOf(runId) });
+  }
+  // Each run reclaims the dead runs' databases it finds: the last interrupted run's are the next run's to reclaim.
+  const next = await runExample(example, env);
+  const reclaimed = next.pgwork?.reclaimed ?? [];
+  const last = interrupted.at(-1)?.leftovers ?? [];
+  const remaining = (await Promise.all(interrupted.map((run) => databasesOf(run.runId)))).flat();
+  checkOn(
+    'services',
+    "the run after the interrupted ones is green, reclaims the last one's databases, and none of theirs is left",
+    green(next) && interrupted.length === 3 && last.every((name) => reclaimed.includes(name)) && remaining.length === 0,
+    `${next.passed}/${next.total} passed; ${last.length} left by the SIGKILLed run, ${reclaimed.length} reclaimed, ${remaining.length} remaining`,
+  );
 }
