@@ -2,9 +2,11 @@
 // run on one server. Every figure is a median (with min and max) over repeated
 // runs; ratios compare figures taken in this same run.
 //
-//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,real,suite,scaling] [--embedded-dir DIR]
+//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,real,suite,playwright,scaling] [--embedded-dir DIR]
 //
 // `real` is the reset on a generated schema of a real app's shape (scripts/bench/real-shape.mjs).
+// `suite` is the Jest (and Vitest) examples' whole suites; `playwright` the Playwright
+// examples' (a playwright config), --suite-runs repetitions each too.
 //
 // Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
 // --embedded-dir when given: e.g. /tmp to measure on disk instead of RAM).
@@ -13,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverExamples, ROOT, runExample, underEachRunner } from './examples.mjs';
+import { discoverExamples, ROOT, runExample, sharesSuite, underEachRunner } from './examples.mjs';
 import { catalogShape, describeShape, REAL_SHAPE_DEFAULTS, realShapeSchema } from './bench/real-shape.mjs';
 import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
 import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
@@ -30,7 +32,7 @@ const option = (name, fallback) => {
 const json = args.includes('--json');
 const runs = Number(option('runs', 15));
 const suiteRuns = Number(option('suite-runs', 3));
-const SECTIONS = ['setup', 'reset', 'real', 'suite', 'scaling'];
+const SECTIONS = ['setup', 'reset', 'real', 'suite', 'playwright', 'scaling'];
 const only = new Set((option('only', SECTIONS.join(',')) ?? '').split(','));
 for (const name of only) {
   if (!SECTIONS.includes(name)) {
@@ -67,6 +69,7 @@ const results = {
   runCost: {},
   typeormReset: {},
   suite: {},
+  playwright: {},
   scaling: {},
 };
 
@@ -82,7 +85,9 @@ try {
     suiteRuns,
   };
   await admin.end();
-  const examples = discoverExamples();
+  const all = discoverExamples();
+  // The examples of the shared suite (a Jest config: their adapter, --runInBand, Vitest); Playwright's apart.
+  const examples = all.filter(sharesSuite);
   if (only.has('reset')) await benchReset();
   if (only.has('reset')) await benchFirstReset();
   if (only.has('real')) await benchReal();
@@ -91,6 +96,7 @@ try {
   if (only.has('setup')) await benchRunCost(examples);
   if (only.has('scaling')) await benchScaling();
   if (only.has('suite')) await benchSuites(examples);
+  if (only.has('playwright')) await benchPlaywright(all.filter((example) => example.runner === 'playwright'));
 } finally {
   progress('');
   await embedded?.detach();
@@ -768,6 +774,63 @@ async function benchSuites(examples) {
   }
 }
 
+/**
+ * Each Playwright example's suite (browser and API tests, an app server per
+ * worker) with pgwork at 1 and 4 workers, and unisolated at 4 (PGWORK_DISABLE=1:
+ * every worker and its server on one shared database; wrong, the floor pgwork's
+ * overhead is measured against): wall time and failed tests per run. The three
+ * are interleaved, their order rotated each repetition, after one warm-up run
+ * that builds the template.
+ */
+async function benchPlaywright(examples) {
+  const env = { PGWORK_DATABASE_URL: serverUrl };
+  for (const example of examples) {
+    const label = example.short.replace('examples/', '');
+    const modes = {
+      pgwork1: { extra: {}, args: ['--workers=1'], seconds: [], failed: [] },
+      pgwork4: { extra: {}, args: ['--workers=4'], seconds: [], failed: [] },
+      unisolated4: { extra: { PGWORK_DISABLE: '1' }, args: ['--workers=4'], seconds: [], failed: [] },
+    };
+    const names = Object.keys(modes);
+    const overheads = [];
+    const notes = []; // why an isolated run failed: its first failure, or the end of its output
+    progress(`playwright: ${label}, warm-up`);
+    await runExample(example, env, ['--workers=4']);
+    for (let i = 0; i < suiteRuns; i++) {
+      const round = {};
+      for (let k = 0; k < names.length; k++) {
+        const mode = names[(i + k) % names.length];
+        const { extra, args, seconds, failed } = modes[mode];
+        progress(`playwright: ${label}, repetition ${i + 1}/${suiteRuns}, ${mode}`);
+        const outcome = await runExample(example, { ...env, ...extra }, args);
+        round[mode] = outcome.seconds * 1000;
+        seconds.push(outcome.seconds * 1000);
+        // "?": a run with no tests in its report (it could not start).
+        failed.push(outcome.total ? outcome.failed : '?');
+        if (!extra.PGWORK_DISABLE && (outcome.failed || !outcome.total)) {
+          const first = outcome.failures[0];
+          const tail = outcome.output
+            .trim()
+            .split('\n')
+            .filter((text) => !/^\s+at /.test(text))
+            .slice(-3)
+            .join(' / ');
+          notes.push(`${mode}, repetition ${i + 1}: ${first ? `${first.file} > ${first.test}: ${first.what}` : tail}`);
+        }
+      }
+      overheads.push((round.pgwork4 / round.unisolated4 - 1) * 100);
+    }
+    const entry = Object.fromEntries(
+      names.map((mode) => [mode, { ...summarise(modes[mode].seconds), failedTests: modes[mode].failed }]),
+    );
+    // Per repetition, pgwork at 4 against the unisolated run next to it; then the median and spread of those.
+    entry.overheadPct = summarise(overheads);
+    entry.speedup4Over1 = ratio(entry.pgwork1.median, entry.pgwork4.median);
+    entry.isolatedFailures = notes;
+    results.playwright[label] = entry;
+  }
+}
+
 /** The step lines pgwork's workers appended to a PGWORK_TIMINGS file. */
 function readTimings(file) {
   if (!existsSync(file)) return [];
@@ -904,6 +967,37 @@ function printTables() {
     line('example', 'before a file (connect)', 'reset before each test', 'suite time vs Jest');
     for (const [label, s] of Object.entries(results.suite))
       line(label, ms(s.fileSetup), ms(s.resetBeforeTest), s.overJest ? `${s.overJest}x` : '-');
+    console.log('');
+  }
+  if (Object.keys(results.playwright).length) {
+    const sec = (s) => `${(s.median / 1000).toFixed(2)} s (${(s.min / 1000).toFixed(2)}-${(s.max / 1000).toFixed(2)})`;
+    const wide = (...cells) =>
+      console.log(
+        cells
+          .map((cell, i) => String(cell).padEnd(i === 0 ? 18 : 38))
+          .join('')
+          .trimEnd(),
+      );
+    console.log(
+      `Playwright suite (browser + API tests, an app server per worker; medians (min-max) of ${m.suiteRuns} interleaved repetitions)`,
+    );
+    wide(
+      'example',
+      'pgwork, 1 worker',
+      'pgwork, 4 workers',
+      'unisolated, 4 workers (wrong)',
+      'overhead / 4-vs-1 speedup',
+    );
+    for (const [label, s] of Object.entries(results.playwright)) {
+      wide(
+        label,
+        `${sec(s.pgwork1)}, ${s.pgwork1.failedTests.join('/')} failed`,
+        `${sec(s.pgwork4)}, ${s.pgwork4.failedTests.join('/')} failed`,
+        `${sec(s.unisolated4)}, ${s.unisolated4.failedTests.join('/')} failed`,
+        `${s.overheadPct.median}% (${s.overheadPct.min} to ${s.overheadPct.max}) / ${s.speedup4Over1}x`,
+      );
+      for (const note of s.isolatedFailures) console.log(`  isolated run failed: ${note}`);
+    }
     console.log('');
   }
 }

@@ -1,18 +1,20 @@
 // `pnpm stress`: pgwork's promises under repetition, the transaction reset mode,
 // concurrency, kills and sharding, against one server (PGWORK_DATABASE_URL,
 // else an embedded one); under Jest, and under Vitest for every example with a
-// vitest config.
+// vitest config; a Playwright example (a playwright config) has its own
+// section: repeated runs, and its runner interrupted mid-run (no app server or
+// supervisor left behind, the next run green).
 //
 //   pnpm stress [-- --repeat N] [--examples raw-pg,prisma] [--json]
 //
 // The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
 // Prints a summary table and exits non-zero if any check fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { core } from './core.mjs';
-import { discoverExamples, ROOT, runExample, underEachRunner } from './examples.mjs';
+import { discoverExamples, ROOT, runExample, sharesSuite, underEachRunner } from './examples.mjs';
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 const option = (name, fallback) => {
@@ -31,8 +33,10 @@ if (!examples.length) {
   process.exit(2);
 }
 
-// Every example under Jest, and again under Vitest where it has a vitest config.
-const subjects = examples.flatMap(underEachRunner);
+// Every example of the shared suite under Jest, and again under Vitest where it has a vitest config.
+// Playwright examples (their own suite, an app server per worker) have their own section.
+const sharedSuite = examples.filter(sharesSuite);
+const subjects = sharedSuite.flatMap(underEachRunner);
 
 const embedded = process.env.PGWORK_DATABASE_URL ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = process.env.PGWORK_DATABASE_URL ?? embedded.url;
@@ -108,8 +112,8 @@ try {
       if (green(await runExample(example, { ...env, PGWORK_ISOLATION: 'schema' }))) greenRuns++;
     check('isolation', `${example.short} green ${greenRuns}/${repeat} with a schema per worker`, greenRuns === repeat);
   }
-  {
-    const example = examples[0];
+  if (sharedSuite.length) {
+    const example = sharedSuite[0];
     say(`${example.short}: PGWORK_ISOLATION=server (an embedded server per worker)`);
     const run = await runExample(example, { PGWORK_DATABASE_URL: 'embedded', PGWORK_ISOLATION: 'server' });
     check(
@@ -121,14 +125,17 @@ try {
   }
 
   // 2-4. Concurrency, kills and shards, under each runner.
-  for (const example of [examples[0], subjects.find((e) => e.runner === 'vitest')].filter(Boolean))
+  for (const example of [sharedSuite[0], subjects.find((e) => e.runner === 'vitest')].filter(Boolean))
     await runnerChecks(example);
 
   // 5. The kept embedded cluster (the default with no server configured): runs
   // interrupted by Ctrl-C, SIGTERM and SIGKILL leave a cache the next run uses;
   // a run killed mid-build leaves nothing the next run trusts; two runs share
   // one cache; template GC drops stale templates only.
-  await embeddedCacheChecks(examples[0]);
+  if (sharedSuite.length) await embeddedCacheChecks(sharedSuite[0]);
+
+  // 6. Playwright examples: repeated runs, and the runner interrupted mid-run.
+  for (const example of examples.filter((e) => e.runner === 'playwright')) await playwrightChecks(example);
 
   // Per-worker services (raw-pg's Redis per worker): runs interrupted by Ctrl-C,
   // SIGTERM and SIGKILL leave no service or supervisor running.
@@ -453,6 +460,116 @@ async function embeddedCacheChecks(example) {
   } finally {
     await core.removeClusters(cache);
   }
+}
+
+// --- Playwright -------------------------------------------------------------
+
+/**
+ * Every live process whose environment holds PGWORK_STRESS_MARKER=marker, with its command line
+ * (from /proc): a variable every process of one run inherits (runner, workers, supervisors, app
+ * servers), so how its leftovers are found.
+ */
+function markedProcesses(marker) {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (!readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`PGWORK_STRESS_MARKER=${marker}`))
+        continue;
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (cmdline) found.push({ pid: Number(name), cmdline }); // a zombie has none
+    } catch {} // gone, or not ours to read
+  }
+  return found;
+}
+
+/** The run's app servers (the example's src/server.ts, and the shell that started it) and their supervisors. */
+function serviceProcesses(marker) {
+  return markedProcesses(marker).filter(({ cmdline }) => /src\/server\.ts|service-supervisor/.test(cmdline));
+}
+
+/**
+ * A Playwright example's suite: green every time isolated, contaminated at least
+ * once of --repeat unisolated runs; then its `playwright test` process sent
+ * SIGINT, SIGTERM and SIGKILL once the app servers are up: within a bounded wait
+ * no app server or supervisor of that run is left (Playwright's own workers may
+ * finish their current test: Playwright's behaviour, not checked), and the next
+ * run is green, the interrupted run's databases gone (a SIGKILLed run's reclaimed by it).
+ */
+async function playwrightChecks(example) {
+  const checkOn = (scenario, name, ...rest) => check(scenario, `${example.short}: ${name}`, ...rest);
+  say(`${example.short}: ${repeat} isolated and ${repeat} unisolated runs`);
+  let greenRuns = 0;
+  let contaminated = 0;
+  for (let i = 0; i < repeat; i++) if (green(await runExample(example, env))) greenRuns++;
+  for (let i = 0; i < repeat; i++)
+    if ((await runExample(example, { ...env, PGWORK_DISABLE: '1' })).failed > 0) contaminated++;
+  checkOn('playwright', `green ${greenRuns}/${repeat} isolated`, greenRuns === repeat);
+  checkOn(
+    'playwright',
+    `unisolated runs that saw contamination: ${contaminated}/${repeat}`,
+    contaminated > 0,
+    'the suite must be able to see it',
+  );
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL']) {
+    say(`${example.short}: ${signal} to \`playwright test\` once its app servers are up, then a run`);
+    const marker = `${process.pid}-${signal}-${core.newRunId()}`;
+    let sent = false;
+    let runId;
+    let servers = 0;
+    const interrupted = await runExample(example, { ...env, PGWORK_STRESS_MARKER: marker }, [], {
+      onStart: (child, output) => {
+        const timer = setInterval(() => {
+          if (sent) return;
+          runId ??= runIdOf(output());
+          const up = serviceProcesses(marker).filter(({ cmdline }) => cmdline.includes('src/server.ts'));
+          if (!runId || up.length === 0) return;
+          sent = true;
+          servers = up.length;
+          clearInterval(timer);
+          process.kill(child.pid, signal);
+        }, 100);
+        child.on('close', () => clearInterval(timer));
+      },
+    });
+    // The supervisors stop their servers once the worker or the runner is gone: give them a bounded while.
+    let left = serviceProcesses(marker);
+    for (const deadline = Date.now() + 15_000; left.length && Date.now() < deadline; left = serviceProcesses(marker))
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    const others = markedProcesses(marker).filter((p) => !left.some((l) => l.pid === p.pid)).length;
+    for (const { pid } of left) process.kill(pid, 'SIGKILL'); // not to disturb what follows
+    const scenario = `${signal.toLowerCase()} playwright`;
+    checkOn(
+      scenario,
+      'no app server or supervisor of the interrupted run left',
+      sent && interrupted.status !== 0 && left.length === 0,
+      sent
+        ? `${servers} app server(s) up at the signal, exit ${interrupted.status}; left: ${left.map((p) => `${p.pid} ${p.cmdline.slice(0, 60)}`).join('; ') || 'none'}; ${others} other processes of the run still ending (Playwright's workers, browsers)`
+        : `the run ended before the signal: ${lastLines(interrupted)}`,
+    );
+    const leftovers = runId ? await databasesOf(runId) : [];
+    const next = await runExample(example, env);
+    const reclaimed = next.pgwork?.reclaimed ?? [];
+    const after = runId ? await databasesOf(runId) : ['(no run id)'];
+    const said = next.output.match(/reclaimed (\d+) database\(s\) of dead runs/);
+    checkOn(
+      scenario,
+      signal === 'SIGKILL'
+        ? "the next run is green and reclaims the dead run's databases"
+        : "the next run is green, the interrupted run's databases gone",
+      green(next) &&
+        after.length === 0 &&
+        (signal !== 'SIGKILL' || (leftovers.length > 0 && leftovers.every((name) => reclaimed.includes(name)) && said)),
+      `next: ${next.passed}/${next.total} passed${green(next) ? '' : ` (${lastLines(next)})`}; run ${runId} left ${leftovers.length} database(s), ${reclaimed.length} reclaimed${said ? ` ("${said[0]}")` : ''}`,
+    );
+  }
+}
+
+/** What a run that went wrong said last, its stack frames left out. */
+function lastLines(run) {
+  const lines = run.output.split('\n').filter((line) => line.trim() && !/^\s+at /.test(line));
+  return lines.slice(-3).join(' / ') || `no output, exit ${run.status}`;
 }
 
 function childPids(pid) {
