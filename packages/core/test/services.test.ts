@@ -16,6 +16,7 @@ const FIXTURE = join(__dirname, 'fixtures/services-project');
 const JEST_CONFIG = join(FIXTURE, 'jest.config.js');
 const VITEST_CONFIG = join(FIXTURE, 'vitest.config.mjs');
 const JEST = require.resolve('jest/bin/jest');
+const VITEST = join(require.resolve('vitest/package.json'), '../vitest.mjs');
 
 describe('the services option', () => {
   const services = (value: unknown, extra: Record<string, unknown> = {}) =>
@@ -267,23 +268,27 @@ describe('a service that fails', () => {
   });
 });
 
-describe('a worker replaced by one of the same number', () => {
-  it("keeps the new worker's service record and output while the old one's service is still stopping (Vitest: a process per file)", async () => {
+describe.each([
+  ['Jest: a worker recycled after each file (workerIdleMemoryLimit)', JEST_CONFIG, /Tests:\s+2 passed, 2 total/],
+  ['Vitest: a process per file', VITEST_CONFIG, /Tests\s+2 passed \(2\)/],
+])('a worker replaced by one of the same number (%s)', (_how, config, passed) => {
+  it("keeps the new worker's service record and output while the old one's service is still stopping", async () => {
     // The old supervisor used to remove the files, named after the worker's number alone, that the new one had just written.
-    const run = await servicesRun('recycled', VITEST_CONFIG);
-    expect(run.output).toMatch(/Tests\s+2 passed \(2\)/);
+    const run = await servicesRun('recycled', config);
+    expect(run.output).toMatch(passed);
     expect(run.status).toBe(0);
-    expect(run.lines.filter((line) => line.startsWith('started '))).toHaveLength(2);
+    const ports = run.lines.filter((line) => line.startsWith('started ')).map((line) => line.split(' ')[1]);
+    expect(new Set(ports).size).toBe(2); // two worker processes, each with its own service
     expect(run.left).toEqual([]);
   });
 });
 
 /**
- * Starts the "hold" variant under Jest in a process group of its own (as a
- * terminal starts it), waits until both workers' Redis servers answer and the
- * files are holding, and returns what is needed to kill it.
+ * Starts the "hold" variant under Jest (or Vitest) in a process group of its
+ * own (as a terminal starts it), waits until both workers' Redis servers answer
+ * and the files are holding, and returns what is needed to kill it.
  */
-async function heldRun() {
+async function heldRun(runner: 'jest' | 'vitest' = 'jest') {
   const marker = `pgwork-mark-${uniqueBase('k').slice(2)}`;
   const baseName = uniqueBase('svckill');
   const secret = `secret-${uniqueBase('v')}`;
@@ -301,11 +306,11 @@ async function heldRun() {
   };
   delete env.JEST_WORKER_ID;
   delete env.DATABASE_URL;
-  const child = spawn(
-    process.execPath,
-    [JEST, '--config', JEST_CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci'],
-    { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const command =
+    runner === 'jest'
+      ? [JEST, '--config', JEST_CONFIG, '--cacheDirectory', join(work, 'cache'), '--ci']
+      : [VITEST, 'run', '--config', VITEST_CONFIG];
+  const child = spawn(process.execPath, command, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
@@ -324,7 +329,7 @@ async function heldRun() {
     output: () => output,
     exited,
     async cleanUp() {
-      // Jest's workers outlive a killed runner, still holding their databases: stop them, then drop those.
+      // The runner's workers can outlive it, still holding their databases: stop them, then drop those.
       for (const pid of workers) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -356,11 +361,12 @@ function childrenOf(pid: number): number[] {
 
 describe('a run killed while its services run', () => {
   it.each([
-    ['SIGKILL of the runner', 'SIGKILL', 'runner'],
-    ['SIGTERM of the runner', 'SIGTERM', 'runner'],
-    ["Ctrl-C (SIGINT to the terminal's process group)", 'SIGINT', 'group'],
-  ] as const)('%s leaves no service or supervisor running', async (_what, signal, target) => {
-    const run = await heldRun();
+    ['SIGKILL of the runner', 'jest', 'SIGKILL', 'runner'],
+    ['SIGTERM of the runner', 'jest', 'SIGTERM', 'runner'],
+    ["Ctrl-C (SIGINT to the terminal's process group)", 'jest', 'SIGINT', 'group'],
+    ['SIGKILL of the runner', 'vitest', 'SIGKILL', 'runner'],
+  ] as const)('%s (%s) leaves no service or supervisor running', async (_what, runner, signal, target) => {
+    const run = await heldRun(runner);
     try {
       // Running before the kill: two supervisors and two Redis servers (a check that can fail).
       expect(markedProcesses(run.marker).length).toBeGreaterThanOrEqual(4);
