@@ -23,4 +23,5 @@ export const core = {
   ...load('worker/reset.js'),
   ...load('worker/session.js'),
   ...load('testing/server.js'),
+  ...load('cli/project.js'),
 };

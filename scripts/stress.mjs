@@ -137,9 +137,9 @@ try {
   // 6. Playwright examples: repeated runs, and the runner interrupted mid-run.
   for (const example of examples.filter((e) => e.runner === 'playwright')) await playwrightChecks(example);
 
-  // Per-worker services (raw-pg's Redis per worker): runs interrupted by Ctrl-C,
-  // SIGTERM and SIGKILL leave no service or supervisor running.
-  const servicesExample = examples.find((e) => e.short === 'examples/raw-pg');
+  // Per-worker services (the first example whose config starts some, as pgwork reads
+  // the config): runs interrupted by Ctrl-C, SIGTERM and SIGKILL leave no service or supervisor running.
+  const servicesExample = await firstWithServices(sharedSuite);
   if (servicesExample) await serviceKillChecks(servicesExample);
 } finally {
   await embedded?.stop();
@@ -593,6 +593,15 @@ function isAlive(pid) {
 }
 
 // --- Per-worker services ------------------------------------------------------
+
+/** The first of `examples` whose config has the services option (read as `pgwork doctor` reads it). */
+async function firstWithServices(candidates) {
+  for (const example of candidates) {
+    const projects = await core.readProjects(example.dir, {}).catch(() => []);
+    if (projects.some((project) => project.options?.services.length)) return example;
+  }
+  return undefined;
+}
 
 /**
  * An example whose configs start a service per worker (raw-pg: a Redis server

@@ -1,10 +1,19 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveOptions } from '../src/setup/options';
-import { servicesDirectory } from '../src/shared/services';
+import { servicesDirectory, stopRunServices } from '../src/shared/services';
 import { dropOwnedWithBase, runFixture, serverUrl, uniqueBase } from './helpers';
 import { adapter, code } from './unit-helpers';
 
@@ -378,6 +387,28 @@ describe('a run killed while its services run', () => {
       for (const port of run.ports) expect(await portOpen(port)).toBe(false);
     } finally {
       await run.cleanUp();
+    }
+  });
+});
+
+describe("a run's end", () => {
+  it('removes its own directory, and empty ones of killed runs untouched for a day; never one with files', async () => {
+    const stamp = `${process.pid}-${Date.now()}`;
+    const ended = servicesDirectory(`ended-${stamp}`);
+    const killedLongAgo = servicesDirectory(`killed-${stamp}`);
+    const killedJustNow = servicesDirectory(`recent-${stamp}`);
+    const liveLongAgo = servicesDirectory(`live-${stamp}`);
+    for (const directory of [ended, killedLongAgo, killedJustNow, liveLongAgo])
+      mkdirSync(directory, { recursive: true });
+    writeFileSync(join(liveLongAgo, 'w1-redis-1.log'), 'still running');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    for (const directory of [killedLongAgo, liveLongAgo]) utimesSync(directory, twoDaysAgo, twoDaysAgo);
+    try {
+      await stopRunServices(`ended-${stamp}`);
+      expect([ended, killedLongAgo, killedJustNow, liveLongAgo].map(existsSync)).toEqual([false, false, true, true]);
+    } finally {
+      for (const directory of [ended, killedLongAgo, killedJustNow, liveLongAgo])
+        rmSync(directory, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isAlive } from './child';
 
 // Per-worker services (a Redis, a Playwright worker's app server): what the
@@ -117,6 +117,29 @@ export async function stopRunServices(runId: string): Promise<void> {
     if (groupAlive(record.pid)) signal(-record.pid, 'SIGKILL');
   }
   rmSync(directory, { recursive: true, force: true });
+  sweepEmptyRunDirectories(dirname(directory));
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the directories of runs killed before their end: their supervisors
+ * removed their own files when the run died, and left the folder. Only an
+ * empty one (rmdir refuses any other), untouched for a day.
+ */
+function sweepEmptyRunDirectories(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(parent, entry);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > DAY_MS) rmdirSync(path);
+    } catch {} // not empty, or gone meanwhile
+  }
 }
 
 /** Whether any process of the group `leader` started is left. */
