@@ -38,6 +38,13 @@ export interface Isolation<State extends RunState = RunState> {
    * that clone one, the template its database came from).
    */
   target(state: State, workerId: number): WorkerTarget;
+  /**
+   * Worker side, string work only: where a test process whose runner gives it
+   * no worker number leases one (worker/lease.ts: an advisory lock per number,
+   * held on a connection there): a database of the run's shared server that
+   * exists for the run's whole life.
+   */
+  leaseTarget(state: State): { readonly url: string; readonly source: string };
   /** Worker side: makes sure worker N's target exists and is this run's, and connects to it. */
   open(state: State, workerId: number): Promise<OpenedTarget>;
   /**

@@ -58,6 +58,10 @@ export const databaseIsolation: Isolation<DatabaseRunState> = {
     };
   },
 
+  leaseTarget(state) {
+    return { url: databaseUrl(state.server.url, state.maintenanceDatabase), source: state.server.source };
+  },
+
   // Many workers may race for one name: exactly one clone per name, the rest reuse it.
   async open(state, workerId) {
     const target = databaseIsolation.target(state, workerId);

@@ -109,6 +109,10 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
     return { database: state.database, url, appUrl, schema, runId: state.runId, source: state.server.source };
   },
 
+  leaseTarget(state) {
+    return { url: databaseUrl(state.server.url, state.database), source: state.server.source };
+  },
+
   // The schema was made in globalSetup: the worker only connects to it.
   async open(state, workerId) {
     const target = schemaIsolation.target(state, workerId);

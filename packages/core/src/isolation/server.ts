@@ -43,6 +43,11 @@ export const serverIsolation: Isolation<ServerRunState> = {
     return databaseIsolation.target(workerState(state, workerId), workerId);
   },
 
+  // Worker 1's server: every run of this mode has one.
+  leaseTarget(state) {
+    return databaseIsolation.leaseTarget(workerState(state, 1));
+  },
+
   open(state, workerId) {
     return databaseIsolation.open(workerState(state, workerId), workerId);
   },

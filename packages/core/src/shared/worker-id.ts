@@ -13,8 +13,13 @@ const WORKER_ID_VARIABLES = ['PGWORK_WORKER_ID', 'VITEST_POOL_ID', 'JEST_WORKER_
  * versions). Only a positive integer is accepted: it becomes part of a database name.
  */
 export function resolveWorkerId(env: NodeJS.ProcessEnv = process.env): number {
+  return runnerWorkerId(env) ?? 1;
+}
+
+/** The worker number a variable gives (see resolveWorkerId), or undefined where none is set: a binding then leases one (worker/lease.ts). */
+export function runnerWorkerId(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const variable = WORKER_ID_VARIABLES.find((name) => env[name] !== undefined && env[name] !== '');
-  if (!variable) return 1;
+  if (!variable) return undefined;
   const raw = env[variable]!;
   if (!POSITIVE_INTEGER.test(raw)) {
     const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
