@@ -436,7 +436,7 @@ describe('doctor', () => {
         check: 'config',
         ok: false,
         detail: expect.stringContaining(
-          `no Jest or Vitest config with pgwork's options in ${project}; run pgwork in the folder`,
+          `no Jest, Vitest or pgwork config with pgwork's options in ${project}; run pgwork in the folder`,
         ),
       }),
       expect.objectContaining({
@@ -602,7 +602,7 @@ describe('bad input', () => {
     ],
     [
       ['ls', '--config', 'nope.js'],
-      `pgwork: --config nope.js: no such file in ${__dirname}; name your Jest or Vitest config.`,
+      `pgwork: --config nope.js: no such file in ${__dirname}; name your Jest, Vitest or pgwork config.`,
     ],
   ])('pgwork %j: one line naming the fix', (args, message) => {
     const run = pgwork(args);

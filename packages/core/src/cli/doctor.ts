@@ -39,7 +39,7 @@ export async function doctor(project: CliProject, cwd: string): Promise<Check[]>
   if (!options || !project.configFile) {
     fail(
       'config',
-      `no Jest or Vitest config with pgwork's options in ${cwd}; run pgwork in the folder of your jest.config or vitest.config, or pass --config <file>.`,
+      `no Jest, Vitest or pgwork config with pgwork's options in ${cwd}; run pgwork in the folder of your jest.config, vitest.config or pgwork.config, or pass --config <file>.`,
     );
   } else {
     const name = project.name ? ` (project "${project.name}")` : '';

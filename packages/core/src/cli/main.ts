@@ -5,6 +5,7 @@ import { clean, doctorCommand, ls, type CommandContext, type CommandResult } fro
 import { parseDuration } from './output';
 import { readProjects, type CliFlags } from './project';
 import { clustersLeftStopped, whenStopped } from './servers';
+import { parseRunArguments, runCommand } from './run';
 import { url } from './url';
 
 const USAGE = `usage: pgwork <command> [options]
@@ -22,6 +23,11 @@ const USAGE = `usage: pgwork <command> [options]
   doctor           check the setup without running tests: one line per check
   url [worker]     the URL of a kept run's worker database (worker 1 by default),
                    for psql $(pgwork url 2)
+  run -- <command> a run around any command, as a runner's global setup and teardown
+                   would do it: the command gets the run (for node:test, Mocha, Bun
+                   and their bindings) and worker 1's database in DATABASE_URL; the
+                   run ends when the command does. Options from pgwork.config.*;
+                   --config <file>, --workers <n> (default: the machine's cores)
 
 options
   --config <file>     the Jest or Vitest config (default: jest.config.*, package.json
@@ -178,6 +184,7 @@ async function run(parsed: Parsed, out: (text: string) => void): Promise<Command
 export async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
+    if (argv[0] === 'run') return await runCommand(parseRunArguments(argv.slice(1), process.cwd()));
     const parsed = parse(argv);
     if (parsed === 'help') {
       process.stdout.write(USAGE);

@@ -8,6 +8,7 @@ import { envOrOption } from '../shared/choices';
 import { ISOLATION_MODES, type IsolationMode } from '../shared/modes';
 import { parseDatabaseUrl, validateBaseName } from '../shared/naming';
 import { loadAdapter } from '../shared/adapter';
+import { findPgworkConfig, isPgworkConfig, readPgworkConfig } from '../setup/config-file';
 import { projectBaseName, resolveOptions, type ResolvedOptions } from '../setup/options';
 import { describeProject, type ProjectDescription } from '../setup/run';
 import { chooseServer, type RunnerEnv, type ServerChoice } from '../setup/server-and-env';
@@ -62,11 +63,15 @@ export async function readProjects(
   if (flags.config && !existsSync(file!)) {
     throw new PgworkError(
       'INVALID_OPTION',
-      `--config ${flags.config}: no such file in ${cwd}; name your Jest or Vitest config.`,
+      `--config ${flags.config}: no such file in ${cwd}; name your Jest, Vitest or pgwork config.`,
     );
   }
   if (!file) return [projectOf(undefined, { name: undefined, rootDir: cwd, options: undefined }, flags, env)];
-  const found = VITEST_CONFIG_FILE.test(basename(file)) ? await readVitest(file) : await readJest(file);
+  const found = isPgworkConfig(file)
+    ? await readPgwork(file)
+    : VITEST_CONFIG_FILE.test(basename(file))
+      ? await readVitest(file)
+      : await readJest(file);
   if (found.projects.length === 0) {
     throw new PgworkError(
       'INVALID_OPTION',
@@ -93,13 +98,21 @@ export async function describeCliProject(
   return { ...described, adapter: adapter.name };
 }
 
-/** A config pgwork can read in `dir`: Jest's first (its package.json key too), then Vitest's. */
+/** A config pgwork can read in `dir`: Jest's first (its package.json key too), then Vitest's, then pgwork's own. */
 function findConfig(dir: string): string | undefined {
   const jest = JEST_CONFIGS.map((name) => join(dir, name)).find(existsSync);
   if (jest) return jest;
   const manifest = join(dir, 'package.json');
   if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { jest?: unknown }).jest) return manifest;
-  return VITEST_CONFIGS.map((name) => join(dir, name)).find(existsSync);
+  return VITEST_CONFIGS.map((name) => join(dir, name)).find(existsSync) ?? findPgworkConfig(dir);
+}
+
+/** pgwork's own config (node:test, Mocha, Bun, `pgwork run`): one project, in the file's folder. */
+async function readPgwork(file: string): Promise<{ projects: FoundProject[]; maxWorkers: unknown }> {
+  return {
+    projects: [{ name: undefined, rootDir: dirname(file), options: await readPgworkConfig(file) }],
+    maxWorkers: undefined,
+  };
 }
 
 interface FoundProject {

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { Client } from 'pg';
 import { orList } from './choices';
 import { PgworkError, describeDatabaseError } from './errors';
@@ -117,10 +119,23 @@ export function isAdapterReference(value: unknown): value is AdapterReference {
   );
 }
 
+/**
+ * A module named in the options (a package name, as a JSON config holds it),
+ * resolved from the project: pnpm's strict node_modules lets core see only its
+ * own dependencies, not the adapter the project installed beside it.
+ */
+function resolveFromProject(module: string, rootDir: string): string | undefined {
+  try {
+    return createRequire(join(rootDir, 'package.json')).resolve(module);
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadAdapter(reference: AdapterReference, context: AdapterContext): Adapter {
   let loaded: { createAdapter?: AdapterFactory<unknown> };
   try {
-    loaded = require(reference.module);
+    loaded = require(resolveFromProject(reference.module, context.rootDir) ?? reference.module);
   } catch (error) {
     throw new PgworkError(
       'ADAPTER_FAILED',
