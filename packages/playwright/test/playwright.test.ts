@@ -185,7 +185,8 @@ describe('@pgwork/playwright, interrupted', () => {
         stdio: 'ignore',
       });
       try {
-        await until("both workers' servers", () => processesWith(mark, 'server.js').length === 2, 120_000);
+        // Mid-run: a worker's server is up (on a loaded machine the other worker may not have started its own yet).
+        await until("a worker's server", () => processesWith(mark, 'server.js').length > 0, 120_000);
         run.kill(signal);
         const left = () => [...processesWith(mark, 'server.js'), ...processesWith(mark, 'service-supervisor')];
         // Supervisors check their owners four times a second and give a server 5 s to stop.

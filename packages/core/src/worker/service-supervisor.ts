@@ -90,8 +90,13 @@ function portOpen(host: string): Promise<boolean> {
       done(open);
     };
     socket.setTimeout(1000, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
+    // Hung up politely (FIN, not a reset): a server that does not handle a reset socket's error would crash on the probe.
+    // (The idle timeout above destroys it if the server keeps its side open; a second done() is ignored.)
+    socket.once('connect', () => {
+      socket.end();
+      done(true);
+    });
+    socket.on('error', () => finish(false));
   });
 }
 
