@@ -234,6 +234,14 @@ describe.each([
   });
 });
 
+describe('services under worker threads (Vitest pool "threads")', () => {
+  it("stop when the next thread of the worker's number starts: each file runs beside no earlier file's service", async () => {
+    const run = await servicesRun('threads', VITEST_CONFIG);
+    expect(run.output).toMatch(/Tests\s+3 passed \(3\)/);
+    expect(run.left).toEqual([]);
+  });
+});
+
 describe("the worker's environment", () => {
   it('starts the services when it is too large for one command-line argument (a 130 kB variable)', async () => {
     // Linux caps one argument at 128 kB: the environment goes to the supervisor and launcher on stdin.

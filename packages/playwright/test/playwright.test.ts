@@ -173,6 +173,25 @@ async function until(what: string, condition: () => boolean, ms: number): Promis
   }
 }
 
+describe('@pgwork/playwright, a server that never becomes ready', () => {
+  it("is started once per worker number: the workers Playwright starts to replace the failing one fail at once with the first one's error", () => {
+    const work = mkdtempSync(join(tmpdir(), 'pgwork-playwright-starts-'));
+    const starts = join(work, 'starts');
+    try {
+      const run = playwright(['e2e/isolated.spec.js', '--workers=1'], {
+        FIXTURE_SERVER_SILENT: '1',
+        FIXTURE_SERVER_TIMEOUT: '2000',
+        FIXTURE_STARTS: starts,
+      });
+      expect(run.tests.map((test) => test.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+      for (const test of run.tests) expect(test.output).toMatch(/was not ready within 2 s/);
+      expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('@pgwork/playwright, interrupted', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGKILL'] as const)(
     'a run ended by %s leaves no server or supervisor, and the next run is green',

@@ -1,6 +1,6 @@
 import { PgworkError } from '../shared/errors';
 import { resolveOptions, type PgworkOptions } from '../setup/options';
-import type { ServiceOptions } from '../setup/services-option';
+import { validateServices, type ServiceOptions } from '../setup/services-option';
 import { OPTIONS_VARIABLE, WEB_SERVER, playwrightEntryPoints } from './wiring';
 
 /** pgwork's options for a Playwright config: the ones every runner has, and the worker's own app server. */
@@ -46,6 +46,7 @@ export function withPgwork<Config extends PlaywrightConfigLike>(
       "the config has Playwright's own webServer, one server for every worker, and pgwork's webServer starts one per worker on its own database; remove Playwright's webServer (its command goes in pgwork's).",
     );
   }
+  if (webServer !== undefined) validateServices({ [WEB_SERVER]: webServer }, [], 'webServer');
   const coreOptions: PgworkOptions = webServer
     ? { ...rest, services: { ...rest.services, [WEB_SERVER]: webServer } }
     : rest;

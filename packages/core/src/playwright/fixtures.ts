@@ -150,8 +150,9 @@ export function pgworkFixtures() {
           await step(endFile);
           const lifecycle = workerLifecycle({ env: process.env, testPath: testInfo.file, appRequire: require });
           registerWorker(lifecycle);
-          file = { path: testInfo.file, lifecycle };
           await step(lifecycle.beforeFile);
+          // Only once it is open: a file whose opening failed is opened again by its next test.
+          file = { path: testInfo.file, lifecycle };
         }
         const { lifecycle } = file;
         await step(lifecycle.beforeTest);

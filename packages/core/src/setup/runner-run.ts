@@ -90,7 +90,7 @@ export function finishRunnerRun(run: Run, project: string | undefined, write: (t
 }
 
 async function finishAndAnnounce(run: Run, project: string | undefined, write: (text: string) => void): Promise<void> {
-  // First: an app server still connected to its worker's database would make Postgres refuse the drop.
+  // First: an app server still running would keep connecting to its worker's database while it is dropped.
   await stopRunServices(run.state.runId);
   const result = await run.finish();
   const fate = result.dropped ? 'dropped' : 'kept (PGWORK_KEEP=1)';

@@ -41,7 +41,8 @@ export function validateServices(raw: unknown, reserved: readonly string[], opti
     reserved.map((name) => [name, 'pgwork already sets in each worker (its env or workerEnv option)']),
   );
   return Object.entries(raw as Record<string, unknown>).map(([name, given]) => {
-    const at = `${option}.${name}`;
+    // Playwright's webServer is checked as one service under its own option's name.
+    const at = option === 'services' ? `${option}.${name}` : option;
     if (!SERVICE_NAME.test(name))
       throw bad(`${at}: a service's name is a letter then letters, digits, - or _`, example);
     if (typeof given !== 'object' || given === null) throw bad(`${at} must be an object with a command`, example);

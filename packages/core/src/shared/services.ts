@@ -1,4 +1,14 @@
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isAlive } from './child';
@@ -21,16 +31,37 @@ export interface ServiceSpec {
   readonly cwd: string;
 }
 
-/** What a service's supervisor records beside its output, `w<worker>-<name>-<worker pid>.json` in the run's directory. */
+/** What a service's supervisor records beside its output, `w<worker>-<name>-<owner>.json` in the run's directory. */
 export interface ServiceRecord {
   /** The supervisor: it stops the service's process group when asked (SIGTERM) or when its owners die. */
-  readonly supervisor: number;
+  readonly supervisor: ServiceOwner;
   /** The service's shell, the leader of its process group. */
-  readonly pid: number;
+  readonly service: ServiceOwner;
   readonly port: number;
-  /** Set when the service ended on its own, before anyone stopped it. */
+  /** Set when the service ended on its own (or never became ready): nobody is left to stop. */
   readonly exit?: { readonly code: number | null; readonly signal: string | null };
 }
+
+/** What a supervisor is asked (on its stdin). */
+export interface SupervisorRequest {
+  readonly command: string;
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  readonly port: number;
+  readonly readyUrl?: string;
+  readonly timeoutMs: number;
+  readonly owners: readonly ServiceOwner[];
+  readonly log: string;
+  readonly record: string;
+}
+
+/** What starts the supervisor's answer line on stdout: anything else there (a NODE_OPTIONS preload's output) is not it. */
+export const SUPERVISOR_ANSWER = 'pgwork-supervisor: ';
+
+/** The supervisor's answer, once, on stdout. */
+export type SupervisorAnswer =
+  | { readonly ready: true; readonly pid: number }
+  | { readonly ready: false; readonly reason: string; readonly fix: string };
 
 /** {port}, {worker} and {run} of a service's command or variable. */
 export function expandServiceValue(value: string, values: { port: number; worker: number; run: string }): string {
@@ -52,20 +83,26 @@ export function makeServicesDirectory(runId: string): string {
 }
 
 /**
- * The files of worker N's service `name` started by the worker process `owner`:
- * its output, and its record. Named after the process too: a worker that
- * replaces one of the same number (each Vitest file's new process, a recycled
- * or crashed Jest worker) starts its services while the last one's may still
- * be stopping, and a supervisor removes its files when it stops.
+ * The files of worker N's service `name` started by `owner` (the worker's
+ * process and thread, "<pid>-t<thread>"): its output, and its record. Named
+ * after the owner too: a worker that replaces one of the same number (each
+ * Vitest file's fresh process or thread, a recycled or crashed Jest worker)
+ * starts its services while the last one's may still be stopping, and a
+ * supervisor removes its files when it stops.
  */
 export function serviceFiles(
   runId: string,
   worker: number,
   name: string,
-  owner: number,
+  owner: string,
 ): { log: string; record: string } {
   const stem = join(servicesDirectory(runId), `w${worker}-${name}-${owner}`);
   return { log: `${stem}.log`, record: `${stem}.json` };
+}
+
+/** Where a worker's failed start is kept: the next process or thread of that number fails at once with it, not after the same timeout again. */
+export function failedStartFile(runId: string, worker: number): string {
+  return join(servicesDirectory(runId), `w${worker}.failed`);
 }
 
 export function readServiceRecord(file: string): ServiceRecord | undefined {
@@ -76,11 +113,23 @@ export function readServiceRecord(file: string): ServiceRecord | undefined {
   }
 }
 
+/** How much of a log's end is read for its last lines: a chatty server's log grows for the whole run. */
+const TAIL_BYTES = 64 * 1024;
+
 /** The last lines a service printed, for an error or a failed test's report. */
 export function lastOutput(log: string, lines = 20): string {
   let text: string;
   try {
-    text = readFileSync(log, 'utf8');
+    const size = statSync(log).size;
+    const start = Math.max(0, size - TAIL_BYTES);
+    const buffer = Buffer.alloc(size - start);
+    const fd = openSync(log, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    text = buffer.toString('utf8');
   } catch {
     return '';
   }
@@ -93,7 +142,8 @@ export function quotedOutput(log: string): string {
   return output ? `; its last output:\n${output.replace(/^/gm, '  | ')}` : '; it printed nothing';
 }
 
-const STOP_WAIT_MS = 10_000;
+/** How long stopping services waits for their supervisors (which give a service 5 s before SIGKILL). */
+export const STOP_WAIT_MS = 10_000;
 
 /**
  * At a run's end: stops every service of the run still running (its worker
@@ -109,15 +159,24 @@ export async function stopRunServices(runId: string): Promise<void> {
   } catch {
     return;
   }
-  const records = files.map((file) => readServiceRecord(join(directory, file))).filter((record) => !!record);
-  for (const record of records) signal(record.supervisor, 'SIGTERM');
-  const deadline = Date.now() + STOP_WAIT_MS;
-  while (records.some((record) => isAlive(record.supervisor)) && Date.now() < deadline) await sleep(50);
-  for (const record of records) {
-    if (groupAlive(record.pid)) signal(-record.pid, 'SIGKILL');
-  }
+  await stopRecorded(files.map((file) => join(directory, file)));
   rmSync(directory, { recursive: true, force: true });
   sweepEmptyRunDirectories(dirname(directory));
+}
+
+/**
+ * Stops the services these records name and waits for their supervisors to
+ * go. Only processes that are still the ones recorded (a pid reused since is
+ * another program's), and none of a record whose service already ended.
+ */
+export async function stopRecorded(recordFiles: readonly string[]): Promise<void> {
+  const records = recordFiles.map(readServiceRecord).filter((record) => !!record && !record.exit) as ServiceRecord[];
+  const supervisors = records.map((record) => record.supervisor).filter(ownerAlive);
+  for (const supervisor of supervisors) signal(supervisor.pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (supervisors.some(ownerAlive) && Date.now() < deadline) await sleep(50);
+  // A supervisor that was killed (or did not stop in time) left its service: stop the group directly.
+  for (const record of records) if (ownerAlive(record.service)) signal(-record.service.pid, 'SIGKILL');
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -183,6 +242,6 @@ export function ownerOf(pid: number): ServiceOwner {
 
 /** Whether the owner still runs: the same process, not a later one that was given its pid. */
 export function ownerAlive(owner: ServiceOwner): boolean {
-  if (!isAlive(owner.pid)) return false;
+  if (!(owner.pid > 0) || !isAlive(owner.pid)) return false; // 0 would be this process's own group
   return owner.started === undefined || processStartTime(owner.pid) === owner.started;
 }

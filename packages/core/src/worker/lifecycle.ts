@@ -285,7 +285,7 @@ export async function reset(): Promise<void> {
   if (!lifecycle) {
     throw new PgworkError(
       'NO_RUN',
-      "reset() found no pgwork worker in this test file; wrap your Jest or Vitest config with withPgwork(...) so pgwork's setup files run.",
+      "reset() found no pgwork worker in this test file: call it inside a test or a beforeEach hook (under Playwright, pgwork opens a file at its first test, after beforeAll), and wrap your runner's config with withPgwork(...) so pgwork's setup runs.",
     );
   }
   await withRealTimers(() => lifecycle.reset());

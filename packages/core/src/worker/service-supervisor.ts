@@ -8,24 +8,17 @@ import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
-import { groupAlive, ownerAlive, signal, sleep, type ServiceOwner, type ServiceRecord } from '../shared/services';
-
-export interface SupervisorRequest {
-  readonly command: string;
-  readonly cwd: string;
-  readonly env: Record<string, string>;
-  readonly port: number;
-  readonly readyUrl?: string;
-  readonly timeoutMs: number;
-  readonly owners: readonly ServiceOwner[];
-  readonly log: string;
-  readonly record: string;
-}
-
-/** The supervisor's first line on stdout. */
-export type SupervisorAnswer =
-  | { readonly ready: true; readonly pid: number }
-  | { readonly ready: false; readonly reason: string; readonly fix: string };
+import {
+  groupAlive,
+  ownerAlive,
+  ownerOf,
+  signal,
+  sleep,
+  SUPERVISOR_ANSWER,
+  type ServiceRecord,
+  type SupervisorAnswer,
+  type SupervisorRequest,
+} from '../shared/services';
 
 // On stdin (the worker's environment belongs on no command line); the arguments only label the process.
 const request = JSON.parse(readFileSync(0, 'utf8')) as SupervisorRequest;
@@ -50,16 +43,18 @@ child.on('error', (error) => {
   writeFileSync(request.log, `${error.message}\n`, { flag: 'a' });
 });
 const pid = child.pid ?? 0;
-const recordFile = (extra: Partial<ServiceRecord> = {}) =>
-  writeFileSync(
-    request.record,
-    JSON.stringify({ supervisor: process.pid, pid, port: request.port, ...extra } satisfies ServiceRecord),
-  );
+const identity = { supervisor: ownerOf(process.pid), service: ownerOf(pid), port: request.port };
+/** The record the worker and the run's end read; a run's end may have removed the directory already. */
+const recordFile = (extra: Partial<ServiceRecord> = {}) => {
+  try {
+    writeFileSync(request.record, JSON.stringify({ ...identity, ...extra } satisfies ServiceRecord));
+  } catch {}
+};
 recordFile();
 
 const answer = (line: SupervisorAnswer) => {
   try {
-    process.stdout.write(`${JSON.stringify(line)}\n`);
+    process.stdout.write(`${SUPERVISOR_ANSWER}${JSON.stringify(line)}\n`);
   } catch {}
 };
 
@@ -71,7 +66,8 @@ async function stop(keepFiles = false): Promise<never> {
     while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
     if (groupAlive(pid)) signal(-pid, 'SIGKILL');
   }
-  if (!keepFiles) {
+  if (keepFiles) recordFile({ exit: exit ?? { code: null, signal: 'SIGTERM' } });
+  else {
     rmSync(request.log, { force: true });
     rmSync(request.record, { force: true });
   }

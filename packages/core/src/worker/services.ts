@@ -1,24 +1,32 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { childFile } from '../shared/child';
-import { PgworkError } from '../shared/errors';
+import { PgworkError, firstLine } from '../shared/errors';
 import { readRunState, type RunState } from '../shared/run-state';
 import {
+  STOP_WAIT_MS,
   expandServiceValue,
+  failedStartFile,
   makeServicesDirectory,
   ownerAlive,
   ownerOf,
   quotedOutput,
   readServiceRecord,
   serviceFiles,
+  servicesDirectory,
   signal,
   sleep,
+  stopRecorded,
+  SUPERVISOR_ANSWER,
   type ServiceOwner,
   type ServiceSpec,
+  type SupervisorAnswer,
+  type SupervisorRequest,
 } from '../shared/services';
 import { resolveWorkerId } from '../shared/worker-id';
-import type { SupervisorAnswer, SupervisorRequest } from './service-supervisor';
 
 // The `services` option on the worker side, one implementation for every
 // runner binding: before the worker's first test file, each service is
@@ -34,7 +42,8 @@ export interface RunningService {
   readonly port: number;
   /** The variables it sets in the worker, expanded. */
   readonly variables: Readonly<Record<string, string>>;
-  readonly supervisor: number;
+  readonly supervisor: ServiceOwner;
+  /** The service's shell, the leader of its process group. */
   readonly pid: number;
   readonly log: string;
   readonly record: string;
@@ -58,6 +67,8 @@ export interface StartRequest {
   readonly rootDir: string;
   readonly env: Record<string, string>;
   readonly owners: readonly ServiceOwner[];
+  /** The worker's process and thread, "<pid>-t<thread>": its services' files are named after it. */
+  readonly owner: string;
 }
 
 /**
@@ -68,6 +79,15 @@ export async function startServices(request: StartRequest): Promise<Started> {
   const services: RunningService[] = [];
   const variables: Record<string, string> = {};
   makeServicesDirectory(request.runId);
+  // A start of this worker number that failed already (a replaced Playwright worker, Vitest's next file): the same error, at once.
+  const failed = failedStartFile(request.runId, request.worker);
+  if (existsSync(failed)) return { error: new PgworkError('SERVICE_FAILED', readFileSync(failed, 'utf8')) };
+  await stopOtherThreads(request);
+  const fail = async (message: string): Promise<Started> => {
+    await stopServices(services);
+    writeFileSync(failed, message);
+    return { error: new PgworkError('SERVICE_FAILED', message) };
+  };
   for (const spec of request.specs) {
     const port = await freePort();
     const values = { port, worker: request.worker, run: request.runId };
@@ -75,34 +95,28 @@ export async function startServices(request: StartRequest): Promise<Started> {
       Object.entries(spec.env).map(([name, value]) => [name, expandServiceValue(value, values)]),
     );
     const command = expandServiceValue(spec.command, values);
-    // Named after the worker process (the first owner), not the launcher Jest's worker waits for.
-    const files = serviceFiles(request.runId, request.worker, spec.name, request.owners[0]?.pid ?? process.pid);
-    const supervisorRequest: SupervisorRequest = {
+    const where = `worker ${request.worker}'s service "${spec.name}" (${command}) on port ${port}`;
+    const cwd = resolve(request.rootDir, spec.cwd);
+    if (!existsSync(cwd)) return fail(`${where} cannot start in ${cwd}, which does not exist; fix its cwd.`);
+    const files = serviceFiles(request.runId, request.worker, spec.name, request.owner);
+    const answer = await supervise({
       command,
-      cwd: resolve(request.rootDir, spec.cwd),
+      cwd,
       env: { ...request.env, ...variables, PORT: String(port), ...own },
       port,
       readyUrl: spec.readyUrl && expandServiceValue(spec.readyUrl, values),
       timeoutMs: spec.timeoutMs,
       owners: request.owners,
       ...files,
-    };
-    const answer = await supervise(supervisorRequest);
-    if (!answer.ready) {
-      await stopServices(services);
-      const where = `worker ${request.worker}'s service "${spec.name}" (${command}) on port ${port}`;
-      return {
-        error: new PgworkError('SERVICE_FAILED', `${where} ${answer.reason}; ${answer.fix}${quotedOutput(files.log)}`),
-      };
-    }
+    });
+    if (!answer.ready) return fail(`${where} ${answer.reason}; ${answer.fix}${quotedOutput(files.log)}`);
     Object.assign(variables, own);
-    const record = readServiceRecord(files.record);
     services.push({
       name: spec.name,
       command,
       port,
       variables: own,
-      supervisor: record?.supervisor ?? 0,
+      supervisor: answer.supervisor,
       pid: answer.pid,
       ...files,
     });
@@ -111,38 +125,87 @@ export async function startServices(request: StartRequest): Promise<Started> {
 }
 
 /**
+ * Under worker threads (Vitest's threads pool, Jest's workerThreads), a new
+ * thread of this worker number in this process means the last one ended,
+ * and with it the file it ran; its services' owners (this process) live on,
+ * so they are stopped here.
+ */
+async function stopOtherThreads(request: StartRequest): Promise<void> {
+  const pid = request.owner.split('-t')[0];
+  const directory = servicesDirectory(request.runId);
+  const others = readdirSync(directory).filter(
+    (file) =>
+      file.startsWith(`w${request.worker}-`) &&
+      file.endsWith('.json') &&
+      new RegExp(`-${pid}-t\\d+\\.json$`).test(file) &&
+      !file.endsWith(`-${request.owner}.json`),
+  );
+  await stopRecorded(others.map((file) => join(directory, file)));
+}
+
+/** Node options are the app's: a preload there (dotenv's banner, an inspector that waits) has no place in pgwork's own helper processes. */
+function helperEnvironment(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _app, ...env } = process.env;
+  return env;
+}
+
+/** Time to start Node and answer, on top of the service's own timeout. */
+const ANSWER_OVERHEAD_MS = 30_000;
+
+/**
  * Starts one supervisor and reads its answer; the supervisor then runs on, detached.
  * The request goes on stdin: it holds the worker's environment, database
  * passwords included, which a command line would show to anyone who lists
  * processes (and which may be longer than one argument can be). The port and
  * command are arguments, to tell the supervisors apart in a process list.
+ * The supervisor's own errors go to the service's output, where the error shows them.
  */
-function supervise(request: SupervisorRequest): Promise<SupervisorAnswer> {
-  return new Promise((resolve) => {
+type Supervised =
+  | { readonly ready: true; readonly pid: number; readonly supervisor: ServiceOwner }
+  | Extract<SupervisorAnswer, { ready: false }>;
+
+function supervise(request: SupervisorRequest): Promise<Supervised> {
+  return new Promise((resolveAnswer) => {
     const label = [String(request.port), request.command];
+    const errors = openSync(request.log, 'a');
     const child = spawn(process.execPath, [childFile(__dirname, 'service-supervisor'), ...label], {
       detached: true,
-      stdio: ['pipe', 'pipe', 'ignore'],
+      env: helperEnvironment(),
+      stdio: ['pipe', 'pipe', errors],
     });
-    child.stdin.on('error', () => undefined); // a supervisor that could not start: its exit says so
-    child.stdin.end(JSON.stringify(request));
+    closeSync(errors);
+    const supervisor = ownerOf(child.pid ?? 0);
+    child.stdin!.on('error', () => undefined); // a supervisor that could not start: its exit says so
+    child.stdin!.end(JSON.stringify(request));
     let text = '';
+    let answered = false;
     const done = (answer: SupervisorAnswer) => {
-      child.stdout.destroy();
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      child.stdout!.destroy();
       child.unref();
-      resolve(answer);
+      resolveAnswer(answer.ready ? { ...answer, supervisor } : answer);
     };
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk;
-      const line = text.split('\n')[0];
-      if (text.includes('\n') && line) done(JSON.parse(line) as SupervisorAnswer);
-    });
     const lost = (reason: string) =>
-      done({ ready: false, reason, fix: 'check that the machine can start Node processes' });
-    child.on('error', (error) => lost(`could not be supervised (${error.message})`));
-    child.on('exit', () => {
-      if (!text.includes('\n')) lost('lost its supervisor before it was ready');
+      done({ ready: false, reason, fix: 'its output below shows what the supervisor said; check that Node runs here' });
+    const timer = setTimeout(() => {
+      lost(`got no answer from its supervisor within ${Math.round((request.timeoutMs + ANSWER_OVERHEAD_MS) / 1000)} s`);
+      signal(supervisor.pid, 'SIGTERM');
+    }, request.timeoutMs + ANSWER_OVERHEAD_MS);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk;
+      const line = text.split('\n').find((candidate) => candidate.startsWith(SUPERVISOR_ANSWER));
+      if (!line || !text.includes('\n', text.indexOf(line))) return;
+      try {
+        done(JSON.parse(line.slice(SUPERVISOR_ANSWER.length)) as SupervisorAnswer);
+      } catch {
+        lost('gave its supervisor an answer it could not read');
+      }
     });
+    child.on('error', (error) => lost(`could not be supervised (${error.message})`));
+    // 'close', not 'exit': the answer a supervisor wrote just before it exited is read first.
+    child.on('close', () => lost('lost its supervisor before it was ready'));
   });
 }
 
@@ -157,9 +220,19 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The worker's environment as a service gets it: strings only. */
+/** Variables of pgwork's and of the runners' own, which say "in a test worker" to an app that reads them. */
+const RUNNER_VARIABLE = /^(PGWORK_|VITEST|JEST_WORKER_ID$|TEST_PARALLEL_INDEX$|TEST_WORKER_INDEX$|NODE_TEST_CONTEXT$)/;
+
+/**
+ * The worker's environment as a service gets it: strings only, its database
+ * variables rewritten, without pgwork's run and the runner's worker ids.
+ */
 function serviceEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !RUNNER_VARIABLE.test(entry[0]),
+    ),
+  );
 }
 
 /** The processes whose end stops the worker's services: the worker, and the runner that started it. */
@@ -211,6 +284,7 @@ function workerRequest(env: NodeJS.ProcessEnv, project?: string): { key: string;
     rootDir: state.settings.rootDir,
     env: serviceEnvironment(env),
     owners: owners(),
+    owner: `${process.pid}-t${threadId}`,
   };
   return { key: keyOf(state, worker), request };
 }
@@ -233,13 +307,24 @@ export function startWorkerServicesSync(env: NodeJS.ProcessEnv, project?: string
   // Whole milliseconds: Node refuses a fraction (a computed timeout, 60_000 / 7) with ERR_OUT_OF_RANGE.
   const timeout = Math.ceil(specs.reduce((sum, spec) => sum + spec.timeoutMs, LAUNCH_OVERHEAD_MS));
   // On stdin, as to the supervisors: the worker's environment belongs on no command line.
-  const stdout = execFileSync(process.execPath, [childFile(__dirname, 'service-launch')], {
-    encoding: 'utf8',
-    timeout,
-    input: JSON.stringify(request),
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const answer = JSON.parse(stdout) as { services: RunningService[] } | { error: string };
+  let answer: { services: RunningService[] } | { error: string };
+  try {
+    const stdout = execFileSync(process.execPath, [childFile(__dirname, 'service-launch')], {
+      encoding: 'utf8',
+      timeout,
+      env: helperEnvironment(),
+      input: JSON.stringify(request),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const line = stdout.split('\n').find((candidate) => candidate.startsWith(SUPERVISOR_ANSWER));
+    answer = JSON.parse(line!.slice(SUPERVISOR_ANSWER.length));
+  } catch (error) {
+    const why =
+      (error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `did not finish within ${timeout / 1000} s` : 'failed';
+    answer = {
+      error: `starting worker ${request.worker}'s services ${why} (${firstLine(String((error as Error)?.message ?? error))}); run the service commands by hand to see why.`,
+    };
+  }
   const started: Started =
     'error' in answer ? { error: new PgworkError('SERVICE_FAILED', answer.error.replace(/^pgwork: /, '')) } : answer;
   return settle(key, started, env);
@@ -263,13 +348,6 @@ export function assertServicesRunning(): void {
   }
 }
 
-/** This worker's running services (the Playwright fixture reads its web server's). */
-export function runningServices(): readonly RunningService[] {
-  return current && !('error' in current.started) ? current.started.services : [];
-}
-
-const STOP_WAIT_MS = 10_000;
-
 /** Stops the services and waits until their supervisors, which stop each one's whole process group, are gone. */
 export async function stopServices(services: readonly RunningService[]): Promise<void> {
   const supervisors = stopServicesNow(services);
@@ -278,7 +356,10 @@ export async function stopServices(services: readonly RunningService[]): Promise
 }
 
 function stopServicesNow(services: readonly RunningService[]): ServiceOwner[] {
-  const supervisors = [...services].reverse().map((service) => ownerOf(service.supervisor));
+  const supervisors = [...services]
+    .reverse()
+    .map((service) => service.supervisor)
+    .filter(ownerAlive);
   for (const supervisor of supervisors) signal(supervisor.pid, 'SIGTERM');
   return supervisors;
 }
