@@ -24,13 +24,21 @@ const install = (timers: Timers) => {
 };
 const REAL = current();
 
+/**
+ * Runs one of pgwork's steps on the timers this module saw when it loaded, and
+ * keeps the process alive meanwhile: pgwork's own connections are unref'd (they
+ * must never keep a finished test process alive), and a process with no other
+ * handle (node:test's file processes) would exit mid-query, its test cancelled.
+ */
 export async function withRealTimers<T>(work: () => Promise<T>): Promise<T> {
   const now = current();
-  if (Object.entries(now).every(([name, value]) => REAL[name as keyof Timers] === value)) return work();
-  install(REAL);
+  const real = Object.entries(now).every(([name, value]) => REAL[name as keyof Timers] === value);
+  if (!real) install(REAL);
+  const hold = (REAL.setInterval as typeof setInterval)(() => undefined, 1 << 30);
   try {
     return await work();
   } finally {
-    install(now);
+    (REAL.clearInterval as typeof clearInterval)(hold);
+    if (!real) install(now);
   }
 }

@@ -1,0 +1,111 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serverUrl, uniqueBase, withAdmin } from './helpers';
+
+// node:test under `pgwork run -- node --test --import @pgwork/core/node-test`:
+// Node 20 gives a file's process no worker number, so each leases one.
+
+const FIXTURE = join(__dirname, 'fixtures/node-test');
+const CLI = join(__dirname, '../dist/cli/main.js');
+const REGISTER = join(__dirname, '../dist/node-test/register.mjs');
+
+interface FileReport {
+  file: string;
+  worker: string;
+  database: string;
+}
+
+function nodeTest(files: string[], options: { workers: number; env?: Record<string, string> }) {
+  const work = mkdtempSync(join(tmpdir(), 'pgwork-node-test-'));
+  const report = join(work, 'report');
+  const baseName = uniqueBase('nt');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PGWORK_DATABASE_URL: serverUrl(),
+    FIXTURE_BASE_NAME: baseName,
+    FIXTURE_REPORT: report,
+    ...options.env,
+  };
+  for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID', 'PGWORK_WORKER_ID']) delete env[name];
+  const args = ['--test', `--test-concurrency=${options.workers}`, '--import', REGISTER, ...files];
+  try {
+    const run = spawnSync(
+      process.execPath,
+      [CLI, 'run', '--workers', String(options.workers), '--', process.execPath, ...args],
+      { cwd: FIXTURE, env, encoding: 'utf8', timeout: 180_000 },
+    );
+    const reports = existsSync(report)
+      ? readFileSync(report, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as FileReport)
+      : [];
+    const output = `${run.stdout}${run.stderr}`;
+    const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(output)?.[1] ?? Number.NaN);
+    return { status: run.status, output, reports, passed: count('pass'), failed: count('fail'), baseName };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const WRITERS = ['writes-1.test.mjs', 'writes-2.test.mjs', 'writes-3.test.mjs', 'writes-4.test.mjs'];
+
+const databasesOf = (baseName: string) =>
+  withAdmin(
+    async (admin) =>
+      (
+        await admin.query<{ datname: string }>(
+          "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%_tpl_%'",
+          [`${baseName}%`],
+        )
+      ).rows,
+  );
+
+describe('node:test', () => {
+  it('4 files at once on Node 20 (no worker id): 4 processes, 4 numbers, 4 databases, each reset before every test', async () => {
+    const run = nodeTest(WRITERS, { workers: 4 });
+    expect({ passed: run.passed, failed: run.failed }).toEqual({ passed: 8, failed: 0 });
+    expect(run.status).toBe(0);
+    expect(new Set(run.reports.map((report) => report.worker))).toEqual(new Set(['1', '2', '3', '4']));
+    expect(new Set(run.reports.map((report) => report.database)).size).toBe(4);
+    expect(run.output).toMatch(/now dropped/);
+    expect(await databasesOf(run.baseName)).toEqual([]);
+  });
+
+  it('PGWORK_DISABLE=1: the same files share one database and see each other', () => {
+    const run = nodeTest(WRITERS, { workers: 4, env: { PGWORK_DISABLE: '1', FIXTURE_PAUSE_MS: '1000' } });
+    expect(run.failed).toBeGreaterThan(0);
+    expect(run.status).not.toBe(0);
+  });
+
+  it("a SIGKILLed file process's number and database go to the next process, emptied; no number beyond the workers", () => {
+    const run = nodeTest(['killed.test.mjs', ...WRITERS], { workers: 2 });
+    const killed = run.reports.find((report) => report.file === 'killed');
+    expect(killed).toBeDefined();
+    const numbers = new Set(run.reports.map((report) => report.worker));
+    expect([...numbers].sort()).toEqual(['1', '2']);
+    // A writer took the dead process's number and its database, and found it empty (each writer asserts it).
+    expect(run.reports.filter((report) => report.file !== 'killed').map((report) => report.database)).toContain(
+      killed!.database,
+    );
+    expect(run.passed).toBe(8);
+    expect(run.output).toMatch(/now dropped/);
+  });
+
+  it('without pgwork run: each file fails saying how to start it', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID']) delete env[name];
+    const run = spawnSync(process.execPath, ['--test', '--import', REGISTER, 'writes-1.test.mjs'], {
+      cwd: FIXTURE,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).toContain(
+      "PGWORK_RUN is not set: node:test has no global setup to start pgwork's run; start the tests under pgwork run (pgwork run -- node --test --import @pgwork/core/node-test).",
+    );
+  });
+});
