@@ -2,7 +2,7 @@ import { PgworkError, conciseError } from '../shared/errors';
 import { RUN_STATE_VARIABLE, readRunState } from '../shared/run-state';
 import { lastOutput } from '../shared/services';
 import { applyWorkerEnvironment } from '../worker/env';
-import { registerWorker, workerLifecycle, type WorkerLifecycle } from '../worker/lifecycle';
+import { lifecycleByFile } from '../worker/files';
 import { withRealTimers } from '../worker/real-timers';
 import { startWorkerServices, stopWorkerServices, type RunningService } from '../worker/services';
 import { WEB_SERVER } from './wiring';
@@ -90,14 +90,7 @@ const webServerOf = (services: readonly RunningService[]): PgworkWebServer | und
 };
 
 /** One test file's lifecycle at a time: a Playwright worker runs a file's tests, then the next file's. */
-let file: { readonly path: string; readonly lifecycle: WorkerLifecycle } | undefined;
-
-async function endFile(): Promise<void> {
-  const ending = file;
-  file = undefined;
-  registerWorker(undefined);
-  if (ending) await ending.lifecycle.afterFile();
-}
+const files = lifecycleByFile(process.env, require);
 
 const step = <T>(work: () => Promise<T>) =>
   withRealTimers(work).catch((error: unknown) => Promise.reject(conciseError(error)));
@@ -126,7 +119,7 @@ export function pgworkFixtures() {
         try {
           await use({ databaseUrl, webServer: webServerOf(services), services });
         } finally {
-          await step(endFile).finally(() => step(stopWorkerServices));
+          await files.endFile().finally(() => step(stopWorkerServices));
         }
       },
       { scope: 'worker', auto: true, box: true, timeout: setupTimeout },
@@ -146,16 +139,7 @@ export function pgworkFixtures() {
     ) => use(_pgworkWorker.webServer?.url ?? baseURL),
     _pgworkTest: [
       async ({ _pgworkWorker }: { _pgworkWorker: PgworkWorker }, use: Use<void>, testInfo: TestInfoLike) => {
-        if (file?.path !== testInfo.file) {
-          await step(endFile);
-          const lifecycle = workerLifecycle({ env: process.env, testPath: testInfo.file, appRequire: require });
-          registerWorker(lifecycle);
-          await step(lifecycle.beforeFile);
-          // Only once it is open: a file whose opening failed is opened again by its next test.
-          file = { path: testInfo.file, lifecycle };
-        }
-        const { lifecycle } = file;
-        await step(lifecycle.beforeTest);
+        await files.beforeTest(testInfo.file);
         await use();
         const failed = testInfo.status !== testInfo.expectedStatus;
         if (failed) {
@@ -165,7 +149,7 @@ export function pgworkFixtures() {
             if (output) await testInfo.attach(name, { body: output, contentType: 'text/plain' });
           }
         }
-        await step(() => lifecycle.afterTest({ failed, name: testInfo.titlePath.slice(1).join(' > ') }));
+        await files.afterTest({ failed, name: testInfo.titlePath.slice(1).join(' > ') });
       },
       { auto: true, box: true, timeout: 120_000 },
     ],

@@ -1,0 +1,87 @@
+import { availableParallelism } from 'node:os';
+import { PgworkError, conciseError } from '../shared/errors';
+import { RUN_STATE_VARIABLE, readRunState } from '../shared/run-state';
+import { findPgworkConfig, readPgworkConfig } from '../setup/config-file';
+import type { Run } from '../setup/run';
+import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
+import { applyWorkerEnvironment } from '../worker/env';
+import { lifecycleByFile } from '../worker/files';
+import { ensureWorkerId } from '../worker/lease';
+import { startWorkerServices } from '../worker/services';
+
+// Mocha: `require: ['@pgwork/core/mocha']` in .mocharc, options in pgwork.config.*.
+// Mocha loads this root-hook plugin in its main process, before the spec
+// files (and, with --parallel, in each worker process, before its files): the
+// main process starts the run (Mocha's global setup comes after the spec files
+// load, too late for an app that reads DATABASE_URL at import), each process
+// that runs tests leases a worker number (MOCHA_WORKER_ID counts every worker
+// ever started) and gets its database; the global teardown finishes the run.
+
+/** The parts of Mocha's hook context pgwork uses. */
+interface HookContext {
+  timeout(ms: number): void;
+  currentTest?: { file?: string; state?: string; fullTitle(): string };
+}
+
+/** Connecting or cloning on a cold machine can take long: more than Mocha's default 2 s. */
+const STEP_TIMEOUT_MS = 120_000;
+
+const HOLDER = Symbol.for('pgwork.mochaRun');
+const holder = globalThis as Record<symbol, Run | undefined>;
+
+async function startRun(workers: number): Promise<void> {
+  const file = findPgworkConfig(process.cwd());
+  if (!file) {
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `@pgwork/core/mocha reads its options from pgwork.config.mjs, .js, .cjs or .json in ${process.cwd()}, and there is none; add one (export default { adapter: ... }).`,
+    );
+  }
+  const run = await startRunnerRun({
+    options: await readPgworkConfig(file),
+    rootDir: process.cwd(),
+    maxWorkers: workers,
+    write: (text) => process.stderr.write(text),
+  });
+  holder[HOLDER] = run;
+  process.env[RUN_STATE_VARIABLE] = JSON.stringify(run.state);
+}
+
+/** Mocha's root hooks (awaited before the spec files load). */
+export async function mochaHooks(): Promise<Record<string, (this: HookContext) => Promise<void>>> {
+  try {
+    if (process.env.MOCHA_WORKER_ID === undefined) {
+      // The main process: serial, it runs the tests as worker 1; with --parallel it only hands files
+      // to the workers, which inherit worker 1's variables and point them at their own.
+      if (!process.env[RUN_STATE_VARIABLE]) await startRun(availableParallelism());
+    } else await ensureWorkerId(readRunState(process.env), process.env);
+    applyWorkerEnvironment(process.env);
+    await startWorkerServices(process.env);
+  } catch (error) {
+    throw conciseError(error);
+  }
+  const files = lifecycleByFile(process.env, require);
+  return {
+    async beforeEach() {
+      this.timeout(STEP_TIMEOUT_MS);
+      await files.beforeTest(this.currentTest?.file ?? '(no file)');
+    },
+    async afterEach() {
+      this.timeout(STEP_TIMEOUT_MS);
+      const test = this.currentTest;
+      await files.afterTest({ failed: test?.state === 'failed', name: test?.fullTitle() ?? '(unnamed test)' });
+    },
+    // Serial: once, after the last file; parallel: after each file a worker ran.
+    async afterAll() {
+      this.timeout(STEP_TIMEOUT_MS);
+      await files.endFile();
+    },
+  };
+}
+
+/** Mocha's global teardown, in its main process: drops the run's databases. */
+export async function mochaGlobalTeardown(): Promise<void> {
+  const run = holder[HOLDER];
+  holder[HOLDER] = undefined;
+  if (run) await finishRunnerRun(run, undefined, (text) => process.stderr.write(text));
+}
