@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverUrl, uniqueBase, withAdmin } from './helpers';
+import { serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
 
 // `pgwork run -- <command>`: a run around any command, finished however the command ends.
 
@@ -29,15 +29,6 @@ const environment = (): NodeJS.ProcessEnv => {
 };
 
 /** The databases of the base name on the test server (worker databases and templates alike). */
-const databasesOf = (baseName: string) =>
-  withAdmin(async (admin) =>
-    (
-      await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${baseName}%`])
-    ).rows
-      .map((row) => row.datname)
-      .filter((name) => !name.includes('_tpl_')),
-  );
-
 /** A script that writes a row to DATABASE_URL, prints its database, and exits with `code`. */
 const writer = (code: number) => `
   const { Client } = require(${JSON.stringify(require.resolve('pg'))});
@@ -63,7 +54,7 @@ describe('pgwork run', () => {
       expect(run.status).toBe(3);
       expect(run.stderr).toMatch(/pgwork: run \w+ on Postgres at .*; template .* \(fixture-sql\)/);
       expect(run.stderr).toMatch(/pgwork: run \w+ used 2 database\(s\), now dropped/);
-      expect(await databasesOf(base)).toEqual([]);
+      expect(await workerDatabasesOf(base)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -92,12 +83,12 @@ describe('pgwork run', () => {
         const deadline = Date.now() + 120_000;
         while (!output.includes('waiting') && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
         expect(output).toContain('waiting');
-        expect(await databasesOf(base)).not.toEqual([]);
+        expect(await workerDatabasesOf(base)).not.toEqual([]);
         child.kill(signal);
         expect(await status).toBe(7);
         expect(readFileSync(marker, 'utf8')).toBe('got it');
         expect(output).toMatch(/now dropped/);
-        expect(await databasesOf(base)).toEqual([]);
+        expect(await workerDatabasesOf(base)).toEqual([]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -157,7 +148,7 @@ describe('pgwork run', () => {
         /pgwork: pgwork run could not start "no-such-command-here" \(ENOENT\); check the command after --\./,
       );
       expect(missing.stderr).toMatch(/now dropped/);
-      expect(await databasesOf(base)).toEqual([]);
+      expect(await workerDatabasesOf(base)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(empty, { recursive: true, force: true });

@@ -31,6 +31,20 @@ export async function withAdmin<T>(work: (client: Client) => Promise<T>, url = s
 /** A base name no other test uses, so parallel test files never meet. */
 export const uniqueBase = (prefix = 't') => `${prefix}_${newRunId()}`;
 
+/** The base name's databases on the server other than its templates: what a run left. */
+export async function workerDatabasesOf(baseName: string, url = serverUrl()): Promise<string[]> {
+  return withAdmin(
+    async (admin) =>
+      (
+        await admin.query<{ datname: string }>(
+          "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%\\_tpl\\_%'",
+          [`${baseName}\\_%`],
+        )
+      ).rows.map((row) => row.datname),
+    url,
+  );
+}
+
 export async function databaseExists(name: string, url = serverUrl()): Promise<boolean> {
   return withAdmin(
     async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverUrl, uniqueBase, withAdmin } from './helpers';
+import { serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
 
 // Mocha with `require: ['@pgwork/core/mocha']` (the fixture's .mocharc.cjs) and pgwork.config.cjs:
 // serial (the main process is worker 1) and --parallel (each worker leases a number).
@@ -38,17 +38,6 @@ function mocha(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-const leftOf = (baseName: string) =>
-  withAdmin(
-    async (admin) =>
-      (
-        await admin.query<{ datname: string }>(
-          "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%_tpl_%'",
-          [`${baseName}%`],
-        )
-      ).rows,
-  );
-
 describe('Mocha', () => {
   it('--parallel: each worker process leases its own number and database; every test starts empty', async () => {
     const run = mocha(['--parallel', '--jobs', '2']);
@@ -56,7 +45,7 @@ describe('Mocha', () => {
     expect(run.status).toBe(0);
     expect(new Set(run.databases).size).toBe(2);
     expect(run.output).toMatch(/now dropped/);
-    expect(await leftOf(run.baseName)).toEqual([]);
+    expect(await workerDatabasesOf(run.baseName)).toEqual([]);
   });
 
   it('serial: the main process runs every file as worker 1, reset before each test', async () => {
@@ -64,7 +53,7 @@ describe('Mocha', () => {
     expect({ passing: run.passing, failing: run.failing }).toEqual({ passing: 8, failing: 0 });
     expect(new Set(run.databases)).toEqual(new Set([run.databases[0]]));
     expect(run.databases[0]).toMatch(/_w1$/);
-    expect(await leftOf(run.baseName)).toEqual([]);
+    expect(await workerDatabasesOf(run.baseName)).toEqual([]);
   });
 
   it('PGWORK_DISABLE=1 --parallel: the workers share one database and see each other', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverUrl, uniqueBase, withAdmin } from './helpers';
+import { serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
 
 // node:test under `pgwork run -- node --test --import @pgwork/core/node-test`:
 // Node 20 gives a file's process no worker number, so each leases one.
@@ -52,17 +52,6 @@ function nodeTest(files: string[], options: { workers: number; env?: Record<stri
 
 const WRITERS = ['writes-1.test.mjs', 'writes-2.test.mjs', 'writes-3.test.mjs', 'writes-4.test.mjs'];
 
-const databasesOf = (baseName: string) =>
-  withAdmin(
-    async (admin) =>
-      (
-        await admin.query<{ datname: string }>(
-          "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%_tpl_%'",
-          [`${baseName}%`],
-        )
-      ).rows,
-  );
-
 describe('node:test', () => {
   it('4 files at once on Node 20 (no worker id): 4 processes, 4 numbers, 4 databases, each reset before every test', async () => {
     const run = nodeTest(WRITERS, { workers: 4 });
@@ -71,7 +60,7 @@ describe('node:test', () => {
     expect(new Set(run.reports.map((report) => report.worker))).toEqual(new Set(['1', '2', '3', '4']));
     expect(new Set(run.reports.map((report) => report.database)).size).toBe(4);
     expect(run.output).toMatch(/now dropped/);
-    expect(await databasesOf(run.baseName)).toEqual([]);
+    expect(await workerDatabasesOf(run.baseName)).toEqual([]);
   });
 
   it('PGWORK_DISABLE=1: the same files share one database and see each other', () => {
