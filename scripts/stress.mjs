@@ -465,27 +465,30 @@ async function embeddedCacheChecks(example) {
 // --- Playwright -------------------------------------------------------------
 
 /**
- * Every live process whose environment holds PGWORK_STRESS_MARKER=marker, with its command line
- * (from /proc): a variable every process of one run inherits (runner, workers, supervisors, app
- * servers), so how its leftovers are found.
+ * Every live process whose environment holds STRESS_MARKER=marker, with its command line (from
+ * /proc) and whether a service's PORT is set there: a variable every process of one run
+ * inherits (runner, workers, supervisors, app servers; not one of pgwork's own, which services
+ * do not get), so how its leftovers are found.
  */
 function markedProcesses(marker) {
   const found = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (!readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`PGWORK_STRESS_MARKER=${marker}`))
-        continue;
+      const environ = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
+      if (!environ.includes(`STRESS_MARKER=${marker}`)) continue;
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (cmdline) found.push({ pid: Number(name), cmdline }); // a zombie has none
+      // a zombie has no command line
+      if (cmdline)
+        found.push({ pid: Number(name), cmdline, service: environ.some((entry) => entry.startsWith('PORT=')) });
     } catch {} // gone, or not ours to read
   }
   return found;
 }
 
-/** The run's app servers (the example's src/server.ts, and the shell that started it) and their supervisors. */
+/** The run's services (its app servers: pgwork gives each its PORT) and their supervisors. */
 function serviceProcesses(marker) {
-  return markedProcesses(marker).filter(({ cmdline }) => /src\/server\.ts|service-supervisor/.test(cmdline));
+  return markedProcesses(marker).filter(({ cmdline, service }) => service || cmdline.includes('service-supervisor'));
 }
 
 /**
@@ -518,12 +521,12 @@ async function playwrightChecks(example) {
     let sent = false;
     let runId;
     let servers = 0;
-    const interrupted = await runExample(example, { ...env, PGWORK_STRESS_MARKER: marker }, [], {
+    const interrupted = await runExample(example, { ...env, STRESS_MARKER: marker }, [], {
       onStart: (child, output) => {
         const timer = setInterval(() => {
           if (sent) return;
           runId ??= runIdOf(output());
-          const up = serviceProcesses(marker).filter(({ cmdline }) => cmdline.includes('src/server.ts'));
+          const up = serviceProcesses(marker).filter(({ service }) => service);
           if (!runId || up.length === 0) return;
           sent = true;
           servers = up.length;
