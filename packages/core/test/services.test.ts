@@ -272,6 +272,19 @@ describe('a service that fails', () => {
     expect(run.left).toEqual([]);
   });
 
+  it('loses its port to another process before it binds it: started again on a new port, the file runs', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'pgwork-port-taken-'));
+    const taken = join(work, 'taken');
+    try {
+      const run = await servicesRun('port-taken', JEST_CONFIG, { FIXTURE_TAKEN_FILE: taken });
+      expect(existsSync(taken)).toBe(true); // the first start did lose its port
+      expect(run.output).toMatch(/Tests:\s+1 passed, 1 total/);
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it("dies mid-run: the next test fails saying it exited while the worker's tests ran, with its output", async () => {
     const run = await servicesRun('dies-mid-run');
     expect(run.output).toMatch(/Tests:\s+1 failed, 1 passed, 2 total/);

@@ -61,7 +61,13 @@ export const SUPERVISOR_ANSWER = 'pgwork-supervisor: ';
 /** The supervisor's answer, once, on stdout. */
 export type SupervisorAnswer =
   | { readonly ready: true; readonly pid: number }
-  | { readonly ready: false; readonly reason: string; readonly fix: string };
+  | {
+      readonly ready: false;
+      readonly reason: string;
+      readonly fix: string;
+      /** It exited (rather than never answering). */
+      readonly exited?: boolean;
+    };
 
 /** {port}, {worker} and {run} of a service's command or variable. */
 export function expandServiceValue(value: string, values: { port: number; worker: number; run: string }): string {

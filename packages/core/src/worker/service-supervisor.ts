@@ -4,7 +4,7 @@
 // SIGHUP) or as soon as one of its owners (the worker, the runner) is gone,
 // however they ended: a SIGKILLed run leaves no service behind.
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
@@ -110,8 +110,51 @@ function urlAnswers(url: string): Promise<boolean> {
   });
 }
 
-const ready = () =>
+/**
+ * Whether the listener on the port is the service's (a process of its group holds the listening
+ * socket): another process that took the port first (another worker's service starting at the
+ * same moment) answers too, and the service itself then exits. Linux's /proc says; elsewhere the
+ * answer is taken as the service's.
+ */
+function listenerIsTheService(): boolean {
+  let inodes: Set<string>;
+  try {
+    const hexPort = request.port.toString(16).toUpperCase().padStart(4, '0');
+    const listening = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) => {
+      try {
+        return readFileSync(table, 'utf8').trim().split('\n').slice(1);
+      } catch {
+        return [];
+      }
+    });
+    inodes = new Set(
+      listening
+        .map((line) => line.trim().split(/\s+/))
+        .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A')
+        .map((fields) => fields[9]!),
+    );
+    readdirSync('/proc/self/fd');
+  } catch {
+    return true;
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (group !== pid) continue;
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        if (inodes.has(target.slice('socket:['.length, -1)) && target.startsWith('socket:[')) return true;
+      }
+    } catch {} // gone meanwhile, or not ours to read
+  }
+  return false;
+}
+
+const answers = () =>
   request.readyUrl ? urlAnswers(request.readyUrl) : portOpen('127.0.0.1').then((open) => open || portOpen('::1'));
+const ready = async () => (await answers()) && listenerIsTheService();
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
@@ -123,6 +166,7 @@ async function main(): Promise<void> {
       answer({
         ready: false,
         reason: `${how} before it was ready`,
+        exited: true,
         fix: 'fix the command (its output below says why it stopped)',
       });
       await stop(true);

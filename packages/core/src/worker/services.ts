@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { childFile } from '../shared/child';
@@ -89,37 +89,45 @@ export async function startServices(request: StartRequest): Promise<Started> {
     return { error: new PgworkError('SERVICE_FAILED', message) };
   };
   for (const spec of request.specs) {
-    const port = await freePort();
-    const values = { port, worker: request.worker, run: request.runId };
-    const own = Object.fromEntries(
-      Object.entries(spec.env).map(([name, value]) => [name, expandServiceValue(value, values)]),
-    );
-    const command = expandServiceValue(spec.command, values);
-    const where = `worker ${request.worker}'s service "${spec.name}" (${command}) on port ${port}`;
-    const cwd = resolve(request.rootDir, spec.cwd);
-    if (!existsSync(cwd)) return fail(`${where} cannot start in ${cwd}, which does not exist; fix its cwd.`);
-    const files = serviceFiles(request.runId, request.worker, spec.name, request.owner);
-    const answer = await supervise({
-      command,
-      cwd,
-      env: { ...request.env, ...variables, PORT: String(port), ...own },
-      port,
-      readyUrl: spec.readyUrl && expandServiceValue(spec.readyUrl, values),
-      timeoutMs: spec.timeoutMs,
-      owners: request.owners,
-      ...files,
-    });
-    if (!answer.ready) return fail(`${where} ${answer.reason}; ${answer.fix}${quotedOutput(files.log)}`);
-    Object.assign(variables, own);
-    services.push({
-      name: spec.name,
-      command,
-      port,
-      variables: own,
-      supervisor: answer.supervisor,
-      pid: answer.pid,
-      ...files,
-    });
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const values = { port, worker: request.worker, run: request.runId };
+      const own = Object.fromEntries(
+        Object.entries(spec.env).map(([name, value]) => [name, expandServiceValue(value, values)]),
+      );
+      const command = expandServiceValue(spec.command, values);
+      const where = `worker ${request.worker}'s service "${spec.name}" (${command}) on port ${port}`;
+      const cwd = resolve(request.rootDir, spec.cwd);
+      if (!existsSync(cwd)) return fail(`${where} cannot start in ${cwd}, which does not exist; fix its cwd.`);
+      const files = serviceFiles(request.runId, request.worker, spec.name, request.owner);
+      const answer = await supervise({
+        command,
+        cwd,
+        env: { ...request.env, ...variables, PORT: String(port), ...own },
+        port,
+        readyUrl: spec.readyUrl && expandServiceValue(spec.readyUrl, values),
+        timeoutMs: spec.timeoutMs,
+        owners: request.owners,
+        ...files,
+      });
+      if (answer.ready) {
+        Object.assign(variables, own);
+        services.push({
+          name: spec.name,
+          command,
+          port,
+          variables: own,
+          supervisor: answer.supervisor,
+          pid: answer.pid,
+          ...files,
+        });
+        break;
+      }
+      // pgwork frees the port it found for the service to bind: another process (another worker's
+      // service, starting at the same moment) may take it first, and the service exits. A new port.
+      if (answer.exited && attempt < PORT_ATTEMPTS && (await portAnswers(port))) continue;
+      return fail(`${where} ${answer.reason}; ${answer.fix}${quotedOutput(files.log)}`);
+    }
   }
   return { services };
 }
@@ -206,6 +214,23 @@ function supervise(request: SupervisorRequest): Promise<Supervised> {
     child.on('error', (error) => lost(`could not be supervised (${error.message})`));
     // 'close', not 'exit': the answer a supervisor wrote just before it exited is read first.
     child.on('close', () => lost('lost its supervisor before it was ready'));
+  });
+}
+
+/** Starts of one service, each on a new port, when its port was taken before it could bind it. */
+const PORT_ATTEMPTS = 3;
+
+/** Whether something listens on the loopback port. */
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (answers: boolean) => {
+      socket.destroy();
+      resolvePort(answers);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.on('error', () => done(false));
   });
 }
 
