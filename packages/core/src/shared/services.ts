@@ -10,6 +10,7 @@ import {
   statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isAlive } from './child';
 
@@ -250,4 +251,25 @@ export function ownerOf(pid: number): ServiceOwner {
 export function ownerAlive(owner: ServiceOwner): boolean {
   if (!(owner.pid > 0) || !isAlive(owner.pid)) return false; // 0 would be this process's own group
   return owner.started === undefined || processStartTime(owner.pid) === owner.started;
+}
+
+/**
+ * Whether something listens on the loopback port. It hangs up politely (FIN,
+ * not a reset): a server that does not handle a reset socket's error would
+ * crash on the probe. The idle timeout destroys a socket the server keeps open.
+ */
+export function portAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (open: boolean) => {
+      socket.destroy();
+      done(open);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('connect', () => {
+      socket.end();
+      done(true); // a second done() (the timeout's, an error's) is ignored
+    });
+    socket.on('error', () => finish(false));
+  });
 }

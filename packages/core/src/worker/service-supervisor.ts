@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { connect } from 'node:net';
 import {
   groupAlive,
   ownerAlive,
   ownerOf,
+  portAnswers,
   signal,
   sleep,
   SUPERVISOR_ANSWER,
@@ -78,24 +78,6 @@ for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(name, ()
 // The starter reads one line and lets go of the pipe: later writes must not end this process.
 process.stdout.on('error', () => undefined);
 
-function portOpen(host: string): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host, port: request.port });
-    const finish = (open: boolean) => {
-      socket.destroy();
-      done(open);
-    };
-    socket.setTimeout(1000, () => finish(false));
-    // Hung up politely (FIN, not a reset): a server that does not handle a reset socket's error would crash on the probe.
-    // (The idle timeout above destroys it if the server keeps its side open; a second done() is ignored.)
-    socket.once('connect', () => {
-      socket.end();
-      done(true);
-    });
-    socket.on('error', () => finish(false));
-  });
-}
-
 function urlAnswers(url: string): Promise<boolean> {
   return new Promise((done) => {
     const get = url.startsWith('https:') ? httpsGet : httpGet;
@@ -153,7 +135,9 @@ function listenerIsTheService(): boolean {
 }
 
 const answers = () =>
-  request.readyUrl ? urlAnswers(request.readyUrl) : portOpen('127.0.0.1').then((open) => open || portOpen('::1'));
+  request.readyUrl
+    ? urlAnswers(request.readyUrl)
+    : portAnswers(request.port).then((open) => open || portAnswers(request.port, '::1'));
 const ready = async () => (await answers()) && listenerIsTheService();
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;

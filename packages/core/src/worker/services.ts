@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { childFile } from '../shared/child';
@@ -13,6 +13,7 @@ import {
   makeServicesDirectory,
   ownerAlive,
   ownerOf,
+  portAnswers,
   quotedOutput,
   readServiceRecord,
   serviceFiles,
@@ -219,20 +220,6 @@ function supervise(request: SupervisorRequest): Promise<Supervised> {
 
 /** Starts of one service, each on a new port, when its port was taken before it could bind it. */
 const PORT_ATTEMPTS = 3;
-
-/** Whether something listens on the loopback port. */
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (answers: boolean) => {
-      socket.destroy();
-      resolvePort(answers);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.on('error', () => done(false));
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
