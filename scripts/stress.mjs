@@ -63,6 +63,16 @@ async function databasesOf(runId) {
   }
 }
 
+/** The run's databases once none is left or 30 s have passed (a finisher drops them after the runner's exit). */
+async function settledDatabasesOf(runId) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const left = await databasesOf(runId);
+    if (!left.length || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The core test fixture (4 files, 2 workers, an SQL adapter) as one more project to run. */
 const FIXTURE = { dir: join(ROOT, 'packages/core/test/fixtures/project'), short: 'core fixture' };
 const SLOW_SCHEMA = `CREATE TABLE fixture_migrations (name text PRIMARY KEY);
@@ -193,12 +203,16 @@ async function runnerChecks(example) {
       child.on('close', () => clearInterval(timer));
     },
   });
-  const leftAfterWorkerKill = workerKilled.pgwork ? await databasesOf(workerKilled.pgwork.runId) : ['(no report)'];
+  // Vitest itself may crash on a killed fork ("Worker exited unexpectedly", no teardown):
+  // then pgwork's finisher drops the run's databases once the runner's process is gone.
+  const crashed = !workerKilled.pgwork;
+  const killedRunId = workerKilled.pgwork?.runId ?? /pgwork: run (\w+) on /.exec(workerKilled.output)?.[1];
+  const leftAfterWorkerKill = killedRunId ? await settledDatabasesOf(killedRunId) : ['(no run id)'];
   checkOn(
     'killed worker',
     'the run still ended and dropped its databases',
     killedWorker && leftAfterWorkerKill.length === 0,
-    `killed pid ${killedWorker}; run exit ${workerKilled.status}`,
+    `killed pid ${killedWorker}; run exit ${workerKilled.status}${crashed ? '; the runner crashed before its teardown' : ''}${leftAfterWorkerKill.length ? `; left ${leftAfterWorkerKill.join(' ')}` : ''}`,
   );
   const afterWorkerKill = await runExample(example, env);
   checkOn('killed worker', 'the next run is green', green(afterWorkerKill));

@@ -155,10 +155,27 @@ export interface RunResult {
   readonly left: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
 }
 
+/**
+ * Where one server's part of a run lives, as plain data: what a process other
+ * than the run's needs to drop it (setup/exit-finisher.ts, when the runner's
+ * process exits without its teardown).
+ */
+export interface RunObjectsPlace {
+  readonly runId: string;
+  /** The URL of the database the run's admin connection uses (which holds the schemas, in schema isolation). */
+  readonly url: string;
+  readonly source: string;
+  readonly unit: 'database' | 'schema';
+  /** PGWORK_KEEP=1: marked kept instead of dropped, as the run's own end would. */
+  readonly keep: boolean;
+}
+
 export interface StartedRun<State extends RunState = RunState> {
   readonly state: State;
   /** One per server. */
   readonly summaries: readonly RunSummary[];
+  /** One per server: where the run's databases or schemas are. */
+  readonly places: readonly RunObjectsPlace[];
   /** Drops what the run made (unless keep), releases its lease, stops embedded servers. */
   finish(): Promise<RunResult>;
 }

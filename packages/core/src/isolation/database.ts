@@ -146,6 +146,15 @@ async function startOn(start: RunStart, context: SetupContext): Promise<StartedR
         template: { name: template.name, built: template.built, dropped: template.dropped },
       },
     ],
+    places: [
+      {
+        runId,
+        url: databaseUrl(server.url, context.maintenanceDatabase),
+        source: server.source,
+        unit: 'database',
+        keep: context.keep,
+      },
+    ],
     // Background clones finish before anything is dropped.
     async finish() {
       await prewarming;

@@ -87,6 +87,9 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
             shared: context.disable ? workerSchemaName(context.baseName, runId, 1) : undefined,
           },
         ],
+        places: [
+          { runId, url: databaseUrl(server.url, database), source: server.source, unit: 'schema', keep: context.keep },
+        ],
         async finish() {
           try {
             const { names, left } = await dropRunObjects(admin, ownedSchemas, runId, context.keep);

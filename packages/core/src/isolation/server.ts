@@ -61,6 +61,7 @@ function combine(state: ServerRunState, runs: ReadonlyArray<StartedRun<DatabaseR
   return {
     state,
     summaries: runs.flatMap((run) => run.summaries),
+    places: runs.flatMap((run) => run.places),
     async finish() {
       const results = await Promise.all(runs.map((run) => run.finish()));
       return {

@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { leftClause } from '../admin/owned';
 import { loadAdapter } from '../shared/adapter';
+import { childFile, startDetachedChild } from '../shared/child';
 import { optionsDigest } from '../shared/binding';
 import { conciseError } from '../shared/errors';
 import { stopRunServices } from '../shared/services';
 import { projectBaseName, resolveOptions } from './options';
+import { PLACES_VARIABLE } from './run-finisher';
 import { startRun, type Run } from './run';
 import type { RunnerEnv } from './server-and-env';
 import { leaseSlots, usesSlots } from './slots';
@@ -62,8 +64,19 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
     slots?.release();
     throw error;
   });
-  // The slots are the run's until it finishes.
-  const run: Run = slots ? { ...started, finish: () => started.finish().finally(() => slots.release()) } : started;
+  const disarm = armRunFinisher(started);
+  const run: Run = {
+    ...started,
+    // The slots are the run's until it finishes; the finisher, until it finished.
+    finish: () =>
+      started
+        .finish()
+        .then((result) => {
+          disarm();
+          return result;
+        })
+        .finally(() => slots?.release()),
+  };
   const project = request.project ? ` for project "${request.project}"` : '';
   const mode = options.disable ? `; PGWORK_DISABLE=1: all workers share one ${run.unit}` : '';
   for (const summary of run.summaries) {
@@ -82,6 +95,32 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   }
   request.write('\n');
   return run;
+}
+
+/**
+ * Should this process exit before the run's teardown finished it (the runner
+ * crashed, or a test called process.exit), a detached finisher (setup/run-finisher.ts)
+ * drops the run's databases or schemas once the process is gone, rather than
+ * leaving them to the next run's start. SIGKILL runs no exit handler: then the
+ * next run reclaims them. Returns the disarm for a finished run.
+ */
+function armRunFinisher(run: Run): () => void {
+  let file: string;
+  try {
+    file = childFile(__dirname, 'run-finisher');
+  } catch {
+    return () => undefined; // not built (pgwork's own tests from src/): the next run reclaims
+  }
+  const places = JSON.stringify(run.places);
+  const startFinisher = () => {
+    try {
+      startDetachedChild(file, { parent: process.pid }, { [PLACES_VARIABLE]: places });
+    } catch {
+      // Exiting: the next run reclaims.
+    }
+  };
+  process.once('exit', startFinisher);
+  return () => process.removeListener('exit', startFinisher);
 }
 
 /** Drops the run's databases or schemas (unless PGWORK_KEEP=1), says so, and writes the PGWORK_REPORT line. */

@@ -182,9 +182,17 @@ function isZombie(pid: number): boolean {
   return state === 'Z' || state === 'X';
 }
 
-/** Starts `file` in a detached Node process that outlives this one (the embedded server's watchdog). */
-export function startDetachedChild(file: string, request: unknown): { kill(): void } {
-  const child = spawn(process.execPath, [file, JSON.stringify(request)], { detached: true, stdio: 'ignore' });
+/**
+ * Starts `file` in a detached Node process that outlives this one (the embedded
+ * server's watchdog), `request` as its argument; `env` adds variables (what
+ * must not show in a process list, such as a URL with a password).
+ */
+export function startDetachedChild(file: string, request: unknown, env?: NodeJS.ProcessEnv): { kill(): void } {
+  const child = spawn(process.execPath, [file, JSON.stringify(request)], {
+    detached: true,
+    stdio: 'ignore',
+    env: env ? { ...process.env, ...env } : undefined,
+  });
   child.unref();
   return { kill: () => child.kill() };
 }
