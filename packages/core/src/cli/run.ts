@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
-import { dirname, resolve } from 'node:path';
 import { isolationOf } from '../isolation';
 import { PgworkError } from '../shared/errors';
 import { RUN_STATE_VARIABLE } from '../shared/run-state';
-import { findPgworkConfig, isPgworkConfig, readPgworkConfig } from '../setup/config-file';
-import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
+import { finishRunnerRun, startConfiguredRun } from '../setup/runner-run';
 import { workerVariables } from '../worker/env';
 
 // `pgwork run [--config <file>] [--workers <n>] -- <command> [args...]`: what a
@@ -29,18 +27,12 @@ export async function runCommand(request: RunCommandRequest): Promise<number> {
   if (!request.command.length) {
     throw new PgworkError('INVALID_OPTION', 'pgwork run needs a command after --, e.g. pgwork run -- node --test.');
   }
-  const file = request.config ? resolve(request.cwd, request.config) : findPgworkConfig(request.cwd);
-  if (!file || !isPgworkConfig(file)) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `pgwork run reads its options from pgwork.config.mjs, .js, .cjs or .json (export default { adapter: ... }), and ${file ? `${file} is not one` : `${request.cwd} has none`}; add one, or pass --config <file>.`,
-    );
-  }
   const write = (text: string) => process.stderr.write(text);
-  const run = await startRunnerRun({
-    options: await readPgworkConfig(file),
-    rootDir: dirname(file),
-    maxWorkers: request.workers ?? availableParallelism(),
+  const run = await startConfiguredRun({
+    cwd: request.cwd,
+    config: request.config,
+    workers: request.workers ?? availableParallelism(),
+    reader: 'pgwork run',
     write,
   });
   let exitCode = 1;

@@ -1,13 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { PgworkError, conciseError } from '../shared/errors';
-import { RUN_STATE_VARIABLE, readRunState } from '../shared/run-state';
-import { findPgworkConfig, readPgworkConfig } from '../setup/config-file';
+import { conciseError } from '../shared/errors';
+import { RUN_STATE_VARIABLE } from '../shared/run-state';
 import type { Run } from '../setup/run';
-import { finishRunnerRun, startRunnerRun } from '../setup/runner-run';
+import { finishRunnerRun, startConfiguredRun } from '../setup/runner-run';
 import { applyWorkerEnvironment } from '../worker/env';
 import { lifecycleByFile } from '../worker/files';
-import { ensureWorkerId } from '../worker/lease';
 import { startWorkerServices } from '../worker/services';
+import { prepareTestProcess } from '../worker/test-process';
 
 // Mocha: `require: ['@pgwork/core/mocha']` in .mocharc, options in pgwork.config.*.
 // Mocha loads this root-hook plugin in its main process, before the spec
@@ -29,18 +28,14 @@ const STEP_TIMEOUT_MS = 120_000;
 const HOLDER = Symbol.for('pgwork.mochaRun');
 const holder = globalThis as Record<symbol, Run | undefined>;
 
+/** Mocha's one-line setup, named in errors. */
+const MOCHA_SETUP = "require: ['@pgwork/core/mocha'] in .mocharc";
+
 async function startRun(workers: number): Promise<void> {
-  const file = findPgworkConfig(process.cwd());
-  if (!file) {
-    throw new PgworkError(
-      'INVALID_OPTION',
-      `@pgwork/core/mocha reads its options from pgwork.config.mjs, .js, .cjs or .json in ${process.cwd()}, and there is none; add one (export default { adapter: ... }).`,
-    );
-  }
-  const run = await startRunnerRun({
-    options: await readPgworkConfig(file),
-    rootDir: process.cwd(),
-    maxWorkers: workers,
+  const run = await startConfiguredRun({
+    cwd: process.cwd(),
+    workers,
+    reader: '@pgwork/core/mocha',
     write: (text) => process.stderr.write(text),
   });
   holder[HOLDER] = run;
@@ -51,12 +46,12 @@ async function startRun(workers: number): Promise<void> {
 export async function mochaHooks(): Promise<Record<string, (this: HookContext) => Promise<void>>> {
   try {
     if (process.env.MOCHA_WORKER_ID === undefined) {
-      // The main process: serial, it runs the tests as worker 1; with --parallel it only hands files
-      // to the workers, which inherit worker 1's variables and point them at their own.
+      // The main process: serial, it runs the tests as worker 1 (it leases no number); with --parallel
+      // it only hands files to the workers, which inherit worker 1's variables and point them at their own.
       if (!process.env[RUN_STATE_VARIABLE]) await startRun(availableParallelism());
-    } else await ensureWorkerId(readRunState(process.env), process.env);
-    applyWorkerEnvironment(process.env);
-    await startWorkerServices(process.env);
+      applyWorkerEnvironment(process.env);
+      await startWorkerServices(process.env);
+    } else await prepareTestProcess(process.env, 'Mocha', MOCHA_SETUP);
   } catch (error) {
     throw conciseError(error);
   }

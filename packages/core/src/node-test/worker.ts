@@ -1,10 +1,6 @@
 import { createRequire } from 'node:module';
-import { PgworkError } from '../shared/errors';
-import { RUN_STATE_VARIABLE, readRunState } from '../shared/run-state';
-import { applyWorkerEnvironment } from '../worker/env';
-import { ensureWorkerId } from '../worker/lease';
 import { workerLifecycle, type WorkerLifecycle } from '../worker/lifecycle';
-import { startWorkerServices } from '../worker/services';
+import { prepareTestProcess } from '../worker/test-process';
 
 /** The one-line setup, named in errors. */
 export const NODE_TEST_SETUP = 'pgwork run -- node --test --import @pgwork/core/node-test';
@@ -35,16 +31,7 @@ export async function nodeTestWorker(
   testPath: string | undefined,
 ): Promise<WorkerLifecycle | undefined> {
   if (!runsTests(env)) return undefined;
-  if (!env[RUN_STATE_VARIABLE]) {
-    throw new PgworkError(
-      'NO_RUN',
-      `${RUN_STATE_VARIABLE} is not set: node:test has no global setup to start pgwork's run; start the tests under pgwork run (${NODE_TEST_SETUP}).`,
-    );
-  }
-  const state = readRunState(env);
-  await ensureWorkerId(state, env);
-  applyWorkerEnvironment(env);
-  await startWorkerServices(env);
+  const state = await prepareTestProcess(env, 'node:test', NODE_TEST_SETUP);
   return workerLifecycle({
     env,
     testPath,

@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { leftClause } from '../admin/owned';
 import { loadAdapter } from '../shared/adapter';
 import { childFile, startDetachedChild } from '../shared/child';
 import { optionsDigest } from '../shared/binding';
-import { conciseError } from '../shared/errors';
+import { PgworkError, conciseError } from '../shared/errors';
 import { stopRunServices } from '../shared/services';
+import { findPgworkConfig, isPgworkConfig, readPgworkConfig } from './config-file';
 import { projectBaseName, resolveOptions } from './options';
 import { PLACES_VARIABLE } from './run-finisher';
 import { startRun, type Run } from './run';
@@ -95,6 +97,34 @@ async function startAndAnnounce(request: RunnerRunRequest): Promise<Run> {
   }
   request.write('\n');
   return run;
+}
+
+/**
+ * A run with the options of the project's pgwork.config.* (`config`, else the
+ * one in `cwd`), for runners without a config of their own: `pgwork run`, and
+ * Mocha's main process. `reader` names what reads it in the error for a missing one.
+ */
+export async function startConfiguredRun(request: {
+  readonly cwd: string;
+  readonly config?: string;
+  readonly workers: number;
+  readonly reader: string;
+  readonly write: (text: string) => void;
+}): Promise<Run> {
+  const file = request.config ? resolve(request.cwd, request.config) : findPgworkConfig(request.cwd);
+  if (!file || !isPgworkConfig(file)) {
+    const where = file ? `${file} is not one` : `${request.cwd} has none`;
+    throw new PgworkError(
+      'INVALID_OPTION',
+      `${request.reader} reads its options from pgwork.config.mjs, .js, .cjs or .json (export default { adapter: ... }), and ${where}; add one${request.reader === 'pgwork run' ? ', or pass --config <file>' : ''}.`,
+    );
+  }
+  return startRunnerRun({
+    options: await readPgworkConfig(file),
+    rootDir: dirname(file),
+    maxWorkers: request.workers,
+    write: request.write,
+  });
 }
 
 /**

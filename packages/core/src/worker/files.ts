@@ -31,7 +31,7 @@ export function lifecycleByFile(env: NodeJS.ProcessEnv, appRequire: NodeJS.Requi
       }
       await step(file.lifecycle.beforeTest);
     },
-    async afterTest(outcome: TestOutcome): Promise<void> {
+    async afterTest(outcome: TestOutcome | undefined): Promise<void> {
       const lifecycle = file?.lifecycle;
       if (lifecycle) await step(() => lifecycle.afterTest(outcome));
     },
