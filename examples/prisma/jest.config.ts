@@ -1,11 +1,7 @@
 /** @jest-config-loader esbuild-register */
 import { withPgwork } from '@pgwork/core';
 import { suiteConfig } from '@pgwork/parallel-suite/jest';
-import { prisma } from '@pgwork/prisma';
 
-// The plain config (the shared suite, 4 workers), wrapped by pgwork: each worker
-// gets its own database cloned from a template built from prisma/migrations.
-export default withPgwork(suiteConfig({ rootDir: __dirname, app: 'src/app.ts' }), {
-  adapter: prisma(),
-  baseName: 'shortener_prisma',
-});
+// The shared suite under Jest (4 workers); pgwork's options are in pgwork.config.cjs,
+// which node:test, Mocha, Bun and vitest.config.mts read too.
+export default withPgwork(suiteConfig({ rootDir: __dirname, app: 'src/app.ts' }), require('./pgwork.config.cjs'));

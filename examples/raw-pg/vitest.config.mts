@@ -1,17 +1,10 @@
+import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import { withPgwork } from '@pgwork/core/vitest';
 import { suiteVitestConfig } from '@pgwork/parallel-suite/vitest';
-import { rawPg } from '@pgwork/raw-pg';
 
-// A Redis server per worker (Debian's redis-server), started by pgwork before the worker's first
-// test file on a port of its own, named to the tests in REDIS_PORT, stopped when the run ends: a
-// test can FLUSHALL without touching another worker's keys. The same in jest.config.ts.
-const perWorkerRedis = {
-  redis: {
-    command: "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no",
-    env: { REDIS_PORT: '{port}' },
-  },
-};
+// pgwork's options, which every runner of this example reads (Vite bundles this file elsewhere: a require from here).
+const options = createRequire(import.meta.url)('./pgwork.config.cjs');
 
 const suite = suiteVitestConfig({ rootDir: import.meta.dirname, app: 'src/app.ts' });
 
@@ -26,9 +19,5 @@ export default withPgwork(
       include: [...suite.test.include, `${relative(suite.test.dir, import.meta.dirname)}/test/**/*.test.ts`],
     },
   },
-  {
-    adapter: rawPg({ migrations: 'migrations' }),
-    baseName: 'shortener_raw',
-    services: perWorkerRedis,
-  },
+  options,
 );

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /** A row of `urls` as every example's app returns it. */
 export interface Url {
   id: number;
@@ -32,17 +34,45 @@ export interface UrlShortenerApp {
 /** The module name an example's Jest config maps to its app (see suiteConfig). */
 export const APP_MODULE = 'pgwork-suite-app';
 
+/** Whether Jest runs this (Bun's test runner defines a `jest` object too). */
+export const underJest = () => typeof jest !== 'undefined' && !process.versions.bun;
+
+/** Where node:test, Mocha and Bun find the example's app: PGWORK_SUITE_APP, else src/app.ts of the folder they run in. */
+export const suiteAppPath = () => process.env.PGWORK_SUITE_APP ?? resolve('src/app.ts');
+
 /**
  * The example's app. Jest maps APP_MODULE with moduleNameMapper and runs this
  * file as CommonJS (its sandbox has no import()); Vitest aliases it, which only
- * its import() sees.
+ * its import() sees; node:test, Mocha and Bun require the app's file itself
+ * (Bun compiles TypeScript, the others through the suite's register module).
  */
 export async function loadSuiteApp(): Promise<UrlShortenerApp> {
   // Vitest: a literal specifier (APP_MODULE's value), so Vite's import analysis links the app
   // to every test and watch mode reruns them when the app or its schema changes.
-  const loaded = (process.env.VITEST ? await import('pgwork-suite-app' as string) : require(APP_MODULE)) as {
+  const loaded = (
+    process.env.VITEST
+      ? await import('pgwork-suite-app' as string)
+      : underJest()
+        ? require(APP_MODULE)
+        : require(suiteAppPath())
+  ) as {
     app?: UrlShortenerApp;
   };
   if (!loaded.app) throw new Error(`${APP_MODULE} must export const app: UrlShortenerApp`);
+  loadedApps.add(loaded.app);
   return loaded.app;
+}
+
+const loadedApps = new Set<UrlShortenerApp>();
+
+/**
+ * Closes the apps this process loaded: where one app serves several files
+ * (Mocha, Bun, Vitest with isolate: false), once its files are done. Under
+ * serial Mocha that is before the run's end drops the database, which would
+ * end the app's idle connections under it (an error event nobody handles).
+ */
+export async function closeSuiteApps(): Promise<void> {
+  const apps = [...loadedApps];
+  loadedApps.clear();
+  await Promise.all(apps.map((app) => app.close()));
 }

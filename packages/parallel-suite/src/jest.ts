@@ -1,22 +1,8 @@
 import { join, resolve } from 'node:path';
 import { APP_MODULE } from './app';
+import { TRANSPILE_OPTIONS } from './transpile';
 
 export const TESTS_DIR = join(__dirname, 'tests');
-
-/**
- * How the examples' TypeScript is compiled under Jest: transpile only (no type
- * check per worker), CommonJS so dynamic import() becomes require() (Jest's
- * sandbox has no import() without --experimental-vm-modules; Prisma's client
- * uses it), and decorators with metadata for TypeORM entities.
- */
-const TRANSPILE_OPTIONS = {
-  isolatedModules: true,
-  module: 'commonjs',
-  target: 'es2022',
-  esModuleInterop: true,
-  experimentalDecorators: true,
-  emitDecoratorMetadata: true,
-};
 
 export interface SuiteConfigOptions {
   /** The example's directory (use __dirname). */

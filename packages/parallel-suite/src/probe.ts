@@ -1,5 +1,5 @@
 import { Client, Pool } from 'pg';
-import { loadSuiteApp, type UrlShortenerApp } from './app';
+import { closeSuiteApps, loadSuiteApp, underJest, type UrlShortenerApp } from './app';
 
 /**
  * Independent raw SQL on the database the app uses, so assertions check what is
@@ -49,7 +49,7 @@ export class Probe {
   }
 }
 
-/** Per-file wiring: the app and a probe, both closed after the file. */
+/** Per-file wiring: the app and a probe; the probe closed after the file, the app where the file owns it. */
 export function useSuite() {
   const context = { app: undefined as unknown as UrlShortenerApp, probe: undefined as unknown as Probe };
   beforeAll(async () => {
@@ -59,8 +59,9 @@ export function useSuite() {
   });
   afterAll(async () => {
     await context.probe?.close();
-    // Jest gives every file its own app module; Vitest may share one between a worker's files (isolate: false).
-    if (!process.env.VITEST) await context.app?.close();
+    // Jest gives every file its own app module, node:test its own process; Vitest (isolate: false),
+    // Mocha and Bun may share one between a process's files (closeSuiteApps, or the process's end).
+    if (underJest() || process.env.NODE_TEST_CONTEXT) await closeSuiteApps();
   });
   return context;
 }
