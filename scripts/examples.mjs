@@ -1,5 +1,7 @@
 // Examples are found by folder: every examples/*/ with a package.json and a
-// jest config is one (and runs under Vitest too when it has a vitest config);
+// jest config is one (and runs under Vitest too when it has a vitest config,
+// under node:test and Bun when it has a pgwork.config.*, under Mocha when it
+// has a .mocharc.*);
 // every one with a playwright config is a Playwright example (runner
 // 'playwright': its own suite, not the shared one the Jest examples have).
 // Nothing lists them by hand.
@@ -23,8 +25,14 @@ export function discoverExamples() {
       const has = (pattern) => files.some((file) => pattern.test(file));
       const example = { name: manifest.name, dir: path, short: path.slice(ROOT.length + 1) };
       const jest = has(/^jest\.config\.(ts|js|cjs|mjs)$/);
+      const runners = {
+        vitest: has(/^vitest\.config\.[cm]?[jt]s$/),
+        'node-test': has(/^pgwork\.config\.[cm]?js$/),
+        mocha: has(/^\.mocharc\.[cm]?js$/),
+        bun: has(/^pgwork\.config\.[cm]?js$/),
+      };
       return [
-        ...(jest ? [{ ...example, runner: 'jest', vitest: has(/^vitest\.config\.[cm]?[jt]s$/) }] : []),
+        ...(jest ? [{ ...example, runner: 'jest', vitest: runners.vitest, runners }] : []),
         ...(has(/^playwright\.config\.[cm]?[jt]s$/)
           ? [{ ...example, short: jest ? `${example.short} (playwright)` : example.short, runner: 'playwright' }]
           : []),
@@ -43,32 +51,113 @@ export const sharesSuite = (example) => example.runner !== 'playwright';
 
 const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
-/** The same example run by Vitest (its `vitest.config.*`), for scripts that compare the runners. */
-const underVitest = (example) => ({ ...example, runner: 'vitest', short: `${example.short} (vitest)` });
+/** How each runner besides Jest is named in labels, and its arguments for a serial run (bench's floor). */
+export const RUNNERS = {
+  jest: { label: 'jest', serialArgs: ['--runInBand'] },
+  vitest: { label: 'vitest', serialArgs: ['--no-file-parallelism'] },
+  'node-test': { label: 'node:test', serialArgs: ['--test-concurrency=1'] },
+  mocha: { label: 'mocha', serialArgs: ['--no-parallel'] },
+  bun: { label: 'bun', serialArgs: ['--parallel=1'] },
+};
 
-/** The example under Jest, then under Vitest when it has a vitest config; a Playwright example as it is. */
+/** The same example run by another runner of its own (a config for it), for scripts that compare the runners. */
+const under = (example, runner) => ({ ...example, runner, short: `${example.short} (${RUNNERS[runner].label})` });
+
+/**
+ * The example under Jest, then under each other runner it has a config for
+ * (Vitest, node:test, Mocha, Bun); a Playwright example as it is.
+ */
 export const underEachRunner = (example) => [
   example,
-  ...(example.runner === 'jest' && example.vitest ? [underVitest(example)] : []),
+  ...(example.runner === 'jest'
+    ? Object.entries(example.runners)
+        .filter(([, has]) => has)
+        .map(([runner]) => under(example, runner))
+    : []),
 ];
+
+/** Runners started under `pgwork run`: their test processes are its grandchildren. */
+export const viaPgworkRun = (example) => example.runner === 'node-test' || example.runner === 'bun';
 
 /**
  * The runner's command line: its CLI file and arguments that write JSON results
  * to `results` (Jest's shape; Playwright's JSON reporter writes its own, to the
  * file in PLAYWRIGHT_JSON_OUTPUT_FILE).
  */
-function runnerCommand(example, results) {
+function runnerCommand(example, results, extraArgs) {
   const resolve = createRequire(join(example.dir, 'package.json')).resolve;
-  if (example.runner === 'playwright') return [resolve('@playwright/test/cli'), 'test', '--reporter=list,json'];
-  if (example.runner === 'vitest') {
-    const cli = join(dirname(resolve('vitest/package.json')), 'vitest.mjs');
-    return [cli, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`];
+  const suiteTests = join(dirname(resolve('@pgwork/parallel-suite/package.json')), 'dist/tests');
+  // node:test and Bun under pgwork run, as the examples' scripts start them.
+  const pgworkRun = [
+    join(dirname(resolve('@pgwork/core/package.json')), 'dist/cli/main.js'),
+    'run',
+    '--workers',
+    '4',
+    '--',
+  ];
+  switch (example.runner) {
+    case 'playwright':
+      return [resolve('@playwright/test/cli'), 'test', '--reporter=list,json', ...extraArgs];
+    case 'vitest': {
+      const cli = join(dirname(resolve('vitest/package.json')), 'vitest.mjs');
+      return [cli, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...extraArgs];
+    }
+    case 'node-test': {
+      const files = readdirSync(suiteTests)
+        .filter((file) => file.endsWith('.test.js'))
+        .map((file) => join(suiteTests, file));
+      const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout'];
+      reporters.push('--test-reporter=junit', `--test-reporter-destination=${results}`);
+      const hooks = ['--import', '@pgwork/core/node-test', '--require', '@pgwork/parallel-suite/node-test'];
+      return [
+        ...pgworkRun,
+        process.execPath,
+        '--test',
+        '--test-concurrency=4',
+        ...reporters,
+        ...hooks,
+        ...extraArgs,
+        ...files,
+      ];
+    }
+    case 'mocha':
+      return [
+        resolve('mocha/bin/mocha.js'),
+        '--parallel',
+        '--reporter=json',
+        `--reporter-option=output=${results}`,
+        ...extraArgs,
+      ];
+    case 'bun': {
+      const bun = join(dirname(resolve('bun/package.json')), 'bin/bun.exe');
+      const junit = ['--reporter=junit', `--reporter-outfile=${results}`];
+      return [
+        ...pgworkRun,
+        bun,
+        'test',
+        '--parallel=4',
+        ...junit,
+        '--preload',
+        '@pgwork/core/bun',
+        ...extraArgs,
+        suiteTests,
+      ];
+    }
+    default:
+      return [resolve('jest/bin/jest'), '--ci', '--json', `--outputFile=${results}`, ...extraArgs];
   }
-  return [resolve('jest/bin/jest'), '--ci', '--json', `--outputFile=${results}`];
 }
 
+/** Each runner's results file in the shape runExample reads of Jest's. */
+const READERS = {
+  playwright: (text) => playwrightResults(JSON.parse(text)),
+  'node-test': junitResults,
+  bun: junitResults,
+  mocha: (text) => mochaResults(JSON.parse(text)),
+};
+
 /**
- * Runs an example's suite once (Jest, Vitest for an example from underVitest,
+ * Runs an example's suite once (under its runner: Jest, or another from underEachRunner,
  * or `playwright test` for a Playwright example) and returns what it did: tests
  * passed and failed, wall time, pgwork's run report, and the first lines of each failure.
  */
@@ -83,7 +172,7 @@ export async function runExample(example, env = {}, extraArgs = [], { onStart } 
     delete childEnv.PLAYWRIGHT_JSON_OUTPUT_NAME;
   }
   const started = performance.now();
-  const child = spawn(process.execPath, [...runnerCommand(example, results), ...extraArgs], {
+  const child = spawn(process.execPath, runnerCommand(example, results, extraArgs), {
     cwd: example.dir,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,9 +183,8 @@ export async function runExample(example, env = {}, extraArgs = [], { onStart } 
   onStart?.(child, () => output);
   const status = await new Promise((done) => child.on('close', (code, signal) => done(code ?? signal)));
   const seconds = (performance.now() - started) / 1000;
-  const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
-  const raw = read(results);
-  const jestResults = example.runner === 'playwright' ? playwrightResults(raw) : raw;
+  const read = (file, parse = JSON.parse) => (existsSync(file) ? parse(readFileSync(file, 'utf8')) : undefined);
+  const jestResults = read(results, READERS[example.runner]);
   const pgwork = read(report);
   rmSync(work, { recursive: true, force: true });
   const failures = [];
@@ -157,13 +245,75 @@ function playwrightResults(report) {
     for (const child of suite.suites ?? []) walk(child, [...titles, child.title]);
   };
   for (const file of report.suites ?? []) walk(file, []);
+  const byName = new Map([...files].map(([file, tests]) => [basename(file), tests]));
+  return jestShape(
+    byName,
+    (report.errors ?? []).map((error) => error.message ?? String(error)),
+  );
+}
+
+/** Decodes the XML entities a JUnit report escapes. */
+const xmlText = (text) =>
+  text
+    .replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)))
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+/**
+ * A JUnit report (node:test's and Bun's reporters) in the shape runExample
+ * reads of Jest's: each <testcase>, failed when it holds a <failure>, under
+ * its file (Bun names it; node:test does not: "node:test").
+ */
+function junitResults(xml) {
+  const files = new Map();
+  for (const [, attributes, body = ''] of xml.matchAll(/<testcase\b([^>]*?)(?:\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    const attribute = (name) => xmlText(new RegExp(`\\b${name}="([^"]*)"`).exec(attributes)?.[1] ?? '');
+    // Its text keeps the message's lines (node:test's message attribute drops them).
+    const failure = /<failure\b[^>]*?message="([^"]*)"[^>]*?(?:\/>|>([\s\S]*?)<\/failure>)/.exec(body);
+    const skipped = /<skipped\b/.test(body);
+    const file = basename(attribute('file')) || 'node:test';
+    const entry = files.get(file) ?? [];
+    entry.push({
+      title: attribute('name'),
+      status: failure ? 'failed' : skipped ? 'pending' : 'passed',
+      failureMessages: failure ? [xmlText(failure[2]?.trim() || failure[1])] : [],
+    });
+    files.set(file, entry);
+  }
+  return jestShape(files);
+}
+
+/** Mocha's JSON reporter output in the shape runExample reads of Jest's. */
+function mochaResults(report) {
+  const files = new Map();
+  const add = (test, status) => {
+    const file = basename(test.file ?? 'mocha');
+    const entry = files.get(file) ?? [];
+    entry.push({
+      title: test.fullTitle,
+      status,
+      failureMessages: status === 'failed' ? [test.err?.message ?? ''] : [],
+    });
+    files.set(file, entry);
+  };
+  for (const test of report.passes ?? []) add(test, 'passed');
+  for (const test of report.failures ?? []) add(test, 'failed');
+  for (const test of report.pending ?? []) add(test, 'pending');
+  return jestShape(files);
+}
+
+/** Tests by file in Jest's shape: totals, and each file's tests with their status and messages. */
+function jestShape(files, runErrors = []) {
   const tests = [...files.values()].flat();
   const count = (status) => tests.filter((test) => test.status === status).length;
   return {
     numTotalTests: tests.length,
     numPassedTests: count('passed'),
     numFailedTests: count('failed'),
-    testResults: [...files].map(([file, assertionResults]) => ({ name: basename(file), assertionResults })),
-    runErrors: (report.errors ?? []).map((error) => error.message ?? String(error)),
+    testResults: [...files].map(([file, assertionResults]) => ({ name: file, assertionResults })),
+    runErrors,
   };
 }

@@ -48,6 +48,13 @@ describe('Mocha', () => {
     expect(await workerDatabasesOf(run.baseName)).toEqual([]);
   });
 
+  it('--parallel --jobs 4 (more jobs than cores) with a schema per worker: the run prepares one for each job', () => {
+    const run = mocha(['--parallel', '--jobs', '4'], { PGWORK_ISOLATION: 'schema' });
+    const ended = run.status === 0 ? {} : { output: run.output.slice(-2000) };
+    expect({ passing: run.passing, failing: run.failing, ...ended }).toEqual({ passing: 8, failing: 0 });
+    expect(run.output).toMatch(/schema per worker: 4 in database/);
+  });
+
   it('serial: the main process runs every file as worker 1, reset before each test', async () => {
     const run = mocha([]);
     expect({ passing: run.passing, failing: run.failing }).toEqual({ passing: 8, failing: 0 });

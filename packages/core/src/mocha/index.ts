@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { conciseError } from '../shared/errors';
 import { RUN_STATE_VARIABLE } from '../shared/run-state';
 import type { Run } from '../setup/run';
@@ -28,6 +30,28 @@ const STEP_TIMEOUT_MS = 120_000;
 const HOLDER = Symbol.for('pgwork.mochaRun');
 const holder = globalThis as Record<symbol, Run | undefined>;
 
+/**
+ * How many processes run the tests: under --parallel, Mocha's --jobs (as
+ * Mocha's own reader has it from the command line and .mocharc), by default
+ * the cores less one; serial, one. Each of them gets a database (or a schema,
+ * made at the start for this many).
+ */
+function mochaWorkers(): number {
+  const fromProject = createRequire(join(process.cwd(), 'package.json'));
+  for (const file of ['mocha/lib/cli/options.cjs', 'mocha/lib/cli/options.js']) {
+    try {
+      const { loadOptions } = fromProject(file) as {
+        loadOptions(argv: string[]): { parallel?: boolean; jobs?: number };
+      };
+      const options = loadOptions(process.argv.slice(2));
+      return options.parallel ? Math.max(1, options.jobs ?? availableParallelism() - 1) : 1;
+    } catch {
+      // another Mocha layout: the next, else the cores
+    }
+  }
+  return availableParallelism();
+}
+
 /** Mocha's one-line setup, named in errors. */
 const MOCHA_SETUP = "require: ['@pgwork/core/mocha'] in .mocharc";
 
@@ -48,7 +72,7 @@ export async function mochaHooks(): Promise<Record<string, (this: HookContext) =
     if (process.env.MOCHA_WORKER_ID === undefined) {
       // The main process: serial, it runs the tests as worker 1 (it leases no number); with --parallel
       // it only hands files to the workers, which inherit worker 1's variables and point them at their own.
-      if (!process.env[RUN_STATE_VARIABLE]) await startRun(availableParallelism());
+      if (!process.env[RUN_STATE_VARIABLE]) await startRun(mochaWorkers());
       applyWorkerEnvironment(process.env);
       await startWorkerServices(process.env);
     } else await prepareTestProcess(process.env, 'Mocha', MOCHA_SETUP);
