@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverExamples, ROOT, runExample, sharesSuite, underEachRunner } from './examples.mjs';
+import { discoverExamples, ROOT, RUNNERS, runExample, sharesSuite, underEachRunner } from './examples.mjs';
 import { catalogShape, describeShape, REAL_SHAPE_DEFAULTS, realShapeSchema } from './bench/real-shape.mjs';
 import { dirtySql, syntheticSchema } from './bench/schemas.mjs';
 import { progress, ratio, repeat, summarise, time } from './bench/stats.mjs';
@@ -726,7 +726,7 @@ async function benchSuites(examples) {
         unisolated: { extra: { PGWORK_DISABLE: '1' }, args: [], seconds: [], failed: [] },
         serial: {
           extra: { PGWORK_DISABLE: '1' },
-          args: subject.runner === 'vitest' ? ['--no-file-parallelism'] : ['--runInBand'],
+          args: RUNNERS[subject.runner].serialArgs,
           seconds: [],
           failed: [],
         },
@@ -767,7 +767,7 @@ async function benchSuites(examples) {
       entry.speedupOverSerial = ratio(entry.serial.median, entry.pgwork.median);
       entry.fileSetup = summarise(steps.beforeFile);
       entry.resetBeforeTest = summarise(steps.beforeTest);
-      if (subject.runner === 'vitest')
+      if (subject.runner !== 'jest')
         entry.overJest = ratio(entry.pgwork.median, results.suite[label(example)].pgwork.median);
       results.suite[label(subject)] = entry;
     }

@@ -51,11 +51,18 @@ export const sharesSuite = (example) => example.runner !== 'playwright';
 
 const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
-/** How each runner besides Jest is named in labels, and its arguments for a serial run (bench's floor). */
+/**
+ * How each runner is named in labels, its arguments for a serial run (bench's
+ * floor), and its argument for shard i of n where it shards.
+ */
 export const RUNNERS = {
-  jest: { label: 'jest', serialArgs: ['--runInBand'] },
-  vitest: { label: 'vitest', serialArgs: ['--no-file-parallelism'] },
-  'node-test': { label: 'node:test', serialArgs: ['--test-concurrency=1'] },
+  jest: { label: 'jest', serialArgs: ['--runInBand'], shardArg: (i, n) => `--shard=${i}/${n}` },
+  vitest: { label: 'vitest', serialArgs: ['--no-file-parallelism'], shardArg: (i, n) => `--shard=${i}/${n}` },
+  'node-test': {
+    label: 'node:test',
+    serialArgs: ['--test-concurrency=1'],
+    shardArg: (i, n) => `--test-shard=${i}/${n}`,
+  },
   mocha: { label: 'mocha', serialArgs: ['--no-parallel'] },
   bun: { label: 'bun', serialArgs: ['--parallel=1'] },
 };

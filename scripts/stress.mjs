@@ -14,7 +14,15 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { core } from './core.mjs';
-import { discoverExamples, ROOT, runExample, sharesSuite, underEachRunner } from './examples.mjs';
+import {
+  discoverExamples,
+  ROOT,
+  RUNNERS,
+  runExample,
+  sharesSuite,
+  underEachRunner,
+  viaPgworkRun,
+} from './examples.mjs';
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
 const option = (name, fallback) => {
@@ -33,10 +41,14 @@ if (!examples.length) {
   process.exit(2);
 }
 
-// Every example of the shared suite under Jest, and again under Vitest where it has a vitest config.
+// Every example of the shared suite under Jest, and again under Vitest where it has a vitest config;
+// node:test, Mocha and Bun on the first example (pnpm test runs them once on every example).
 // Playwright examples (their own suite, an app server per worker) have their own section.
 const sharedSuite = examples.filter(sharesSuite);
-const subjects = sharedSuite.flatMap(underEachRunner);
+const everywhere = (subject) => subject.runner === 'jest' || subject.runner === 'vitest';
+const subjects = sharedSuite.flatMap((example, i) =>
+  underEachRunner(example).filter((subject) => i === 0 || everywhere(subject)),
+);
 
 const embedded = process.env.PGWORK_DATABASE_URL ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = process.env.PGWORK_DATABASE_URL ?? embedded.url;
@@ -134,9 +146,9 @@ try {
     );
   }
 
-  // 2-4. Concurrency, kills and shards, under each runner.
-  for (const example of [sharedSuite[0], subjects.find((e) => e.runner === 'vitest')].filter(Boolean))
-    await runnerChecks(example);
+  // 2-4. Concurrency, kills and shards, under each runner (on its first example).
+  const byRunner = new Map(subjects.map((subject) => [subject.runner, subject]).reverse());
+  for (const example of byRunner.values()) await runnerChecks(example);
 
   // 5. The kept embedded cluster (the default with no server configured): runs
   // interrupted by Ctrl-C, SIGTERM and SIGKILL leave a cache the next run uses;
@@ -194,7 +206,8 @@ async function runnerChecks(example) {
     onStart: (child, output) => {
       const timer = setInterval(() => {
         if (!/pgwork: run /.test(output())) return;
-        const workers = childPids(child.pid);
+        // Under pgwork run the runner is its child, and the test processes the runner's.
+        const workers = viaPgworkRun(example) ? childPids(childPids(child.pid)[0] ?? 0) : childPids(child.pid);
         if (!workers.length) return;
         clearInterval(timer);
         killedWorker = workers[0];
@@ -256,11 +269,13 @@ async function runnerChecks(example) {
   );
   checkOn('killed run', 'the run after pgwork clean is green', green(await runExample(example, env)));
 
-  // 4. Two shards of one suite at the same time.
-  say(`${example.short}: --shard=1/2 and --shard=2/2 at once`);
+  // 4. Two shards of one suite at the same time, where the runner shards.
+  const shard = RUNNERS[example.runner].shardArg;
+  if (!shard) return say(`${example.short}: ${RUNNERS[example.runner].label} has no sharding; shards skipped`);
+  say(`${example.short}: ${shard(1, 2)} and ${shard(2, 2)} at once`);
   const [s1, s2] = await Promise.all([
-    runExample(example, env, ['--shard=1/2']),
-    runExample(example, env, ['--shard=2/2']),
+    runExample(example, env, [shard(1, 2)]),
+    runExample(example, env, [shard(2, 2)]),
   ]);
   checkOn('sharded', 'both shards green', green(s1) && green(s2), `${s1.total} + ${s2.total} tests`);
   const full = await runExample(example, env);
