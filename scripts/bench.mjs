@@ -707,7 +707,8 @@ async function benchScaling() {
 /**
  * Each example's whole suite with pgwork, unisolated (4 workers on one shared
  * database: wrong, the floor pgwork's overhead is measured against) and
- * serial, under Jest and, for examples with a Vitest config, under Vitest. All
+ * serial, under Jest and each other runner the example has a config for
+ * (Vitest, node:test, Mocha, Bun). All
  * of an example's runs are interleaved, their order rotated each repetition, so
  * load that drifts during the bench lands on all alike. pgwork's runs also
  * record each worker's steps (PGWORK_TIMINGS): the wait before a file's first

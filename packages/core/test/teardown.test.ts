@@ -7,7 +7,7 @@ import { startRun, type Run } from '../src/setup/run';
 import { finishRunnerRun } from '../src/setup/runner-run';
 import { withScratchDatabase } from '../src/testing/server';
 import { openWorkerSession } from '../src/worker/session';
-import { databaseExists, rows, runConfig, serverUrl, sqlAdapter, uniqueBase, withAdmin } from './helpers';
+import { databaseExists, rows, runConfig, serverUrl, sqlAdapter, uniqueBase, waitUntil, withAdmin } from './helpers';
 
 const SCHEMA = 'CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);';
 
@@ -79,13 +79,6 @@ async function sessionOn(role: string, database: string): Promise<boolean> {
         .rowCount !== 0,
   );
 }
-
-const waitUntil = async (done: () => Promise<boolean>) => {
-  for (let waited = 0; !(await done()); waited += 50) {
-    if (waited > 60_000) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 describe("a run's end with another role's session on a worker database", () => {
   it('drops every other database, says in one line what is left and why, and the next run reclaims it', async () => {

@@ -9,11 +9,11 @@ import { afterAll, afterEach, beforeEach } from 'bun:test';
 import type * as Worker from './worker.js';
 
 const require = createRequire(import.meta.url);
-const { bunTestProcess, STEP_TIMEOUT_MS } = require('./worker.js') as typeof Worker;
+const { bunTestProcess, SETUP_TIMEOUT_MS } = require('./worker.js') as typeof Worker;
 
 const files = await bunTestProcess(process.env);
-beforeEach(() => files.beforeTest(Bun.main), STEP_TIMEOUT_MS);
+beforeEach(() => files.beforeTest(Bun.main), SETUP_TIMEOUT_MS);
 // Bun tells a hook nothing of the test's outcome: PGWORK_KEEP=failed has nothing to keep.
-afterEach(() => files.afterTest(undefined), STEP_TIMEOUT_MS);
+afterEach(() => files.afterTest(undefined), SETUP_TIMEOUT_MS);
 // Serial: once, after the last file; --parallel: after each file.
-afterAll(() => files.endFile(), STEP_TIMEOUT_MS);
+afterAll(() => files.endFile(), SETUP_TIMEOUT_MS);

@@ -59,8 +59,12 @@ function spawnCommand(command: readonly string[], cwd: string, env: NodeJS.Proce
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
     const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
+    // Should pgwork run itself end first (an error of its own), the command does not outlive the run.
+    const stopCommand = () => child.kill('SIGTERM');
+    process.once('exit', stopCommand);
     const done = () => {
       for (const [signal, handler] of handlers) process.off(signal, handler);
+      process.off('exit', stopCommand);
     };
     child.once('error', (error) => {
       done();

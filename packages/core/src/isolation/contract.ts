@@ -157,7 +157,7 @@ export interface RunResult {
 
 /**
  * Where one server's part of a run lives, as plain data: what a process other
- * than the run's needs to drop it (setup/exit-finisher.ts, when the runner's
+ * than the run's needs to drop it (setup/run-finisher.ts, when the runner's
  * process exits without its teardown).
  */
 export interface RunObjectsPlace {

@@ -124,7 +124,7 @@ export const schemaIsolation: Isolation<SchemaRunState> = {
       await client.end().catch(() => undefined);
       throw new PgworkError(
         'NO_RUN',
-        `worker ${workerId}'s schema ${target.schema} was not prepared by globalSetup (it prepares one per maxWorkers); do not raise the worker count after globalSetup.`,
+        `worker ${workerId}'s schema ${target.schema} was not prepared when the run started, which prepares one per worker it is started for (the runner's maxWorkers, or pgwork run --workers); run no more test processes at once than that.`,
       );
     }
     return { target, client, created: false };

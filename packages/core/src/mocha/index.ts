@@ -7,6 +7,7 @@ import type { Run } from '../setup/run';
 import { finishRunnerRun, startConfiguredRun } from '../setup/runner-run';
 import { applyWorkerEnvironment } from '../worker/env';
 import { lifecycleByFile } from '../worker/files';
+import { SETUP_TIMEOUT_MS } from '../worker/lifecycle';
 import { startWorkerServices } from '../worker/services';
 import { prepareTestProcess } from '../worker/test-process';
 
@@ -23,9 +24,6 @@ interface HookContext {
   timeout(ms: number): void;
   currentTest?: { file?: string; state?: string; fullTitle(): string };
 }
-
-/** Connecting or cloning on a cold machine can take long: more than Mocha's default 2 s. */
-const STEP_TIMEOUT_MS = 120_000;
 
 const HOLDER = Symbol.for('pgwork.mochaRun');
 const holder = globalThis as Record<symbol, Run | undefined>;
@@ -45,15 +43,17 @@ function mochaWorkers(): number {
       };
       const options = loadOptions(process.argv.slice(2));
       return options.parallel ? Math.max(1, options.jobs ?? availableParallelism() - 1) : 1;
-    } catch {
-      // another Mocha layout: the next, else the cores
+    } catch (error) {
+      // Another Mocha layout: the next, else the cores. Anything else (a broken .mocharc) Mocha reports itself.
+      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') break;
     }
   }
   return availableParallelism();
 }
 
-/** Mocha's one-line setup, named in errors. */
-const MOCHA_SETUP = "require: ['@pgwork/core/mocha'] in .mocharc";
+/** What a Mocha worker without a run is told: the main process starts it, when it loads this plugin too. */
+const NO_RUN_HINT =
+  "Mocha's main process started no pgwork run; list @pgwork/core/mocha in .mocharc's require, which Mocha's main process loads as well as its workers";
 
 async function startRun(workers: number): Promise<void> {
   const run = await startConfiguredRun({
@@ -75,24 +75,24 @@ export async function mochaHooks(): Promise<Record<string, (this: HookContext) =
       if (!process.env[RUN_STATE_VARIABLE]) await startRun(mochaWorkers());
       applyWorkerEnvironment(process.env);
       await startWorkerServices(process.env);
-    } else await prepareTestProcess(process.env, 'Mocha', MOCHA_SETUP);
+    } else await prepareTestProcess(process.env, NO_RUN_HINT);
   } catch (error) {
     throw conciseError(error);
   }
   const files = lifecycleByFile(process.env, require);
   return {
     async beforeEach() {
-      this.timeout(STEP_TIMEOUT_MS);
+      this.timeout(SETUP_TIMEOUT_MS);
       await files.beforeTest(this.currentTest?.file ?? '(no file)');
     },
     async afterEach() {
-      this.timeout(STEP_TIMEOUT_MS);
+      this.timeout(SETUP_TIMEOUT_MS);
       const test = this.currentTest;
       await files.afterTest({ failed: test?.state === 'failed', name: test?.fullTitle() ?? '(unnamed test)' });
     },
     // Serial: once, after the last file; parallel: after each file a worker ran.
     async afterAll() {
-      this.timeout(STEP_TIMEOUT_MS);
+      this.timeout(SETUP_TIMEOUT_MS);
       await files.endFile();
     },
   };

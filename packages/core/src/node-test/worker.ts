@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { workerLifecycle, type WorkerLifecycle } from '../worker/lifecycle';
-import { prepareTestProcess } from '../worker/test-process';
+import { prepareTestProcess, underPgworkRun } from '../worker/test-process';
 
 /** The one-line setup, named in errors. */
 export const NODE_TEST_SETUP = 'pgwork run -- node --test --import @pgwork/core/node-test';
@@ -31,7 +31,7 @@ export async function nodeTestWorker(
   testPath: string | undefined,
 ): Promise<WorkerLifecycle | undefined> {
   if (!runsTests(env)) return undefined;
-  const state = await prepareTestProcess(env, 'node:test', NODE_TEST_SETUP);
+  const state = await prepareTestProcess(env, underPgworkRun('node:test', NODE_TEST_SETUP));
   return workerLifecycle({
     env,
     testPath,

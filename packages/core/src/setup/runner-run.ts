@@ -14,7 +14,8 @@ import type { RunnerEnv } from './server-and-env';
 import { leaseSlots, usesSlots } from './slots';
 import { turboNotice } from './turbo';
 
-// What every runner binding (Jest, Vitest) does when a run starts and ends, with
+// What every runner binding (Jest, Vitest, Playwright, Mocha, and pgwork run for
+// node:test and Bun) does when a run starts and ends, with
 // the same options, errors and summary lines; the binding only says where the
 // options, root directory and worker count come from, and hands the state over.
 
@@ -127,30 +128,42 @@ export async function startConfiguredRun(request: {
   });
 }
 
+/** Where the finisher starts from, when it is built (in dist/, also for pgwork's own tests from src/). */
+const finisherFile = (() => {
+  try {
+    return childFile(__dirname, 'run-finisher');
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The places of this process's runs that have not finished, for the one exit handler. */
+const unfinished = new Set<Run>();
+
 /**
- * Should this process exit before the run's teardown finished it (the runner
+ * Should this process exit before a run's teardown finished it (the runner
  * crashed, or a test called process.exit), a detached finisher (setup/run-finisher.ts)
  * drops the run's databases or schemas once the process is gone, rather than
  * leaving them to the next run's start. SIGKILL runs no exit handler: then the
  * next run reclaims them. Returns the disarm for a finished run.
  */
 function armRunFinisher(run: Run): () => void {
-  let file: string;
-  try {
-    file = childFile(__dirname, 'run-finisher');
-  } catch {
-    return () => undefined; // not built (pgwork's own tests from src/): the next run reclaims
-  }
-  const places = JSON.stringify(run.places);
-  const startFinisher = () => {
-    try {
-      startDetachedChild(file, { parent: process.pid }, { [PLACES_VARIABLE]: places });
-    } catch {
-      // Exiting: the next run reclaims.
-    }
+  if (!finisherFile) return () => undefined; // not built: the next run reclaims
+  if (unfinished.size === 0) process.once('exit', startFinisher);
+  unfinished.add(run);
+  return () => {
+    unfinished.delete(run);
+    if (unfinished.size === 0) process.removeListener('exit', startFinisher);
   };
-  process.once('exit', startFinisher);
-  return () => process.removeListener('exit', startFinisher);
+}
+
+function startFinisher(): void {
+  const places = [...unfinished].flatMap((run) => run.places);
+  try {
+    startDetachedChild(finisherFile!, { parent: process.pid }, { [PLACES_VARIABLE]: JSON.stringify(places) });
+  } catch {
+    // Exiting: the next run reclaims.
+  }
 }
 
 /** Drops the run's databases or schemas (unless PGWORK_KEEP=1), says so, and writes the PGWORK_REPORT line. */

@@ -215,7 +215,7 @@ export function workerLifecycle(options: WorkerLifecycleOptions): WorkerLifecycl
 type Hook = (fn: (...context: unknown[]) => Promise<void>, timeout?: number) => void;
 
 /** Connecting or cloning on a cold machine can take long; a stuck lock says so itself well before this. */
-const SETUP_TIMEOUT_MS = 120_000;
+export const SETUP_TIMEOUT_MS = 120_000;
 
 /**
  * What both runner bindings do with a test file's lifecycle: register it for

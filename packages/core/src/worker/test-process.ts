@@ -10,19 +10,17 @@ import { startWorkerServices } from './services';
  * the run `pgwork run` (or Mocha's main process) started, a worker number
  * (the runner's, else a lease that dies with the process), every configured
  * variable pointed at the worker's database, its services started.
- * `runner` and `setup` name the runner and its one-line setup in the error
- * for a process started outside a run.
+ * `noRun` says how to start the run, for a process started outside one.
  */
-export async function prepareTestProcess(env: NodeJS.ProcessEnv, runner: string, setup: string): Promise<RunState> {
-  if (!env[RUN_STATE_VARIABLE]) {
-    throw new PgworkError(
-      'NO_RUN',
-      `${RUN_STATE_VARIABLE} is not set: ${runner} has no global setup to start pgwork's run; start the tests under pgwork run (${setup}).`,
-    );
-  }
+export async function prepareTestProcess(env: NodeJS.ProcessEnv, noRun: string): Promise<RunState> {
+  if (!env[RUN_STATE_VARIABLE]) throw new PgworkError('NO_RUN', `${RUN_STATE_VARIABLE} is not set: ${noRun}.`);
   const state = readRunState(env);
   await ensureWorkerId(state, env);
   applyWorkerEnvironment(env);
   await startWorkerServices(env);
   return state;
 }
+
+/** The hint for runners without a global setup of their own: pgwork run is it. */
+export const underPgworkRun = (runner: string, setup: string) =>
+  `${runner} has no global setup to start pgwork's run; start the tests under pgwork run (${setup})`;
