@@ -95,7 +95,7 @@ export const viaPgworkRun = (example) => example.runner === 'node-test' || examp
  */
 function runnerCommand(example, results, extraArgs) {
   const resolve = createRequire(join(example.dir, 'package.json')).resolve;
-  const suiteTests = join(dirname(resolve('@pgwork/parallel-suite/package.json')), 'dist/tests');
+  const suiteTests = () => join(dirname(resolve('@pgwork/parallel-suite/package.json')), 'dist/tests');
   // node:test and Bun under pgwork run, as the examples' scripts start them.
   const pgworkRun = [
     join(dirname(resolve('@pgwork/core/package.json')), 'dist/cli/main.js'),
@@ -112,9 +112,9 @@ function runnerCommand(example, results, extraArgs) {
       return [cli, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...extraArgs];
     }
     case 'node-test': {
-      const files = readdirSync(suiteTests)
+      const files = readdirSync(suiteTests())
         .filter((file) => file.endsWith('.test.js'))
-        .map((file) => join(suiteTests, file));
+        .map((file) => join(suiteTests(), file));
       const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout'];
       reporters.push('--test-reporter=junit', `--test-reporter-destination=${results}`);
       const hooks = ['--import', '@pgwork/core/node-test', '--require', '@pgwork/parallel-suite/node-test'];
@@ -149,7 +149,7 @@ function runnerCommand(example, results, extraArgs) {
         '--preload',
         '@pgwork/core/bun',
         ...extraArgs,
-        suiteTests,
+        suiteTests(),
       ];
     }
     default:
