@@ -14,6 +14,14 @@ describe('worker identity', () => {
     expect(() => resolveWorkerId({ VITEST_POOL_ID: '0' })).toThrow(/VITEST_POOL_ID="0" is not a worker number/);
   });
 
+  it("reads node:test's NODE_TEST_WORKER_ID (newer Node releases: 1..concurrency), under PGWORK_WORKER_ID", () => {
+    expect(resolveWorkerId({ NODE_TEST_WORKER_ID: '4' })).toBe(4);
+    expect(resolveWorkerId({ NODE_TEST_WORKER_ID: '4', PGWORK_WORKER_ID: '2' })).toBe(2);
+    expect(() => resolveWorkerId({ NODE_TEST_WORKER_ID: 'x' })).toThrow(
+      /NODE_TEST_WORKER_ID="x" is not a worker number/,
+    );
+  });
+
   it.each(['0', '-1', '1.5', 'abc', '1"; DROP DATABASE x; --', '01', '9999999', ' 2'])('rejects %j', (value) => {
     expect(code(() => resolveWorkerId({ JEST_WORKER_ID: value }))).toBe('INVALID_WORKER_ID');
     expect(code(() => resolveWorkerId({ PGWORK_WORKER_ID: value }))).toBe('INVALID_WORKER_ID');

@@ -2,14 +2,18 @@ import { PgworkError } from './errors';
 
 const POSITIVE_INTEGER = /^[1-9][0-9]{0,5}$/;
 
-/** Where a worker's number comes from, first set wins: pgwork's override, Vitest's pool slot, Jest's worker id. */
-const WORKER_ID_VARIABLES = ['PGWORK_WORKER_ID', 'VITEST_POOL_ID', 'JEST_WORKER_ID'] as const;
+/**
+ * Where a worker's number comes from, first set wins: pgwork's override,
+ * Vitest's pool slot, node:test's worker id (newer Node releases), Jest's
+ * worker id (which Bun's --parallel sets too).
+ */
+const WORKER_ID_VARIABLES = ['PGWORK_WORKER_ID', 'VITEST_POOL_ID', 'NODE_TEST_WORKER_ID', 'JEST_WORKER_ID'] as const;
 
 /**
  * This process's worker number: PGWORK_WORKER_ID when set, else Vitest's
  * VITEST_POOL_ID (1..maxWorkers, the slot a file runs in; VITEST_WORKER_ID
  * counts every worker ever started, so it outgrows the worker count), else
- * Jest's JEST_WORKER_ID, else 1 (Jest sets no id under --runInBand in some
+ * node:test's NODE_TEST_WORKER_ID, else Jest's JEST_WORKER_ID, else 1 (Jest sets no id under --runInBand in some
  * versions). Only a positive integer is accepted: it becomes part of a database name.
  */
 export function resolveWorkerId(env: NodeJS.ProcessEnv = process.env): number {

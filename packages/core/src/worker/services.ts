@@ -233,7 +233,8 @@ function freePort(): Promise<number> {
 }
 
 /** Variables of pgwork's and of the runners' own, which say "in a test worker" to an app that reads them. */
-const RUNNER_VARIABLE = /^(PGWORK_|VITEST|JEST_WORKER_ID$|TEST_PARALLEL_INDEX$|TEST_WORKER_INDEX$|NODE_TEST_CONTEXT$)/;
+const RUNNER_VARIABLE =
+  /^(PGWORK_|VITEST|JEST_WORKER_ID$|TEST_PARALLEL_INDEX$|TEST_WORKER_INDEX$|NODE_TEST_CONTEXT$|NODE_TEST_WORKER_ID$|BUN_TEST_WORKER_ID$|MOCHA_WORKER_ID$)/;
 
 /**
  * The worker's environment as a service gets it: strings only, its database
