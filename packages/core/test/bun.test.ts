@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
+import { runRunnerFixture, workerDatabasesOf } from './helpers';
 
 // Bun under `pgwork run -- bun test [--parallel=N] --preload @pgwork/core/bun`:
 // --parallel's worker processes get their number from Bun (JEST_WORKER_ID);
@@ -13,41 +11,14 @@ const CLI = join(__dirname, '../dist/cli/main.js');
 const PRELOAD = join(__dirname, '../dist/bun/preload.mjs');
 const BUN = join(__dirname, '../node_modules/.bin/bun');
 
-interface FileReport {
-  file: string;
-  database: string;
-}
-
 function bunTest(bunArgs: string[], options: { workers: number; env?: Record<string, string> }) {
-  const work = mkdtempSync(join(tmpdir(), 'pgwork-bun-'));
-  const report = join(work, 'report');
-  const baseName = uniqueBase('bun');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PGWORK_DATABASE_URL: serverUrl(),
-    FIXTURE_BASE_NAME: baseName,
-    FIXTURE_REPORT: report,
-    ...options.env,
-  };
-  for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID', 'PGWORK_WORKER_ID']) delete env[name];
-  try {
-    const run = spawnSync(
-      process.execPath,
-      [CLI, 'run', '--workers', String(options.workers), '--', BUN, 'test', '--preload', PRELOAD, ...bunArgs],
-      { cwd: FIXTURE, env, encoding: 'utf8', timeout: 180_000 },
-    );
-    const reports = existsSync(report)
-      ? readFileSync(report, 'utf8')
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as FileReport)
-      : [];
-    const output = `${run.stdout}${run.stderr}`;
-    const count = (what: string) => Number(new RegExp(`^ *(\\d+) ${what}$`, 'm').exec(output)?.[1] ?? Number.NaN);
-    return { status: run.status, output, reports, passed: count('pass'), failed: count('fail'), baseName };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  const run = runRunnerFixture(
+    FIXTURE,
+    [CLI, 'run', '--workers', String(options.workers), '--', BUN, 'test', '--preload', PRELOAD, ...bunArgs],
+    options.env,
+  );
+  const count = (what: string) => Number(new RegExp(`^ *(\\d+) ${what}$`, 'm').exec(run.output)?.[1] ?? Number.NaN);
+  return { ...run, passed: count('pass'), failed: count('fail') };
 }
 
 describe('bun test', () => {

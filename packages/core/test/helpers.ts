@@ -276,3 +276,42 @@ export async function startInstalledPostgres(bin: string): Promise<{ url: string
     },
   };
 }
+
+/** One line a runner fixture's test file reports (fixtures/node-test/items.mjs): the file, its worker, its database. */
+export interface FixtureFileReport {
+  file: string;
+  worker?: string;
+  database: string;
+}
+
+/**
+ * Runs `argv` (node and its arguments) in a runner fixture's folder (node:test,
+ * Mocha, Bun), on the test server, with a fresh base name and a report file the
+ * fixture's files append to: how it ended, its output, and those reports.
+ */
+export function runRunnerFixture(fixture: string, argv: string[], env: Record<string, string> = {}) {
+  const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
+  const report = join(work, 'report');
+  const baseName = uniqueBase('rf');
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PGWORK_DATABASE_URL: serverUrl(),
+    FIXTURE_BASE_NAME: baseName,
+    FIXTURE_REPORT: report,
+    ...env,
+  };
+  for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID', 'PGWORK_WORKER_ID'])
+    if (!(name in env)) delete childEnv[name];
+  try {
+    const run = spawnSync(process.execPath, argv, { cwd: fixture, env: childEnv, encoding: 'utf8', timeout: 180_000 });
+    const reports = existsSync(report)
+      ? readFileSync(report, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as FixtureFileReport)
+      : [];
+    return { status: run.status, output: `${run.stdout}${run.stderr}`, reports, baseName };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,8 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
+import { runRunnerFixture, workerDatabasesOf } from './helpers';
 
 // Mocha with `require: ['@pgwork/core/mocha']` (the fixture's .mocharc.cjs) and pgwork.config.cjs:
 // serial (the main process is worker 1) and --parallel (each worker leases a number).
@@ -11,31 +8,10 @@ const FIXTURE = join(__dirname, 'fixtures/mocha');
 const MOCHA = join(require.resolve('mocha/package.json'), '../bin/mocha.js');
 
 function mocha(args: string[], env: Record<string, string> = {}) {
-  const work = mkdtempSync(join(tmpdir(), 'pgwork-mocha-'));
-  const report = join(work, 'report');
-  const baseName = uniqueBase('mo');
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    PGWORK_DATABASE_URL: serverUrl(),
-    FIXTURE_BASE_NAME: baseName,
-    FIXTURE_REPORT: report,
-    ...env,
-  };
-  for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID', 'PGWORK_WORKER_ID']) delete childEnv[name];
-  try {
-    const run = spawnSync(process.execPath, [MOCHA, ...args], {
-      cwd: FIXTURE,
-      env: childEnv,
-      encoding: 'utf8',
-      timeout: 180_000,
-    });
-    const databases = existsSync(report) ? readFileSync(report, 'utf8').trim().split('\n') : [];
-    const output = `${run.stdout}${run.stderr}`;
-    const count = (what: string) => Number(new RegExp(`(\\d+) ${what}`).exec(output)?.[1] ?? 0);
-    return { status: run.status, output, databases, passing: count('passing'), failing: count('failing'), baseName };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  const run = runRunnerFixture(FIXTURE, [MOCHA, ...args], env);
+  const count = (what: string) => Number(new RegExp(`(\\d+) ${what}`).exec(run.output)?.[1] ?? 0);
+  const databases = run.reports.map((report) => report.database);
+  return { ...run, databases, passing: count('passing'), failing: count('failing') };
 }
 
 describe('Mocha', () => {

@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverUrl, uniqueBase, workerDatabasesOf } from './helpers';
+import { runRunnerFixture, workerDatabasesOf } from './helpers';
 
 // node:test under `pgwork run -- node --test --import @pgwork/core/node-test`:
 // Node 20 gives a file's process no worker number, so each leases one.
@@ -11,43 +9,15 @@ const FIXTURE = join(__dirname, 'fixtures/node-test');
 const CLI = join(__dirname, '../dist/cli/main.js');
 const REGISTER = join(__dirname, '../dist/node-test/register.mjs');
 
-interface FileReport {
-  file: string;
-  worker: string;
-  database: string;
-}
-
 function nodeTest(files: string[], options: { workers: number; env?: Record<string, string> }) {
-  const work = mkdtempSync(join(tmpdir(), 'pgwork-node-test-'));
-  const report = join(work, 'report');
-  const baseName = uniqueBase('nt');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PGWORK_DATABASE_URL: serverUrl(),
-    FIXTURE_BASE_NAME: baseName,
-    FIXTURE_REPORT: report,
-    ...options.env,
-  };
-  for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID', 'PGWORK_WORKER_ID']) delete env[name];
   const args = ['--test', `--test-concurrency=${options.workers}`, '--import', REGISTER, ...files];
-  try {
-    const run = spawnSync(
-      process.execPath,
-      [CLI, 'run', '--workers', String(options.workers), '--', process.execPath, ...args],
-      { cwd: FIXTURE, env, encoding: 'utf8', timeout: 180_000 },
-    );
-    const reports = existsSync(report)
-      ? readFileSync(report, 'utf8')
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as FileReport)
-      : [];
-    const output = `${run.stdout}${run.stderr}`;
-    const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(output)?.[1] ?? Number.NaN);
-    return { status: run.status, output, reports, passed: count('pass'), failed: count('fail'), baseName };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  const run = runRunnerFixture(
+    FIXTURE,
+    [CLI, 'run', '--workers', String(options.workers), '--', process.execPath, ...args],
+    options.env,
+  );
+  const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(run.output)?.[1] ?? Number.NaN);
+  return { ...run, passed: count('pass'), failed: count('fail') };
 }
 
 const WRITERS = ['writes-1.test.mjs', 'writes-2.test.mjs', 'writes-3.test.mjs', 'writes-4.test.mjs'];
