@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runRunnerFixture, workerDatabasesOf } from './helpers';
 
@@ -14,7 +13,19 @@ const BUN = join(__dirname, '../node_modules/.bin/bun');
 function bunTest(bunArgs: string[], options: { workers: number; env?: Record<string, string> }) {
   const run = runRunnerFixture(
     FIXTURE,
-    [CLI, 'run', '--workers', String(options.workers), '--', BUN, 'test', '--preload', PRELOAD, ...bunArgs],
+    [
+      process.execPath,
+      CLI,
+      'run',
+      '--workers',
+      String(options.workers),
+      '--',
+      BUN,
+      'test',
+      '--preload',
+      PRELOAD,
+      ...bunArgs,
+    ],
     options.env,
   );
   const count = (what: string) => Number(new RegExp(`^ *(\\d+) ${what}$`, 'm').exec(run.output)?.[1] ?? Number.NaN);
@@ -52,16 +63,9 @@ describe('bun test', () => {
   });
 
   it('without pgwork run: the file fails saying how to start it', () => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID']) delete env[name];
-    const run = spawnSync(BUN, ['test', '--preload', PRELOAD, 'writes-1.test.mjs'], {
-      cwd: FIXTURE,
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = runRunnerFixture(FIXTURE, [BUN, 'test', '--preload', PRELOAD, 'writes-1.test.mjs'], { PGWORK_RUN: '' });
     expect(run.status).not.toBe(0);
-    expect(`${run.stdout}${run.stderr}`).toContain(
+    expect(run.output).toContain(
       "PGWORK_RUN is not set: bun test has no global setup to start pgwork's run; start the tests under pgwork run (pgwork run -- bun test --parallel --preload @pgwork/core/bun).",
     );
   });

@@ -285,11 +285,12 @@ export interface FixtureFileReport {
 }
 
 /**
- * Runs `argv` (node and its arguments) in a runner fixture's folder (node:test,
- * Mocha, Bun), on the test server, with a fresh base name and a report file the
- * fixture's files append to: how it ended, its output, and those reports.
+ * Runs `command` in a runner fixture's folder (node:test, Mocha, Bun), on the
+ * test server, with a fresh base name and a report file the fixture's files
+ * append to: how it ended, its output, and those reports. A variable `env`
+ * names is set as given (PGWORK_RUN: '' for a process outside any run).
  */
-export function runRunnerFixture(fixture: string, argv: string[], env: Record<string, string> = {}) {
+export function runRunnerFixture(fixture: string, command: string[], env: Record<string, string> = {}) {
   const work = mkdtempSync(join(tmpdir(), 'pgwork-fixture-'));
   const report = join(work, 'report');
   const baseName = uniqueBase('rf');
@@ -303,7 +304,8 @@ export function runRunnerFixture(fixture: string, argv: string[], env: Record<st
   for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID', 'PGWORK_WORKER_ID'])
     if (!(name in env)) delete childEnv[name];
   try {
-    const run = spawnSync(process.execPath, argv, { cwd: fixture, env: childEnv, encoding: 'utf8', timeout: 180_000 });
+    const [program, ...args] = command as [string, ...string[]];
+    const run = spawnSync(program, args, { cwd: fixture, env: childEnv, encoding: 'utf8', timeout: 180_000 });
     const reports = existsSync(report)
       ? readFileSync(report, 'utf8')
           .trim()

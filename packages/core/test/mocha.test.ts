@@ -8,7 +8,7 @@ const FIXTURE = join(__dirname, 'fixtures/mocha');
 const MOCHA = join(require.resolve('mocha/package.json'), '../bin/mocha.js');
 
 function mocha(args: string[], env: Record<string, string> = {}) {
-  const run = runRunnerFixture(FIXTURE, [MOCHA, ...args], env);
+  const run = runRunnerFixture(FIXTURE, [process.execPath, MOCHA, ...args], env);
   const count = (what: string) => Number(new RegExp(`(\\d+) ${what}`).exec(run.output)?.[1] ?? 0);
   const databases = run.reports.map((report) => report.database);
   return { ...run, databases, passing: count('passing'), failing: count('failing') };

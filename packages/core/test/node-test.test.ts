@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runRunnerFixture, workerDatabasesOf } from './helpers';
 
@@ -13,7 +12,7 @@ function nodeTest(files: string[], options: { workers: number; env?: Record<stri
   const args = ['--test', `--test-concurrency=${options.workers}`, '--import', REGISTER, ...files];
   const run = runRunnerFixture(
     FIXTURE,
-    [CLI, 'run', '--workers', String(options.workers), '--', process.execPath, ...args],
+    [process.execPath, CLI, 'run', '--workers', String(options.workers), '--', process.execPath, ...args],
     options.env,
   );
   const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(run.output)?.[1] ?? Number.NaN);
@@ -54,16 +53,11 @@ describe('node:test', () => {
   });
 
   it('without pgwork run: each file fails saying how to start it', () => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of ['DATABASE_URL', 'PGWORK_RUN', 'JEST_WORKER_ID']) delete env[name];
-    const run = spawnSync(process.execPath, ['--test', '--import', REGISTER, 'writes-1.test.mjs'], {
-      cwd: FIXTURE,
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
+    const run = runRunnerFixture(FIXTURE, [process.execPath, '--test', '--import', REGISTER, 'writes-1.test.mjs'], {
+      PGWORK_RUN: '',
     });
     expect(run.status).not.toBe(0);
-    expect(`${run.stdout}${run.stderr}`).toContain(
+    expect(run.output).toContain(
       "PGWORK_RUN is not set: node:test has no global setup to start pgwork's run; start the tests under pgwork run (pgwork run -- node --test --import @pgwork/core/node-test).",
     );
   });
