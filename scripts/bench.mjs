@@ -2,10 +2,12 @@
 // run on one server. Every figure is a median (with min and max) over repeated
 // runs; ratios compare figures taken in this same run.
 //
-//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,real,suite,playwright,scaling] [--embedded-dir DIR]
+//   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,real,suite,playwright,scaling]
+//              [--examples drizzle,raw-pg] [--embedded-dir DIR]
 //
 // `real` is the reset on a generated schema of a real app's shape (scripts/bench/real-shape.mjs).
-// `suite` is the Jest (and Vitest) examples' whole suites; `playwright` the Playwright
+// `suite` is the shared-suite examples' whole suites under each runner they have a config for
+// (Jest, Vitest, node:test, Mocha, Bun); `playwright` the Playwright
 // examples' (a playwright config), --suite-runs repetitions each too.
 //
 // Uses the server in PGWORK_DATABASE_URL, else starts the embedded one (in
@@ -85,7 +87,9 @@ try {
     suiteRuns,
   };
   await admin.end();
-  const all = discoverExamples();
+  // --examples raw-pg,drizzle: only those (by the end of their folder name).
+  const wanted = (option('examples', '') ?? '').split(',').filter(Boolean);
+  const all = discoverExamples().filter((e) => !wanted.length || wanted.some((w) => e.short.endsWith(w)));
   // The examples of the shared suite (a Jest config: their adapter, --runInBand, Vitest); Playwright's apart.
   const examples = all.filter(sharesSuite);
   if (only.has('reset')) await benchReset();
