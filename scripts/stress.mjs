@@ -1,7 +1,9 @@
-// `pnpm stress`: pgwork's promises under repetition, the transaction reset mode,
-// concurrency, kills and sharding, against one server (PGWORK_DATABASE_URL,
-// else an embedded one); under Jest, and under Vitest for every example with a
-// vitest config, and under node:test, Mocha and Bun on the first example; a
+// `pnpm stress`: pgwork's promises under repetition, the reset and isolation
+// modes each example's adapter declares, concurrency, kills and sharding, against
+// one server (PGWORK_DATABASE_URL, else an embedded one); under Jest, and under
+// Vitest for every example with a vitest config, and under node:test, Mocha and
+// Bun on the first example (the modes: every example under Jest, the first under
+// every runner); a
 // Playwright example (a playwright config) has its own
 // section: repeated runs, and its runner interrupted mid-run (no app server or
 // supervisor left behind, the next run green).
@@ -14,7 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { core } from './core.mjs';
+import { core, exampleModes } from './core.mjs';
 import {
   discoverExamples,
   ROOT,
@@ -105,12 +107,11 @@ try {
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++) if (green(await runExample(example, env))) greenRuns++;
     check('repeat', `${example.short} green ${greenRuns}/${repeat} isolated`, greenRuns === repeat);
+    // One unisolated run per subject: contamination needs to be seen, not repeated.
     const seen = (unisolated[example.runner] ??= { runs: 0, failures: 0 });
-    for (let i = 0; i < repeat; i++) {
-      const run = await runExample(example, { ...env, PGWORK_DISABLE: '1' });
-      seen.runs++;
-      if (run.failed > 0) seen.failures++;
-    }
+    const run = await runExample(example, { ...env, PGWORK_DISABLE: '1' });
+    seen.runs++;
+    if (run.failed > 0) seen.failures++;
   }
   for (const [runner, seen] of Object.entries(unisolated))
     check(
@@ -120,8 +121,21 @@ try {
       'the suite must be able to see it',
     );
 
+  // The modes each example's adapter declares (its describe()): under Jest for every example,
+  // under the other runners on the first one (the runner binding does not change what a mode does).
+  const modeSubjects = subjects.filter((s) => s.runner === 'jest' || s.dir === sharedSuite[0]?.dir);
+  const declared = new Map();
+  for (const example of modeSubjects)
+    if (!declared.has(example.dir)) declared.set(example.dir, await exampleModes(example.dir));
+  const supporting = (kind, mode) =>
+    modeSubjects.filter((example) => {
+      const supported = declared.get(example.dir)[kind].includes(mode);
+      if (!supported) say(`${example.short}: no ${kind} "${mode}" run (its adapter does not declare it)`);
+      return supported;
+    });
+
   // Every example's suite with each test in a rolled-back transaction.
-  for (const example of subjects) {
+  for (const example of supporting('reset', 'transaction')) {
     say(`${example.short}: ${repeat} runs with PGWORK_RESET=transaction`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++)
@@ -129,8 +143,8 @@ try {
     check('transaction', `${example.short} green ${greenRuns}/${repeat}`, greenRuns === repeat);
   }
 
-  // Every example with a schema per worker (every adapter declares it); one with a server per worker.
-  for (const example of subjects) {
+  // Every example with a schema per worker where its adapter declares it; one with a server per worker.
+  for (const example of supporting('isolation', 'schema')) {
     say(`${example.short}: ${repeat} runs with PGWORK_ISOLATION=schema`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++)

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { isAlive } from '../src/shared/child';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { childFile, isAlive } from '../src/shared/child';
 
 (existsSync('/proc/self/stat') ? describe : describe.skip)('isAlive', () => {
   it('calls a process that has exited but is not reaped yet (a zombie) gone, though it still takes signals', async () => {
@@ -19,6 +21,30 @@ import { isAlive } from '../src/shared/child';
       expect(isAlive(parent.pid!)).toBe(true);
     } finally {
       parent.kill('SIGKILL');
+    }
+  });
+});
+
+describe('childFile', () => {
+  it('runs an adapter in src/ with its child from dist/, and refuses a dist/ child older than its source', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pgwork-childfile-'));
+    try {
+      for (const folder of ['src', 'dist']) mkdirSync(join(root, folder));
+      const [source, compiled] = [join(root, 'src/child.ts'), join(root, 'dist/child.js')];
+      writeFileSync(source, '');
+      writeFileSync(compiled, '');
+      utimesSync(source, 1_000, 1_000);
+      expect(childFile(join(root, 'src'), 'child')).toBe(compiled);
+      utimesSync(source, 3_000_000_000, 3_000_000_000);
+      expect(() => childFile(join(root, 'src'), 'child')).toThrow(
+        `${compiled} is older than ${source}; build the package again.`,
+      );
+      // Run from dist/ (an installed package), the child beside it is the one, whatever src/ holds.
+      expect(childFile(join(root, 'dist'), 'child')).toBe(compiled);
+      rmSync(compiled);
+      expect(() => childFile(join(root, 'src'), 'child')).toThrow(/cannot find .*; build the package first/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

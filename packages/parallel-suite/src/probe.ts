@@ -1,5 +1,17 @@
-import { Client, Pool } from 'pg';
-import { closeSuiteApps, loadSuiteApp, underJest, type UrlShortenerApp } from './app';
+import { dirname } from 'node:path';
+import type * as pg from 'pg';
+import { APP_MODULE, closeSuiteApps, loadSuiteApp, suiteAppPath, underJest, type UrlShortenerApp } from './app';
+
+/**
+ * The app's own `pg`, which may be another copy than the suite's (an ORM that
+ * pins one): reset "transaction" routes the app's, and the probe must be routed
+ * with it to see the test's uncommitted rows.
+ */
+function appPg(): typeof pg {
+  // Under Jest the app is behind APP_MODULE, which its resolver maps to the example's file.
+  const app = underJest() ? require.resolve(APP_MODULE) : suiteAppPath();
+  return require(require.resolve('pg', { paths: [dirname(app)] }));
+}
 
 /**
  * Independent raw SQL on the database the app uses, so assertions check what is
@@ -8,10 +20,11 @@ import { closeSuiteApps, loadSuiteApp, underJest, type UrlShortenerApp } from '.
  * only place the test's uncommitted rows can be seen.
  */
 export class Probe {
-  private constructor(private readonly client: Pool) {}
+  private constructor(private readonly client: pg.Pool) {}
 
   static async open(url = process.env.DATABASE_URL): Promise<Probe> {
     if (!url) throw new Error('DATABASE_URL is not set');
+    const { Pool } = appPg();
     return new Probe(new Pool({ connectionString: url, application_name: 'pgwork-suite-probe', max: 1 }));
   }
 
@@ -32,7 +45,7 @@ export class Probe {
 
   /** Rows other connections can see: committed ones only. */
   static async committedCount(table: 'urls' | 'clicks', url = process.env.DATABASE_URL): Promise<number> {
-    const client = new Client({ connectionString: url, application_name: 'pgwork-suite-probe' });
+    const client = new (appPg().Client)({ connectionString: url, application_name: 'pgwork-suite-probe' });
     // Reset "transaction" routes every pg.Client into the test's transaction, but for those marked as
     // pgwork's own: this one must see only what was committed. Without pgwork the mark does nothing.
     Object.defineProperty(client, Symbol.for('pgwork.connection'), { value: true });

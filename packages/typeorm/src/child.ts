@@ -14,6 +14,9 @@ export interface ChildRequest {
   url?: string;
 }
 
+/** The modules loaded before the project's: this file, pgwork's core and the TypeScript loader. */
+const LOADED_BEFORE = new Set(Object.keys(require.cache));
+
 // Types only: at run time the project's own TypeORM (0.3.17+ or 1.x) is the one loaded.
 type Options = Extract<DataSourceOptions, { type: 'postgres' }>;
 
@@ -50,8 +53,9 @@ async function inspect(dataSource: DataSource, rootDir: string) {
   if (options.type !== 'postgres') throw new Error(`the DataSource is type "${options.type}"; pgwork needs "postgres"`);
   // Building the metadata requires every entity, migration and subscriber file; it needs no connection.
   await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
+  // What the DataSource module loaded: not pgwork's own files (in a workspace, core is no node_modules path).
   const files = Object.keys(require.cache).filter(
-    (file) => !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(__dirname),
+    (file) => !file.includes(`${sep}node_modules${sep}`) && !LOADED_BEFORE.has(file),
   );
   const migrationsTableName = options.migrationsTableName ?? 'migrations';
   const naming = [options.schema, options.entityPrefix, options.namingStrategy?.constructor.name, migrationsTableName];

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { packAll, tarballFile, tarballFiles } from './packages';
+import { packAll, ROOT, tarballFile, tarballFiles } from './packages';
 
 const packed = packAll();
 const bin = (name: string) => join(__dirname, '../node_modules/.bin', name);
@@ -50,5 +51,25 @@ describe.each(packed.map((pkg) => [pkg.name, pkg] as const))('%s as packed', (_,
       execFileSync(bin('attw'), [pkg.tarball, '--entrypoints', ...esmOnly, '--profile', 'esm-only'], {
         encoding: 'utf8',
       });
+  });
+});
+
+// Packages are found by folder; two places must still name each one, and this says which is missing.
+describe('every published package', () => {
+  const names = packed.map((pkg) => pkg.name);
+
+  it('is a devDependency of user-tests, so turbo builds it before these tests pack it', () => {
+    const manifest = require('../package.json') as { devDependencies: Record<string, string> };
+    const missing = names.filter((name) => manifest.devDependencies[name] !== 'workspace:*');
+    expect({ 'add to packages/user-tests/package.json devDependencies as "workspace:*"': missing }).toEqual({
+      'add to packages/user-tests/package.json devDependencies as "workspace:*"': [],
+    });
+  });
+
+  it("has a row in the README's Packages table", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('\n## Packages'));
+    const missing = names.filter((name) => !table.includes(`| [\`${name}\`]`));
+    expect({ 'add a row to README.md ## Packages': missing }).toEqual({ 'add a row to README.md ## Packages': [] });
   });
 });

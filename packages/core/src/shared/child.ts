@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { PgworkError } from './errors';
 
@@ -213,11 +213,19 @@ export function compiledFile(dir: string, file: string): string {
   return compiledCandidates(dir, file).find((path) => existsSync(path)) ?? join(dir, file);
 }
 
-/** The compiled JavaScript of child file `name` in `dir` (pass `__dirname`), or an error saying to build. */
+/**
+ * The compiled JavaScript of child file `name` in `dir` (pass `__dirname`), or
+ * an error saying to build. Run from src/ (an adapter's own tests), the child
+ * runs from dist/: one older than its source would run stale code, so that is
+ * refused too.
+ */
 export function childFile(dir: string, name: string): string {
   const candidates = compiledCandidates(dir, `${name}.js`);
   const found = candidates.find((file) => existsSync(file));
   if (!found)
     throw new PgworkError('ADAPTER_FAILED', `cannot find ${candidates.join(' or ')}; build the package first.`);
+  const source = join(dir, `${name}.ts`);
+  if (found !== candidates[0] && existsSync(source) && statSync(source).mtimeMs > statSync(found).mtimeMs)
+    throw new PgworkError('ADAPTER_FAILED', `${found} is older than ${source}; build the package again.`);
   return found;
 }
