@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childFile, isAlive } from '../src/shared/child';
+import { childFile, compiledFile, isAlive, runChild } from '../src/shared/child';
 
 (existsSync('/proc/self/stat') ? describe : describe.skip)('isAlive', () => {
   it('calls a process that has exited but is not reaped yet (a zombie) gone, though it still takes signals', async () => {
@@ -45,6 +45,30 @@ describe('childFile', () => {
       expect(() => childFile(join(root, 'src'), 'child')).toThrow(/cannot find .*; build the package first/);
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('runChild', () => {
+  it('returns once the child answers, though project code left a timer and a server running in it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgwork-child-'));
+    try {
+      const file = join(dir, 'child.js');
+      const main = JSON.stringify(compiledFile(join(__dirname, '../src/shared'), 'child.js'));
+      writeFileSync(
+        file,
+        `require(${main}).childMain(() => {
+  setInterval(() => {}, 1000);
+  require('node:net').createServer().listen(0);
+  return 42;
+});`,
+      );
+      const started = Date.now();
+      await expect(runChild(file, null, { cwd: dir, timeoutMs: 60_000 })).resolves.toBe(42);
+      // Well under the timeout (the child would otherwise live until it).
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

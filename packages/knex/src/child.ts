@@ -1,74 +1,57 @@
 // Runs in a child process started by the adapter: loads the project's knexfile
 // (TypeScript through the project's loader; it may read process.env) and runs
 // the project's own Knex migrator and seeder, so none of it touches the runner.
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { childMain, describeDatabaseError, pickExport } from '@pgwork/core/adapter';
+import { resolve } from 'node:path';
+import { childMain, describeDatabaseError } from '@pgwork/core/adapter';
 import type { Knex } from 'knex';
+import type { KnexOptions } from './index';
 
-export interface ChildRequest {
-  action: 'inspect' | 'migrate';
-  knexfile: string;
-  rootDir: string;
-  environment?: string;
-  seeds?: boolean;
-  url?: string;
-}
+/** The options, with the knexfile's absolute path (the child's cwd is its folder); DATABASE_URL is the target's. */
+export type ChildRequest = KnexOptions & { action: 'inspect' | 'migrate'; knexfile: string };
 
-type Config = Knex.Config & { client?: unknown };
-const orCall = async (value: unknown) => (typeof value === 'function' ? value() : value) as Promise<Config>;
-
-/** The knexfile's config: an object or a function's (promised) result, of one environment when keyed by them. */
-async function loadConfig({ knexfile, environment }: ChildRequest) {
-  const all = await orCall(
-    pickExport(require(knexfile), {
-      accepts: (value): value is object => typeof value === 'function' || (typeof value === 'object' && value !== null),
-      what: 'knex config',
-      usual: ['default'],
-      example: "export default { client: 'pg', connection: process.env.DATABASE_URL }",
-    }),
-  );
-  if ('client' in all) return { name: null, config: all };
-  const sections = all as Record<string, unknown>;
-  // As Knex's CLI: NODE_ENV (Jest and Vitest set "test"), else "development"; one named in the options must exist.
-  const name = environment ?? [process.env.NODE_ENV, 'development'].find((env) => env && sections[env]);
-  if (name && sections[name]) return { name, config: await orCall(sections[name]) };
-  const which = `"${environment ?? process.env.NODE_ENV ?? 'development'}" environment (it has ${Object.keys(sections).join(', ')})`;
+/** The config as Knex's CLI reads it (the default export or the module, called if a function), then one section. */
+async function loadConfig({ knexfile, environment }: ChildRequest): Promise<[string | null, Knex.Config]> {
+  const loaded = require(knexfile);
+  const exported = loaded?.default ?? loaded;
+  const all = typeof exported === 'function' ? await exported() : exported;
+  if (all && 'client' in all) return [null, all];
+  // NODE_ENV's section (Jest and Vitest set "test"), else development's; one named in the options must exist.
+  const name = environment ?? [process.env.NODE_ENV, 'development'].find((env) => env && all?.[env]);
+  if (name && all?.[name]) return [name, all[name]];
+  const wanted = environment ?? process.env.NODE_ENV ?? 'development';
+  const which = `"${wanted}" environment (it has ${Object.keys(all ?? {}).join(', ') || 'no sections and no client'})`;
   throw new Error(`it has no ${which}; name one with knex({ environment })`);
 }
 
-/** What shapes the schema, and never the connection (it may hold credentials). */
-function inspect(environment: string | null, { migrations = {}, seeds = {}, searchPath }: Config) {
-  // Relative to the cwd, the knexfile's folder, as Knex's CLI runs.
-  const dirs = (directory: string | readonly string[] | undefined, fallback: string) =>
-    [directory ?? fallback].flat().map((dir) => resolve(dir));
-  const { tableName, schemaName, loadExtensions, sortDirsSeparately } = migrations;
+/** What shapes the schema (the seeds' settings when they run), and never the connection (it may hold credentials). */
+function inspect(environment: string | null, { migrations = {}, seeds = {}, searchPath }: Knex.Config, run = false) {
+  const { tableName = 'knex_migrations', schemaName, loadExtensions, sortDirsSeparately } = migrations;
+  const seeding = run && [seeds.loadExtensions, seeds.recursive, seeds.specific, seeds.sortDirsSeparately];
   return {
-    shape: { environment, tableName, schemaName, loadExtensions, sortDirsSeparately, searchPath },
-    seedShape: { loadExtensions: seeds.loadExtensions, recursive: seeds.recursive, specific: seeds.specific },
-    migrationDirs: dirs(migrations.directory, './migrations'),
-    seedDirs: dirs(seeds.directory, './seeds'),
+    shape: { environment, tableName, schemaName, loadExtensions, sortDirsSeparately, searchPath, seeding },
+    // Relative to the cwd, the knexfile's folder, as Knex's CLI runs.
+    migrationDirs: [migrations.directory ?? './migrations'].flat().map((dir) => resolve(dir)),
+    seedDirs: run ? [seeds.directory ?? './seeds'].flat().map((dir) => resolve(dir)) : [],
   };
 }
 export type Inspection = ReturnType<typeof inspect>;
 
 childMain<ChildRequest, unknown>(async (request) => {
-  const { name, config } = await loadConfig(request);
-  if (!['pg', 'postgres', 'postgresql'].includes(String(config.client))) {
+  const [name, config] = await loadConfig(request);
+  if (!['pg', 'postgres', 'postgresql'].includes(String(config.client)))
     throw new Error(`its client is ${JSON.stringify(config.client)}; pgwork needs "pg"`);
-  }
-  if (request.action === 'inspect') return inspect(name, config);
-  const knex = createRequire(join(request.rootDir, 'package.json'))('knex') as typeof import('knex').knex;
+  if (request.action === 'inspect') return inspect(name, config, request.seeds);
+  // The project's own Knex, found from the cwd (the knexfile's folder) as Knex's CLI finds it.
+  const knex: typeof import('knex').knex = require(require.resolve('knex', { paths: [process.cwd()] }));
   const warnings: string[] = [];
   const log = { warn: (m: string) => warnings.push(m), error() {}, deprecate() {}, debug() {} };
   // The target replaces the connection entirely. Schema isolation is declared only for a knexfile
   // without searchPath: the URL's search_path (the worker's schema first) decides where tables land.
-  const db = knex({ ...config, connection: { connectionString: request.url }, log });
+  const db = knex({ ...config, connection: { connectionString: process.env.DATABASE_URL }, log });
   const failed = (step: string, fix: string) => (error: unknown) => {
     const file = warnings.map((w) => /migration file "(.+)" failed/.exec(w)?.[1]).find(Boolean);
-    throw new Error(
-      `Knex ${step} failed${file ? ` in migration ${file}` : ''}: ${describeDatabaseError(error)}; ${fix}`,
-    );
+    const where = file ? ` in migration ${file}` : '';
+    throw new Error(`Knex ${step} failed${where}: ${describeDatabaseError(error)}; ${fix}`);
   };
   try {
     await db.migrate.latest().catch(failed('migrate.latest()', 'fix that migration'));
@@ -76,5 +59,4 @@ childMain<ChildRequest, unknown>(async (request) => {
   } finally {
     await db.destroy();
   }
-  return null;
 });

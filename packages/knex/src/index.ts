@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   PgworkError,
   adapterHelper,
@@ -35,45 +35,42 @@ export const knex = adapterHelper<KnexOptions>(__filename, 'knex', ['knexfile', 
 export function createAdapter(options: KnexOptions = {}, { rootDir }: AdapterContext): Adapter {
   for (const [key, type] of Object.entries(OPTION_TYPES)) {
     const value = options[key as keyof KnexOptions];
-    if (value !== undefined && typeof value !== type) {
+    if (value !== undefined && typeof value !== type)
       throw new PgworkError('INVALID_OPTION', `knex({ ${key}: ${JSON.stringify(value)} }) needs a ${type}.`);
-    }
   }
-  const { environment, seeds = false } = options;
-  // The child's cwd is the knexfile's folder: Knex's CLI resolves the config's relative paths from there.
-  const inChild = <T>(request: ChildRequest, module: string, failure: (error: Error) => Error, url?: string) =>
-    runChild<T>(childFile(__dirname, 'child'), request, {
-      cwd: dirname(request.knexfile),
+  // The one named, else the first default in the root (when none is there, the first, for requireFile's error).
+  const name = options.knexfile ?? KNEXFILES.find((file) => existsSync(resolve(rootDir, file))) ?? KNEXFILES[0]!;
+  const knexfile = resolve(rootDir, name);
+  // The child's cwd is the knexfile's folder: Knex's CLI resolves the config's relative paths (and knex) from there.
+  const inChild = <T>(action: ChildRequest['action'], module: string, url?: string) =>
+    runChild<T>(childFile(__dirname, 'child'), { ...options, action, knexfile } satisfies ChildRequest, {
+      cwd: dirname(knexfile),
       loads: { module, option: 'knex({ knexfile })', searchFrom: [rootDir] },
       env: url ? { DATABASE_URL: url } : {},
-      failure,
+      failure: (error) =>
+        action === 'migrate'
+          ? new PgworkError('MIGRATION_FAILED', error.message)
+          : new PgworkError('INVALID_OPTION', `cannot load the knexfile ${name}: ${error.message}.`),
     });
-  let project: Promise<{ knexfile: string; info: Inspection; files: string[] }> | undefined;
+  let project: Promise<{ info: Inspection; files: string[] }> | undefined;
   const load = () =>
     (project ??= (async () => {
-      // The one named, else the first default that exists, as Knex's CLI looks; none names the first.
-      const found = options.knexfile ?? KNEXFILES.find((file) => existsSync(resolve(rootDir, file))) ?? KNEXFILES[0]!;
-      const knexfile = requireFile(resolve(rootDir, found), 'knex({ knexfile })');
-      const name = relative(rootDir, knexfile);
-      const failure = (error: Error) =>
-        new PgworkError('INVALID_OPTION', `cannot load the knexfile ${name}: ${error.message}.`);
-      const info = await inChild<Inspection>({ action: 'inspect', knexfile, rootDir, environment }, knexfile, failure);
-      const option = "the knexfile's migrations.directory (or seeds.directory)";
-      const dirs = [...info.migrationDirs, ...(seeds ? info.seedDirs : [])].map((dir) => requireDirectory(dir, option));
-      return { knexfile, info, files: dirs.flatMap((dir) => listFiles(dir).map((file) => resolve(dir, file))) };
+      const info = await inChild<Inspection>('inspect', requireFile(knexfile, 'knex({ knexfile })'));
+      const folder = (key: string) => (dir: string) => requireDirectory(dir, `${name} ${key}.directory`);
+      const dirs = [...info.migrationDirs.map(folder('migrations')), ...info.seedDirs.map(folder('seeds'))];
+      return { info, files: [knexfile, ...dirs.flatMap((dir) => listFiles(dir).map((file) => resolve(dir, file)))] };
     })());
   return {
     name: 'knex',
     async describe() {
-      const { knexfile, info, files } = await load();
-      const { tableName = 'knex_migrations', schemaName, searchPath } = info.shape;
+      const { info, files } = await load();
+      const { tableName, schemaName, searchPath } = info.shape;
       const schema = schemaName ?? [searchPath ?? []].flat()[0] ?? 'public';
-      const shape = JSON.stringify([info.shape, seeds && info.seedShape]); // seeds' files and shape count when they run
-      const knexVersion = installedPackage('knex', rootDir)?.version ?? '-';
+      const knexVersion = installedPackage('knex', dirname(knexfile))?.version ?? '-';
       // A schema the knexfile pins is one Knex writes into (schemaName) or sets on every connection (searchPath).
       const pinned = schemaName ? `migrations.schemaName "${schemaName}"` : searchPath && `searchPath "${searchPath}"`;
       return {
-        fingerprint: hashParts(['knex', VERSION, knexVersion, shape, hashFiles(rootDir, [knexfile, ...files])]),
+        fingerprint: hashParts(['knex', VERSION, knexVersion, JSON.stringify(info.shape), hashFiles(rootDir, files)]),
         bookkeepingTables: [`${schema}.${tableName}`, `${schema}.${tableName}_lock`],
         isolation: pinned ? ['database', 'server'] : ['database', 'schema', 'server'],
         reset: ['empty', 'transaction'],
@@ -81,12 +78,11 @@ export function createAdapter(options: KnexOptions = {}, { rootDir }: AdapterCon
       };
     },
     async migrate(target) {
-      const { knexfile, files } = await load();
-      const url = target.appUrl ?? target.url;
-      const request: ChildRequest = { action: 'migrate', knexfile, rootDir, environment, seeds, url };
-      // A JavaScript knexfile may still list TypeScript migrations: preload the project's loader for them.
-      const module = [knexfile, ...files].find((file) => /\.[cm]?ts$/.test(file)) ?? knexfile;
-      await inChild<null>(request, module, (error) => new PgworkError('MIGRATION_FAILED', error.message), url);
+      const { files } = await load();
+      // A JavaScript knexfile may still list TypeScript migrations (or seeds): preload the project's loader for them.
+      const module = files.find((file) => /\.[cm]?ts$/.test(file)) ?? knexfile;
+      // DATABASE_URL as the app reaches the database: a seed may import the app's own db module.
+      await inChild<null>('migrate', module, target.appUrl ?? target.url);
     },
   };
 }

@@ -1,19 +1,18 @@
-// Runs in a child process started by the adapter: loads the project's module
-// that builds its Sequelize instance from DATABASE_URL (TypeScript through the
-// project's own loader), then runs umzug or sync() on that very instance.
+// In a child process: loads the project's module (TypeScript through its own loader), then migrates its instance.
 import { createRequire } from 'node:module';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { childMain, describeDatabaseError, pickExport } from '@pgwork/core/adapter';
 import type { Sequelize } from 'sequelize';
 
-/** `database` and `schema` are the migration target's, to check the loaded instance against. */
-export type ChildRequest = Record<'module' | 'folder' | 'rootDir', string> &
-  Partial<Record<'exportName' | 'database' | 'schema', string>> & { action: 'inspect' | 'migrations' | 'sync' };
+/** `migrations` are the files to run, in order; `database` and `schema` the target's, to check the instance against. */
+export type ChildRequest = Partial<Record<'exportName' | 'database' | 'schema', string>> &
+  Record<'module' | 'rootDir', string> & { migrations: string[]; action: 'inspect' | 'migrations' | 'sync' };
 export type Inspection = { files: string[]; schema: string | null; pinned: string[] };
-/** Sequelize's own options, which its types leave out: `schema` qualifies what its query generator writes. */
-type Instance = Sequelize & { options: { schema?: string } };
+type Instance = Sequelize & { options: { schema?: string } }; // Sequelize's own options, which its types leave out
 
-childMain<ChildRequest, unknown>(async ({ action, module, exportName, folder, rootDir, database, schema }) => {
+const before = new Set(Object.keys(require.cache)); // this file, pgwork's core and the TypeScript loader
+
+childMain<ChildRequest, unknown>(async ({ action, module, exportName, migrations, rootDir, database, schema }) => {
   const instance = pickExport(require(module), {
     accepts: (value): value is Instance => typeof (value as Instance | undefined)?.getQueryInterface === 'function',
     what: 'Sequelize instance',
@@ -21,15 +20,14 @@ childMain<ChildRequest, unknown>(async ({ action, module, exportName, folder, ro
     name: exportName,
     option: 'sequelize({ export: "..." })',
   });
-  const where = relative(rootDir, module);
   if (action === 'inspect') {
-    const files = Object.keys(require.cache).filter(
-      (f) => f.startsWith(rootDir + sep) && !f.includes(`${sep}node_modules${sep}`),
-    );
+    // What the module loaded, models included: not pgwork's own files (in a workspace, core is no node_modules path).
+    const files = Object.keys(require.cache).filter((f) => !before.has(f) && !f.includes(`${sep}node_modules${sep}`));
     // A schema option (the instance's or a model's) is written into table names: they cannot move.
     const pinned = [instance.options.schema, ...Object.values(instance.models).map((model) => model.options.schema)];
     return { files, schema: instance.options.schema ?? null, pinned: [...new Set(pinned.filter(Boolean))] };
   }
+  const where = relative(rootDir, module);
   // Never migrate a database the module chose itself (a developer's): it must take pgwork's from DATABASE_URL.
   if (instance.config.database !== database) {
     const wrong = `${where} gives a Sequelize instance on database "${instance.config.database}", not DATABASE_URL's "${database}"`;
@@ -44,39 +42,27 @@ childMain<ChildRequest, unknown>(async ({ action, module, exportName, folder, ro
       // addColumn, enum types and SequelizeMeta say "public" unless the instance names a schema.
       instance.options.schema = schema;
     }
-    if (action === 'sync') await instance.sync().catch((error) => Promise.reject(failure('sync()', error)));
-    else await runMigrations(instance, folder, rootDir);
+    if (action === 'sync') {
+      await instance.sync().catch((error) => Promise.reject(failure('sync()', error)));
+      return;
+    }
+    let failed: Error | undefined;
+    const { Umzug, SequelizeStorage } = createRequire(join(rootDir, 'package.json'))('umzug');
+    // module.exports = { up } as sequelize-cli writes it, or a TypeScript file's export default.
+    const up = ({ path, context }: { path: string; context: unknown }) =>
+      Promise.resolve()
+        .then(() => require(path))
+        .then((loaded) => (typeof loaded.up === 'function' ? loaded : loaded.default).up(context, instance.constructor))
+        .catch((error) => Promise.reject((failed = failure(`migration ${relative(rootDir, path)}`, error))));
+    const files = migrations.map((path) => ({ name: basename(path), path, up }));
+    const storage = new SequelizeStorage({ sequelize: instance });
+    const umzug = new Umzug({ migrations: files, context: instance.getQueryInterface(), storage, logger: undefined });
+    // umzug wraps a migration's error in its own (differently across 3.x): ours names the file and Postgres' words.
+    await umzug.up().catch((error: Error) => Promise.reject(failed ?? error));
   } finally {
     await instance.close();
   }
-  return null;
 });
-
-/** umzug, as the project installed it, over sequelize-cli style files, recording them in SequelizeMeta. */
-async function runMigrations(instance: Sequelize, folder: string, rootDir: string) {
-  let failed: Error | undefined;
-  const { Umzug, SequelizeStorage } = createRequire(join(rootDir, 'package.json'))('umzug');
-  // module.exports = { up } as sequelize-cli writes it, or a TypeScript file's export default.
-  const up = (path: string, context: unknown) =>
-    Promise.resolve()
-      .then(() => require(path))
-      .then((loaded) => (typeof loaded.up === 'function' ? loaded : loaded.default).up(context, instance.constructor))
-      .catch((error) => Promise.reject((failed = failure(`migration ${relative(rootDir, path)}`, error))));
-  const umzug = new Umzug({
-    migrations: {
-      glob: ['*.{js,cjs,ts}', { cwd: folder, ignore: ['*.d.ts'] }],
-      resolve: ({ name, path, context }: { name: string; path: string; context: unknown }) => ({
-        name,
-        up: () => up(path, context),
-      }),
-    },
-    context: instance.getQueryInterface(),
-    storage: new SequelizeStorage({ sequelize: instance }),
-    logger: undefined,
-  });
-  // umzug wraps a migration's error in its own (differently across 3.x): ours names the file and Postgres' words.
-  await umzug.up().catch((error: Error) => Promise.reject(failed ?? error));
-}
 
 /** Postgres' words (a Sequelize error keeps the driver's in `parent`) for the step that failed. */
 function failure(step: string, error: Error & { parent?: Error; sql?: string }): Error {

@@ -44,40 +44,37 @@ export function createAdapter(options: SequelizeOptions, { rootDir }: AdapterCon
   // A folder the user named must exist (requireDirectory below): only the default one's absence means sync().
   const fallback = options.migrations !== undefined || existsSync(folder) ? 'migrations' : 'sync';
   const strategy = adapterChoice('sequelize', 'migrate', options.migrate ?? fallback, ['migrations', 'sync']);
-  // What umzug's glob (*.{js,cjs,ts}) picks up.
-  const pattern = ['*.js', '*.cjs', '*.ts'];
-  const migrations =
-    strategy === 'sync' ? [] : globFiles(requireDirectory(folder, 'sequelize({ migrations })'), pattern);
-  // TypeScript anywhere (the module or a migration) needs the project's loader in the child.
-  const typescript = [module, ...migrations].find((file) => file.endsWith('.ts'));
-  const loads = { module: typescript ?? module, option: 'sequelize({ sequelize })' };
-  const run = <T>(action: ChildRequest['action'], target?: { url: string; database: string; schema?: string }) => {
-    const request: ChildRequest = { action, module, exportName: options.export, folder, rootDir, ...target };
+  const versions = ['sequelize', 'umzug'].map((name) => installedPackage(name, rootDir)?.version ?? 'none');
+  if (strategy === 'migrations' && !versions[1]!.startsWith('3.'))
+    throw new PgworkError('INVALID_OPTION', `Sequelize migrations need umzug 3, found ${versions[1]}; install it.`);
+  // The files umzug runs, in name order: *.js, *.cjs and *.ts (not declarations; TypeScript needs a loader).
+  const dir = strategy === 'migrations' && requireDirectory(folder, 'sequelize({ migrations })');
+  const migrations = dir ? globFiles(dir, ['*.js', '*.cjs', '*.ts']).filter((file) => !file.endsWith('.d.ts')) : [];
+  const ts = migrations.find((file) => file.endsWith('.ts'));
+  const loads = { module: ts ?? module, option: `sequelize({ ${ts ? 'migrations' : 'sequelize'} })` };
+  const run = <T>(request: Pick<ChildRequest, 'action' | 'database' | 'schema'>, env?: { DATABASE_URL: string }) => {
     const loading = `cannot load the Sequelize instance from ${options.sequelize}: `;
     const failure = (error: Error) =>
-      action === 'inspect'
-        ? new PgworkError('INVALID_OPTION', `${loading}${error.message}.`)
-        : new PgworkError('MIGRATION_FAILED', error.message);
-    const env = target ? { DATABASE_URL: target.url } : {};
-    return runChild<T>(childFile(__dirname, 'child'), request, { cwd: rootDir, loads, env, failure });
+      new PgworkError(env ? 'MIGRATION_FAILED' : 'INVALID_OPTION', env ? error.message : `${loading}${error.message}.`);
+    const full: ChildRequest = { ...request, module, exportName: options.export, migrations, rootDir };
+    return runChild<T>(childFile(__dirname, 'child'), full, { cwd: rootDir, loads, env, failure });
   };
-  let inspection: Promise<Inspection> | undefined;
   return {
     name: 'sequelize',
     async describe() {
-      const { files, schema, pinned } = await (inspection ??= run<Inspection>('inspect'));
-      const versions = ['sequelize', 'umzug'].map((name) => installedPackage(name, rootDir)?.version ?? '-');
+      const { files, schema, pinned } = await run<Inspection>({ action: 'inspect' });
       const sources = hashFiles(rootDir, [...files, ...migrations]);
       return {
-        fingerprint: hashParts(['sequelize', VERSION, ...versions, strategy, sources]),
+        fingerprint: hashParts(['sequelize', VERSION, ...versions, strategy, options.export ?? '', sources]),
         bookkeepingTables: strategy === 'migrations' ? [`${schema ?? 'public'}.SequelizeMeta`] : [],
         isolation: pinned.length ? ['database', 'server'] : ['database', 'schema', 'server'],
         reset: ['empty', 'transaction'],
         limits: { schema: `Sequelize writes schema ${pinned.join(', ')} (the schema option) into table names` },
       };
     },
-    async migrate({ url, database, schema }) {
-      await run<null>(strategy, { url, database, schema });
+    async migrate({ url, appUrl, database, schema }) {
+      // The module connects as the app does: with the URL the app's driver gets (the embedded server's TCP one).
+      await run<null>({ action: strategy, database, schema }, { DATABASE_URL: appUrl ?? url });
     },
   };
 }

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { PgworkError, type Adapter } from '@pgwork/core/adapter';
@@ -68,7 +71,7 @@ describe('sequelize specifics', () => {
     });
   });
 
-  it('runs TypeScript migrations (export default) for a JavaScript module, through the project loader', async () => {
+  it('runs TypeScript migrations (export default) for a JavaScript module, through the project loader, not .d.ts files', async () => {
     const adapter = adapterFor({ sequelize: 'src/db-plain.js', migrations: 'ts-migrations' });
     await withScratchDatabase(async (url, database) => {
       await migrateInto(adapter, url, database);
@@ -157,6 +160,29 @@ describe('sequelize specifics', () => {
     ).resolves.toMatchObject({
       reset: ['empty', 'transaction'],
     });
+    // No umzug 3 where the project resolves it (none, or sequelize-cli's umzug 2 hoisted by npm): said up front.
+    // In plain Node without pnpm's NODE_PATH (its .pnpm/node_modules holds an umzug 3): Jest's resolver sees it too.
+    const bare = mkdtempSync(join(tmpdir(), 'pgwork-sequelize-'));
+    try {
+      writeFileSync(join(bare, 'db.js'), '');
+      mkdirSync(join(bare, 'migrations'));
+      const create = `createAdapter({ sequelize: 'db.js' }, { rootDir: ${JSON.stringify(bare)} })`;
+      const script = `require(${JSON.stringify(join(__dirname, '../dist'))}).${create}`;
+      const env = { ...process.env, NODE_PATH: '' };
+      expect(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env }).stderr).toContain(
+        'pgwork: Sequelize migrations need umzug 3, found none; install it.',
+      );
+      expect(() => createAdapter({ sequelize: 'db.js', migrate: 'sync' }, { rootDir: bare })).not.toThrow();
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('fingerprints which export holds the instance', async () => {
+    const [primary, replica] = await Promise.all(
+      ['primary', 'replica'].map((name) => adapterFor({ sequelize: 'src/two-instances.ts', export: name }).describe()),
+    );
+    expect(primary.fingerprint).not.toBe(replica.fingerprint);
   });
 
   it('gives a serialisable config helper that refuses unknown options', () => {

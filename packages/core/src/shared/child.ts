@@ -136,21 +136,23 @@ export async function runChild<T>(file: string, request: unknown, options: Child
 
 /**
  * The child's side: reads the request, runs `work`, prints its result (or its
- * error's first line, with `details` for the parent) on the answer line.
+ * error's first line, with `details` for the parent) on the answer line, and
+ * exits: a project module may leave a pool or a timer running, which would
+ * otherwise keep the child, and the run waiting for it, alive.
  */
 export function childMain<Request, T>(
   work: (request: Request) => Promise<T> | T,
   details: (error: unknown) => Record<string, unknown> = () => ({}),
 ): void {
-  const answer = (value: Answer<T>) => process.stdout.write(`\n${ANSWER}${JSON.stringify(value)}\n`);
+  const answer = (value: Answer<T>, code: number) =>
+    process.stdout.write(`\n${ANSWER}${JSON.stringify(value)}\n`, () => process.exit(code));
   Promise.resolve()
     .then(() => work(JSON.parse(process.argv[2] ?? 'null') as Request))
     .then(
-      (value) => answer({ value: value ?? (null as T) }),
+      (value) => answer({ value: value ?? (null as T) }, 0),
       (error: unknown) => {
         const message = String((error as Error)?.message ?? error).split('\n')[0]!;
-        answer({ error: message, details: details(error) });
-        process.exitCode = 1;
+        answer({ error: message, details: details(error) }, 1);
       },
     );
 }
