@@ -25,34 +25,31 @@ export interface MikroOrmOptions {
 }
 
 const VERSION: string = require('../package.json').version;
-
-/** Where MikroORM's CLI looks for its config, in its order. */
+const OPTION = 'mikroOrm({ config })';
+/** Where MikroORM's CLI looks for its config, in its order (it takes dist/ or build/, whichever exists). */
 const CONFIG_PATHS = ['src/mikro-orm.config.ts', 'mikro-orm.config.ts', 'dist/mikro-orm.config.js'];
-CONFIG_PATHS.push('build/mikro-orm.config.js', 'mikro-orm.config.js'); // dist/ or build/, as the CLI finds them
-const option = 'mikroOrm({ config })';
+CONFIG_PATHS.push('build/mikro-orm.config.js', 'mikro-orm.config.js');
 
 /** For the runner config: `withPgwork(config, { adapter: mikroOrm() })`. */
 export const mikroOrm = adapterHelper<MikroOrmOptions>(__filename, 'mikroOrm', ['config', 'export', 'migrate']);
 
-function configPath(options: MikroOrmOptions, rootDir: string): string {
-  if (options.config) return requireFile(resolve(rootDir, options.config), option);
-  const found = CONFIG_PATHS.map((path) => resolve(rootDir, path)).find((path) => existsSync(path));
-  if (found) return found;
-  const fix = 'create one or name it with mikroOrm({ config: "..." })';
-  throw new PgworkError('INVALID_OPTION', `no MikroORM config in ${rootDir} (${CONFIG_PATHS.join(', ')}); ${fix}.`);
-}
-
 export function createAdapter(options: MikroOrmOptions = {}, { rootDir }: AdapterContext): Adapter {
   if (options.migrate !== undefined) adapterChoice('mikroOrm', 'migrate', options.migrate, ['migrations', 'schema']);
-  const module = configPath(options, rootDir);
+  const found = CONFIG_PATHS.map((path) => resolve(rootDir, path)).find((path) => existsSync(path));
+  if (!options.config && !found) {
+    const fix = 'create one or name it with mikroOrm({ config: "..." })';
+    throw new PgworkError('INVALID_OPTION', `no MikroORM config in ${rootDir} (${CONFIG_PATHS.join(', ')}); ${fix}.`);
+  }
+  const module = options.config ? requireFile(resolve(rootDir, options.config), OPTION) : found!;
+  const loads = { module, option: OPTION };
   const run = <T>(action: ChildRequest['action'], url?: string, schema?: string) => {
-    const request: ChildRequest = { action, module, exportName: options.export, rootDir, url, schema };
+    const request: ChildRequest = { action, module, exportName: options.export, schema };
     // A migration's failure is worded by the child; one while loading the config is the option's.
     const failure = (error: Error) =>
       action === 'inspect'
         ? new PgworkError('INVALID_OPTION', `cannot load the MikroORM config ${module}: ${error.message}.`)
         : new PgworkError('MIGRATION_FAILED', error.message);
-    const [env, loads] = [url ? { DATABASE_URL: url } : {}, { module, option }];
+    const env = url ? { DATABASE_URL: url } : {};
     return runChild<T>(childFile(__dirname, 'child'), request, { cwd: rootDir, loads, env, failure });
   };
   let inspection: Promise<Inspection> | undefined;
@@ -62,22 +59,20 @@ export function createAdapter(options: MikroOrmOptions = {}, { rootDir }: Adapte
     name: 'mikro-orm',
     async describe() {
       const info = await inspect();
-      const migrate = strategy(info);
-      const migrating = migrate === 'migrations';
-      if (migrating) requireDirectory(info.migrationsDir, "the MikroORM config's migrations.path");
+      const migrating = strategy(info) === 'migrations';
+      if (migrating) requireDirectory(info.migrationsDir, 'MikroORM migrations.path');
       if (migrating && !installedPackage('@mikro-orm/migrations', rootDir)) {
         const fix = 'install it, or use mikroOrm({ migrate: "schema" })';
         throw new PgworkError('INVALID_OPTION', `migrations need @mikro-orm/migrations in ${rootDir}; ${fix}.`);
       }
-      const fixed = info.entitySchema ?? info.schema;
-      const why = `the config or an entity sets schema "${fixed}", which MikroORM writes into every table name`;
       return {
-        fingerprint: hashParts(['mikro-orm', VERSION, migrate, info.shape, migrating ? info.migrations! : '']),
+        fingerprint: hashParts(['mikro-orm', VERSION, strategy(info), info.shape, migrating ? info.migrations : '']),
         bookkeepingTables: migrating ? [info.migrationsTable] : [],
-        // A schema named in the config or an entity qualifies those tables: no worker schema can hold them.
-        isolation: fixed ? ['database', 'server'] : ['database', 'schema', 'server'],
+        isolation: info.pinned ? ['database', 'server'] : ['database', 'schema', 'server'],
         reset: ['empty', 'transaction'],
-        limits: { schema: why },
+        limits: {
+          schema: `the config or an entity sets schema "${info.pinned}", which MikroORM writes into table names`,
+        },
       };
     },
     async migrate(target) {

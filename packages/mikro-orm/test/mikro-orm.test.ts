@@ -105,7 +105,7 @@ describe('mikro-orm specifics', () => {
     const description = await describeWith({ config: 'src/qualified.config.ts', migrate: 'schema' });
     expect(description.isolation).toEqual(['database', 'server']);
     expect(description.limits?.schema).toBe(
-      'the config or an entity sets schema "audit", which MikroORM writes into every table name',
+      'the config or an entity sets schema "audit", which MikroORM writes into table names',
     );
     expect((await describeWith({})).isolation).toEqual(['database', 'schema', 'server']);
   });
