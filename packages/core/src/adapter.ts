@@ -22,7 +22,7 @@ export {
   requireFile,
 } from './shared/fingerprint';
 export { installedPackage } from './shared/packages';
-export { childFile, childMain, runChild, runProcess } from './shared/child';
+export { childFile, childMain, loadedProjectFiles, runChild, runProcess } from './shared/child';
 export { adapterChoice } from './shared/choices';
 export { pickExport } from './shared/module-export';
 export { applyScripts, rewritingClient, type Ledger } from './shared/scripts';

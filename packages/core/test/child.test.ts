@@ -50,25 +50,44 @@ describe('childFile', () => {
 });
 
 describe('runChild', () => {
-  it('returns once the child answers, though project code left a timer and a server running in it', async () => {
+  /** Runs a child file whose body is `body` (childMain is in scope). */
+  async function runBody(body: string, timeoutMs = 60_000) {
     const dir = mkdtempSync(join(tmpdir(), 'pgwork-child-'));
     try {
       const file = join(dir, 'child.js');
       const main = JSON.stringify(compiledFile(join(__dirname, '../src/shared'), 'child.js'));
-      writeFileSync(
-        file,
-        `require(${main}).childMain(() => {
-  setInterval(() => {}, 1000);
-  require('node:net').createServer().listen(0);
-  return 42;
-});`,
-      );
-      const started = Date.now();
-      await expect(runChild(file, null, { cwd: dir, timeoutMs: 60_000 })).resolves.toBe(42);
-      // Well under the timeout (the child would otherwise live until it).
-      expect(Date.now() - started).toBeLessThan(30_000);
+      writeFileSync(file, `const { childMain } = require(${main});\n${body}`);
+      return await runChild(file, null, { cwd: dir, timeoutMs });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('returns once the child answers, though project code left a timer and a server running in it', async () => {
+    const started = Date.now();
+    const body = `childMain(() => {
+  setInterval(() => {}, 1000);
+  require('node:net').createServer().listen(0);
+  return 42;
+});`;
+    await expect(runBody(body)).resolves.toBe(42);
+    // Well under the timeout (the child would otherwise live until it).
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it("reports an error whose first line only introduces it with its next line (ts-node's compile errors)", async () => {
+    const body = `childMain(() => {
+  throw new Error('⨯ Unable to compile TypeScript:\\nmigrations/1_a.ts(3,7): error TS2322: nope\\n\\nmore');
+});`;
+    await expect(runBody(body)).rejects.toThrow(
+      /^⨯ Unable to compile TypeScript: migrations\/1_a\.ts\(3,7\): error TS2322: nope$/,
+    );
+  });
+
+  it("reports the uncaught error of a child that died before answering, not Node's version banner", async () => {
+    const body = `process.nextTick(() => { throw new TypeError("Cannot read properties of undefined (reading 'fileExists')"); });`;
+    await expect(runBody(body)).rejects.toThrow(
+      /^TypeError: Cannot read properties of undefined \(reading 'fileExists'\)$/,
+    );
   });
 });

@@ -15,8 +15,9 @@ async function loadConfig({ knexfile, environment }: ChildRequest): Promise<[str
   const exported = loaded?.default ?? loaded;
   const all = typeof exported === 'function' ? await exported() : exported;
   if (all && 'client' in all) return [null, all];
-  // NODE_ENV's section (Jest and Vitest set "test"), else development's; one named in the options must exist.
-  const name = environment ?? [process.env.NODE_ENV, 'development'].find((env) => env && all?.[env]);
+  // NODE_ENV's section, else test's: the same one under Jest and Vitest (NODE_ENV=test) as under the
+  // pgwork CLI, node:test and Mocha (unset), so all read one template. One named in the options must exist.
+  const name = environment ?? [process.env.NODE_ENV, 'test', 'development'].find((env) => env && all?.[env]);
   if (name && all?.[name]) return [name, all[name]];
   const wanted = environment ?? process.env.NODE_ENV ?? 'development';
   const which = `"${wanted}" environment (it has ${Object.keys(all ?? {}).join(', ') || 'no sections and no client'})`;

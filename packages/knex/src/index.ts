@@ -19,7 +19,7 @@ import type { ChildRequest, Inspection } from './child';
 export interface KnexOptions {
   /** Your knexfile, relative to the project root. Default: the first of knexfile.ts, knexfile.js, knexfile.cjs. */
   knexfile?: string;
-  /** The section of an environment-keyed knexfile. Default: NODE_ENV's ("test" under Jest and Vitest) when present, else "development". */
+  /** The section of an environment-keyed knexfile. Default: NODE_ENV's when present, else "test", else "development". */
   environment?: string;
   /** Also run `knex.seed.run()` into the template. Default false. */
   seeds?: boolean;

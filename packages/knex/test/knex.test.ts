@@ -120,6 +120,18 @@ describe('knex specifics', () => {
     );
   });
 
+  it('reads the same knexfile section with NODE_ENV unset (the pgwork CLI, node:test, Mocha) as under Jest', async () => {
+    const underJest = (await describeOf({})).fingerprint;
+    const nodeEnv = process.env.NODE_ENV;
+    delete process.env.NODE_ENV;
+    try {
+      expect((await describeOf({})).fingerprint).toBe(underJest);
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
+    expect((await describeOf({ environment: 'development' })).fingerprint).not.toBe(underJest);
+  });
+
   it('gives a serialisable config helper that refuses unknown options', () => {
     expect(JSON.parse(JSON.stringify(knex({ knexfile: 'db/knexfile.ts', seeds: true })))).toEqual({
       module: require.resolve('../src/index.ts'),

@@ -2,8 +2,8 @@
 // through the project's loader) on the project's own MikroORM, so entities, metadata and Knex pools stay out of the runner.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve, sep } from 'node:path';
-import { childMain, hashFiles, hashParts, listFiles, pickExport } from '@pgwork/core/adapter';
+import { join, resolve } from 'node:path';
+import { childMain, hashFiles, hashParts, listFiles, loadedProjectFiles, pickExport } from '@pgwork/core/adapter';
 import type { MikroORM, Options } from '@mikro-orm/postgresql';
 
 /** Migrating, the target is DATABASE_URL (and `schema` under schema isolation). */
@@ -21,9 +21,6 @@ const isConfig = (value: unknown): value is Options | (() => Options) =>
   typeof value === 'function' ||
   (typeof value === 'object' && value !== null && ['driver', 'entities', 'clientUrl', 'then'].some((k) => k in value));
 
-// pgwork's own modules (this file, core) are loaded by now: any file loaded later outside node_modules is the project's.
-const pgworkFiles = new Set(Object.keys(require.cache));
-const isProjectFile = (file: string) => !file.includes(`${sep}node_modules${sep}`) && !pgworkFiles.has(file);
 const fromProject = createRequire(join(process.cwd(), 'package.json'));
 
 childMain<ChildRequest, unknown>(async ({ action, module, exportName, schema }) => {
@@ -91,7 +88,7 @@ function inspection(orm: MikroORM, schema: string | undefined) {
     migrationsTable: `${tableSchema ?? schema ?? 'public'}.${table}`,
     migrationsDir,
     migrations: found.length ? hashFiles(migrationsDir, found) : '',
-    shape: hashParts([JSON.stringify(settings), hashFiles('.', Object.keys(require.cache).filter(isProjectFile))]),
+    shape: hashParts([JSON.stringify(settings), hashFiles('.', loadedProjectFiles())]),
   };
 }
 

@@ -1,7 +1,7 @@
 // In a child process: loads the project's module (TypeScript through its own loader), then migrates its instance.
 import { createRequire } from 'node:module';
-import { basename, join, relative, sep } from 'node:path';
-import { childMain, describeDatabaseError, pickExport } from '@pgwork/core/adapter';
+import { basename, join, relative } from 'node:path';
+import { childMain, describeDatabaseError, loadedProjectFiles, pickExport } from '@pgwork/core/adapter';
 import type { Sequelize } from 'sequelize';
 
 /** `migrations` are the files to run, in order; `database` and `schema` the target's, to check the instance against. */
@@ -9,8 +9,6 @@ export type ChildRequest = Partial<Record<'exportName' | 'database' | 'schema', 
   Record<'module' | 'rootDir', string> & { migrations: string[]; action: 'inspect' | 'migrations' | 'sync' };
 export type Inspection = { files: string[]; schema: string | null; pinned: string[] };
 type Instance = Sequelize & { options: { schema?: string } }; // Sequelize's own options, which its types leave out
-
-const before = new Set(Object.keys(require.cache)); // this file, pgwork's core and the TypeScript loader
 
 childMain<ChildRequest, unknown>(async ({ action, module, exportName, migrations, rootDir, database, schema }) => {
   const instance = pickExport(require(module), {
@@ -21,8 +19,7 @@ childMain<ChildRequest, unknown>(async ({ action, module, exportName, migrations
     option: 'sequelize({ export: "..." })',
   });
   if (action === 'inspect') {
-    // What the module loaded, models included: not pgwork's own files (in a workspace, core is no node_modules path).
-    const files = Object.keys(require.cache).filter((f) => !before.has(f) && !f.includes(`${sep}node_modules${sep}`));
+    const files = loadedProjectFiles(); // the module and its models
     // A schema option (the instance's or a model's) is written into table names: they cannot move.
     const pinned = [instance.options.schema, ...Object.values(instance.models).map((model) => model.options.schema)];
     return { files, schema: instance.options.schema ?? null, pinned: [...new Set(pinned.filter(Boolean))] };

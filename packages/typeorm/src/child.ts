@@ -1,8 +1,14 @@
 // Runs in a child process started by the adapter: loads the user's DataSource
 // module (TypeScript through the project's own loader), so entity classes,
 // decorators and TypeORM's metadata never leak into the test runner's processes.
-import { sep } from 'node:path';
-import { childMain, hashFiles, hashParts, installedPackage, pickExport } from '@pgwork/core/adapter';
+import {
+  childMain,
+  hashFiles,
+  hashParts,
+  installedPackage,
+  loadedProjectFiles,
+  pickExport,
+} from '@pgwork/core/adapter';
 import type { DataSource, DataSourceOptions } from 'typeorm';
 import { retargetOptions } from './retarget';
 
@@ -11,16 +17,12 @@ export interface ChildRequest {
   module: string;
   exportName?: string;
   rootDir: string;
-  url?: string;
 }
-
-/** The modules loaded before the project's: this file, pgwork's core and the TypeScript loader. */
-const LOADED_BEFORE = new Set(Object.keys(require.cache));
 
 // Types only: at run time the project's own TypeORM (0.3.17+ or 1.x) is the one loaded.
 type Options = Extract<DataSourceOptions, { type: 'postgres' }>;
 
-childMain<ChildRequest, unknown>(async ({ action, module, exportName, rootDir, url }) => {
+childMain<ChildRequest, unknown>(async ({ action, module, exportName, rootDir }) => {
   const dataSource = pickExport(require(module), {
     accepts: (value): value is DataSource => typeof (value as DataSource | undefined)?.initialize === 'function',
     what: 'DataSource',
@@ -30,7 +32,8 @@ childMain<ChildRequest, unknown>(async ({ action, module, exportName, rootDir, u
   });
   if (action === 'inspect') return inspect(dataSource, rootDir);
   const Constructor = dataSource.constructor as typeof DataSource;
-  const target = new Constructor({ ...retargetOptions(dataSource.options, url!), logging: false });
+  // The adapter sets DATABASE_URL to the target.
+  const target = new Constructor({ ...retargetOptions(dataSource.options, process.env.DATABASE_URL!), logging: false });
   await target.initialize();
   try {
     if (action === 'migrations') await target.runMigrations({ transaction: 'each' });
@@ -53,10 +56,7 @@ async function inspect(dataSource: DataSource, rootDir: string) {
   if (options.type !== 'postgres') throw new Error(`the DataSource is type "${options.type}"; pgwork needs "postgres"`);
   // Building the metadata requires every entity, migration and subscriber file; it needs no connection.
   await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
-  // What the DataSource module loaded: not pgwork's own files (in a workspace, core is no node_modules path).
-  const files = Object.keys(require.cache).filter(
-    (file) => !file.includes(`${sep}node_modules${sep}`) && !LOADED_BEFORE.has(file),
-  );
+  const files = loadedProjectFiles();
   const migrationsTableName = options.migrationsTableName ?? 'migrations';
   const naming = [options.schema, options.entityPrefix, options.namingStrategy?.constructor.name, migrationsTableName];
   return {

@@ -30,7 +30,7 @@ export const typeorm = adapterHelper<TypeormOptions>(__filename, 'typeorm', ['da
 });
 
 /** Runs the DataSource module in a child process (DATABASE_URL there is the target's when migrating). */
-function inChild<T>(request: ChildRequest, dataSource: string): Promise<T> {
+function inChild<T>(request: ChildRequest, dataSource: string, url?: string): Promise<T> {
   const loads = { module: request.module, option: 'typeorm({ dataSource })' };
   // A migration's failure is worded by the child; one while loading the module is the option's.
   const failure = (error: Error) =>
@@ -40,7 +40,8 @@ function inChild<T>(request: ChildRequest, dataSource: string): Promise<T> {
           'ADAPTER_FAILED',
           `cannot load the DataSource from ${dataSource}: ${error.message}; fix typeorm({ dataSource }) or the module.`,
         );
-  const env = request.url ? { DATABASE_URL: request.url } : {};
+  // The target in the environment, not on the child's command line, where its password would show.
+  const env = url ? { DATABASE_URL: url } : {};
   return runChild<T>(childFile(__dirname, 'child'), request, { cwd: request.rootDir, loads, env, failure });
 }
 
@@ -53,7 +54,7 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
   const { rootDir } = context;
   const module = resolve(rootDir, options.dataSource);
   const run = <T>(action: ChildRequest['action'], url?: string) =>
-    inChild<T>({ action, module, exportName: options.export, rootDir, url }, options.dataSource);
+    inChild<T>({ action, module, exportName: options.export, rootDir }, options.dataSource, url);
   let inspection: Promise<Inspection> | undefined;
   const inspect = () => (inspection ??= run<Inspection>('inspect'));
   const strategy = (info: Inspection) => options.migrate ?? (info.hasMigrations ? 'migrations' : 'synchronize');
@@ -63,7 +64,7 @@ export function createAdapter(options: TypeormOptions, context: AdapterContext):
       const info = await inspect();
       const schema = info.schema ?? 'public';
       return {
-        fingerprint: hashParts(['typeorm', VERSION, strategy(info), info.shape]),
+        fingerprint: hashParts(['typeorm', VERSION, strategy(info), options.export ?? '', info.shape]),
         bookkeepingTables: [`${schema}.${info.migrationsTableName}`, `${schema}.${info.metadataTableName}`],
         // A DataSource with a schema of its own qualifies every table with it: no worker schema can hold them.
         isolation: info.schema ? ['database', 'server'] : ['database', 'schema', 'server'],

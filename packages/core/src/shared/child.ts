@@ -126,12 +126,53 @@ export async function runChild<T>(file: string, request: unknown, options: Child
     throw options.failure ? options.failure(error) : error;
   };
   if (!line) {
-    const last = result.output.trim().split('\n').filter(Boolean).pop();
-    return fail(new ChildError(last ?? `the child process ended with exit code ${result.code} and no answer`));
+    const crash = crashLine(result.output);
+    return fail(new ChildError(crash ?? `the child process ended with exit code ${result.code} and no answer`));
   }
   const answer = JSON.parse(line.slice(ANSWER.length)) as Answer<T>;
   if ('error' in answer) return fail(new ChildError(answer.error, answer.details));
   return answer.value;
+}
+
+/**
+ * What a child that died without answering said of it: Node's uncaught-error
+ * line ("TypeError: ...", after the source excerpt and before the stack), else
+ * its last line that is not Node's version banner.
+ */
+function crashLine(output: string): string | undefined {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (
+    lines.find((l) => /^[\w.]*(Error|Exception)(\s*\[\w+\])?:/.test(l)) ??
+    lines.filter((l) => !/^Node\.js v\d/.test(l)).pop()
+  );
+}
+
+/**
+ * An error's first line, with the next one when the first only introduces it
+ * (ts-node: "Unable to compile TypeScript:" then the diagnostic).
+ */
+function firstLine(error: unknown): string {
+  const [first = '', ...rest] = String((error as Error)?.message ?? error).split('\n');
+  const next = rest.find((l) => l.trim());
+  return first.trimEnd().endsWith(':') && next ? `${first.trimEnd()} ${next.trim()}` : first;
+}
+
+/** The modules a child had loaded when its work began: pgwork's own, the adapter's child file, the TypeScript loader. */
+let loadedBeforeWork: ReadonlySet<string> = new Set();
+
+/**
+ * In a child (childMain's work): the project files the work has loaded so far,
+ * a config module and every entity, model or helper it required, outside
+ * node_modules: what an adapter's fingerprint hashes. In a workspace pgwork's
+ * own files are no node_modules path, so they are left out by when they loaded.
+ */
+export function loadedProjectFiles(): string[] {
+  return Object.keys(require.cache).filter(
+    (file) => !loadedBeforeWork.has(file) && !file.includes(`${sep}node_modules${sep}`),
+  );
 }
 
 /**
@@ -146,13 +187,13 @@ export function childMain<Request, T>(
 ): void {
   const answer = (value: Answer<T>, code: number) =>
     process.stdout.write(`\n${ANSWER}${JSON.stringify(value)}\n`, () => process.exit(code));
+  loadedBeforeWork = new Set(Object.keys(require.cache));
   Promise.resolve()
     .then(() => work(JSON.parse(process.argv[2] ?? 'null') as Request))
     .then(
       (value) => answer({ value: value ?? (null as T) }, 0),
       (error: unknown) => {
-        const message = String((error as Error)?.message ?? error).split('\n')[0]!;
-        answer({ error: message, details: details(error) }, 1);
+        answer({ error: firstLine(error), details: details(error) }, 1);
       },
     );
 }
