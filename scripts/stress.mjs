@@ -103,7 +103,7 @@ try {
   // 1. Repeat: every run green isolated; unisolated runs must show contamination, under each runner.
   const unisolated = {};
   for (const example of subjects) {
-    say(`${example.short}: ${repeat} isolated and ${repeat} unisolated runs`);
+    say(`${example.short}: ${repeat} isolated runs and one unisolated`);
     let greenRuns = 0;
     for (let i = 0; i < repeat; i++) if (green(await runExample(example, env))) greenRuns++;
     check('repeat', `${example.short} green ${greenRuns}/${repeat} isolated`, greenRuns === repeat);
@@ -550,7 +550,7 @@ function serviceProcesses(marker) {
  */
 async function playwrightChecks(example) {
   const checkOn = (scenario, name, ...rest) => check(scenario, `${example.short}: ${name}`, ...rest);
-  say(`${example.short}: ${repeat} isolated and ${repeat} unisolated runs`);
+  say(`${example.short}: ${repeat} isolated runs and one unisolated`);
   let greenRuns = 0;
   let contaminated = 0;
   for (let i = 0; i < repeat; i++) if (green(await runExample(example, env))) greenRuns++;
