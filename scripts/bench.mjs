@@ -3,7 +3,7 @@
 // runs; ratios compare figures taken in this same run.
 //
 //   pnpm bench [-- --json] [--runs N] [--suite-runs N] [--only setup,reset,real,suite,playwright,scaling]
-//              [--examples drizzle,raw-pg] [--embedded-dir DIR]
+//              [--examples drizzle,raw-pg] [--runners jest,vitest] [--embedded-dir DIR]
 //
 // `real` is the reset on a generated schema of a real app's shape (scripts/bench/real-shape.mjs).
 // `suite` is the shared-suite examples' whole suites under each runner they have a config for
@@ -36,6 +36,8 @@ const runs = Number(option('runs', 15));
 const suiteRuns = Number(option('suite-runs', 3));
 const SECTIONS = ['setup', 'reset', 'real', 'suite', 'playwright', 'scaling'];
 const only = new Set((option('only', SECTIONS.join(',')) ?? '').split(','));
+// --runners jest,vitest: the suite section under those runners only.
+const suiteRunners = (option('runners', '') ?? '').split(',').filter(Boolean);
 for (const name of only) {
   if (!SECTIONS.includes(name)) {
     console.error(`bench: --only takes ${SECTIONS.join(', ')} (got ${name}).`);
@@ -724,21 +726,23 @@ async function benchSuites(examples) {
   const label = (subject) => subject.short.replace('examples/', '');
   for (const example of examples) {
     // One record per runner: its runs' times and failures per mode, pgwork's steps, the overheads.
-    const records = underEachRunner(example).map((subject) => ({
-      subject,
-      modes: {
-        pgwork: { extra: {}, args: [], seconds: [], failed: [] },
-        unisolated: { extra: { PGWORK_DISABLE: '1' }, args: [], seconds: [], failed: [] },
-        serial: {
-          extra: { PGWORK_DISABLE: '1' },
-          args: RUNNERS[subject.runner].serialArgs,
-          seconds: [],
-          failed: [],
+    const records = underEachRunner(example)
+      .filter((subject) => !suiteRunners.length || suiteRunners.includes(subject.runner))
+      .map((subject) => ({
+        subject,
+        modes: {
+          pgwork: { extra: {}, args: [], seconds: [], failed: [] },
+          unisolated: { extra: { PGWORK_DISABLE: '1' }, args: [], seconds: [], failed: [] },
+          serial: {
+            extra: { PGWORK_DISABLE: '1' },
+            args: RUNNERS[subject.runner].serialArgs,
+            seconds: [],
+            failed: [],
+          },
         },
-      },
-      steps: { beforeFile: [], beforeTest: [] },
-      overheads: [],
-    }));
+        steps: { beforeFile: [], beforeTest: [] },
+        overheads: [],
+      }));
     const rotation = records.flatMap((record) => Object.keys(record.modes).map((mode) => [record, mode]));
     // One warm-up run each builds the template, as it already exists on a developer's server.
     for (const { subject } of records) {
