@@ -721,7 +721,9 @@ async function benchScaling() {
  * test (connect, first reset) and the reset before each test.
  */
 async function benchSuites(examples) {
-  const env = { PGWORK_DATABASE_URL: serverUrl };
+  // The bench's cluster as a user's default run has it: the apps' URL is loopback TCP with its
+  // password (an ORM that cannot read a socket URL, MikroORM, runs too).
+  const env = { PGWORK_DATABASE_URL: embedded?.appUrl ?? serverUrl };
   const timings = join(mkdtempSync(join(tmpdir(), 'pgwork-bench-')), 'timings.jsonl');
   const label = (subject) => subject.short.replace('examples/', '');
   for (const example of examples) {
@@ -747,7 +749,9 @@ async function benchSuites(examples) {
     // One warm-up run each builds the template, as it already exists on a developer's server.
     for (const { subject } of records) {
       progress(`suite: ${label(subject)}, warm-up`);
-      await runExample(subject, env);
+      const warmUp = await runExample(subject, env);
+      // A suite that ran no test would be timed as a fast one: stop, with what it said.
+      if (!warmUp.total) throw new Error(`${label(subject)} ran no test:\n${warmUp.output.slice(-2000)}`);
     }
     for (let i = 0; i < suiteRuns; i++) {
       const round = new Map(records.map((record) => [record, {}]));
